@@ -1,0 +1,161 @@
+//! Registering users and checking their credentials: the account rules, free of HTTP.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::hashing::{Hasher, HashingError};
+use crate::db::{self, users::UserRow, DbError, DbPool};
+use crate::domain::{DisplayName, Email, Invalid, Password, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+}
+
+/// A user as the rest of the app sees it (no password hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    #[serde(skip)]
+    pub session_generation: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = AccountError;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            role: Role::parse(&row.role)?,
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            session_generation: row.session_generation,
+            created_at: row.created_at.and_utc(),
+        })
+    }
+}
+
+/// Raw registration input; [`Accounts::register`] validates it.
+pub struct Registration<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    pool: DbPool,
+    hasher: Hasher,
+}
+
+impl Accounts {
+    pub fn new(pool: DbPool, hasher: Hasher) -> Self {
+        Self { pool, hasher }
+    }
+
+    pub async fn register(&self, input: Registration<'_>) -> Result<User, AccountError> {
+        let email = Email::parse(input.email)?;
+        let display_name = DisplayName::parse(input.display_name)?;
+        let local_part = email.as_str().split('@').next().unwrap_or_default();
+        let password = Password::parse_new(
+            input.password,
+            &[email.as_str(), local_part, display_name.as_str()],
+        )?;
+
+        let mut conn = self.pool.get().await?;
+        if db::users::find_by_email(&mut conn, email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AccountError::EmailTaken);
+        }
+        // Don't keep a pooled connection while argon2 runs.
+        drop(conn);
+        let password_hash = self.hasher.hash(password).await?;
+
+        let now = Utc::now().naive_utc();
+        let row = UserRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            email: email.as_str().to_owned(),
+            display_name: display_name.as_str().to_owned(),
+            password_hash,
+            role: input.role.as_str().to_owned(),
+            session_generation: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut conn = self.pool.get().await?;
+        match db::users::insert(&mut conn, &row).await {
+            Ok(()) => row.try_into(),
+            // Two registrations raced past the lookup above.
+            Err(DbError::UniqueViolation(_)) => Err(AccountError::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user whose email and password these are. Unknown emails and wrong passwords give
+    /// the same error after the same amount of work.
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User, AccountError> {
+        let password = Password::for_login(password)?;
+        let row = match Email::parse(email) {
+            Ok(email) => {
+                let mut conn = self.pool.get().await?;
+                db::users::find_by_email(&mut conn, email.as_str()).await?
+            }
+            Err(_) => None,
+        };
+        let stored_hash = row.as_ref().map(|r| r.password_hash.clone());
+        if self.hasher.verify(password, stored_hash).await? {
+            if let Some(row) = row {
+                return row.try_into();
+            }
+        }
+        Err(AccountError::InvalidCredentials)
+    }
+
+    pub async fn find(&self, id: &str) -> Result<Option<User>, AccountError> {
+        let mut conn = self.pool.get().await?;
+        db::users::find_by_id(&mut conn, id)
+            .await?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    /// Ends every session of the user, on every node and with any session store.
+    pub async fn end_all_sessions(&self, id: &str) -> Result<(), AccountError> {
+        let mut conn = self.pool.get().await?;
+        db::users::bump_session_generation(&mut conn, id).await?;
+        Ok(())
+    }
+
+    /// Creates the user, or changes the role of an existing one (CLI `admin create`).
+    pub async fn create_or_promote(
+        &self,
+        input: Registration<'_>,
+    ) -> Result<(User, bool), AccountError> {
+        let email = Email::parse(input.email)?;
+        let mut conn = self.pool.get().await?;
+        if let Some(existing) = db::users::find_by_email(&mut conn, email.as_str()).await? {
+            db::users::set_role(&mut conn, &existing.id, input.role.as_str()).await?;
+            let mut user = User::try_from(existing)?;
+            user.role = input.role;
+            return Ok((user, false));
+        }
+        drop(conn);
+        Ok((self.register(input).await?, true))
+    }
+}

@@ -1,0 +1,236 @@
+//! Persistence: one pool over either PostgreSQL or SQLite, and the query modules.
+//!
+//! Query code is written once and compiled for both backends by [`db_run!`]; where the SQL must
+//! differ, the difference is a visible `match` on [`DbConn`] in the query module.
+
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::{Connection, SqliteConnection};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures_util::FutureExt;
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseUrl;
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("record not found")]
+    NotFound,
+    #[error("unique constraint violated: {0}")]
+    UniqueViolation(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("query failed: {0}")]
+    Query(#[source] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Self::UniqueViolation(info.message().to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+/// Connection pool for the configured backend. Cheap to clone.
+#[derive(Clone)]
+pub enum DbPool {
+    Postgres(Pool<AsyncPgConnection>),
+    Sqlite(Pool<SqliteConn>),
+}
+
+/// A pooled connection. Use it through [`db_run!`]; never hold one across an inference await.
+// One lives briefly on the stack per query; boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum DbConn {
+    Postgres(Object<AsyncPgConnection>),
+    Sqlite(Object<SqliteConn>),
+}
+
+/// Runs the same diesel-async code against whichever backend `$conn` holds.
+/// Inside the block `$conn` is the concrete `&mut` connection.
+#[macro_export]
+macro_rules! db_run {
+    ($conn:ident, $body:block) => {
+        match $conn {
+            $crate::db::DbConn::Postgres($conn) => {
+                let $conn: &mut ::diesel_async::AsyncPgConnection = &mut *$conn;
+                $body
+            }
+            $crate::db::DbConn::Sqlite($conn) => {
+                let $conn: &mut $crate::db::SqliteConn = &mut *$conn;
+                $body
+            }
+        }
+    };
+}
+
+pub struct PoolOptions {
+    pub max_size: usize,
+    /// Postgres statement timeout, SQLite busy timeout, and the wait for a free connection.
+    pub timeout: Duration,
+}
+
+impl DbPool {
+    pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, DbError> {
+        let timeout_ms = options.timeout.as_millis();
+        match url {
+            DatabaseUrl::Postgres(url) => {
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                config.custom_setup = Box::new(move |url| {
+                    async move {
+                        let mut conn = AsyncPgConnection::establish(url).await?;
+                        conn.batch_execute(&format!("SET statement_timeout = {timeout_ms}"))
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager =
+                    AsyncDieselConnectionManager::new_with_config(url.expose_secret(), config);
+                let pool = Pool::builder(manager)
+                    .max_size(options.max_size)
+                    .wait_timeout(Some(options.timeout))
+                    .create_timeout(Some(options.timeout))
+                    .runtime(deadpool_runtime())
+                    .build()
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                Ok(Self::Postgres(pool))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(move |url| {
+                    async move {
+                        let mut conn = SqliteConn::establish(url).await?;
+                        conn.batch_execute(&sqlite_pragmas(timeout_ms))
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager =
+                    AsyncDieselConnectionManager::new_with_config(path.to_string_lossy(), config);
+                let pool = Pool::builder(manager)
+                    .max_size(options.max_size)
+                    .wait_timeout(Some(options.timeout))
+                    .create_timeout(Some(options.timeout))
+                    .runtime(deadpool_runtime())
+                    .build()
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                Ok(Self::Sqlite(pool))
+            }
+        }
+    }
+
+    pub async fn get(&self) -> Result<DbConn, DbError> {
+        let unavailable = |e: diesel_async::pooled_connection::deadpool::PoolError| {
+            DbError::Unavailable(e.to_string())
+        };
+        Ok(match self {
+            Self::Postgres(pool) => DbConn::Postgres(pool.get().await.map_err(unavailable)?),
+            Self::Sqlite(pool) => DbConn::Sqlite(pool.get().await.map_err(unavailable)?),
+        })
+    }
+
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        let mut conn = self.get().await?;
+        let conn = &mut conn;
+        db_run!(conn, {
+            diesel::sql_query("SELECT 1").execute(conn).await?;
+        });
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+fn deadpool_runtime() -> deadpool::Runtime {
+    deadpool::Runtime::Tokio1
+}
+
+fn sqlite_pragmas(busy_timeout_ms: u128) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_timeout_ms};"
+    )
+}
+
+/// Applies pending migrations; returns how many ran. Blocking: it runs on its own thread so it
+/// works from any async runtime (diesel's migration harness is synchronous).
+pub async fn migrate(url: &DatabaseUrl) -> Result<usize, DbError> {
+    let url = url.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(migrate_blocking(&url));
+    });
+    rx.await
+        .map_err(|_| DbError::Migration("migration thread stopped".into()))?
+}
+
+fn migrate_blocking(url: &DatabaseUrl) -> Result<usize, DbError> {
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    match url {
+        DatabaseUrl::Postgres(url) => {
+            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(
+                url.expose_secret(),
+            )
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            let ran = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(migration_error)?;
+            Ok(ran.len())
+        }
+        DatabaseUrl::Sqlite(path) => {
+            ensure_parent_dir(path)?;
+            let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            diesel::connection::SimpleConnection::batch_execute(&mut conn, &sqlite_pragmas(5000))?;
+            let ran = conn
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_error)?;
+            Ok(ran.len())
+        }
+    }
+}
+
+fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}

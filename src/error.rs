@@ -1,0 +1,222 @@
+//! Error policy.
+//!
+//! - Each layer has its own `thiserror` enum (`DbError`, `AccountError`, `ConfigError`, …) that
+//!   says what went wrong in that layer's terms.
+//! - [`AppError`] is the only error that reaches HTTP. It maps each case to an explicit status and
+//!   a stable snake_case `code`, rendered as `{"error": {"code": "...", "message": "..."}}`.
+//! - `DbError::NotFound` becomes 404 here and nowhere else; a database that cannot be reached is
+//!   503; anything unexpected is a 500 whose body says nothing internal while the log keeps the
+//!   whole cause chain.
+//! - `anyhow` is for the CLI only.
+
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::auth::accounts::AccountError;
+use crate::db::DbError;
+use crate::domain::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("malformed JSON: {0}")]
+    InvalidJson(String),
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("log in to continue")]
+    Unauthenticated,
+    #[error("email or password is incorrect")]
+    InvalidCredentials,
+    #[error("you do not have access to this")]
+    Forbidden,
+    #[error("cross-site request refused: {0}")]
+    CrossSite(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("too many attempts; try again in {} seconds", retry_after_secs(.0))]
+    RateLimited(Duration),
+    #[error("service temporarily unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn retry_after_secs(d: &Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+pub struct ErrorDetail<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput(_) => "invalid_input",
+            Self::InvalidJson(_) => "invalid_json",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::CrossSite(_) => "cross_site_request",
+            Self::NotFound => "not_found",
+            Self::EmailTaken => "email_taken",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidInput(_) | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::CrossSite(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // Internal details go to the log, never to the client.
+        let message = match self {
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, cause_chain = ?cause, "internal error");
+                "something went wrong on our side".to_owned()
+            }
+            Self::Unavailable(cause) => {
+                tracing::error!(error = %cause, "dependency unavailable");
+                self.to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::RateLimited(retry_after) = self {
+            response.insert_header((
+                header::RETRY_AFTER,
+                retry_after_secs(retry_after).to_string(),
+            ));
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: &message,
+            },
+        })
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => Self::NotFound,
+            DbError::Unavailable(why) => Self::Unavailable(why),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        Self::InvalidInput(e.0)
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(invalid) => invalid.into(),
+            AccountError::EmailTaken => Self::EmailTaken,
+            AccountError::InvalidCredentials => Self::InvalidCredentials,
+            AccountError::Db(db) => db.into(),
+            other @ AccountError::Hashing(_) => Self::internal(other),
+        }
+    }
+}
+
+/// The JSON error code for a bare status, used when something other than [`AppError`]
+/// (actix itself, a file service) produced an error response.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        429 => "rate_limited",
+        431 => "headers_too_large",
+        503 => "service_unavailable",
+        s if s >= 500 => "internal_error",
+        _ => "request_failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    async fn body_of(e: AppError) -> serde_json::Value {
+        let bytes = to_bytes(e.error_response().into_body()).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_reveal_nothing() {
+        let e = AppError::internal(std::io::Error::other("secret path /etc/shadow"));
+        let body = body_of(e).await;
+        assert_eq!(body["error"]["code"], "internal_error");
+        assert!(!body.to_string().contains("shadow"));
+    }
+
+    #[actix_web::test]
+    async fn rate_limited_sets_retry_after_rounded_up() {
+        let e = AppError::RateLimited(Duration::from_millis(1500));
+        let response = e.error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    }
+
+    #[test]
+    fn db_not_found_is_404_and_unavailable_is_503() {
+        assert_eq!(
+            AppError::from(DbError::NotFound).status_code(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            AppError::from(DbError::Unavailable("down".into())).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! Middleware applied to every response: security headers, the request id header, and the
+//! guarantee that every error body has the JSON error shape.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::HttpMessage;
+use tracing_actix_web::RequestId;
+
+use crate::error::{code_for_status, ErrorBody, ErrorDetail};
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; media-src 'self' blob:; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        // Invite links carry tokens in their path: never leak a URL to another site.
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            "permissions-policy",
+            "microphone=(self), camera=(), geolocation=()",
+        ))
+        .add(("cross-origin-opener-policy", "same-origin"));
+    if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+    } else {
+        headers
+    }
+}
+
+/// API answers are personal: never cached by browsers or proxies.
+pub fn no_store() -> DefaultHeaders {
+    DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store"))
+}
+
+/// Echoes the request id that tracing-actix-web put on the request's log span, so a user's
+/// report can be matched to the server's log lines.
+pub async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let id = res
+        .request()
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string());
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
+
+/// Rewrites any error response that is not already JSON (actix's own 404/405/413 answers,
+/// the file server's errors) into `{"error": {"code", "message"}}`.
+pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
+        let is_json = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let status = res.status();
+        let message = status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase();
+        let body = serde_json::to_vec(&ErrorBody {
+            error: ErrorDetail {
+                code: code_for_status(status),
+                message: &message,
+            },
+        })
+        .unwrap_or_default();
+        let res = res.map_body(|head, _| {
+            head.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            head.headers_mut().remove(header::CONTENT_LENGTH);
+            EitherBody::right(BoxBody::new(body))
+        });
+        Ok(ErrorHandlerResponse::Response(res))
+    })
+}

@@ -1,0 +1,49 @@
+//! The HTTP edge: routes, request parsing, and the middleware that every response passes.
+//! Handlers stay thin: parse → call the domain → map the result.
+
+pub mod auth;
+pub mod health;
+pub mod middleware;
+
+use actix_web::{error::JsonPayloadError, web, HttpRequest};
+
+use crate::error::AppError;
+
+/// Mounts every route under the app.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
+        .service(
+            // Resources (not bare routes) so a known path with the wrong method is a 405.
+            web::scope("/api/v1")
+                .wrap(middleware::no_store())
+                .service(web::resource("/auth/register").post(auth::register))
+                .service(web::resource("/auth/login").post(auth::login))
+                .service(web::resource("/auth/logout").post(auth::logout))
+                .service(web::resource("/auth/logout-all").post(auth::logout_all))
+                .service(web::resource("/auth/me").get(auth::me)),
+        );
+}
+
+/// JSON bodies: size-limited, and every way they can be wrong answered in the JSON error shape.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |err, _req: &HttpRequest| json_error(err, limit).into())
+}
+
+fn json_error(err: JsonPayloadError, limit: usize) -> AppError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            AppError::PayloadTooLarge { limit }
+        }
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => AppError::InvalidJson(e.to_string()),
+        other => AppError::InvalidJson(other.to_string()),
+    }
+}
+
+/// Unmatched paths get the JSON 404.
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

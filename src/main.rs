@@ -1,0 +1,154 @@
+//! The `viva` command line.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use viva::auth::accounts::Registration;
+use viva::auth::hashing::Hasher;
+use viva::auth::Accounts;
+use viva::config::Settings;
+use viva::db::{self, DbPool, PoolOptions};
+use viva::domain::Role;
+use viva::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "viva",
+    version,
+    about = "Self-hosted realtime AI voice interviewer"
+)]
+#[command(after_help = Settings::help_text())]
+struct Cli {
+    /// Config file (default: ./viva.toml when it exists).
+    #[arg(long, env = "VIVA_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account (or change an existing account's role). The password is read from
+    /// standard input when it is not a terminal, otherwise prompted for twice.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// candidate, recruiter or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[arg(long, default_value = "Administrator")]
+        display_name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    viva::telemetry::init_tracing(&settings);
+    let result =
+        actix_web::rt::System::new().block_on(run(cli.command.unwrap_or(Command::Serve), settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            println!("viva is serving on {}", app.public_url());
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let database = settings.database();
+            let ran = db::migrate(&database).await?;
+            println!("{ran} migration(s) applied to {database}");
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    role,
+                    display_name,
+                },
+        } => {
+            let role = Role::parse(&role)?;
+            let password = read_password()?;
+            let database = settings.database();
+            db::migrate(&database).await?;
+            let pool = DbPool::connect(
+                &database,
+                &PoolOptions {
+                    max_size: 1,
+                    timeout: settings.db_timeout,
+                },
+            )?;
+            let accounts = Accounts::new(pool, Hasher::new()?);
+            let (user, created) = accounts
+                .create_or_promote(Registration {
+                    email: &email,
+                    password: &password,
+                    display_name: &display_name,
+                    role,
+                })
+                .await?;
+            let verb = if created {
+                "created"
+            } else {
+                "updated (password unchanged)"
+            };
+            println!("{verb} {} <{}> as {}", user.id, user.email, user.role);
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}

@@ -1,0 +1,286 @@
+//! Builds the application from settings. `main` and every integration test go through
+//! [`Application::build`], so tests exercise exactly what users run.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::Duration;
+
+use actix_files::Files;
+use actix_session::config::{PersistentSession, TtlExtensionPolicy};
+use actix_session::storage::RedisSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::hashing::{Hasher, HashingError};
+use crate::auth::origin_check::{reject_cross_site, AllowedOrigins};
+use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
+use crate::auth::Accounts;
+use crate::config::{parse_secret_key, SessionStoreKind, Settings};
+use crate::db::{self, DbError, DbPool, PoolOptions};
+use crate::http::{self, middleware as mw};
+use crate::state::{AppState, Limits};
+use crate::telemetry::{record_http_metrics, Metrics};
+
+pub const SESSION_COOKIE: &str = "viva_session";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("secret key in {path}: {reason}")]
+    SecretKey { path: String, reason: String },
+    #[error("cannot reach Redis for sessions (VIVA_REDIS_URL): {0}")]
+    Redis(String),
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+}
+
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    public_url: String,
+}
+
+impl Application {
+    /// Prepares storage, applies migrations, binds the listener and starts serving (the
+    /// returned server runs once awaited or spawned).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        create_dir(&settings.data_dir, "cannot create data directory")?;
+
+        let database = settings.database();
+        let ran = db::migrate(&database).await?;
+        tracing::info!(database = %database, migrations_applied = ran, "database ready");
+        let pool = DbPool::connect(
+            &database,
+            &PoolOptions {
+                max_size: settings.db_pool_size,
+                timeout: settings.db_timeout,
+            },
+        )?;
+
+        let key = Key::from(&load_or_create_secret_key(&settings)?);
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let (public_url, allowed_origins) = public_origins(&settings, addr);
+        let https = public_url.starts_with("https://");
+
+        let session_backend = match settings.session_store {
+            SessionStoreKind::Database => {
+                SessionBackend::Database(DatabaseSessionStore::new(pool.clone()))
+            }
+            SessionStoreKind::Redis => SessionBackend::Redis(
+                RedisSessionStore::new(settings.redis_url.expose_secret())
+                    .await
+                    .map_err(|e| StartupError::Redis(e.to_string()))?,
+            ),
+        };
+
+        let state = web::Data::new(AppState {
+            accounts: Accounts::new(pool.clone(), Hasher::new()?),
+            limits: Limits::from_settings(&settings),
+            metrics: Metrics::new(),
+            pool: pool.clone(),
+            settings: settings.clone(),
+        });
+        let allowed_origins = web::Data::new(allowed_origins);
+        let idle = cookie_duration(settings.session_idle_timeout);
+        let max_body = settings.max_body_bytes;
+        let static_dir = settings.static_dir.clone();
+        if !static_dir.join("index.html").exists() {
+            tracing::warn!(dir = %static_dir.display(), "no index.html in static_dir (VIVA_STATIC_DIR); the browser app will 404");
+        }
+
+        let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(session_backend.clone(), key.clone())
+                .cookie_name(SESSION_COOKIE.into())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(https)
+                .session_lifecycle(
+                    PersistentSession::default()
+                        .session_ttl(idle)
+                        .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
+            App::new()
+                .app_data(state.clone())
+                .app_data(allowed_origins.clone())
+                .app_data(http::json_config(max_body))
+                .app_data(web::PayloadConfig::new(max_body))
+                .configure(http::routes)
+                .service(
+                    Files::new("/", &static_dir)
+                        .index_file("index.html")
+                        .default_handler(web::to(http::not_found)),
+                )
+                .default_service(web::to(http::not_found))
+                // Listed innermost first: the request passes them bottom to top.
+                .wrap(sessions)
+                .wrap(from_fn(reject_cross_site))
+                .wrap(mw::json_errors())
+                .wrap(mw::security_headers(https))
+                .wrap(from_fn(record_http_metrics))
+                .wrap(from_fn(mw::request_id_header))
+                .wrap(TracingLogger::default())
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { addr, source })?
+        .shutdown_timeout(settings.shutdown_timeout.as_secs());
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.run();
+
+        spawn_housekeeping(pool, settings.session_store);
+        tracing::info!(%addr, %public_url, "viva listening");
+        Ok(Self {
+            server,
+            addr,
+            public_url,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The origin users reach (settings' public_url, or derived from the bound address).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// A handle that can stop the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish within
+    /// shutdown_timeout) or until stopped through [`Application::handle`].
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The public URL and the origins allowed to make state-changing requests.
+fn public_origins(settings: &Settings, addr: SocketAddr) -> (String, AllowedOrigins) {
+    if let Some(url) = &settings.public_url {
+        let origin = url.origin().ascii_serialization();
+        return (origin.clone(), AllowedOrigins::new(vec![origin]));
+    }
+    let port = addr.port();
+    let public = if addr.ip().is_unspecified() {
+        format!("http://127.0.0.1:{port}")
+    } else {
+        format!("http://{addr}")
+    };
+    let mut origins = vec![public.clone()];
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        // Without a configured public URL, people open either spelling of the local address.
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            origins.push(format!("http://{host}:{port}"));
+        }
+    }
+    (public, AllowedOrigins::new(origins))
+}
+
+fn cookie_duration(d: Duration) -> actix_web::cookie::time::Duration {
+    actix_web::cookie::time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn create_dir(path: &Path, what: &'static str) -> Result<(), StartupError> {
+    std::fs::create_dir_all(path).map_err(|source| StartupError::Io {
+        what,
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The cookie key: from settings, or kept in `{data_dir}/secret.key` (created on first start,
+/// readable by the owner only) so sessions survive restarts.
+fn load_or_create_secret_key(settings: &Settings) -> Result<Vec<u8>, StartupError> {
+    if let Some(key) = settings.configured_secret_key() {
+        return Ok(key);
+    }
+    let path = settings.data_dir.join("secret.key");
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_secret_key(&text).map_err(|reason| StartupError::SecretKey {
+            path: shown,
+            reason,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = vec![0u8; 64];
+            rand::Rng::fill(&mut rand::rngs::OsRng, key.as_mut_slice());
+            write_private(&path, &hex::encode(&key)).map_err(|source| StartupError::Io {
+                what: "cannot write secret key",
+                path: shown,
+                source,
+            })?;
+            tracing::info!(path = %path.display(), "generated a new cookie secret key");
+            Ok(key)
+        }
+        Err(source) => Err(StartupError::Io {
+            what: "cannot read secret key",
+            path: shown,
+            source,
+        }),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Periodic clean-up of expired session rows.
+fn spawn_housekeeping(pool: DbPool, store: SessionStoreKind) {
+    if store != SessionStoreKind::Database {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now().naive_utc();
+            let result = match pool.get().await {
+                Ok(mut conn) => db::sessions::delete_expired(&mut conn, now).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
+                Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+            }
+        }
+    });
+}

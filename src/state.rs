@@ -1,0 +1,37 @@
+//! What every request handler can reach, built once at startup.
+
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::Accounts;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::telemetry::Metrics;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub accounts: Accounts,
+    pub limits: Limits,
+    pub metrics: Metrics,
+}
+
+pub struct Limits {
+    pub login_failures_per_ip: RateLimiter,
+    pub login_failures_per_account: RateLimiter,
+    pub registrations_per_ip: RateLimiter,
+}
+
+impl Limits {
+    pub fn from_settings(s: &Settings) -> Self {
+        Self {
+            login_failures_per_ip: RateLimiter::new(
+                s.login_max_failures_per_ip,
+                s.rate_limit_window,
+            ),
+            login_failures_per_account: RateLimiter::new(
+                s.login_max_failures_per_account,
+                s.rate_limit_window,
+            ),
+            registrations_per_ip: RateLimiter::new(s.register_max_per_ip, s.rate_limit_window),
+        }
+    }
+}

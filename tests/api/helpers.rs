@@ -1,0 +1,317 @@
+//! Starts the real app (same `Application::build` as `main`) on port 0 with its own database:
+//! a fresh SQLite file, or a fresh PostgreSQL database created for the test and dropped after.
+
+use std::io::Write;
+
+use awc::http::StatusCode;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use tempfile::TempDir;
+use viva::config::{DatabaseUrl, Settings};
+use viva::startup::{Application, SESSION_COOKIE};
+
+pub const STRONG_PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Writes straight to the process's stderr, past the test harness's output capture, so a
+/// skipped test is visible in every run.
+pub fn loud(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("VIVA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+pub fn redis_test_url() -> Option<String> {
+    std::env::var("VIVA_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A Postgres database that exists for one test.
+pub struct PostgresTestDb {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PostgresTestDb {
+    pub async fn create(admin_url: &str) -> Self {
+        let name = format!("viva_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = AsyncPgConnection::establish(admin_url)
+            .await
+            .expect("connect to VIVA_TEST_POSTGRES_URL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let mut url = url::Url::parse(admin_url).expect("VIVA_TEST_POSTGRES_URL is a URL");
+        url.set_path(&name);
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: url.to_string(),
+            name,
+        }
+    }
+
+    /// Drops the database now, killing its connections (simulates a dead database).
+    pub async fn drop_now(&self) {
+        let mut admin = AsyncPgConnection::establish(&self.admin_url)
+            .await
+            .expect("connect to VIVA_TEST_POSTGRES_URL");
+        diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("drop test database");
+    }
+}
+
+impl Drop for PostgresTestDb {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which can't block: use a runtime of our own.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url).await {
+                        let _ = diesel::sql_query(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        ))
+                        .execute(&mut admin)
+                        .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub data_dir: TempDir,
+    pub postgres: Option<PostgresTestDb>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::spawn(async move { handle.stop(false).await });
+    }
+}
+
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".parse().expect("valid address"),
+        data_dir: data_dir.to_path_buf(),
+        database_url: Some(DatabaseUrl::Sqlite(data_dir.join("viva.db"))),
+        workers: 1,
+        db_pool_size: 4,
+        log_level: std::env::var("VIVA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        ..Settings::default()
+    }
+}
+
+/// The app on `backend`, or `None` (after a loud SKIPPED line) when Postgres is not configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(data_dir.path());
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let Some(admin_url) = postgres_admin_url() else {
+                loud("SKIPPED: Postgres variant not run; set VIVA_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432)");
+                return None;
+            };
+            let db = PostgresTestDb::create(&admin_url).await;
+            settings.database_url = Some(DatabaseUrl::parse(&db.url).expect("valid url"));
+            Some(db)
+        }
+    };
+    tweak(&mut settings);
+    viva::telemetry::init_tracing(&settings);
+
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app starts");
+    let port = app.port();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        data_dir,
+        postgres,
+        handle,
+    })
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Reply {
+    /// `name=value` of the session cookie the server set, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookie_header()
+            .and_then(|h| h.split(';').next().map(str::to_owned))
+            .filter(|c| !c.ends_with('='))
+    }
+
+    pub fn set_cookie_header(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")))
+            .map(str::to_owned)
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error code>")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn client() -> awc::Client {
+        awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish()
+    }
+
+    pub async fn send(&self, req: awc::ClientRequest, body: Option<Vec<u8>>) -> Reply {
+        let mut res = match body {
+            Some(b) => req.send_body(b).await,
+            None => req.send().await,
+        }
+        .expect("request reaches the server");
+        let raw = res
+            .body()
+            .limit(16 << 20)
+            .await
+            .expect("read body")
+            .to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Reply {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body,
+            raw,
+        }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = Self::client().get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.insert_header(("cookie", c));
+        }
+        self.send(req, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, cookie: Option<&str>) -> Reply {
+        let mut req = Self::client()
+            .post(self.url(path))
+            .insert_header(("content-type", "application/json"));
+        if let Some(c) = cookie {
+            req = req.insert_header(("cookie", c));
+        }
+        self.send(req, Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> Reply {
+        self.post_json(
+            "/api/v1/auth/register",
+            &serde_json::json!({"email": email, "password": password, "display_name": name}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Registers a fresh user and logs in; returns (email, session cookie).
+    pub async fn signed_in_user(&self) -> (String, String) {
+        let email = unique_email();
+        let r = self.register(&email, STRONG_PASSWORD, "Test User").await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let r = self.login(&email, STRONG_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        (
+            email,
+            r.session_cookie().expect("login sets a session cookie"),
+        )
+    }
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name` and
+/// `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

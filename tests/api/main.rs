@@ -1,0 +1,10 @@
+//! Integration tests: the real app in-process, real HTTP, a real SQLite file per test and,
+//! with VIVA_TEST_POSTGRES_URL set, a real Postgres database per test.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod http_edge;
+mod migrations;
+mod sessions;
