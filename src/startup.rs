@@ -11,7 +11,7 @@ use actix_session::storage::RedisSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
@@ -141,6 +141,7 @@ impl Application {
                 .wrap(from_fn(reject_cross_site))
                 .wrap(mw::json_errors())
                 .wrap(mw::security_headers(https))
+                .wrap(Compress::default())
                 .wrap(from_fn(record_http_metrics))
                 .wrap(from_fn(mw::request_id_header))
                 .wrap(TracingLogger::default())
@@ -199,6 +200,12 @@ fn public_origins(settings: &Settings, addr: SocketAddr) -> (String, AllowedOrig
     } else {
         format!("http://{addr}")
     };
+    if addr.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on all interfaces without VIVA_PUBLIC_URL: browsers that reach this server by \
+             another address (a LAN IP, a host name) will be refused when they log in; set VIVA_PUBLIC_URL"
+        );
+    }
     let mut origins = vec![public.clone()];
     if addr.ip().is_loopback() || addr.ip().is_unspecified() {
         // Without a configured public URL, people open either spelling of the local address.

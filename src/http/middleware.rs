@@ -25,7 +25,10 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
             "permissions-policy",
             "microphone=(self), camera=(), geolocation=()",
         ))
-        .add(("cross-origin-opener-policy", "same-origin"));
+        .add(("cross-origin-opener-policy", "same-origin"))
+        // Static files revalidate (ETag) so an upgrade's new script is picked up at once; the
+        // API's stricter no-store, set on its scope, takes precedence there.
+        .add((header::CACHE_CONTROL, "no-cache"));
     if https {
         headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
     } else {

@@ -178,3 +178,17 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
     };
     assert!(exit.success(), "{exit:?}");
 }
+
+#[test]
+fn readme_lists_every_setting() {
+    let readme = include_str!("../../README.md");
+    for spec in viva::config::SETTINGS {
+        assert!(
+            readme.contains(&format!("`{}`", spec.env))
+                && readme.contains(&format!("`{}`", spec.key)),
+            "README's settings table lacks {} / {}",
+            spec.env,
+            spec.key
+        );
+    }
+}

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod auth;
+mod browser;
+mod cdp;
 mod cli;
 mod http_edge;
 mod migrations;
