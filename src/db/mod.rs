@@ -99,54 +99,18 @@ pub struct PoolOptions {
 impl DbPool {
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, DbError> {
         let timeout_ms = options.timeout.as_millis();
-        match url {
-            DatabaseUrl::Postgres(url) => {
-                let mut config = ManagerConfig::<AsyncPgConnection>::default();
-                config.custom_setup = Box::new(move |url| {
-                    async move {
-                        let mut conn = AsyncPgConnection::establish(url).await?;
-                        conn.batch_execute(&format!("SET statement_timeout = {timeout_ms}"))
-                            .await
-                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(conn)
-                    }
-                    .boxed()
-                });
-                let manager =
-                    AsyncDieselConnectionManager::new_with_config(url.expose_secret(), config);
-                let pool = Pool::builder(manager)
-                    .max_size(options.max_size)
-                    .wait_timeout(Some(options.timeout))
-                    .create_timeout(Some(options.timeout))
-                    .runtime(deadpool_runtime())
-                    .build()
-                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                Ok(Self::Postgres(pool))
-            }
-            DatabaseUrl::Sqlite(path) => {
-                let mut config = ManagerConfig::<SqliteConn>::default();
-                config.custom_setup = Box::new(move |url| {
-                    async move {
-                        let mut conn = SqliteConn::establish(url).await?;
-                        conn.batch_execute(&sqlite_pragmas(timeout_ms))
-                            .await
-                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(conn)
-                    }
-                    .boxed()
-                });
-                let manager =
-                    AsyncDieselConnectionManager::new_with_config(path.to_string_lossy(), config);
-                let pool = Pool::builder(manager)
-                    .max_size(options.max_size)
-                    .wait_timeout(Some(options.timeout))
-                    .create_timeout(Some(options.timeout))
-                    .runtime(deadpool_runtime())
-                    .build()
-                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                Ok(Self::Sqlite(pool))
-            }
-        }
+        Ok(match url {
+            DatabaseUrl::Postgres(url) => Self::Postgres(build_pool(
+                url.expose_secret(),
+                format!("SET statement_timeout = {timeout_ms}"),
+                options,
+            )?),
+            DatabaseUrl::Sqlite(path) => Self::Sqlite(build_pool(
+                &path.to_string_lossy(),
+                sqlite_pragmas(timeout_ms),
+                options,
+            )?),
+        })
     }
 
     pub async fn get(&self) -> Result<DbConn, DbError> {
@@ -177,8 +141,32 @@ impl DbPool {
     }
 }
 
-fn deadpool_runtime() -> deadpool::Runtime {
-    deadpool::Runtime::Tokio1
+/// A pool whose every new connection first runs `setup_sql` (timeouts, pragmas).
+fn build_pool<C>(url: &str, setup_sql: String, options: &PoolOptions) -> Result<Pool<C>, DbError>
+where
+    C: AsyncConnection + SimpleAsyncConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager,
+{
+    let setup_sql: std::sync::Arc<str> = setup_sql.into();
+    let mut config = ManagerConfig::<C>::default();
+    config.custom_setup = Box::new(move |url| {
+        let setup_sql = setup_sql.clone();
+        async move {
+            let mut conn = C::establish(url).await?;
+            conn.batch_execute(&setup_sql)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    Pool::builder(AsyncDieselConnectionManager::new_with_config(url, config))
+        .max_size(options.max_size)
+        .wait_timeout(Some(options.timeout))
+        .create_timeout(Some(options.timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbError::Unavailable(e.to_string()))
 }
 
 fn sqlite_pragmas(busy_timeout_ms: u128) -> String {
