@@ -68,6 +68,30 @@ pub const SETTINGS: &[SettingSpec] = &[
         help: "Directory holding model weights.",
     },
     SettingSpec {
+        key: "whisper_model",
+        env: "VIVA_WHISPER_MODEL",
+        default: "whisper-tiny.en",
+        help: "Speech model: a directory (in models_dir, or a path) holding config.json, tokenizer.json and model.safetensors.",
+    },
+    SettingSpec {
+        key: "llm_model",
+        env: "VIVA_LLM_MODEL",
+        default: "SmolLM2-135M-Instruct.Q8_0.gguf",
+        help: "Interviewer model: a GGUF file (in models_dir, or a path).",
+    },
+    SettingSpec {
+        key: "device",
+        env: "VIVA_DEVICE",
+        default: "cpu",
+        help: "Where models run: `cpu`, or `cuda` / `cuda:N` in a build with --features cuda.",
+    },
+    SettingSpec {
+        key: "fetch_models",
+        env: "VIVA_FETCH_MODELS",
+        default: "true",
+        help: "On start, fetch the default models into models_dir when they are missing.",
+    },
+    SettingSpec {
         key: "static_dir",
         env: "VIVA_STATIC_DIR",
         default: "<source>/static",
@@ -221,6 +245,26 @@ pub enum SessionStoreKind {
     Redis,
 }
 
+/// Where inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    Cuda(usize),
+}
+
+impl Device {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda(0)),
+            other => match other.strip_prefix("cuda:").map(str::parse) {
+                Some(Ok(n)) => Ok(Self::Cuda(n)),
+                _ => Err("expected `cpu`, `cuda` or `cuda:N`".into()),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -236,6 +280,10 @@ pub struct Settings {
     pub db_pool_size: usize,
     pub db_timeout: Duration,
     pub models_dir: PathBuf,
+    pub whisper_model: PathBuf,
+    pub llm_model: PathBuf,
+    pub device: Device,
+    pub fetch_models: bool,
     pub static_dir: PathBuf,
     pub session_store: SessionStoreKind,
     pub redis_url: SecretString,
@@ -264,6 +312,10 @@ impl Default for Settings {
             db_pool_size: 8,
             db_timeout: Duration::from_secs(5),
             models_dir: PathBuf::from("./models"),
+            whisper_model: PathBuf::from("whisper-tiny.en"),
+            llm_model: PathBuf::from("SmolLM2-135M-Instruct.Q8_0.gguf"),
+            device: Device::Cpu,
+            fetch_models: true,
             static_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
             session_store: SessionStoreKind::Database,
             redis_url: SecretString::from("redis://127.0.0.1:6379"),
@@ -391,6 +443,10 @@ impl Settings {
             "db_pool_size" => self.db_pool_size = parse_count(value, 1).map_err(invalid)?,
             "db_timeout" => self.db_timeout = parse_duration(value).map_err(invalid)?,
             "models_dir" => self.models_dir = parse_path(value).map_err(invalid)?,
+            "whisper_model" => self.whisper_model = parse_path(value).map_err(invalid)?,
+            "llm_model" => self.llm_model = parse_path(value).map_err(invalid)?,
+            "device" => self.device = Device::parse(value).map_err(invalid)?,
+            "fetch_models" => self.fetch_models = parse_bool(value).map_err(invalid)?,
             "static_dir" => self.static_dir = parse_path(value).map_err(invalid)?,
             "session_store" => {
                 self.session_store = match value {
@@ -455,6 +511,16 @@ impl Settings {
         self.database_url
             .clone()
             .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("viva.db")))
+    }
+
+    /// The Whisper model directory (relative names live in models_dir).
+    pub fn whisper_model_dir(&self) -> PathBuf {
+        self.models_dir.join(&self.whisper_model)
+    }
+
+    /// The LLM GGUF file (relative names live in models_dir).
+    pub fn llm_model_file(&self) -> PathBuf {
+        self.models_dir.join(&self.llm_model)
     }
 
     /// The 64-byte cookie key, if configured (otherwise startup generates and keeps one).
