@@ -170,9 +170,10 @@ where
 }
 
 fn sqlite_pragmas(busy_timeout_ms: u128) -> String {
+    // busy_timeout first: the journal_mode switch itself may have to wait for a lock.
     format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_timeout_ms};"
+        "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
     )
 }
 
