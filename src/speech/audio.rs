@@ -1,0 +1,345 @@
+//! Audio input: WAV files of any rate, channel count and sample format, and raw PCM from the
+//! browser, turned into the 16 kHz mono `f32` samples the speech model reads.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use rubato::{FftFixedInOut, Resampler};
+
+use super::mel::SAMPLE_RATE;
+
+/// Longest audio accepted, in seconds (30 minutes).
+pub const MAX_SECONDS: u32 = 30 * 60;
+/// Input sample rates accepted by the resampler.
+pub const MIN_RATE: u32 = 1_000;
+pub const MAX_RATE: u32 = 384_000;
+/// Requested resampler chunk (input frames); rubato rounds it to a multiple that fits the ratio.
+const RESAMPLE_CHUNK: usize = 2_048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not a WAV file (no RIFF/WAVE header)")]
+    NotWav,
+    #[error(
+        "unsupported WAV encoding: only integer PCM (8/16/24/32-bit) and 32-bit float are read"
+    )]
+    UnsupportedEncoding,
+    #[error("malformed or unsupported WAV file: {0}")]
+    Malformed(String),
+    #[error("the WAV file declares zero channels")]
+    ZeroChannels,
+    #[error("unsupported sample rate {0} Hz (accepted: {MIN_RATE}..={MAX_RATE} Hz)")]
+    SampleRate(u32),
+    #[error("the audio is empty")]
+    Empty,
+    #[error("the audio is {seconds:.0} s long; the limit is {MAX_SECONDS} s")]
+    TooLong { seconds: f64 },
+    #[error("the audio contains NaN or infinite samples")]
+    NonFinite,
+    #[error("16-bit PCM data must have an even number of bytes, got {0}")]
+    OddPcmLength(usize),
+    #[error("resampling failed: {0}")]
+    Resample(String),
+}
+
+/// Reads a WAV file as 16 kHz mono samples in [-1, 1].
+pub fn read_wav(path: &Path) -> Result<Vec<f32>, AudioError> {
+    let file = File::open(path).map_err(|source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode(BufReader::new(file))
+}
+
+/// Decodes an in-memory WAV file as 16 kHz mono samples in [-1, 1].
+pub fn decode_wav(bytes: &[u8]) -> Result<Vec<f32>, AudioError> {
+    decode(Cursor::new(bytes))
+}
+
+/// Little-endian signed 16-bit PCM (the WebSocket audio frames) as samples in [-1, 1).
+pub fn pcm16le_to_f32(bytes: &[u8]) -> Result<Vec<f32>, AudioError> {
+    if bytes.len() % 2 != 0 {
+        return Err(AudioError::OddPcmLength(bytes.len()));
+    }
+    Ok(bytes
+        .chunks_exact(2)
+        .map(|pair| f32::from(i16::from_le_bytes([pair[0], pair[1]])) / 32_768.0)
+        .collect())
+}
+
+/// Resamples mono audio at `rate` Hz to 16 kHz with a band-limited (FFT) resampler.
+/// The output is aligned with the input (the resampler's delay is removed) and holds
+/// `ceil(len * 16000 / rate)` samples.
+pub fn resample_to_16k(samples: &[f32], rate: u32) -> Result<Vec<f32>, AudioError> {
+    if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+        return Err(AudioError::SampleRate(rate));
+    }
+    check_duration(samples.len() as u64, rate)?;
+    if samples.iter().any(|s| !s.is_finite()) {
+        return Err(AudioError::NonFinite);
+    }
+    let target = SAMPLE_RATE as u32;
+    if rate == target || samples.is_empty() {
+        return Ok(samples.to_vec());
+    }
+
+    let mut resampler = FftFixedInOut::<f32>::new(rate as usize, SAMPLE_RATE, chunk_size(rate), 1)
+        .map_err(|e| AudioError::Resample(e.to_string()))?;
+    let delay = resampler.output_delay();
+    let wanted = (samples.len() as u64 * u64::from(target)).div_ceil(u64::from(rate)) as usize;
+    let chunk_in = resampler.input_frames_next();
+    let mut input = vec![0.0f32; chunk_in];
+    let mut output = vec![0.0f32; resampler.output_frames_max()];
+    let mut resampled = Vec::with_capacity(wanted + delay + output.len());
+    let mut position = 0;
+    // Past the end of the audio the input is zeros, which flushes the resampler's delay line.
+    while resampled.len() < wanted + delay {
+        let rest = samples.get(position..).unwrap_or_default();
+        let available = rest.len().min(chunk_in);
+        input[..available].copy_from_slice(&rest[..available]);
+        input[available..].fill(0.0);
+        position += chunk_in;
+        let (_, written) = resampler
+            .process_into_buffer(&[&input], &mut [&mut output], None)
+            .map_err(|e| AudioError::Resample(e.to_string()))?;
+        resampled.extend_from_slice(&output[..written]);
+    }
+    resampled.drain(..delay);
+    resampled.truncate(wanted);
+    Ok(resampled)
+}
+
+/// Input frames per resampler chunk: about `RESAMPLE_CHUNK`, a whole number of the ratio's
+/// period, and even. rubato centres its anti-aliasing filter at `len / 2` (integer division)
+/// but reports a delay of exactly `len / 2`, so an odd length would shift the output by half an
+/// input sample.
+fn chunk_size(rate: u32) -> usize {
+    let period = rate as usize / gcd(rate as usize, SAMPLE_RATE);
+    let mut periods = RESAMPLE_CHUNK.div_ceil(period);
+    if (periods * period) % 2 == 1 {
+        periods += 1;
+    }
+    periods * period
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+fn decode<R: Read>(mut source: R) -> Result<Vec<f32>, AudioError> {
+    let mut header = [0u8; 12];
+    let read = source.read_exact(&mut header);
+    if read.is_err() || !header.starts_with(b"RIFF") || !header.ends_with(b"WAVE") {
+        return Err(AudioError::NotWav);
+    }
+    let reader = hound::WavReader::new(Cursor::new(header).chain(source)).map_err(wav_error)?;
+    let spec = reader.spec();
+    if spec.channels == 0 {
+        return Err(AudioError::ZeroChannels);
+    }
+    if !(MIN_RATE..=MAX_RATE).contains(&spec.sample_rate) {
+        return Err(AudioError::SampleRate(spec.sample_rate));
+    }
+    let frames = reader.duration();
+    if frames == 0 {
+        return Err(AudioError::Empty);
+    }
+    check_duration(u64::from(frames), spec.sample_rate)?;
+
+    let channels = usize::from(spec.channels);
+    let mono = match spec.sample_format {
+        hound::SampleFormat::Float => downmix(reader.into_samples::<f32>(), channels, 1.0)?,
+        hound::SampleFormat::Int => {
+            if !(1..=32).contains(&spec.bits_per_sample) {
+                return Err(AudioError::UnsupportedEncoding);
+            }
+            let scale = 1.0 / 2f64.powi(i32::from(spec.bits_per_sample) - 1);
+            downmix(reader.into_samples::<i32>(), channels, scale)?
+        }
+    };
+    if mono.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    resample_to_16k(&mono, spec.sample_rate)
+}
+
+/// Averages interleaved channels into one, scaling each sample by `scale`.
+fn downmix<S, I>(samples: I, channels: usize, scale: f64) -> Result<Vec<f32>, AudioError>
+where
+    S: Into<f64>,
+    I: Iterator<Item = Result<S, hound::Error>>,
+{
+    let mut mono = Vec::new();
+    let mut sum = 0.0f64;
+    let mut count = 0;
+    for sample in samples {
+        sum += sample.map_err(wav_error)?.into();
+        count += 1;
+        if count == channels {
+            mono.push((sum * scale / channels as f64) as f32);
+            sum = 0.0;
+            count = 0;
+        }
+    }
+    if mono.iter().any(|s| !s.is_finite()) {
+        return Err(AudioError::NonFinite);
+    }
+    Ok(mono)
+}
+
+fn check_duration(frames: u64, rate: u32) -> Result<(), AudioError> {
+    if frames > u64::from(MAX_SECONDS) * u64::from(rate) {
+        return Err(AudioError::TooLong {
+            seconds: frames as f64 / f64::from(rate),
+        });
+    }
+    Ok(())
+}
+
+fn wav_error(error: hound::Error) -> AudioError {
+    match error {
+        hound::Error::FormatError("file contains zero channels") => AudioError::ZeroChannels,
+        hound::Error::FormatError(reason) => AudioError::Malformed(reason.to_string()),
+        hound::Error::Unsupported => AudioError::UnsupportedEncoding,
+        hound::Error::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Malformed("the file ends early (truncated)".to_string())
+        }
+        other => AudioError::Malformed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav_bytes(
+        spec: hound::WavSpec,
+        write: impl FnOnce(&mut hound::WavWriter<Cursor<&mut Vec<u8>>>),
+    ) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut writer = hound::WavWriter::new(Cursor::new(&mut bytes), spec).unwrap();
+        write(&mut writer);
+        writer.finalize().unwrap();
+        bytes
+    }
+
+    fn spec(
+        channels: u16,
+        sample_rate: u32,
+        bits: u16,
+        format: hound::SampleFormat,
+    ) -> hound::WavSpec {
+        hound::WavSpec {
+            channels,
+            sample_rate,
+            bits_per_sample: bits,
+            sample_format: format,
+        }
+    }
+
+    #[test]
+    fn pcm16le_scales_to_unit_range() {
+        let samples = pcm16le_to_f32(&[0x00, 0x80, 0xff, 0x7f, 0x00, 0x00, 0x00, 0x40]).unwrap();
+        assert_eq!(samples, vec![-1.0, 32_767.0 / 32_768.0, 0.0, 0.5]);
+        assert_eq!(pcm16le_to_f32(&[]).unwrap(), Vec::<f32>::new());
+        assert!(matches!(
+            pcm16le_to_f32(&[1, 2, 3]),
+            Err(AudioError::OddPcmLength(3))
+        ));
+    }
+
+    #[test]
+    fn stereo_16k_is_averaged_without_resampling() {
+        let bytes = wav_bytes(spec(2, 16_000, 16, hound::SampleFormat::Int), |w| {
+            for (l, r) in [(16_384i16, 0i16), (-32_768, -32_768), (100, 300)] {
+                w.write_sample(l).unwrap();
+                w.write_sample(r).unwrap();
+            }
+        });
+        let samples = decode_wav(&bytes).unwrap();
+        assert_eq!(samples, vec![0.25, -1.0, 200.0 / 32_768.0]);
+    }
+
+    #[test]
+    fn eight_bit_and_float_samples_are_scaled() {
+        let eight = wav_bytes(spec(1, 16_000, 8, hound::SampleFormat::Int), |w| {
+            for s in [-128i8, 0, 64] {
+                w.write_sample(s).unwrap();
+            }
+        });
+        assert_eq!(decode_wav(&eight).unwrap(), vec![-1.0, 0.0, 0.5]);
+        let float = wav_bytes(spec(1, 16_000, 32, hound::SampleFormat::Float), |w| {
+            for s in [0.125f32, -0.75] {
+                w.write_sample(s).unwrap();
+            }
+        });
+        assert_eq!(decode_wav(&float).unwrap(), vec![0.125, -0.75]);
+    }
+
+    #[test]
+    fn bad_sample_rates_and_lengths_are_refused() {
+        assert!(matches!(
+            resample_to_16k(&[0.0; 10], 0),
+            Err(AudioError::SampleRate(0))
+        ));
+        assert!(matches!(
+            resample_to_16k(&[0.0; 10], 999),
+            Err(AudioError::SampleRate(999))
+        ));
+        let too_long = vec![0.0; (MAX_SECONDS as usize + 1) * 1_000];
+        assert!(matches!(
+            resample_to_16k(&too_long, 1_000),
+            Err(AudioError::TooLong { .. })
+        ));
+        assert!(matches!(
+            resample_to_16k(&[0.0, f32::NAN], 8_000),
+            Err(AudioError::NonFinite)
+        ));
+        assert_eq!(resample_to_16k(&[], 8_000).unwrap(), Vec::<f32>::new());
+    }
+
+    #[test]
+    fn resampling_keeps_a_tone_in_place() {
+        for rate in [8_000u32, 22_050, 44_100, 48_000] {
+            let tone = |t: f64| (2.0 * std::f64::consts::PI * 440.0 * t).sin() as f32 * 0.5;
+            let input: Vec<f32> = (0..rate)
+                .map(|i| tone(f64::from(i) / f64::from(rate)))
+                .collect();
+            let output = resample_to_16k(&input, rate).unwrap();
+            assert_eq!(output.len(), 16_000);
+            // Away from the edges (where the input starts and stops abruptly) the output is the
+            // same tone sampled at 16 kHz: no delay, no gain change.
+            let worst = (2_000..14_000)
+                .map(|i| (output[i] - tone(i as f64 / 16_000.0)).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-3, "{rate} Hz: max error {worst}");
+        }
+    }
+
+    #[test]
+    fn resampled_length_follows_the_ratio() {
+        for (len, rate, want) in [
+            (8_000, 8_000, 16_000),
+            (44_100, 44_100, 16_000),
+            (1, 48_000, 1),
+            (7, 22_050, 6),
+        ] {
+            let samples = vec![0.1f32; len];
+            assert_eq!(
+                resample_to_16k(&samples, rate).unwrap().len(),
+                want,
+                "{len} @ {rate}"
+            );
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Speech: audio input (`audio`), log-mel features (`mel`), and the speech model that reads them.
+
+pub mod audio;
+pub mod mel;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    #[error(transparent)]
+    Audio(#[from] audio::AudioError),
+    #[error(transparent)]
+    Mel(#[from] mel::MelError),
+    #[error("speech model: {0}")]
+    Model(String),
+    #[error("inference failed: {0}")]
+    Candle(#[from] candle_core::Error),
+}
