@@ -13,6 +13,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::speech::whisper::WindowPolicy;
+
 /// One documented setting.
 pub struct SettingSpec {
     /// Key in `viva.toml`.
@@ -84,6 +86,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         env: "VIVA_DEVICE",
         default: "cpu",
         help: "Where models run: `cpu`, or `cuda` / `cuda:N` in a build with --features cuda.",
+    },
+    SettingSpec {
+        key: "speech_window",
+        env: "VIVA_SPEECH_WINDOW",
+        default: "padded",
+        help: "How much audio Whisper's encoder sees: `padded` (the full 30 s window) or `audio` (only the audio's length: faster on short answers).",
     },
     SettingSpec {
         key: "fetch_models",
@@ -283,6 +291,7 @@ pub struct Settings {
     pub whisper_model: PathBuf,
     pub llm_model: PathBuf,
     pub device: Device,
+    pub speech_window: WindowPolicy,
     pub fetch_models: bool,
     pub static_dir: PathBuf,
     pub session_store: SessionStoreKind,
@@ -315,6 +324,7 @@ impl Default for Settings {
             whisper_model: PathBuf::from("whisper-tiny.en"),
             llm_model: PathBuf::from("SmolLM2-135M-Instruct.Q8_0.gguf"),
             device: Device::Cpu,
+            speech_window: WindowPolicy::Padded,
             fetch_models: true,
             static_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
             session_store: SessionStoreKind::Database,
@@ -446,6 +456,7 @@ impl Settings {
             "whisper_model" => self.whisper_model = parse_path(value).map_err(invalid)?,
             "llm_model" => self.llm_model = parse_path(value).map_err(invalid)?,
             "device" => self.device = Device::parse(value).map_err(invalid)?,
+            "speech_window" => self.speech_window = value.parse().map_err(invalid)?,
             "fetch_models" => self.fetch_models = parse_bool(value).map_err(invalid)?,
             "static_dir" => self.static_dir = parse_path(value).map_err(invalid)?,
             "session_store" => {

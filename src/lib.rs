@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod inference;
 pub mod speech;
 pub mod startup;
 pub mod state;

@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -13,6 +14,9 @@ use viva::auth::Accounts;
 use viva::config::Settings;
 use viva::db::{self, DbPool, PoolOptions};
 use viva::domain::Role;
+use viva::inference::device::candle_device;
+use viva::speech::whisper::{WhisperEngine, WindowPolicy};
+use viva::speech::{audio, mel, SpeechError};
 use viva::startup::Application;
 
 #[derive(Parser)]
@@ -36,6 +40,16 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Transcribe WAV files with the speech model: one `PATH<TAB>TEXT` line per file on
+    /// standard output, timings on standard error.
+    Transcribe {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// How much audio the encoder sees: `padded` (the full 30 s window) or `audio` (only
+        /// the audio's length). Default: the speech_window setting.
+        #[arg(long)]
+        window: Option<String>,
+    },
     /// Manage accounts.
     Admin {
         #[command(subcommand)]
@@ -93,6 +107,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{ran} migration(s) applied to {database}");
             Ok(())
         }
+        Command::Transcribe { files, window } => transcribe(&settings, &files, window.as_deref()),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -130,6 +145,59 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn transcribe(settings: &Settings, files: &[PathBuf], window: Option<&str>) -> anyhow::Result<()> {
+    let window = match window {
+        Some(text) => text
+            .parse::<WindowPolicy>()
+            .map_err(|e| anyhow::anyhow!("--window {text}: {e}"))?,
+        None => settings.speech_window,
+    };
+    let device = candle_device(settings.device)?;
+    let model_dir = settings.whisper_model_dir();
+    let started = Instant::now();
+    let mut engine = WhisperEngine::load(&model_dir, &device)
+        .with_context(|| format!("loading the speech model from {}", model_dir.display()))?;
+    engine.window_policy = window;
+    eprintln!(
+        "loaded {} in {:.2} s ({window} window)",
+        model_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut failed = 0;
+    for file in files {
+        let started = Instant::now();
+        let result = audio::read_wav(file)
+            .map_err(SpeechError::from)
+            .and_then(|samples| Ok((samples.len(), engine.transcribe(&samples)?)));
+        match result {
+            Ok((samples, transcript)) => {
+                println!("{}\t{}", file.display(), transcript.text);
+                let audio_s = samples as f64 / mel::SAMPLE_RATE as f64;
+                let total = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "{}: {audio_s:.1} s of audio in {total:.2} s (mel {:.0} ms, encoder {:.0} ms, decoder {:.0} ms; {:.1}× real time)",
+                    file.display(),
+                    transcript.mel_time.as_secs_f64() * 1e3,
+                    transcript.encode_time.as_secs_f64() * 1e3,
+                    transcript.decode_time.as_secs_f64() * 1e3,
+                    audio_s / total.max(1e-9),
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: error: {e}", file.display());
+            }
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} file(s) could not be transcribed",
+            files.len()
+        );
+    }
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

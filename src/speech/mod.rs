@@ -2,6 +2,8 @@
 
 pub mod audio;
 pub mod mel;
+pub mod wer;
+pub mod whisper;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {

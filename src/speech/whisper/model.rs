@@ -1,0 +1,402 @@
+//! Whisper's encoder and decoder on candle, with Hugging Face weight names.
+//!
+//! Unlike candle-transformers' version, the decoder keeps a self-attention key/value cache, so
+//! each new token costs one position instead of recomputing the whole sequence, and the
+//! cross-attention keys/values of the audio are computed once per window.
+
+#[cfg(test)]
+use candle_core::IndexOp;
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
+
+use super::config::WhisperConfig;
+
+fn linear(vb: VarBuilder, d_in: usize, d_out: usize, bias: bool) -> candle_core::Result<Linear> {
+    let weight = vb.get((d_out, d_in), "weight")?;
+    let bias = if bias {
+        Some(vb.get(d_out, "bias")?)
+    } else {
+        None
+    };
+    Ok(Linear::new(weight, bias))
+}
+
+fn layer_norm(vb: VarBuilder, size: usize) -> candle_core::Result<LayerNorm> {
+    Ok(LayerNorm::new(
+        vb.get(size, "weight")?,
+        vb.get(size, "bias")?,
+        1e-5,
+    ))
+}
+
+fn conv1d(vb: VarBuilder, c_in: usize, c_out: usize, stride: usize) -> candle_core::Result<Conv1d> {
+    let config = Conv1dConfig {
+        padding: 1,
+        stride,
+        ..Default::default()
+    };
+    Ok(Conv1d::new(
+        vb.get((c_out, c_in, 3), "weight")?,
+        Some(vb.get(c_out, "bias")?),
+        config,
+    ))
+}
+
+/// Projections of one attention layer. Keys have no bias in Whisper.
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    heads: usize,
+}
+
+impl Attention {
+    fn load(vb: VarBuilder, d: usize, heads: usize) -> candle_core::Result<Self> {
+        Ok(Self {
+            q: linear(vb.pp("q_proj"), d, d, true)?,
+            k: linear(vb.pp("k_proj"), d, d, false)?,
+            v: linear(vb.pp("v_proj"), d, d, true)?,
+            out: linear(vb.pp("out_proj"), d, d, true)?,
+            heads,
+        })
+    }
+
+    /// [batch, seq, d] → [batch, heads, seq, d_head]
+    fn split_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        x.reshape((b, t, self.heads, d / self.heads))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    fn keys_values(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        Ok((
+            self.split_heads(&self.k.forward(x)?)?,
+            self.split_heads(&self.v.forward(x)?)?,
+        ))
+    }
+
+    /// Scaled dot-product attention of `x`'s queries over `k`/`v` (already split into heads).
+    fn attend(
+        &self,
+        x: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let q = self.split_heads(&self.q.forward(x)?)?;
+        let d_head = q.dim(D::Minus1)?;
+        let scale = 1.0 / (d_head as f64).sqrt();
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let (b, _, t, _) = q.dims4()?;
+        let merged = weights.matmul(v)?.transpose(1, 2)?.reshape((b, t, ()))?;
+        self.out.forward(&merged)
+    }
+}
+
+struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Mlp {
+    fn load(vb: VarBuilder, d: usize) -> candle_core::Result<Self> {
+        Ok(Self {
+            fc1: linear(vb.pp("fc1"), d, 4 * d, true)?,
+            fc2: linear(vb.pp("fc2"), 4 * d, d, true)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        // Whisper uses the exact (erf) GELU, not the tanh approximation.
+        self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)
+    }
+}
+
+struct EncoderLayer {
+    attn_norm: LayerNorm,
+    attn: Attention,
+    mlp_norm: LayerNorm,
+    mlp: Mlp,
+}
+
+pub struct Encoder {
+    conv1: Conv1d,
+    conv2: Conv1d,
+    positions: Tensor,
+    layers: Vec<EncoderLayer>,
+    norm: LayerNorm,
+}
+
+impl Encoder {
+    fn load(vb: VarBuilder, c: &WhisperConfig) -> candle_core::Result<Self> {
+        let d = c.d_model;
+        let layers = (0..c.encoder_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("layers.{i}"));
+                Ok(EncoderLayer {
+                    attn_norm: layer_norm(vb.pp("self_attn_layer_norm"), d)?,
+                    attn: Attention::load(vb.pp("self_attn"), d, c.encoder_attention_heads)?,
+                    mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
+                    mlp: Mlp::load(vb.clone(), d)?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            conv1: conv1d(vb.pp("conv1"), c.num_mel_bins, d, 1)?,
+            conv2: conv1d(vb.pp("conv2"), d, d, 2)?,
+            positions: vb.get((c.max_source_positions, d), "embed_positions.weight")?,
+            layers,
+            norm: layer_norm(vb.pp("layer_norm"), d)?,
+        })
+    }
+
+    /// mel [batch, n_mels, frames] → audio features [batch, frames / 2, d_model]. `frames` may be
+    /// shorter than 3000 (encoding only the audio's own length).
+    pub fn forward(&self, mel: &Tensor) -> candle_core::Result<Tensor> {
+        let x = self.conv1.forward(mel)?.gelu_erf()?;
+        let x = self.conv2.forward(&x)?.gelu_erf()?.transpose(1, 2)?;
+        let seq = x.dim(1)?;
+        let mut x = x.broadcast_add(&self.positions.narrow(0, 0, seq)?)?;
+        for layer in &self.layers {
+            let h = layer.attn_norm.forward(&x)?;
+            let (k, v) = layer.attn.keys_values(&h)?;
+            x = (&x + layer.attn.attend(&h, &k, &v, None)?)?;
+            x = (&x + layer.mlp.forward(&layer.mlp_norm.forward(&x)?)?)?;
+        }
+        self.norm.forward(&x)
+    }
+}
+
+struct DecoderLayer {
+    self_norm: LayerNorm,
+    self_attn: Attention,
+    cross_norm: LayerNorm,
+    cross_attn: Attention,
+    mlp_norm: LayerNorm,
+    mlp: Mlp,
+}
+
+pub struct Decoder {
+    embed_tokens: Embedding,
+    positions: Tensor,
+    layers: Vec<DecoderLayer>,
+    norm: LayerNorm,
+    max_positions: usize,
+}
+
+/// Per-layer keys and values for one window's decoding: the audio's (fixed) and the tokens'
+/// so far (growing).
+pub struct DecoderCache {
+    cross: Vec<(Tensor, Tensor)>,
+    self_kv: Vec<Option<(Tensor, Tensor)>>,
+    /// Tokens already in the cache.
+    pub len: usize,
+}
+
+impl Decoder {
+    fn load(vb: VarBuilder, c: &WhisperConfig) -> candle_core::Result<Self> {
+        let d = c.d_model;
+        let layers = (0..c.decoder_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("layers.{i}"));
+                Ok(DecoderLayer {
+                    self_norm: layer_norm(vb.pp("self_attn_layer_norm"), d)?,
+                    self_attn: Attention::load(vb.pp("self_attn"), d, c.decoder_attention_heads)?,
+                    cross_norm: layer_norm(vb.pp("encoder_attn_layer_norm"), d)?,
+                    cross_attn: Attention::load(
+                        vb.pp("encoder_attn"),
+                        d,
+                        c.decoder_attention_heads,
+                    )?,
+                    mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
+                    mlp: Mlp::load(vb.clone(), d)?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            embed_tokens: Embedding::new(vb.get((c.vocab_size, d), "embed_tokens.weight")?, d),
+            positions: vb.get((c.max_target_positions, d), "embed_positions.weight")?,
+            layers,
+            norm: layer_norm(vb.pp("layer_norm"), d)?,
+            max_positions: c.max_target_positions,
+        })
+    }
+
+    /// A fresh cache for the audio features of one window.
+    pub fn new_cache(&self, audio: &Tensor) -> candle_core::Result<DecoderCache> {
+        let cross = self
+            .layers
+            .iter()
+            .map(|l| l.cross_attn.keys_values(audio))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(DecoderCache {
+            self_kv: (0..self.layers.len()).map(|_| None).collect(),
+            cross,
+            len: 0,
+        })
+    }
+
+    pub fn max_positions(&self) -> usize {
+        self.max_positions
+    }
+
+    /// Runs `tokens` (appended after what the cache holds) and returns the logits of every new
+    /// position, [batch, tokens, vocab].
+    pub fn forward(
+        &self,
+        tokens: &Tensor,
+        cache: &mut DecoderCache,
+    ) -> candle_core::Result<Tensor> {
+        let (_, n) = tokens.dims2()?;
+        let start = cache.len;
+        let positions = self.positions.narrow(0, start, n)?;
+        let mut x = self
+            .embed_tokens
+            .forward(tokens)?
+            .broadcast_add(&positions)?;
+        let mask = causal_mask(n, start, x.device())?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let h = layer.self_norm.forward(&x)?;
+            let (k_new, v_new) = layer.self_attn.keys_values(&h)?;
+            let (k, v) = match cache.self_kv[i].take() {
+                Some((k, v)) => (
+                    Tensor::cat(&[&k, &k_new], 2)?,
+                    Tensor::cat(&[&v, &v_new], 2)?,
+                ),
+                None => (k_new, v_new),
+            };
+            x = (&x + layer.self_attn.attend(&h, &k, &v, mask.as_ref())?)?;
+            cache.self_kv[i] = Some((k, v));
+
+            let h = layer.cross_norm.forward(&x)?;
+            let (ck, cv) = &cache.cross[i];
+            x = (&x + layer.cross_attn.attend(&h, ck, cv, None)?)?;
+            x = (&x + layer.mlp.forward(&layer.mlp_norm.forward(&x)?)?)?;
+        }
+        cache.len += n;
+        let x = self.norm.forward(&x)?;
+        // The output projection shares the token embedding matrix.
+        x.broadcast_matmul(&self.embed_tokens.embeddings().t()?)
+    }
+}
+
+/// Mask for `n` new positions after `past` cached ones: each may see the past and itself.
+/// `None` when a single token is added (it may see everything).
+fn causal_mask(n: usize, past: usize, device: &Device) -> candle_core::Result<Option<Tensor>> {
+    if n == 1 {
+        return Ok(None);
+    }
+    let total = past + n;
+    let values: Vec<f32> = (0..n)
+        .flat_map(|i| (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Ok(Some(Tensor::from_vec(values, (n, total), device)?))
+}
+
+pub struct WhisperModel {
+    pub encoder: Encoder,
+    pub decoder: Decoder,
+    pub config: WhisperConfig,
+}
+
+impl WhisperModel {
+    /// Weights under `model.` in Hugging Face naming, computed in f32.
+    pub fn load(vb: VarBuilder, config: WhisperConfig) -> candle_core::Result<Self> {
+        let vb = vb.pp("model");
+        Ok(Self {
+            encoder: Encoder::load(vb.pp("encoder"), &config)?,
+            decoder: Decoder::load(vb.pp("decoder"), &config)?,
+            config,
+        })
+    }
+
+    pub fn dtype() -> DType {
+        DType::F32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real weights for model tests; the fetcher provides them (see tests/support).
+    fn weights_dir() -> Option<std::path::PathBuf> {
+        std::env::var_os("VIVA_TEST_WHISPER_DIR").map(Into::into)
+    }
+
+    fn load(dir: &std::path::Path) -> WhisperModel {
+        let config: WhisperConfig =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        #[allow(unsafe_code)]
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(
+                &[dir.join("model.safetensors")],
+                DType::F32,
+                &Device::Cpu,
+            )
+            .unwrap()
+        };
+        WhisperModel::load(vb, config).unwrap()
+    }
+
+    #[test]
+    fn cached_decoding_matches_a_full_recompute() {
+        let Some(dir) = weights_dir() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Whisper weights are required under CI"
+            );
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED cached_decoding_matches_a_full_recompute: no weights"
+            );
+            return;
+        };
+        let model = load(&dir);
+        let mel = Tensor::randn(0f32, 1.0, (1, 80, 400), &Device::Cpu).unwrap();
+        let audio = model.encoder.forward(&mel).unwrap();
+        assert_eq!(audio.dims(), &[1, 200, 384]);
+
+        let tokens: Vec<u32> = vec![50257, 50362, 400, 1002, 2003, 13];
+        let mut full_cache = model.decoder.new_cache(&audio).unwrap();
+        let all = Tensor::new(tokens.as_slice(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let full = model.decoder.forward(&all, &mut full_cache).unwrap();
+
+        let mut cache = model.decoder.new_cache(&audio).unwrap();
+        let prefix = Tensor::new(&tokens[..2], &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        model.decoder.forward(&prefix, &mut cache).unwrap();
+        let mut last = None;
+        for &t in &tokens[2..] {
+            let one = Tensor::new(&[t], &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap();
+            last = Some(model.decoder.forward(&one, &mut cache).unwrap());
+        }
+        let step: Vec<f32> = last.unwrap().i((0, 0)).unwrap().to_vec1().unwrap();
+        let whole: Vec<f32> = full.i((0, tokens.len() - 1)).unwrap().to_vec1().unwrap();
+        let max_diff = step
+            .iter()
+            .zip(&whole)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            max_diff < 1e-3,
+            "cached and full logits differ by {max_diff}"
+        );
+        assert_eq!(cache.len, tokens.len());
+    }
+}
