@@ -2,7 +2,8 @@
 //!
 //! Rooms: `config` (settings), `startup` (building the app), `http` (routes and middleware),
 //! `auth` (accounts, sessions, request protection), `domain` (validated values), `db`
-//! (persistence), `telemetry` (logs and metrics), `error` (the HTTP error edge).
+//! (persistence), `telemetry` (logs and metrics), `error` (the HTTP error edge), `llm` (the
+//! language model engine), `interview` (the interview itself).
 
 pub mod auth;
 pub mod config;
@@ -10,6 +11,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod interview;
+pub mod llm;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
