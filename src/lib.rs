@@ -2,8 +2,9 @@
 //!
 //! Rooms: `config` (settings), `startup` (building the app), `http` (routes and middleware),
 //! `auth` (accounts, sessions, request protection), `domain` (validated values), `db`
-//! (persistence), `speech` (audio input, log-mel features, speech recognition), `telemetry`
-//! (logs and metrics), `error` (the HTTP error edge).
+//! (persistence), `speech` (audio input, log-mel features, speech recognition), `llm` (the
+//! language model engine), `inference` (the worker threads that own the models), `interview`
+//! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge).
 
 pub mod auth;
 pub mod config;
@@ -12,6 +13,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod inference;
+pub mod interview;
+pub mod llm;
 pub mod speech;
 pub mod startup;
 pub mod state;

@@ -50,6 +50,17 @@ enum Command {
         #[arg(long)]
         window: Option<String>,
     },
+    /// Talk with the interviewer in the terminal (the reply streams as it is generated).
+    Chat {
+        /// GGUF model file (default: the configured llm_model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// 0 is greedy (deterministic).
+        #[arg(long)]
+        temperature: Option<f64>,
+    },
     /// Manage accounts.
     Admin {
         #[command(subcommand)]
@@ -82,8 +93,15 @@ fn main() -> ExitCode {
         }
     };
     viva::telemetry::init_tracing(&settings);
-    let result =
-        actix_web::rt::System::new().block_on(run(cli.command.unwrap_or(Command::Serve), settings));
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Chat {
+            model,
+            seed,
+            temperature,
+        } => chat(&settings, model, seed, temperature),
+        Command::Transcribe { files, window } => transcribe(&settings, &files, window.as_deref()),
+        command => actix_web::rt::System::new().block_on(run(command, settings)),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -95,6 +113,9 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        Command::Chat { .. } | Command::Transcribe { .. } => {
+            bail!("model commands run outside the async runtime")
+        }
         Command::Serve => {
             let app = Application::build(settings).await?;
             println!("viva is serving on {}", app.public_url());
@@ -107,7 +128,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{ran} migration(s) applied to {database}");
             Ok(())
         }
-        Command::Transcribe { files, window } => transcribe(&settings, &files, window.as_deref()),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -198,6 +218,70 @@ fn transcribe(settings: &Settings, files: &[PathBuf], window: Option<&str>) -> a
         );
     }
     Ok(())
+}
+
+fn chat(
+    settings: &Settings,
+    model: Option<PathBuf>,
+    seed: Option<u64>,
+    temperature: Option<f64>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::ops::ControlFlow;
+    use viva::llm::{ChatMessage, ChatRole, GenerateOptions, LlmEngine};
+
+    let path = model.unwrap_or_else(|| settings.llm_model_file());
+    let device = candle_device(settings.device)?;
+    let engine = LlmEngine::load(&path, &device)?;
+    let mut options = GenerateOptions::default();
+    if let Some(seed) = seed {
+        options.seed = seed;
+    }
+    if let Some(temperature) = temperature {
+        options.temperature = temperature;
+    }
+    eprintln!(
+        "{} loaded. Answer after each question; an empty line ends.",
+        path.display()
+    );
+    let mut conversation = engine.new_conversation();
+    let mut messages = vec![
+        ChatMessage::new(
+            ChatRole::System,
+            viva::interview::prompts::INTERVIEWER_PERSONA,
+        ),
+        ChatMessage::new(ChatRole::User, "Hello, I am ready to start the interview."),
+    ];
+    let stdin = std::io::stdin();
+    loop {
+        print!("\ninterviewer> ");
+        std::io::stdout().flush()?;
+        let generation = engine.generate(&mut conversation, &messages, &options, &mut |delta| {
+            print!("{delta}");
+            let _ = std::io::stdout().flush();
+            ControlFlow::Continue(())
+        })?;
+        println!();
+        eprintln!(
+            "[{} prompt tokens, {} reused, prefill {:.0} ms; {} tokens in {:.0} ms]",
+            generation.prompt_tokens,
+            generation.reused_tokens,
+            generation.prefill_time.as_secs_f64() * 1000.0,
+            generation.generated_tokens,
+            generation.decode_time.as_secs_f64() * 1000.0,
+        );
+        messages.push(ChatMessage::new(
+            ChatRole::Assistant,
+            generation.text.trim(),
+        ));
+        print!("\nyou> ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 || line.trim().is_empty() {
+            return Ok(());
+        }
+        messages.push(ChatMessage::new(ChatRole::User, line.trim()));
+    }
 }
 
 fn read_password() -> anyhow::Result<String> {

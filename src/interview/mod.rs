@@ -1,0 +1,3 @@
+//! The interview: turn-taking, prompts and scoring.
+
+pub mod prompts;

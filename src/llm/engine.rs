@@ -1,0 +1,275 @@
+//! The engine the inference worker calls: weights shared by all conversations, one KV
+//! cache per conversation, streaming generation.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+
+use super::chat::{ChatMessage, ChatRole, ChatTemplate};
+use super::config::ModelConfig;
+use super::kv_cache::KvCache;
+use super::model::Model;
+use super::sampling::{GenerateOptions, Sampler};
+use super::tokenizer::{Tokenizer, Utf8Stream};
+use super::LlmError;
+
+/// Prompts are prefilled in chunks of this many tokens, which bounds the attention
+/// scores' memory on long prompts.
+const PREFILL_CHUNK: usize = 256;
+
+/// A loaded model. Cloning is cheap; all clones share the weights.
+#[derive(Clone)]
+pub struct LlmEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    model: Model,
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    stop_tokens: Vec<u32>,
+}
+
+/// One conversation's state between turns: the keys and values of the tokens seen so far.
+/// Not `Clone`: the cache buffers are written in place.
+#[derive(Debug)]
+pub struct Conversation {
+    cache: KvCache,
+}
+
+impl Conversation {
+    /// How many tokens of the previous turns are cached.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Forgets the cached history (the next turn prefills its whole prompt).
+    pub fn reset(&mut self) {
+        self.cache.truncate(0);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model ended its turn.
+    EndOfTurn,
+    /// `max_tokens` were generated.
+    MaxTokens,
+    /// The text callback asked to stop.
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub text: String,
+    /// Tokens in the rendered prompt.
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose keys and values came from the conversation's cache.
+    pub reused_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_time: Duration,
+    pub decode_time: Duration,
+    pub stop: StopReason,
+    /// The oldest non-system messages left out so that the prompt and reply fit the
+    /// context window (0 when everything fit); the cache was rebuilt from the new prompt.
+    pub dropped_messages: usize,
+}
+
+impl LlmEngine {
+    /// Loads a GGUF model (llama or qwen2 family) with its tokenizer.
+    pub fn load(gguf: &Path, device: &Device) -> Result<Self, LlmError> {
+        let io_error = |source| LlmError::Io {
+            path: gguf.to_owned(),
+            source,
+        };
+        let mut reader = BufReader::new(File::open(gguf).map_err(io_error)?);
+        let content =
+            gguf_file::Content::read(&mut reader).map_err(|source| LlmError::NotGguf {
+                path: gguf.to_owned(),
+                source,
+            })?;
+        let config = ModelConfig::from_metadata(&content.metadata)?;
+        let tokenizer = Tokenizer::from_metadata(&content.metadata)?;
+        let template = ChatTemplate::for_tokenizer(&tokenizer)?;
+        let mut stop_tokens = vec![template.end_of_turn()];
+        stop_tokens.extend(tokenizer.eos());
+        stop_tokens.extend(tokenizer.token_id("<|endoftext|>"));
+        stop_tokens.sort_unstable();
+        stop_tokens.dedup();
+        let model = Model::load(config, &content, &mut reader, device)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                model,
+                tokenizer,
+                template,
+                stop_tokens,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        self.inner.model.config()
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.inner.tokenizer
+    }
+
+    /// The prompt tokens `messages` render to, ending with the assistant's turn opening.
+    pub fn render(&self, messages: &[ChatMessage]) -> Result<Vec<u32>, LlmError> {
+        self.inner.template.render(&self.inner.tokenizer, messages)
+    }
+
+    pub fn new_conversation(&self) -> Conversation {
+        Conversation {
+            cache: KvCache::new(self.config().block_count),
+        }
+    }
+
+    /// Generates the assistant's next turn after `messages`, streaming text deltas (whole
+    /// UTF-8 characters) to `on_text`, which can stop generation by returning `Break`.
+    ///
+    /// The conversation's cache is reused for the longest common prefix of its tokens and
+    /// the new prompt, so usually only the newest messages are prefilled.
+    pub fn generate(
+        &self,
+        conversation: &mut Conversation,
+        messages: &[ChatMessage],
+        options: &GenerateOptions,
+        on_text: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Generation, LlmError> {
+        let inner = &*self.inner;
+        if conversation.cache.layer_count() != self.config().block_count {
+            *conversation = self.new_conversation();
+        }
+        let (prompt, dropped_messages) = self.fit_context(messages, options.max_tokens)?;
+
+        let started = Instant::now();
+        let cache = &mut conversation.cache;
+        let common = cache
+            .tokens()
+            .iter()
+            .zip(&prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
+        // At least one prompt token is run, to get the logits that start the reply.
+        let reused_tokens = common.min(prompt.len().saturating_sub(1));
+        cache.truncate(reused_tokens);
+        let mut logits = None;
+        for chunk in prompt[reused_tokens..].chunks(PREFILL_CHUNK) {
+            logits = Some(inner.model.forward(chunk, cache)?);
+        }
+        let Some(mut logits) = logits else {
+            return Err(LlmError::BadModel("empty prompt".into()));
+        };
+        let prefill_time = started.elapsed();
+
+        let decode_started = Instant::now();
+        let mut sampler = Sampler::new(options, inner.stop_tokens.clone());
+        let mut generated = Vec::new();
+        let mut stream = Utf8Stream::default();
+        let mut text = String::new();
+        let mut emit = |delta: &str, text: &mut String| -> ControlFlow<()> {
+            if delta.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            text.push_str(delta);
+            on_text(delta)
+        };
+        let stop = loop {
+            if generated.len() >= options.max_tokens {
+                break StopReason::MaxTokens;
+            }
+            let token = sampler.sample(&logits, &generated)?;
+            if inner.stop_tokens.contains(&token) {
+                break StopReason::EndOfTurn;
+            }
+            generated.push(token);
+            let delta = stream.push(inner.tokenizer.token_bytes(token));
+            if emit(&delta, &mut text).is_break() {
+                break StopReason::Cancelled;
+            }
+            if generated.len() >= options.max_tokens {
+                break StopReason::MaxTokens;
+            }
+            logits = self.step(token, cache)?;
+        };
+        if stop != StopReason::Cancelled {
+            // A stop can only come from the callback; the reply is complete either way.
+            let _ = emit(&stream.finish(), &mut text);
+        }
+        let generation = Generation {
+            text,
+            prompt_tokens: prompt.len(),
+            reused_tokens,
+            generated_tokens: generated.len(),
+            prefill_time,
+            decode_time: decode_started.elapsed(),
+            stop,
+            dropped_messages,
+        };
+        tracing::debug!(
+            prompt = generation.prompt_tokens,
+            reused = generation.reused_tokens,
+            generated = generation.generated_tokens,
+            prefill_ms = generation.prefill_time.as_millis() as u64,
+            decode_ms = generation.decode_time.as_millis() as u64,
+            "llm generation"
+        );
+        Ok(generation)
+    }
+
+    fn step(&self, token: u32, cache: &mut KvCache) -> Result<Tensor, LlmError> {
+        Ok(self.inner.model.forward(&[token], cache)?)
+    }
+
+    /// Renders the prompt, leaving out the oldest non-system turns until the prompt plus
+    /// `max_tokens` fits the context window. Returns the prompt and how many messages were
+    /// left out.
+    fn fit_context(
+        &self,
+        messages: &[ChatMessage],
+        max_tokens: usize,
+    ) -> Result<(Vec<u32>, usize), LlmError> {
+        let limit = self.config().context_length;
+        let mut kept: Vec<ChatMessage> = messages.to_vec();
+        let mut dropped = 0;
+        loop {
+            let prompt = self.render(&kept)?;
+            let needed = prompt.len() + max_tokens;
+            if needed <= limit {
+                return Ok((prompt, dropped));
+            }
+            let last = kept.len().saturating_sub(1);
+            let oldest = kept
+                .iter()
+                .position(|m| m.role != ChatRole::System)
+                .filter(|&i| i < last);
+            let Some(oldest) = oldest else {
+                return Err(LlmError::ContextOverflow { needed, limit });
+            };
+            kept.remove(oldest);
+            dropped += 1;
+            // Keep whole turns: a reply without its question goes too.
+            if let Some(next) = kept.get(oldest) {
+                if next.role == ChatRole::Assistant && oldest < kept.len() - 1 {
+                    kept.remove(oldest);
+                    dropped += 1;
+                }
+            }
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<LlmEngine>();
+    check::<Conversation>();
+}

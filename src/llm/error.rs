@@ -1,0 +1,29 @@
+//! The errors of the language model engine.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("cannot read the model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a readable GGUF file: {source}")]
+    NotGguf {
+        path: PathBuf,
+        source: candle_core::Error,
+    },
+    #[error("unsupported model architecture `{0}` (supported: llama, qwen2)")]
+    UnsupportedArchitecture(String),
+    #[error("bad GGUF model: {0}")]
+    BadModel(String),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("model computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error(
+        "the conversation needs {needed} tokens (prompt plus reply) but the context window holds {limit}"
+    )]
+    ContextOverflow { needed: usize, limit: usize },
+}

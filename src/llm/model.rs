@@ -1,0 +1,283 @@
+//! The quantized transformer: weights loaded once from GGUF and shared, a forward pass that
+//! reads and extends a caller-owned [`KvCache`].
+
+use std::io::{Read, Seek};
+
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
+
+use super::config::ModelConfig;
+use super::kv_cache::KvCache;
+
+struct Attention {
+    q: QMatMul,
+    k: QMatMul,
+    v: QMatMul,
+    output: QMatMul,
+    /// q, k and v biases (qwen2 only).
+    biases: Option<(Tensor, Tensor, Tensor)>,
+}
+
+struct FeedForward {
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+struct Layer {
+    attention_norm: Tensor,
+    attention: Attention,
+    ffn_norm: Tensor,
+    feed_forward: FeedForward,
+}
+
+pub struct Model {
+    config: ModelConfig,
+    embeddings: Tensor,
+    layers: Vec<Layer>,
+    output_norm: Tensor,
+    output: QMatMul,
+    /// Rotary tables of shape (context_length, head_dim / 2).
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+struct Loader<'a, R> {
+    content: &'a gguf_file::Content,
+    reader: &'a mut R,
+    device: &'a Device,
+}
+
+impl<R: Read + Seek> Loader<'_, R> {
+    fn quantized(&mut self, name: &str) -> Result<QTensor> {
+        self.content.tensor(self.reader, name, self.device)
+    }
+
+    fn matmul(&mut self, name: &str) -> Result<QMatMul> {
+        QMatMul::from_qtensor(self.quantized(name)?)
+    }
+
+    fn dense(&mut self, name: &str) -> Result<Tensor> {
+        self.quantized(name)?.dequantize(self.device)
+    }
+}
+
+impl Model {
+    pub fn load<R: Read + Seek>(
+        config: ModelConfig,
+        content: &gguf_file::Content,
+        reader: &mut R,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut load = Loader {
+            content,
+            reader,
+            device,
+        };
+        let embeddings_q = load.quantized("token_embd.weight")?;
+        let embeddings = embeddings_q.dequantize(device)?;
+        // Small models tie the output projection to the token embeddings.
+        let output = if content.tensor_infos.contains_key("output.weight") {
+            load.matmul("output.weight")?
+        } else {
+            QMatMul::from_qtensor(embeddings_q)?
+        };
+        let output_norm = load.dense("output_norm.weight")?;
+        let mut layers = Vec::with_capacity(config.block_count);
+        for i in 0..config.block_count {
+            let name = |part: &str| format!("blk.{i}.{part}");
+            let biases = if config.architecture.has_qkv_bias() {
+                Some((
+                    load.dense(&name("attn_q.bias"))?,
+                    load.dense(&name("attn_k.bias"))?,
+                    load.dense(&name("attn_v.bias"))?,
+                ))
+            } else {
+                None
+            };
+            layers.push(Layer {
+                attention_norm: load.dense(&name("attn_norm.weight"))?,
+                attention: Attention {
+                    q: load.matmul(&name("attn_q.weight"))?,
+                    k: load.matmul(&name("attn_k.weight"))?,
+                    v: load.matmul(&name("attn_v.weight"))?,
+                    output: load.matmul(&name("attn_output.weight"))?,
+                    biases,
+                },
+                ffn_norm: load.dense(&name("ffn_norm.weight"))?,
+                feed_forward: FeedForward {
+                    gate: load.matmul(&name("ffn_gate.weight"))?,
+                    up: load.matmul(&name("ffn_up.weight"))?,
+                    down: load.matmul(&name("ffn_down.weight"))?,
+                },
+            });
+        }
+        let (cos, sin) = rotary_tables(&config, device)?;
+        Ok(Self {
+            config,
+            embeddings,
+            layers,
+            output_norm,
+            output,
+            cos,
+            sin,
+            device: device.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Runs `tokens` (the positions right after the cached ones), appends their keys and
+    /// values to `cache`, and returns the logits (f32, vocabulary-sized) of the last token.
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let seq_len = tokens.len();
+        if seq_len == 0 {
+            candle_core::bail!("forward needs at least one token");
+        }
+        let start = cache.len();
+        if start + seq_len > self.config.context_length {
+            candle_core::bail!(
+                "{} positions exceed the context window of {}",
+                start + seq_len,
+                self.config.context_length
+            );
+        }
+        let ids = Tensor::new(tokens, &self.device)?;
+        let mut x = self.embeddings.index_select(&ids, 0)?.unsqueeze(0)?;
+        let cos = self.cos.narrow(0, start, seq_len)?;
+        let sin = self.sin.narrow(0, start, seq_len)?;
+        let mask = self.causal_mask(seq_len, start)?;
+        let eps = self.config.rms_norm_eps as f32;
+        for (index, layer) in self.layers.iter().enumerate() {
+            let normed = candle_nn::ops::rms_norm(&x, &layer.attention_norm, eps)?;
+            let attended = self.attention(
+                &layer.attention,
+                &normed,
+                &cos,
+                &sin,
+                mask.as_ref(),
+                index,
+                cache,
+            )?;
+            x = (x + attended)?;
+            let normed = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, eps)?;
+            let ff = &layer.feed_forward;
+            let gate = candle_nn::ops::silu(&ff.gate.forward(&normed)?)?;
+            let hidden = (gate * ff.up.forward(&normed)?)?;
+            x = (x + ff.down.forward(&hidden)?)?;
+        }
+        cache.push_tokens(tokens);
+        let last = x.narrow(1, seq_len - 1, 1)?;
+        let last = candle_nn::ops::rms_norm(&last, &self.output_norm, eps)?;
+        self.output
+            .forward(&last)?
+            .flatten_all()?
+            .to_dtype(DType::F32)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        weights: &Attention,
+        x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        mask: Option<&Tensor>,
+        layer: usize,
+        cache: &mut KvCache,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let (_, seq_len, _) = x.dims3()?;
+        let mut q = weights.q.forward(x)?;
+        let mut k = weights.k.forward(x)?;
+        let mut v = weights.v.forward(x)?;
+        if let Some((bq, bk, bv)) = &weights.biases {
+            q = q.broadcast_add(bq)?;
+            k = k.broadcast_add(bk)?;
+            v = v.broadcast_add(bv)?;
+        }
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            t.reshape((1, seq_len, n, c.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = self.rope(&heads(q, c.head_count)?, cos, sin)?;
+        let k = self.rope(&heads(k, c.head_count_kv)?, cos, sin)?;
+        let v = heads(v, c.head_count_kv)?;
+        let (k, v) = cache.append(layer, &k, &v)?;
+
+        // Grouped-query attention without copying keys/values: the query heads that share
+        // a key/value head are stacked along the sequence axis of that head.
+        let group = c.head_count / c.head_count_kv;
+        let q = q.reshape((1, c.head_count_kv, group * seq_len, c.head_dim))?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (c.head_dim as f64).sqrt()))?;
+        let scores = match mask {
+            Some(mask) => scores.broadcast_add(mask)?,
+            None => scores,
+        };
+        let weights_ = candle_nn::ops::softmax_last_dim(&scores)?;
+        let y = weights_.matmul(&v.contiguous()?)?;
+        let y = y
+            .reshape((1, c.head_count, seq_len, c.head_dim))?
+            .transpose(1, 2)?
+            .reshape((1, seq_len, c.head_count * c.head_dim))?;
+        weights.output.forward(&y)
+    }
+
+    fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+        if self.config.architecture.interleaved_rope() {
+            candle_nn::rotary_emb::rope_i(x, cos, sin)
+        } else {
+            candle_nn::rotary_emb::rope(x, cos, sin)
+        }
+    }
+
+    /// Additive mask (0 or -inf) for `seq_len` new queries after `start` cached positions,
+    /// repeated for each query head of a key/value group; none for a single query.
+    fn causal_mask(&self, seq_len: usize, start: usize) -> Result<Option<Tensor>> {
+        if seq_len == 1 {
+            return Ok(None);
+        }
+        let total = start + seq_len;
+        let values: Vec<f32> = (0..seq_len)
+            .flat_map(|i| {
+                (0..total).map(move |j| {
+                    if j > start + i {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .collect();
+        let mask = Tensor::from_vec(values, (seq_len, total), &self.device)?;
+        let group = self.config.head_count / self.config.head_count_kv;
+        Tensor::cat(&vec![mask; group], 0).map(Some)
+    }
+}
+
+fn rotary_tables(config: &ModelConfig, device: &Device) -> Result<(Tensor, Tensor)> {
+    let half = config.head_dim / 2;
+    let inverse_frequencies: Vec<f32> = (0..half)
+        .map(|i| {
+            1.0 / config
+                .rope_freq_base
+                .powf(2.0 * i as f32 / config.head_dim as f32)
+        })
+        .collect();
+    let inverse_frequencies = Tensor::from_vec(inverse_frequencies, (1, half), device)?;
+    let positions = Tensor::arange(0u32, config.context_length as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((config.context_length, 1))?;
+    let angles = positions.matmul(&inverse_frequencies)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Model>();
+}
