@@ -3,7 +3,8 @@
 //! Rooms: `config` (settings), `startup` (building the app), `http` (routes and middleware),
 //! `auth` (accounts, sessions, request protection), `domain` (validated values), `db`
 //! (persistence), `speech` (audio input, log-mel features, speech recognition), `llm` (the
-//! language model engine), `inference` (the worker threads that own the models), `interview`
+//! language model engine), `inference` (the worker threads that own the models), `fetch`
+//! (getting and converting the model files), `interview`
 //! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge).
 
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fetch;
 pub mod http;
 pub mod inference;
 pub mod interview;

@@ -61,6 +61,11 @@ enum Command {
         #[arg(long)]
         temperature: Option<f64>,
     },
+    /// Fetch, verify and convert model files.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// Manage accounts.
     Admin {
         #[command(subcommand)]
@@ -80,6 +85,23 @@ enum AdminCommand {
         role: String,
         #[arg(long, default_value = "Administrator")]
         display_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Fetch the default models that are missing from models_dir and print where they are.
+    Fetch,
+    /// Check the models' files against the sha256 values recorded when they were fetched.
+    Verify,
+    /// Convert a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json) to
+    /// config.json, tokenizer.json and model.safetensors.
+    ConvertCt2 {
+        /// The CTranslate2 model's directory.
+        dir: PathBuf,
+        /// Where to write (default: the configured whisper_model directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -128,6 +150,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{ran} migration(s) applied to {database}");
             Ok(())
         }
+        Command::Models { command } => run_models(command, &settings),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -216,6 +239,49 @@ fn transcribe(settings: &Settings, files: &[PathBuf], window: Option<&str>) -> a
             "{failed} of {} file(s) could not be transcribed",
             files.len()
         );
+    }
+    Ok(())
+}
+
+fn run_models(command: ModelsCommand, settings: &Settings) -> anyhow::Result<()> {
+    match command {
+        ModelsCommand::Fetch => {
+            let models = viva::fetch::ensure_default_models(&settings.models_dir)?;
+            println!("whisper\t{}", models.whisper_dir.display());
+            println!("llm\t{}", models.llm_file.display());
+        }
+        ModelsCommand::Verify => {
+            let checks = viva::fetch::verify(&settings.models_dir)?;
+            if checks.is_empty() {
+                bail!(
+                    "no model files recorded in {}; run `viva models fetch`",
+                    settings.models_dir.display()
+                );
+            }
+            let mut bad = 0;
+            for check in &checks {
+                let state = match (&check.actual, check.ok()) {
+                    (None, _) => "MISSING",
+                    (Some(_), false) => "MISMATCH",
+                    (Some(_), true) if check.pinned => "ok (pinned)",
+                    (Some(_), true) => "ok",
+                };
+                bad += usize::from(!check.ok());
+                println!("{state}\t{}", check.path);
+            }
+            if bad > 0 {
+                bail!("{bad} model file(s) failed verification");
+            }
+        }
+        ModelsCommand::ConvertCt2 { dir, out } => {
+            let out = out.unwrap_or_else(|| settings.whisper_model_dir());
+            let report = viva::fetch::convert_ct2_dir(&dir, &out)?;
+            println!(
+                "wrote {} tensors to {}",
+                report.tensor_count,
+                report.out_dir.display()
+            );
+        }
     }
     Ok(())
 }
