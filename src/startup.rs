@@ -49,6 +49,8 @@ pub enum StartupError {
     Redis(String),
     #[error(transparent)]
     Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Models(#[from] crate::fetch::FetchError),
 }
 
 pub struct Application {
@@ -62,6 +64,9 @@ impl Application {
     /// returned server runs once awaited or spawned).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         create_dir(&settings.data_dir, "cannot create data directory")?;
+        if settings.fetch_models {
+            crate::fetch::prepare_on_start(settings.clone()).await?;
+        }
 
         let database = settings.database();
         let ran = db::migrate(&database).await?;

@@ -2,20 +2,25 @@
 
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
+
+mod support;
 
 use candle_core::Device;
 use viva::llm::{
     ChatMessage, ChatRole, GenerateOptions, Generation, LlmEngine, LlmError, StopReason,
 };
 
-/// The one place that says where the test model lives.
+/// The one place that says where the test model lives: the default model (Q8_0), fetched once
+/// by the same code as `viva models fetch`, or `VIVA_TEST_LLM_MODEL`.
 fn model_file() -> PathBuf {
     if let Some(path) = std::env::var_os("VIVA_TEST_LLM_MODEL") {
         return PathBuf::from(path);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    support::test_models()
+        .expect("fetching the default models for tests")
+        .llm_file
 }
 
 /// The shared engine, or `None` (after a loud SKIPPED line) when the weights are missing;

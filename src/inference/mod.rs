@@ -3,11 +3,12 @@
 //! unbounded memory) and answer on oneshot channels or streams.
 
 pub mod device;
-
+pub mod llm;
 pub mod speech;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,8 @@ pub enum InferenceError {
     Cancelled,
     #[error(transparent)]
     Speech(#[from] crate::speech::SpeechError),
+    #[error(transparent)]
+    Llm(#[from] crate::llm::LlmError),
 }
 
 /// Lets one model compute at a time. candle's CPU kernels use every core; Whisper and the LLM

@@ -64,7 +64,7 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Vec<f32>, AudioError> {
 
 /// Little-endian signed 16-bit PCM (the WebSocket audio frames) as samples in [-1, 1).
 pub fn pcm16le_to_f32(bytes: &[u8]) -> Result<Vec<f32>, AudioError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(AudioError::OddPcmLength(bytes.len()));
     }
     Ok(bytes

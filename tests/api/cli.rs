@@ -12,6 +12,7 @@ fn viva(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_viva"));
     cmd.env("VIVA_DATA_DIR", data_dir)
         .env("VIVA_LOG", "warn")
+        .env("VIVA_FETCH_MODELS", "false")
         .env_remove("VIVA_DATABASE_URL")
         .env_remove("DATABASE_URL")
         .current_dir(data_dir);

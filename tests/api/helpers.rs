@@ -124,6 +124,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         database_url: Some(DatabaseUrl::Sqlite(data_dir.join("viva.db"))),
         workers: 1,
         db_pool_size: 4,
+        fetch_models: false,
         log_level: std::env::var("VIVA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
         ..Settings::default()
     }

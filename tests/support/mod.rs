@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+mod models;
+#[allow(unused_imports)]
+pub use models::*;
+
 const NODEJS_WHISPER: &str = "nodejs-whisper@0.3.1";
 const POCKETSPHINX_DATA: &str = "/usr/share/pocketsphinx/test/data";
 const LIBRIVOX_IDS: [&str; 5] = [

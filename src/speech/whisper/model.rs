@@ -325,9 +325,13 @@ impl WhisperModel {
 mod tests {
     use super::*;
 
-    /// Real weights for model tests; the fetcher provides them (see tests/support).
-    fn weights_dir() -> Option<std::path::PathBuf> {
-        std::env::var_os("VIVA_TEST_WHISPER_DIR").map(Into::into)
+    /// The default Whisper weights, fetched once per checkout by the same code as
+    /// `viva models fetch` (shared with the integration tests in target/test-models/).
+    fn weights_dir() -> std::path::PathBuf {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-models");
+        crate::fetch::ensure_default_models(&models)
+            .expect("fetching the default models for tests")
+            .whisper_dir
     }
 
     fn load(dir: &std::path::Path) -> WhisperModel {
@@ -347,18 +351,7 @@ mod tests {
 
     #[test]
     fn cached_decoding_matches_a_full_recompute() {
-        let Some(dir) = weights_dir() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "Whisper weights are required under CI"
-            );
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED cached_decoding_matches_a_full_recompute: no weights"
-            );
-            return;
-        };
+        let dir = weights_dir();
         let model = load(&dir);
         let mel = Tensor::randn(0f32, 1.0, (1, 80, 400), &Device::Cpu).unwrap();
         let audio = model.encoder.forward(&mel).unwrap();

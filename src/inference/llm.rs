@@ -1,0 +1,243 @@
+//! The language-model worker: one thread owns the engine and the per-conversation KV caches,
+//! generates one reply at a time, and streams text deltas back as they are produced.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::{ComputeGate, InferenceError};
+use crate::llm::{ChatMessage, ChatRole, Conversation, GenerateOptions, Generation, LlmEngine};
+
+/// Deltas buffered per reply before the worker waits for the reader.
+const STREAM_BUFFER: usize = 256;
+
+/// What a reply stream yields.
+#[derive(Debug)]
+pub enum ReplyEvent {
+    /// The next piece of text (always whole UTF-8 characters).
+    Delta(String),
+    /// The reply is over: the whole generation, or why it failed.
+    Done(Result<Generation, InferenceError>),
+}
+
+struct Job {
+    conversation: String,
+    messages: Vec<ChatMessage>,
+    options: GenerateOptions,
+    events: mpsc::Sender<ReplyEvent>,
+    cancelled: Arc<AtomicBool>,
+    span: tracing::Span,
+}
+
+/// A reply being generated. Dropping it (or calling [`ReplyStream::cancel`]) stops the
+/// generation at the next token.
+pub struct ReplyStream {
+    events: mpsc::Receiver<ReplyEvent>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl ReplyStream {
+    pub async fn next(&mut self) -> Option<ReplyEvent> {
+        self.events.recv().await
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Reads the stream to its end and returns the finished generation.
+    pub async fn finish(mut self) -> Result<Generation, InferenceError> {
+        while let Some(event) = self.next().await {
+            if let ReplyEvent::Done(result) = event {
+                return result;
+            }
+        }
+        Err(InferenceError::Stopped("llm"))
+    }
+}
+
+impl Drop for ReplyStream {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// A handle to the LLM worker thread. Cheap to clone; the thread ends when every handle is
+/// dropped.
+#[derive(Clone)]
+pub struct LlmWorker {
+    jobs: SyncSender<Job>,
+}
+
+impl LlmWorker {
+    /// Starts the worker with a queue of `capacity` waiting replies, keeping the KV caches of at
+    /// most `max_conversations` conversations (least recently used evicted first).
+    pub fn start(
+        engine: LlmEngine,
+        capacity: usize,
+        max_conversations: usize,
+        gate: ComputeGate,
+    ) -> std::io::Result<Self> {
+        let (jobs, queue) = sync_channel::<Job>(capacity);
+        std::thread::Builder::new()
+            .name("viva-llm".into())
+            .spawn(move || {
+                let mut caches = ConversationCaches::new(max_conversations.max(1));
+                warm_up(&engine, &gate);
+                for job in queue {
+                    let _span = job.span.clone().entered();
+                    let conversation = caches
+                        .take(&job.conversation)
+                        .unwrap_or_else(|| engine.new_conversation());
+                    let (conversation, result) = {
+                        let _compute = gate.lock();
+                        run(&engine, conversation, &job)
+                    };
+                    caches.put(job.conversation.clone(), conversation);
+                    // The reader may be gone (cancelled); nothing to do then.
+                    let _ = job.events.blocking_send(ReplyEvent::Done(result));
+                }
+            })?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues a reply for `conversation` (any stable id, e.g. the interview id) to `messages`,
+    /// the whole history including the system prompt. Turns that extend the previous call's
+    /// history reuse its KV cache.
+    pub fn reply(
+        &self,
+        conversation: &str,
+        messages: Vec<ChatMessage>,
+        options: GenerateOptions,
+    ) -> Result<ReplyStream, InferenceError> {
+        let (events, receiver) = mpsc::channel(STREAM_BUFFER);
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let job = Job {
+            conversation: conversation.to_owned(),
+            messages,
+            options,
+            events,
+            cancelled: cancelled.clone(),
+            span: tracing::Span::current(),
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(ReplyStream {
+                events: receiver,
+                cancelled,
+            }),
+            Err(TrySendError::Full(_)) => Err(InferenceError::Busy("llm")),
+            Err(TrySendError::Disconnected(_)) => Err(InferenceError::Stopped("llm")),
+        }
+    }
+}
+
+fn run(
+    engine: &LlmEngine,
+    mut conversation: Conversation,
+    job: &Job,
+) -> (Conversation, Result<Generation, InferenceError>) {
+    if job.cancelled.load(Ordering::Relaxed) {
+        return (conversation, Err(InferenceError::Cancelled));
+    }
+    let mut on_text = |delta: &str| {
+        if job.cancelled.load(Ordering::Relaxed) {
+            return ControlFlow::Break(());
+        }
+        match job
+            .events
+            .blocking_send(ReplyEvent::Delta(delta.to_owned()))
+        {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
+    };
+    let result = engine
+        .generate(&mut conversation, &job.messages, &job.options, &mut on_text)
+        .map_err(InferenceError::from);
+    (conversation, result)
+}
+
+/// One short generation so the first real reply does not pay for lazy initialisation.
+fn warm_up(engine: &LlmEngine, gate: &ComputeGate) {
+    let started = Instant::now();
+    let _compute = gate.lock();
+    let mut conversation = engine.new_conversation();
+    let messages = [ChatMessage {
+        role: ChatRole::User,
+        content: "Hello".into(),
+    }];
+    let options = GenerateOptions {
+        max_tokens: 2,
+        ..GenerateOptions::default()
+    };
+    match engine.generate(&mut conversation, &messages, &options, &mut |_| {
+        ControlFlow::Continue(())
+    }) {
+        Ok(_) => tracing::info!(elapsed = ?started.elapsed(), "language model warmed up"),
+        Err(e) => tracing::warn!(error = %e, "language model warm-up failed"),
+    }
+}
+
+/// KV caches by conversation id, least recently used evicted first.
+struct ConversationCaches<T> {
+    capacity: usize,
+    entries: HashMap<String, (T, u64)>,
+    clock: u64,
+}
+
+impl<T> ConversationCaches<T> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    fn take(&mut self, id: &str) -> Option<T> {
+        self.entries
+            .remove(id)
+            .map(|(conversation, _)| conversation)
+    }
+
+    fn put(&mut self, id: String, conversation: T) {
+        self.clock += 1;
+        self.entries.insert(id, (conversation, self.clock));
+        while self.entries.len() > self.capacity {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => {
+                    self.entries.remove(&id);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConversationCaches;
+
+    #[test]
+    fn evicts_the_least_recently_used_conversation() {
+        let mut caches = ConversationCaches::new(2);
+        caches.put("a".into(), 1);
+        caches.put("b".into(), 2);
+        let a = caches.take("a").expect("a is cached");
+        caches.put("a".into(), a);
+        caches.put("c".into(), 3);
+        assert_eq!(caches.take("b"), None, "b was used least recently");
+        assert_eq!(caches.take("a"), Some(1));
+        assert_eq!(caches.take("c"), Some(3));
+    }
+}

@@ -1,0 +1,144 @@
+//! The inference workers on real weights: they run on their own threads, stream replies, keep
+//! each conversation's KV cache between turns, refuse work when their queue is full, and stop a
+//! reply when it is cancelled.
+
+mod support;
+
+use candle_core::Device;
+use viva::inference::{ComputeGate, InferenceError, LlmWorker, ReplyEvent, SpeechWorker};
+use viva::llm::{ChatMessage, ChatRole, GenerateOptions, LlmEngine, StopReason};
+use viva::speech::audio::read_wav;
+use viva::speech::wer::word_error_rate;
+use viva::speech::whisper::WhisperEngine;
+
+fn llm_worker(capacity: usize) -> LlmWorker {
+    let models = support::test_models().expect("fetching the default models for tests");
+    let engine = LlmEngine::load(&models.llm_file, &Device::Cpu).expect("loading the LLM");
+    LlmWorker::start(engine, capacity, 8, ComputeGate::default()).expect("starting the LLM worker")
+}
+
+fn greedy(max_tokens: usize) -> GenerateOptions {
+    GenerateOptions {
+        max_tokens,
+        temperature: 0.0,
+        ..GenerateOptions::default()
+    }
+}
+
+fn question() -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::new(
+            ChatRole::System,
+            "You are a helpful assistant. Answer briefly.",
+        ),
+        ChatMessage::new(ChatRole::User, "What is the capital of France?"),
+    ]
+}
+
+#[tokio::test]
+async fn replies_stream_and_the_next_turn_reuses_the_cache() {
+    let worker = llm_worker(4);
+    let mut stream = worker
+        .reply("interview-1", question(), greedy(24))
+        .expect("queued");
+    let mut streamed = String::new();
+    let generation = loop {
+        match stream.next().await.expect("the stream ends with Done") {
+            ReplyEvent::Delta(text) => streamed.push_str(&text),
+            ReplyEvent::Done(result) => break result.expect("reply"),
+        }
+    };
+    assert_eq!(streamed, generation.text, "deltas add up to the reply");
+    assert!(generation.text.contains("Paris"), "{:?}", generation.text);
+
+    let mut history = question();
+    history.push(ChatMessage::new(
+        ChatRole::Assistant,
+        generation.text.trim(),
+    ));
+    history.push(ChatMessage::new(ChatRole::User, "And of Italy?"));
+    let second = worker
+        .reply("interview-1", history.clone(), greedy(24))
+        .expect("queued")
+        .finish()
+        .await
+        .expect("second reply");
+    assert!(
+        second.reused_tokens >= generation.prompt_tokens,
+        "second turn reused {} of {} tokens; the first prompt alone was {}",
+        second.reused_tokens,
+        second.prompt_tokens,
+        generation.prompt_tokens
+    );
+    // The cached turn must say exactly what a conversation computed from scratch says.
+    let fresh = worker
+        .reply("interview-2", history, greedy(24))
+        .expect("queued")
+        .finish()
+        .await
+        .expect("fresh reply");
+    assert_eq!(fresh.reused_tokens, 0);
+    assert_eq!(second.text, fresh.text);
+    assert!(!second.text.trim().is_empty());
+}
+
+#[tokio::test]
+async fn a_cancelled_reply_stops_early_and_the_worker_goes_on() {
+    let worker = llm_worker(4);
+    let mut stream = worker.reply("c", question(), greedy(200)).expect("queued");
+    match stream.next().await {
+        Some(ReplyEvent::Delta(_)) => stream.cancel(),
+        other => panic!("expected a first delta, got {other:?}"),
+    }
+    let generation = stream.finish().await.expect("cancelled reply");
+    assert_eq!(generation.stop, StopReason::Cancelled);
+    assert!(generation.generated_tokens < 200);
+
+    let after = worker
+        .reply("d", question(), greedy(8))
+        .expect("queued")
+        .finish()
+        .await
+        .expect("the worker still answers");
+    assert!(after.generated_tokens > 0);
+}
+
+#[tokio::test]
+async fn a_full_queue_is_a_busy_error_not_a_wait() {
+    let worker = llm_worker(1);
+    let mut accepted = Vec::new();
+    let mut busy = 0;
+    for i in 0..4 {
+        match worker.reply(&format!("q{i}"), question(), greedy(32)) {
+            Ok(stream) => accepted.push(stream),
+            Err(InferenceError::Busy("llm")) => busy += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert!(
+        busy >= 2,
+        "one running and one queued at most; {busy} refused"
+    );
+    for stream in accepted {
+        stream.finish().await.expect("accepted replies finish");
+    }
+}
+
+#[tokio::test]
+async fn the_speech_worker_transcribes_off_the_runtime() {
+    let Some(jfk) = support::jfk() else {
+        support::unavailable("jfk.wav from the npm package nodejs-whisper");
+        return;
+    };
+    let models = support::test_models().expect("fetching the default models for tests");
+    let engine = WhisperEngine::load(&models.whisper_dir, &Device::Cpu).expect("loading Whisper");
+    let worker =
+        SpeechWorker::start(engine, 2, ComputeGate::default()).expect("starting the worker");
+    let samples = read_wav(&jfk).expect("jfk.wav");
+    let transcript = worker.transcribe(samples).await.expect("transcript");
+    let wer = word_error_rate(
+        "and so my fellow americans ask not what your country can do for you ask what you can do for your country",
+        &transcript.text,
+    );
+    assert!(wer <= 0.05, "WER {wer:.3}: {:?}", transcript.text);
+}

