@@ -140,7 +140,12 @@ fn measure_viva(engine: &LlmEngine, runs: usize) -> Numbers {
     }
 }
 
-fn measure_llama_cpp(engine: &LlmEngine, python: &str, threads: usize, runs: usize) -> Numbers {
+fn measure_llama_cpp(
+    engine: &LlmEngine,
+    mut reference: Command,
+    threads: usize,
+    runs: usize,
+) -> Numbers {
     let prompt = engine.render(&first_turn()).expect("render");
     let (conversation, reply) = after_first_turn(engine);
     let second = engine.render(&second_turn(&reply)).expect("render");
@@ -155,12 +160,7 @@ fn measure_llama_cpp(engine: &LlmEngine, python: &str, threads: usize, runs: usi
         "decode_tokens": DECODE_TOKENS,
         "runs": runs,
     });
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/reference/llama_cpp_llm.py"
-    );
-    let mut child = Command::new(python)
-        .arg(script)
+    let mut child = reference
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -182,15 +182,37 @@ fn measure_llama_cpp(engine: &LlmEngine, python: &str, threads: usize, runs: usi
     }
 }
 
+/// The llama.cpp reference runner: llama-cpp-python when VIVA_BENCH_PYTHON names a Python that
+/// has it, else node-llama-cpp's prebuilt binaries when installed under benches/reference.
+fn llama_cpp_reference() -> Option<Command> {
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference");
+    if let Ok(python) = std::env::var("VIVA_BENCH_PYTHON") {
+        let mut command = Command::new(python);
+        command.arg(format!("{reference}/llama_cpp_llm.py"));
+        return Some(command);
+    }
+    let installed = PathBuf::from(reference)
+        .join("node_modules/node-llama-cpp")
+        .is_dir();
+    installed.then(|| {
+        let mut command = Command::new("node");
+        command.arg(format!("{reference}/llama_cpp_llm.mjs"));
+        command
+    })
+}
+
 fn compare_with_llama_cpp(engine: &LlmEngine) {
-    let Ok(python) = std::env::var("VIVA_BENCH_PYTHON") else {
-        println!("llama.cpp reference skipped: set VIVA_BENCH_PYTHON to a Python with llama_cpp");
+    let Some(reference) = llama_cpp_reference() else {
+        println!(
+            "llama.cpp reference skipped: run `npm install --prefix benches/reference` (prebuilt \
+             llama.cpp through node-llama-cpp) or set VIVA_BENCH_PYTHON to a Python with llama_cpp"
+        );
         return;
     };
     let threads = candle_core::utils::get_num_threads();
     let runs = 5;
     let ours = measure_viva(engine, runs);
-    let reference = measure_llama_cpp(engine, &python, threads, runs);
+    let reference = measure_llama_cpp(engine, reference, threads, runs);
     let prompt_tokens = engine.render(&first_turn()).map_or(0, |p| p.len());
     println!(
         "LLM vs llama.cpp, {threads} threads, medians of {runs} runs, {prompt_tokens}-token prompt"
