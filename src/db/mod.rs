@@ -3,6 +3,8 @@
 //! Query code is written once and compiled for both backends by [`db_run!`]; where the SQL must
 //! differ, the difference is a visible `match` on [`DbConn`] in the query module.
 
+pub mod catalog;
+pub mod interviews;
 pub mod schema;
 pub mod sessions;
 pub mod users;
