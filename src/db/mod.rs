@@ -59,6 +59,12 @@ impl From<diesel::result::Error> for DbError {
     }
 }
 
+/// The current time at the precision both backends keep (microseconds), so a value written
+/// and read back compares equal.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::SubsecRound::trunc_subsecs(chrono::Utc::now().naive_utc(), 6)
+}
+
 /// Connection pool for the configured backend. Cheap to clone.
 #[derive(Clone)]
 pub enum DbPool {

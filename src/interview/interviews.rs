@@ -255,7 +255,7 @@ pub async fn create(
         .collect::<Result<_, Invalid>>()?;
     let picked = plan(&request, &candidates, &mut rand::thread_rng())?;
 
-    let now = Utc::now().naive_utc();
+    let now = crate::db::now();
     let id = uuid::Uuid::new_v4().to_string();
     let row = InterviewRow {
         id: id.clone(),

@@ -13,7 +13,7 @@ pub use crate::db::catalog::SyncReport as SeedReport;
 /// Makes the catalog tables match `bank`; writes nothing when they already do.
 #[tracing::instrument(skip_all)]
 pub async fn seed(pool: &DbPool, bank: &Bank) -> Result<SeedReport, DbError> {
-    let rows = seed_rows(bank, chrono::Utc::now().naive_utc());
+    let rows = seed_rows(bank, crate::db::now());
     let mut conn = pool.get().await?;
     let report = catalog::sync_bank(&mut conn, &rows).await?;
     if report.changed_anything() {
@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn rows_keep_the_file_order_and_hold_json() {
         let bank = Bank::bundled().expect("bundled bank");
-        let now = chrono::Utc::now().naive_utc();
+        let now = crate::db::now();
         let rows = seed_rows(&bank, now);
         assert_eq!(rows.interview_types.len(), bank.interview_types.len());
         assert_eq!(rows.interview_types[0].slug, bank.interview_types[0].slug);

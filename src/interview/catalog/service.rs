@@ -164,7 +164,7 @@ pub async fn create_question(pool: &DbPool, input: NewQuestion) -> Result<Questi
     let text = check_text(&input.text)?;
     let rubric = check_rubric(&input.rubric)?;
     let skills = check_skills(&mut conn, &input.skills).await?;
-    let now = Utc::now().naive_utc();
+    let now = crate::db::now();
     let row = QuestionRow {
         id: uuid::Uuid::new_v4().to_string(),
         interview_type: interview_type.to_owned(),
@@ -232,7 +232,7 @@ pub async fn update_question(
         skills,
         enabled,
         source: Some(SOURCE_ADMIN.to_owned()),
-        updated_at: Some(Utc::now().naive_utc()),
+        updated_at: Some(crate::db::now()),
     };
     catalog::update_question(&mut conn, id, &changeset).await?;
     tracing::info!("question updated");
