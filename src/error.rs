@@ -18,6 +18,9 @@ use serde::Serialize;
 use crate::auth::accounts::AccountError;
 use crate::db::DbError;
 use crate::domain::Invalid;
+use crate::interview::catalog::CatalogError;
+use crate::interview::interviews::InterviewError;
+use crate::interview::plan::PlanError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -41,6 +44,9 @@ pub enum AppError {
     NotFound,
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// A valid request the question bank cannot serve (too few enabled questions).
+    #[error("{0}")]
+    NotEnoughQuestions(String),
     #[error("too many attempts; try again in {} seconds", retry_after_secs(.0))]
     RateLimited(Duration),
     #[error("service temporarily unavailable")]
@@ -77,6 +83,7 @@ impl AppError {
             Self::CrossSite(_) => "cross_site_request",
             Self::NotFound => "not_found",
             Self::EmailTaken => "email_taken",
+            Self::NotEnoughQuestions(_) => "not_enough_questions",
             Self::RateLimited(_) => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -98,6 +105,7 @@ impl ResponseError for AppError {
             Self::Forbidden | Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::EmailTaken => StatusCode::CONFLICT,
+            Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -157,6 +165,35 @@ impl From<AccountError> for AppError {
             AccountError::InvalidCredentials => Self::InvalidCredentials,
             AccountError::Db(db) => db.into(),
             other @ AccountError::Hashing(_) => Self::internal(other),
+        }
+    }
+}
+
+impl From<PlanError> for AppError {
+    fn from(e: PlanError) -> Self {
+        if e.is_bad_input() {
+            Self::InvalidInput(e.to_string())
+        } else {
+            Self::NotEnoughQuestions(e.to_string())
+        }
+    }
+}
+
+impl From<InterviewError> for AppError {
+    fn from(e: InterviewError) -> Self {
+        match e {
+            InterviewError::Plan(plan) => plan.into(),
+            InterviewError::Db(db) => db.into(),
+            other @ InterviewError::StoredData(_) => Self::internal(other),
+        }
+    }
+}
+
+impl From<CatalogError> for AppError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Invalid(invalid) => invalid.into(),
+            CatalogError::Db(db) => db.into(),
         }
     }
 }

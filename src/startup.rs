@@ -23,6 +23,7 @@ use crate::auth::Accounts;
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
 use crate::http::{self, middleware as mw};
+use crate::interview::catalog::Bank;
 use crate::state::{AppState, Limits};
 use crate::telemetry::{record_http_metrics, Metrics};
 
@@ -51,6 +52,8 @@ pub enum StartupError {
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Models(#[from] crate::fetch::FetchError),
+    #[error(transparent)]
+    Bank(#[from] crate::interview::catalog::BankError),
 }
 
 pub struct Application {
@@ -78,6 +81,8 @@ impl Application {
                 timeout: settings.db_timeout,
             },
         )?;
+
+        crate::interview::catalog::seed(&pool, &Bank::bundled()?).await?;
 
         let key = Key::from(&load_or_create_secret_key(&settings)?);
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {

@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::session_store::STORE_UNAVAILABLE;
 use super::User;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -67,7 +68,13 @@ impl FromRequest for CurrentUser {
             let user = if too_old {
                 None
             } else {
-                state.accounts.find(&user_id).await?
+                // On a task of its own: actix drops the other extractors of a request when one
+                // fails (a malformed JSON body next to this one), and a SQLite query dropped
+                // half-way panics diesel-async's wrapper on actix's single-threaded runtime.
+                let accounts = state.accounts.clone();
+                actix_web::rt::spawn(async move { accounts.find(&user_id).await })
+                    .await
+                    .map_err(AppError::internal)??
             };
             match user {
                 Some(user) if Some(user.session_generation) == generation => Ok(Self(user)),
@@ -75,6 +82,27 @@ impl FromRequest for CurrentUser {
                     session.purge();
                     Err(AppError::Unauthenticated)
                 }
+            }
+        })
+    }
+}
+
+/// A request made by a signed-in admin: 401 when nobody is signed in, 403 for other roles.
+#[derive(Debug, Clone)]
+pub struct Admin(pub User);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            if user.role == Role::Admin {
+                Ok(Self(user))
+            } else {
+                Err(AppError::Forbidden)
             }
         })
     }

@@ -3,6 +3,8 @@
 //! Query code is written once and compiled for both backends by [`db_run!`]; where the SQL must
 //! differ, the difference is a visible `match` on [`DbConn`] in the query module.
 
+pub mod catalog;
+pub mod interviews;
 pub mod schema;
 pub mod sessions;
 pub mod users;
@@ -55,6 +57,12 @@ impl From<diesel::result::Error> for DbError {
             other => Self::Query(other),
         }
     }
+}
+
+/// The current time at the precision both backends keep (microseconds), so a value written
+/// and read back compares equal.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::SubsecRound::trunc_subsecs(chrono::Utc::now().naive_utc(), 6)
 }
 
 /// Connection pool for the configured backend. Cheap to clone.

@@ -11,6 +11,94 @@ diesel::table! {
 }
 
 diesel::table! {
+    interview_questions (interview_id, position) {
+        interview_id -> Text,
+        position -> Integer,
+        question_id -> Text,
+        text -> Text,
+        rubric -> Text,
+    }
+}
+
+diesel::table! {
+    interview_type_skills (interview_type, skill) {
+        interview_type -> Text,
+        skill -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    interview_types (slug) {
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interviews (id) {
+        id -> Text,
+        owner_id -> Text,
+        interview_type -> Text,
+        skills -> Text,
+        difficulty -> Text,
+        question_count -> Integer,
+        time_limit_minutes -> Integer,
+        mode -> Text,
+        status -> Text,
+        score -> Nullable<Double>,
+        summary -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        interview_id -> Text,
+        seq -> Integer,
+        role -> Text,
+        text -> Text,
+        audio_ms -> Nullable<BigInt>,
+        transcription_ms -> Nullable<BigInt>,
+        generation_ms -> Nullable<BigInt>,
+        interrupted -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    questions (id) {
+        id -> Text,
+        interview_type -> Text,
+        difficulty -> Text,
+        text -> Text,
+        rubric -> Text,
+        skills -> Text,
+        enabled -> Bool,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    skills (slug) {
+        slug -> Text,
+        name -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -23,4 +111,23 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(auth_sessions, users);
+diesel::joinable!(interview_questions -> interviews (interview_id));
+diesel::joinable!(interview_questions -> questions (question_id));
+diesel::joinable!(interview_type_skills -> interview_types (interview_type));
+diesel::joinable!(interview_type_skills -> skills (skill));
+diesel::joinable!(interviews -> interview_types (interview_type));
+diesel::joinable!(interviews -> users (owner_id));
+diesel::joinable!(messages -> interviews (interview_id));
+diesel::joinable!(questions -> interview_types (interview_type));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    auth_sessions,
+    interview_questions,
+    interview_type_skills,
+    interview_types,
+    interviews,
+    messages,
+    questions,
+    skills,
+    users,
+);

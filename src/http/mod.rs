@@ -2,8 +2,11 @@
 //! Handlers stay thin: parse → call the domain → map the result.
 
 pub mod auth;
+pub mod catalog;
 pub mod health;
+pub mod interviews;
 pub mod middleware;
+pub mod questions;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
 
@@ -21,7 +24,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/auth/login").post(auth::login))
                 .service(web::resource("/auth/logout").post(auth::logout))
                 .service(web::resource("/auth/logout-all").post(auth::logout_all))
-                .service(web::resource("/auth/me").get(auth::me)),
+                .service(web::resource("/auth/me").get(auth::me))
+                .service(web::resource("/interview-types").get(catalog::interview_types))
+                .service(web::resource("/skills").get(catalog::skills))
+                .service(
+                    web::resource("/interviews")
+                        .get(interviews::list)
+                        .post(interviews::create),
+                )
+                .service(
+                    web::resource("/interviews/{id}")
+                        .get(interviews::get)
+                        .delete(interviews::delete),
+                )
+                .service(
+                    web::resource("/questions")
+                        .get(questions::list)
+                        .post(questions::create),
+                )
+                .service(web::resource("/questions/{id}").patch(questions::update)),
         );
 }
 

@@ -1,3 +1,7 @@
-//! The interview: turn-taking, prompts and scoring.
+//! The interview: the catalog it is planned from, planning, the interviews themselves,
+//! turn-taking, prompts and scoring.
 
+pub mod catalog;
+pub mod interviews;
+pub mod plan;
 pub mod prompts;

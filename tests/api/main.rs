@@ -5,8 +5,10 @@ mod helpers;
 
 mod auth;
 mod browser;
+mod catalog;
 mod cdp;
 mod cli;
 mod http_edge;
+mod interviews;
 mod migrations;
 mod sessions;

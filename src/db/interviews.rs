@@ -1,0 +1,166 @@
+//! Queries on an interview and what belongs to it: `interviews`, `interview_questions`,
+//! `messages`. Deleting an interview deletes its questions and messages (ON DELETE CASCADE).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::schema::{interview_questions, interviews, messages};
+use super::{DbConn, DbError};
+use crate::db_run;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = interviews)]
+pub struct InterviewRow {
+    pub id: String,
+    pub owner_id: String,
+    pub interview_type: String,
+    /// JSON array of skill slugs.
+    pub skills: String,
+    pub difficulty: String,
+    pub question_count: i32,
+    pub time_limit_minutes: i32,
+    pub mode: String,
+    pub status: String,
+    pub score: Option<f64>,
+    pub summary: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = interview_questions)]
+pub struct InterviewQuestionRow {
+    pub interview_id: String,
+    pub position: i32,
+    pub question_id: String,
+    /// The question's text when the interview was planned.
+    pub text: String,
+    /// The rubric (JSON array) when the interview was planned.
+    pub rubric: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: String,
+    pub interview_id: String,
+    pub seq: i32,
+    pub role: String,
+    pub text: String,
+    pub audio_ms: Option<i64>,
+    pub transcription_ms: Option<i64>,
+    pub generation_ms: Option<i64>,
+    pub interrupted: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Stores a planned interview and its questions together.
+pub async fn insert_planned(
+    conn: &mut DbConn,
+    interview: &InterviewRow,
+    questions: &[InterviewQuestionRow],
+) -> Result<(), DbError> {
+    db_run!(conn, {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            diesel::insert_into(interviews::table)
+                .values(interview)
+                .execute(conn)
+                .await?;
+            for question in questions {
+                diesel::insert_into(interview_questions::table)
+                    .values(question)
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
+    })
+}
+
+/// The interview when `owner_id` owns it; someone else's is `None`, exactly like a missing one.
+pub async fn find_owned(
+    conn: &mut DbConn,
+    id: &str,
+    owner_id: &str,
+) -> Result<Option<InterviewRow>, DbError> {
+    db_run!(conn, {
+        Ok(interviews::table
+            .find(id)
+            .filter(interviews::owner_id.eq(owner_id))
+            .select(InterviewRow::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+/// One page of the owner's interviews, newest first, and how many there are in all.
+pub async fn list_owned(
+    conn: &mut DbConn,
+    owner_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<InterviewRow>, i64), DbError> {
+    db_run!(conn, {
+        let rows = interviews::table
+            .filter(interviews::owner_id.eq(owner_id))
+            .order((interviews::created_at.desc(), interviews::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .select(InterviewRow::as_select())
+            .load(conn)
+            .await?;
+        let total = interviews::table
+            .filter(interviews::owner_id.eq(owner_id))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+pub async fn questions_of(
+    conn: &mut DbConn,
+    interview_id: &str,
+) -> Result<Vec<InterviewQuestionRow>, DbError> {
+    db_run!(conn, {
+        Ok(interview_questions::table
+            .filter(interview_questions::interview_id.eq(interview_id))
+            .order(interview_questions::position)
+            .select(InterviewQuestionRow::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+pub async fn messages_of(
+    conn: &mut DbConn,
+    interview_id: &str,
+) -> Result<Vec<MessageRow>, DbError> {
+    db_run!(conn, {
+        Ok(messages::table
+            .filter(messages::interview_id.eq(interview_id))
+            .order(messages::seq)
+            .select(MessageRow::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// Deletes the interview (with its questions and messages) when `owner_id` owns it; returns
+/// whether it did.
+pub async fn delete_owned(conn: &mut DbConn, id: &str, owner_id: &str) -> Result<bool, DbError> {
+    let deleted = db_run!(conn, {
+        diesel::delete(
+            interviews::table
+                .find(id)
+                .filter(interviews::owner_id.eq(owner_id)),
+        )
+        .execute(conn)
+        .await?
+    });
+    Ok(deleted == 1)
+}

@@ -1,0 +1,55 @@
+//! `/api/v1/interviews`: plan, list, read and delete my interviews. Someone else's interview
+//! answers 404, as if it did not exist.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::interview::interviews::{self, PageRequest};
+use crate::interview::plan::RawRequest;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<RawRequest>,
+) -> Result<HttpResponse, AppError> {
+    let interview = interviews::create(&state.pool, &user.0.id, &body).await?;
+    Ok(HttpResponse::Created().json(interview))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let query = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|e| AppError::InvalidInput(format!("query string: {e}")))?;
+    let page = PageRequest::parse(query.page.as_deref(), query.per_page.as_deref())?;
+    Ok(HttpResponse::Ok().json(interviews::list(&state.pool, &user.0.id, page).await?))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
+    Ok(HttpResponse::Ok().json(interview))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    interviews::delete(&state.pool, &user.0.id, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,51 @@
+//! `/api/v1/questions`: the question bank, for admins (with rubrics).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Admin;
+use crate::error::AppError;
+use crate::interview::catalog::{self, NewQuestion, QuestionChanges};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    interview_type: Option<String>,
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: Admin,
+) -> Result<HttpResponse, AppError> {
+    let query = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|e| AppError::InvalidInput(format!("query string: {e}")))?;
+    let interview_type = query
+        .interview_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    Ok(HttpResponse::Ok().json(catalog::list_questions(&state.pool, interview_type).await?))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewQuestion>,
+) -> Result<HttpResponse, AppError> {
+    let question = catalog::create_question(&state.pool, body.into_inner()).await?;
+    tracing::info!(admin_id = %admin.0.id, question_id = %question.id, "admin created a question");
+    Ok(HttpResponse::Created().json(question))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: web::Json<QuestionChanges>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let question = catalog::update_question(&state.pool, &id, body.into_inner()).await?;
+    tracing::info!(admin_id = %admin.0.id, question_id = %id, "admin changed a question");
+    Ok(HttpResponse::Ok().json(question))
+}

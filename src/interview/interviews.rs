@@ -1,0 +1,389 @@
+//! Interviews as their owners see them: plan and store a new one, list mine, read one with its
+//! questions and messages, delete one. Another user's interview behaves exactly like a missing
+//! one ([`DbError::NotFound`]), so ids of other people's interviews cannot be probed.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::catalog::{json_strings, to_json, Difficulty};
+use super::plan::{plan, Candidate, InterviewRequest, PlanError, RawRequest};
+use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
+use crate::db::{self, DbError, DbPool};
+use crate::domain::Invalid;
+
+pub const DEFAULT_PER_PAGE: i64 = 20;
+pub const MAX_PER_PAGE: i64 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InterviewError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A stored row holds a value the code does not know (a bug, or a newer schema).
+    #[error("stored interview data is invalid: {0}")]
+    StoredData(#[from] Invalid),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterviewStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Abandoned,
+    Expired,
+}
+
+impl InterviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Abandoned => "abandoned",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Ok(match raw {
+            "pending" => Self::Pending,
+            "in_progress" => Self::InProgress,
+            "completed" => Self::Completed,
+            "abandoned" => Self::Abandoned,
+            "expired" => Self::Expired,
+            other => return Err(Invalid(format!("status: `{other}` is not a status"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A candidate practising alone.
+    Practice,
+    /// An interview a recruiter invited the candidate to.
+    Hiring,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Practice => "practice",
+            Self::Hiring => "hiring",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        match raw {
+            "practice" => Ok(Self::Practice),
+            "hiring" => Ok(Self::Hiring),
+            other => Err(Invalid(format!("mode: `{other}` is not a mode"))),
+        }
+    }
+}
+
+/// An interview without its questions and messages (list entries).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interview {
+    pub id: String,
+    pub interview_type: String,
+    pub skills: Vec<String>,
+    pub difficulty: Difficulty,
+    pub question_count: i32,
+    pub time_limit_minutes: i32,
+    pub mode: Mode,
+    pub status: InterviewStatus,
+    pub score: Option<f64>,
+    pub summary: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<InterviewRow> for Interview {
+    type Error = Invalid;
+
+    fn try_from(row: InterviewRow) -> Result<Self, Invalid> {
+        Ok(Self {
+            skills: json_strings("interviews.skills", &row.skills),
+            difficulty: Difficulty::parse(&row.difficulty)?,
+            mode: Mode::parse(&row.mode)?,
+            status: InterviewStatus::parse(&row.status)?,
+            id: row.id,
+            interview_type: row.interview_type,
+            question_count: row.question_count,
+            time_limit_minutes: row.time_limit_minutes,
+            score: row.score,
+            summary: row.summary,
+            created_at: row.created_at.and_utc(),
+            started_at: row.started_at.map(|t| t.and_utc()),
+            completed_at: row.completed_at.map(|t| t.and_utc()),
+        })
+    }
+}
+
+/// A planned question as the candidate sees it: no rubric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedQuestion {
+    pub position: i32,
+    pub question_id: String,
+    pub text: String,
+}
+
+impl From<InterviewQuestionRow> for PlannedQuestion {
+    fn from(row: InterviewQuestionRow) -> Self {
+        Self {
+            position: row.position,
+            question_id: row.question_id,
+            text: row.text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub seq: i32,
+    pub role: String,
+    pub text: String,
+    pub audio_ms: Option<i64>,
+    pub transcription_ms: Option<i64>,
+    pub generation_ms: Option<i64>,
+    pub interrupted: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Self {
+            id: row.id,
+            seq: row.seq,
+            role: row.role,
+            text: row.text,
+            audio_ms: row.audio_ms,
+            transcription_ms: row.transcription_ms,
+            generation_ms: row.generation_ms,
+            interrupted: row.interrupted,
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}
+
+/// An interview with its planned questions and its conversation so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterviewDetail {
+    #[serde(flatten)]
+    pub interview: Interview,
+    pub questions: Vec<PlannedQuestion>,
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// Page numbers from a query string: `page` from 1, `per_page` from 1 to [`MAX_PER_PAGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PageRequest {
+    pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, Invalid> {
+        let number = |name: &str, raw: Option<&str>, default: i64, max: i64| match raw {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    Invalid(format!(
+                        "{name}: must be a whole number from 1 to {max}, got `{raw}`"
+                    ))
+                }),
+        };
+        Ok(Self {
+            page: number("page", page, 1, 1_000_000)?,
+            per_page: number("per_page", per_page, DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
+        })
+    }
+
+    fn offset(self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
+/// Plans an interview from the enabled bank questions and stores it, pending.
+#[tracing::instrument(skip(pool, raw), fields(interview_type = %raw.interview_type))]
+pub async fn create(
+    pool: &DbPool,
+    owner_id: &str,
+    raw: &RawRequest,
+) -> Result<InterviewDetail, InterviewError> {
+    let mut conn = pool.get().await?;
+    let types: HashSet<String> = db::catalog::list_interview_types(&mut conn)
+        .await?
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
+    let skills: HashSet<String> = db::catalog::list_skills(&mut conn)
+        .await?
+        .into_iter()
+        .map(|s| s.slug)
+        .collect();
+    let request = InterviewRequest::parse(raw, |t| types.contains(t), |s| skills.contains(s))?;
+    let bank = db::catalog::list_questions(&mut conn, Some(&request.interview_type), true).await?;
+    let candidates: Vec<Candidate> = bank
+        .iter()
+        .map(|q| {
+            Ok(Candidate {
+                id: q.id.clone(),
+                difficulty: Difficulty::parse(&q.difficulty)?,
+                skills: json_strings("questions.skills", &q.skills),
+            })
+        })
+        .collect::<Result<_, Invalid>>()?;
+    let picked = plan(&request, &candidates, &mut rand::thread_rng())?;
+
+    let now = crate::db::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = InterviewRow {
+        id: id.clone(),
+        owner_id: owner_id.to_owned(),
+        interview_type: request.interview_type.clone(),
+        skills: to_json(&request.skills),
+        difficulty: request.difficulty.as_str().to_owned(),
+        question_count: i32::try_from(picked.len()).unwrap_or(i32::MAX),
+        time_limit_minutes: i32::try_from(request.time_limit_minutes).unwrap_or(i32::MAX),
+        mode: Mode::Practice.as_str().to_owned(),
+        status: InterviewStatus::Pending.as_str().to_owned(),
+        score: None,
+        summary: None,
+        created_at: now,
+        started_at: None,
+        completed_at: None,
+    };
+    let questions: Vec<InterviewQuestionRow> = picked
+        .iter()
+        .zip(1..)
+        .map(|(&i, position)| InterviewQuestionRow {
+            interview_id: id.clone(),
+            position,
+            question_id: bank[i].id.clone(),
+            text: bank[i].text.clone(),
+            rubric: bank[i].rubric.clone(),
+        })
+        .collect();
+    db::interviews::insert_planned(&mut conn, &row, &questions).await?;
+    tracing::info!(interview_id = %id, questions = questions.len(), "interview planned");
+    Ok(InterviewDetail {
+        interview: row.try_into()?,
+        questions: questions.into_iter().map(PlannedQuestion::from).collect(),
+        messages: Vec::new(),
+    })
+}
+
+/// The owner's interviews, newest first.
+pub async fn list(
+    pool: &DbPool,
+    owner_id: &str,
+    page: PageRequest,
+) -> Result<Page<Interview>, InterviewError> {
+    let mut conn = pool.get().await?;
+    let (rows, total) =
+        db::interviews::list_owned(&mut conn, owner_id, page.per_page, page.offset()).await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(Interview::try_from)
+            .collect::<Result<_, _>>()?,
+        page: page.page,
+        per_page: page.per_page,
+        total,
+    })
+}
+
+/// One of the owner's interviews with its questions and messages.
+pub async fn get(
+    pool: &DbPool,
+    owner_id: &str,
+    id: &str,
+) -> Result<InterviewDetail, InterviewError> {
+    let mut conn = pool.get().await?;
+    let row = db::interviews::find_owned(&mut conn, id, owner_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let questions = db::interviews::questions_of(&mut conn, id).await?;
+    let messages = db::interviews::messages_of(&mut conn, id).await?;
+    Ok(InterviewDetail {
+        interview: row.try_into()?,
+        questions: questions.into_iter().map(PlannedQuestion::from).collect(),
+        messages: messages.into_iter().map(Message::from).collect(),
+    })
+}
+
+/// Deletes one of the owner's interviews with everything stored for it.
+#[tracing::instrument(skip(pool))]
+pub async fn delete(pool: &DbPool, owner_id: &str, id: &str) -> Result<(), InterviewError> {
+    let mut conn = pool.get().await?;
+    if db::interviews::delete_owned(&mut conn, id, owner_id).await? {
+        tracing::info!("interview deleted");
+        Ok(())
+    } else {
+        Err(DbError::NotFound.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_requests_default_and_check_their_range() {
+        assert_eq!(
+            PageRequest::parse(None, None).expect("defaults"),
+            PageRequest {
+                page: 1,
+                per_page: DEFAULT_PER_PAGE
+            }
+        );
+        let p = PageRequest::parse(Some("3"), Some("10")).expect("valid");
+        assert_eq!(p.offset(), 20);
+        for (page, per_page) in [
+            ("0", "10"),
+            ("x", "10"),
+            ("1", "0"),
+            ("1", "101"),
+            ("-1", "5"),
+        ] {
+            let e = PageRequest::parse(Some(page), Some(per_page)).expect_err("invalid");
+            assert!(e.0.contains("must be a whole number"), "{e}");
+        }
+    }
+
+    #[test]
+    fn statuses_and_modes_round_trip() {
+        for s in [
+            InterviewStatus::Pending,
+            InterviewStatus::InProgress,
+            InterviewStatus::Completed,
+            InterviewStatus::Abandoned,
+            InterviewStatus::Expired,
+        ] {
+            assert_eq!(InterviewStatus::parse(s.as_str()), Ok(s));
+        }
+        for m in [Mode::Practice, Mode::Hiring] {
+            assert_eq!(Mode::parse(m.as_str()), Ok(m));
+        }
+    }
+}
