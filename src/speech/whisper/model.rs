@@ -6,19 +6,60 @@
 
 #[cfg(test)]
 use candle_core::IndexOp;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 
 use super::config::WhisperConfig;
 
-fn linear(vb: VarBuilder, d_in: usize, d_out: usize, bias: bool) -> candle_core::Result<Linear> {
-    let weight = vb.get((d_out, d_in), "weight")?;
+/// Where a layer's weights are kept. The decoder runs one token at a time, so every step reads
+/// all of its weights: on the CPU those are Q8_0, a quarter of the bytes to read. The encoder
+/// (and the cross-attention keys/values, computed once per window over all frames) run large
+/// matrix products, which are fastest in f32.
+#[derive(Clone, Copy)]
+enum Weights {
+    Dense,
+    Q8OnCpu,
+}
+
+struct Linear {
+    weight: QMatMul,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let y = self.weight.forward(x)?;
+        match &self.bias {
+            Some(bias) => y.broadcast_add(bias),
+            None => Ok(y),
+        }
+    }
+}
+
+fn matmul_weights(weight: Tensor, kind: Weights) -> candle_core::Result<QMatMul> {
+    match kind {
+        Weights::Q8OnCpu if weight.device().is_cpu() => {
+            QMatMul::from_qtensor(QTensor::quantize(&weight, GgmlDType::Q8_0)?)
+        }
+        _ => Ok(QMatMul::Tensor(weight)),
+    }
+}
+
+fn linear(
+    vb: VarBuilder,
+    d_in: usize,
+    d_out: usize,
+    bias: bool,
+    kind: Weights,
+) -> candle_core::Result<Linear> {
+    let weight = matmul_weights(vb.get((d_out, d_in), "weight")?, kind)?;
     let bias = if bias {
         Some(vb.get(d_out, "bias")?)
     } else {
         None
     };
-    Ok(Linear::new(weight, bias))
+    Ok(Linear { weight, bias })
 }
 
 fn layer_norm(vb: VarBuilder, size: usize) -> candle_core::Result<LayerNorm> {
@@ -52,12 +93,19 @@ struct Attention {
 }
 
 impl Attention {
-    fn load(vb: VarBuilder, d: usize, heads: usize) -> candle_core::Result<Self> {
+    /// `queries` holds q and out; `keys_values` holds k and v (they differ for cross-attention).
+    fn load(
+        vb: VarBuilder,
+        d: usize,
+        heads: usize,
+        queries: Weights,
+        keys_values: Weights,
+    ) -> candle_core::Result<Self> {
         Ok(Self {
-            q: linear(vb.pp("q_proj"), d, d, true)?,
-            k: linear(vb.pp("k_proj"), d, d, false)?,
-            v: linear(vb.pp("v_proj"), d, d, true)?,
-            out: linear(vb.pp("out_proj"), d, d, true)?,
+            q: linear(vb.pp("q_proj"), d, d, true, queries)?,
+            k: linear(vb.pp("k_proj"), d, d, false, keys_values)?,
+            v: linear(vb.pp("v_proj"), d, d, true, keys_values)?,
+            out: linear(vb.pp("out_proj"), d, d, true, queries)?,
             heads,
         })
     }
@@ -105,10 +153,10 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn load(vb: VarBuilder, d: usize) -> candle_core::Result<Self> {
+    fn load(vb: VarBuilder, d: usize, kind: Weights) -> candle_core::Result<Self> {
         Ok(Self {
-            fc1: linear(vb.pp("fc1"), d, 4 * d, true)?,
-            fc2: linear(vb.pp("fc2"), 4 * d, d, true)?,
+            fc1: linear(vb.pp("fc1"), d, 4 * d, true, kind)?,
+            fc2: linear(vb.pp("fc2"), 4 * d, d, true, kind)?,
         })
     }
 
@@ -141,9 +189,15 @@ impl Encoder {
                 let vb = vb.pp(format!("layers.{i}"));
                 Ok(EncoderLayer {
                     attn_norm: layer_norm(vb.pp("self_attn_layer_norm"), d)?,
-                    attn: Attention::load(vb.pp("self_attn"), d, c.encoder_attention_heads)?,
+                    attn: Attention::load(
+                        vb.pp("self_attn"),
+                        d,
+                        c.encoder_attention_heads,
+                        Weights::Dense,
+                        Weights::Dense,
+                    )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
-                    mlp: Mlp::load(vb.clone(), d)?,
+                    mlp: Mlp::load(vb.clone(), d, Weights::Dense)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
@@ -184,6 +238,9 @@ struct DecoderLayer {
 
 pub struct Decoder {
     embed_tokens: Embedding,
+    /// The token embeddings again, as the output projection (Q8_0 on the CPU: at f32, reading
+    /// this vocabulary × d_model matrix, 80 MB for tiny.en, took most of each step).
+    output: QMatMul,
     positions: Tensor,
     layers: Vec<DecoderLayer>,
     norm: LayerNorm,
@@ -207,20 +264,31 @@ impl Decoder {
                 let vb = vb.pp(format!("layers.{i}"));
                 Ok(DecoderLayer {
                     self_norm: layer_norm(vb.pp("self_attn_layer_norm"), d)?,
-                    self_attn: Attention::load(vb.pp("self_attn"), d, c.decoder_attention_heads)?,
+                    self_attn: Attention::load(
+                        vb.pp("self_attn"),
+                        d,
+                        c.decoder_attention_heads,
+                        Weights::Q8OnCpu,
+                        Weights::Q8OnCpu,
+                    )?,
                     cross_norm: layer_norm(vb.pp("encoder_attn_layer_norm"), d)?,
                     cross_attn: Attention::load(
                         vb.pp("encoder_attn"),
                         d,
                         c.decoder_attention_heads,
+                        Weights::Q8OnCpu,
+                        Weights::Dense,
                     )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
-                    mlp: Mlp::load(vb.clone(), d)?,
+                    mlp: Mlp::load(vb.clone(), d, Weights::Q8OnCpu)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
+        let embeddings = vb.get((c.vocab_size, d), "embed_tokens.weight")?;
+        let output = matmul_weights(embeddings.clone(), Weights::Q8OnCpu)?;
         Ok(Self {
-            embed_tokens: Embedding::new(vb.get((c.vocab_size, d), "embed_tokens.weight")?, d),
+            embed_tokens: Embedding::new(embeddings, d),
+            output,
             positions: vb.get((c.max_target_positions, d), "embed_positions.weight")?,
             layers,
             norm: layer_norm(vb.pp("layer_norm"), d)?,
@@ -280,9 +348,7 @@ impl Decoder {
             x = (&x + layer.mlp.forward(&layer.mlp_norm.forward(&x)?)?)?;
         }
         cache.len += n;
-        let x = self.norm.forward(&x)?;
-        // The output projection shares the token embedding matrix.
-        x.broadcast_matmul(&self.embed_tokens.embeddings().t()?)
+        self.output.forward(&self.norm.forward(&x)?)
     }
 }
 
