@@ -155,6 +155,7 @@ impl Application {
                 .wrap(from_fn(record_http_metrics))
                 .wrap(from_fn(mw::request_id_header))
                 .wrap(TracingLogger::default())
+                .wrap(from_fn(mw::finish_when_client_leaves))
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind { addr, source })?

@@ -60,6 +60,19 @@ pub async fn request_id_header(
     Ok(res)
 }
 
+/// Runs the rest of the request on a task of its own, so that a client who goes away does not
+/// drop the request half-way: a SQLite query dropped before it finishes panics diesel-async's
+/// blocking wrapper on actix's single-threaded workers. The abandoned request finishes and its
+/// answer is discarded. A panic anywhere below becomes a 500 instead of a lost worker.
+pub async fn finish_when_client_leaves(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    actix_web::rt::spawn(next.call(req))
+        .await
+        .map_err(crate::error::AppError::internal)?
+}
+
 /// Rewrites any error response that is not already JSON (actix's own 404/405/413 answers,
 /// the file server's errors) into `{"error": {"code", "message"}}`.
 pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
