@@ -16,6 +16,11 @@ use crate::llm::{ChatMessage, ChatRole, Conversation, GenerateOptions, Generatio
 /// Deltas buffered per reply before the worker waits for the reader.
 const STREAM_BUFFER: usize = 256;
 
+/// Memory for the cached conversations' keys and values. A SmolLM2-135M conversation's cache
+/// takes 23.6 MB per 512 positions of room, so this keeps about five interviews' histories on a
+/// small machine; an evicted conversation costs one full prefill on its next turn.
+const CACHE_BUDGET_BYTES: usize = 128 << 20;
+
 /// What a reply stream yields.
 #[derive(Debug)]
 pub enum ReplyEvent {
@@ -76,7 +81,7 @@ pub struct LlmWorker {
 
 impl LlmWorker {
     /// Starts the worker with a queue of `capacity` waiting replies, keeping the KV caches of at
-    /// most `max_conversations` conversations (least recently used evicted first).
+    /// most `max_conversations` conversations within 128 MB (least recently used evicted first).
     pub fn start(
         engine: LlmEngine,
         capacity: usize,
@@ -87,7 +92,8 @@ impl LlmWorker {
         std::thread::Builder::new()
             .name("viva-llm".into())
             .spawn(move || {
-                let mut caches = ConversationCaches::new(max_conversations.max(1));
+                let mut caches =
+                    ConversationCaches::new(max_conversations.max(1), CACHE_BUDGET_BYTES);
                 warm_up(&engine, &gate);
                 for job in queue {
                     let _span = job.span.clone().entered();
@@ -184,16 +190,29 @@ fn warm_up(engine: &LlmEngine, gate: &ComputeGate) {
 }
 
 /// KV caches by conversation id, least recently used evicted first.
+/// Memory a cached value holds (for the caches' byte budget).
+trait CacheSize {
+    fn cache_bytes(&self) -> usize;
+}
+
+impl CacheSize for Conversation {
+    fn cache_bytes(&self) -> usize {
+        Conversation::cache_bytes(self)
+    }
+}
+
 struct ConversationCaches<T> {
     capacity: usize,
+    budget_bytes: usize,
     entries: HashMap<String, (T, u64)>,
     clock: u64,
 }
 
-impl<T> ConversationCaches<T> {
-    fn new(capacity: usize) -> Self {
+impl<T: CacheSize> ConversationCaches<T> {
+    fn new(capacity: usize, budget_bytes: usize) -> Self {
         Self {
             capacity,
+            budget_bytes,
             entries: HashMap::new(),
             clock: 0,
         }
@@ -205,10 +224,14 @@ impl<T> ConversationCaches<T> {
             .map(|(conversation, _)| conversation)
     }
 
+    /// Keeps `conversation`, then evicts the least recently used ones while there are more
+    /// than `capacity` or they hold more than `budget_bytes` (the newest is always kept).
     fn put(&mut self, id: String, conversation: T) {
         self.clock += 1;
         self.entries.insert(id, (conversation, self.clock));
-        while self.entries.len() > self.capacity {
+        while self.entries.len() > 1
+            && (self.entries.len() > self.capacity || self.bytes() > self.budget_bytes)
+        {
             let oldest = self
                 .entries
                 .iter()
@@ -222,15 +245,25 @@ impl<T> ConversationCaches<T> {
             }
         }
     }
+
+    fn bytes(&self) -> usize {
+        self.entries.values().map(|(c, _)| c.cache_bytes()).sum()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ConversationCaches;
+    use super::{CacheSize, ConversationCaches};
+
+    impl CacheSize for u32 {
+        fn cache_bytes(&self) -> usize {
+            *self as usize
+        }
+    }
 
     #[test]
     fn evicts_the_least_recently_used_conversation() {
-        let mut caches = ConversationCaches::new(2);
+        let mut caches = ConversationCaches::new(2, usize::MAX);
         caches.put("a".into(), 1);
         caches.put("b".into(), 2);
         let a = caches.take("a").expect("a is cached");
@@ -239,5 +272,26 @@ mod tests {
         assert_eq!(caches.take("b"), None, "b was used least recently");
         assert_eq!(caches.take("a"), Some(1));
         assert_eq!(caches.take("c"), Some(3));
+    }
+
+    #[test]
+    fn evicts_the_oldest_conversations_past_the_byte_budget() {
+        let mut caches = ConversationCaches::new(10, 100);
+        caches.put("a".into(), 40);
+        caches.put("b".into(), 40);
+        caches.put("c".into(), 40);
+        assert_eq!(
+            caches.take("a"),
+            None,
+            "a, the oldest, made the total 120 > 100"
+        );
+        assert_eq!(caches.take("b"), Some(40));
+        caches.put("big".into(), 500);
+        assert_eq!(
+            caches.take("big"),
+            Some(500),
+            "the newest is kept even over budget"
+        );
+        assert_eq!(caches.take("c"), None);
     }
 }

@@ -49,6 +49,11 @@ impl Conversation {
         self.cache.len()
     }
 
+    /// Memory the cached keys and values take.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.allocated_bytes()
+    }
+
     /// Forgets the cached history (the next turn prefills its whole prompt).
     pub fn reset(&mut self) {
         self.cache.truncate(0);

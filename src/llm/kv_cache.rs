@@ -60,6 +60,15 @@ impl KvCache {
         }
     }
 
+    /// Bytes held by the key and value buffers, including room not yet used.
+    pub fn allocated_bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .filter_map(|layer| layer.buffers.as_ref())
+            .map(|(k, v)| (k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes())
+            .sum()
+    }
+
     pub fn layer_count(&self) -> usize {
         self.layers.len()
     }

@@ -33,6 +33,8 @@ struct Layer {
 
 pub struct Model {
     config: ModelConfig,
+    /// Token embeddings for lookup, kept in f16: half the memory of f32 (56 MB less for
+    /// SmolLM2-135M), and rows are widened to f32 when looked up.
     embeddings: Tensor,
     layers: Vec<Layer>,
     output_norm: Tensor,
@@ -76,7 +78,7 @@ impl Model {
             device,
         };
         let embeddings_q = load.quantized("token_embd.weight")?;
-        let embeddings = embeddings_q.dequantize(device)?;
+        let embeddings = embeddings_q.dequantize_f16(device)?;
         // Small models tie the output projection to the token embeddings.
         let output = if content.tensor_infos.contains_key("output.weight") {
             load.matmul("output.weight")?
@@ -146,7 +148,11 @@ impl Model {
             );
         }
         let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = self.embeddings.index_select(&ids, 0)?.unsqueeze(0)?;
+        let mut x = self
+            .embeddings
+            .index_select(&ids, 0)?
+            .to_dtype(DType::F32)?
+            .unsqueeze(0)?;
         let cos = self.cos.narrow(0, start, seq_len)?;
         let sin = self.sin.narrow(0, start, seq_len)?;
         let mask = self.causal_mask(seq_len, start)?;
