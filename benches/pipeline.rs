@@ -97,8 +97,21 @@ fn bench_pipeline(c: &mut Criterion) {
                 })
             })
         });
+        report_memory(policy);
     }
     group.finish();
+}
+
+/// Peak and current resident memory of this process. After the first window policy it has held
+/// one set of workers with both default models; later figures include freed memory the
+/// allocator kept.
+fn report_memory(after: WindowPolicy) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in status.lines() {
+        if line.starts_with("VmHWM") || line.starts_with("VmRSS") {
+            eprintln!("MEMORY after {after}: {line}");
+        }
+    }
 }
 
 criterion_group!(benches, bench_pipeline);
