@@ -7,10 +7,13 @@
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 #[cfg(test)]
 use candle_core::IndexOp;
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 
 use super::config::WhisperConfig;
+
+/// Attention scores larger than this are computed one head at a time.
+const SCORES_BYTES_AT_ONCE: usize = 16 << 20;
 
 /// Where a layer's weights are kept. The decoder runs one token at a time, so every step reads
 /// all of its weights: on the CPU those are Q8_0, a quarter of the bytes to read. The encoder
@@ -134,15 +137,33 @@ impl Attention {
         mask: Option<&Tensor>,
     ) -> candle_core::Result<Tensor> {
         let q = self.split_heads(&self.q.forward(x)?)?;
-        let d_head = q.dim(D::Minus1)?;
-        let scale = 1.0 / (d_head as f64).sqrt();
-        let mut scores = (q.matmul(&k.t()?)? * scale)?;
-        if let Some(mask) = mask {
-            scores = scores.broadcast_add(mask)?;
-        }
-        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-        let (b, _, t, _) = q.dims4()?;
-        let merged = weights.matmul(v)?.transpose(1, 2)?.reshape((b, t, ()))?;
+        let (b, heads, t, d_head) = q.dims4()?;
+        let q = (q * (1.0 / (d_head as f64).sqrt()))?;
+        let attend = |q: &Tensor, k: &Tensor, v: &Tensor| -> candle_core::Result<Tensor> {
+            let mut scores = q.matmul(&k.t()?)?;
+            if let Some(mask) = mask {
+                scores = scores.broadcast_add(mask)?;
+            }
+            candle_nn::ops::softmax_last_dim(&scores)?.matmul(v)
+        };
+        // The encoder's scores over a 30 s window are 1500 x 1500 per head; one head at a time
+        // keeps the transient buffers at 9 MB instead of 54 MB per product.
+        let per_head = heads * t * k.dim(2)? * 4 > SCORES_BYTES_AT_ONCE;
+        let merged = if per_head {
+            let outputs = (0..heads)
+                .map(|h| {
+                    attend(
+                        &q.narrow(1, h, 1)?,
+                        &k.narrow(1, h, 1)?,
+                        &v.narrow(1, h, 1)?,
+                    )
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Tensor::cat(&outputs, 1)?
+        } else {
+            attend(&q, k, v)?
+        };
+        let merged = merged.transpose(1, 2)?.reshape((b, t, ()))?;
         self.out.forward(&merged)
     }
 }
