@@ -189,7 +189,6 @@ fn warm_up(engine: &LlmEngine, gate: &ComputeGate) {
     }
 }
 
-/// KV caches by conversation id, least recently used evicted first.
 /// Memory a cached value holds (for the caches' byte budget).
 trait CacheSize {
     fn cache_bytes(&self) -> usize;
@@ -201,6 +200,7 @@ impl CacheSize for Conversation {
     }
 }
 
+/// KV caches by conversation id, least recently used evicted first.
 struct ConversationCaches<T> {
     capacity: usize,
     budget_bytes: usize,
