@@ -97,13 +97,17 @@ impl LlmWorker {
                 warm_up(&engine, &gate);
                 for job in queue {
                     let _span = job.span.clone().entered();
-                    let conversation = caches
-                        .take(&job.conversation)
-                        .unwrap_or_else(|| engine.new_conversation());
+                    let cached = caches.take(&job.conversation);
+                    let is_new = cached.is_none();
+                    let conversation =
+                        cached.unwrap_or_else(|| start_conversation(&engine, &mut caches));
                     let (conversation, result) = {
                         let _compute = gate.lock();
                         run(&engine, conversation, &job)
                     };
+                    if is_new {
+                        keep_system_prompt(&engine, &conversation, &job.messages, &mut caches);
+                    }
                     caches.put(job.conversation.clone(), conversation);
                     // The reader may be gone (cancelled); nothing to do then.
                     let _ = job.events.blocking_send(ReplyEvent::Done(result));
@@ -166,6 +170,47 @@ fn run(
         .generate(&mut conversation, &job.messages, &job.options, &mut on_text)
         .map_err(InferenceError::from);
     (conversation, result)
+}
+
+/// Where the worker keeps the system prompt's cached positions, shared by new conversations
+/// (every interview starts with the same persona). Not a valid conversation id of callers'.
+const SHARED_PREFIX: &str = "\0system-prompt";
+
+/// A new conversation, starting from a copy of the shared system prompt when there is one.
+/// (A copy whose prompt differs costs nothing extra: generation keeps only the common prefix.)
+fn start_conversation(
+    engine: &LlmEngine,
+    caches: &mut ConversationCaches<Conversation>,
+) -> Conversation {
+    let Some(shared) = caches.take(SHARED_PREFIX) else {
+        return engine.new_conversation();
+    };
+    let conversation = shared
+        .fork(shared.cached_tokens())
+        .unwrap_or_else(|_| engine.new_conversation());
+    caches.put(SHARED_PREFIX.to_owned(), shared);
+    conversation
+}
+
+/// Keeps a copy of `conversation`'s system-prompt positions for the next new conversation.
+fn keep_system_prompt(
+    engine: &LlmEngine,
+    conversation: &Conversation,
+    messages: &[ChatMessage],
+    caches: &mut ConversationCaches<Conversation>,
+) {
+    let Some(system) = messages.first().filter(|m| m.role == ChatRole::System) else {
+        return;
+    };
+    let Ok(system_prompt) = engine.render(std::slice::from_ref(system)) else {
+        return;
+    };
+    let shared = conversation.cached_prefix_of(&system_prompt);
+    if shared > 0 {
+        if let Ok(copy) = conversation.fork(shared) {
+            caches.put(SHARED_PREFIX.to_owned(), copy);
+        }
+    }
 }
 
 /// One short generation so the first real reply does not pay for lazy initialisation.

@@ -49,6 +49,24 @@ impl Conversation {
         self.cache.len()
     }
 
+    /// A separate conversation holding a copy of this one's first `tokens` cached positions
+    /// (e.g. a shared system prompt), so it starts without computing them again.
+    pub fn fork(&self, tokens: usize) -> Result<Conversation, LlmError> {
+        Ok(Conversation {
+            cache: self.cache.fork(tokens)?,
+        })
+    }
+
+    /// How many leading tokens of `prompt` this conversation has cached.
+    pub fn cached_prefix_of(&self, prompt: &[u32]) -> usize {
+        self.cache
+            .tokens()
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count()
+    }
+
     /// Memory the cached keys and values take.
     pub fn cache_bytes(&self) -> usize {
         self.cache.allocated_bytes()
@@ -360,5 +378,27 @@ mod tests {
         let recomputed = logits(&engine, &mut fresh, &prompt[common..]);
         assert_eq!(fresh.tokens(), prompt.as_slice());
         assert_eq!(cached, recomputed);
+    }
+
+    #[test]
+    fn a_fork_continues_exactly_like_its_original_and_leaves_it_alone() {
+        let engine = engine();
+        let prompt = engine
+            .render(&[
+                ChatMessage::new(ChatRole::System, "You are a helpful assistant."),
+                ChatMessage::new(ChatRole::User, "Name one fruit."),
+            ])
+            .expect("render");
+        let mut original = KvCache::new(engine.config().block_count);
+        logits(&engine, &mut original, &prompt);
+        let keep = prompt.len() - 4;
+
+        let mut fork = original.fork(keep).expect("fork");
+        assert_eq!(fork.tokens(), &prompt[..keep]);
+        let from_fork = logits(&engine, &mut fork, &prompt[keep..]);
+        assert_eq!(original.len(), prompt.len(), "the original is untouched");
+        original.truncate(keep);
+        let from_original = logits(&engine, &mut original, &prompt[keep..]);
+        assert_eq!(from_fork, from_original);
     }
 }

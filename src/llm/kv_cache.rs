@@ -82,6 +82,32 @@ impl KvCache {
         self.tokens.len()
     }
 
+    /// An independent copy of the first `len` positions (buffers sized to fit them).
+    pub fn fork(&self, len: usize) -> Result<Self> {
+        let len = len.min(self.tokens.len());
+        let layers = self
+            .layers
+            .iter()
+            .map(|layer| {
+                let buffers = match &layer.buffers {
+                    Some((k, v)) if len > 0 => Some((
+                        k.narrow(2, 0, len)?.contiguous()?.copy()?,
+                        v.narrow(2, 0, len)?.contiguous()?.copy()?,
+                    )),
+                    _ => None,
+                };
+                Ok(LayerCache {
+                    buffers,
+                    len: layer.len.min(len),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            layers,
+            tokens: self.tokens[..len].to_vec(),
+        })
+    }
+
     /// Forgets every position from `len` on; the buffers are kept for reuse.
     pub fn truncate(&mut self, len: usize) {
         let len = len.min(self.tokens.len());
