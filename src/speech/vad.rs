@@ -156,11 +156,7 @@ impl VoiceActivity {
 
     /// Band energy of a frame in dBFS. Samples must be finite (the turn detector cleans them).
     pub fn band_energy_db(&mut self, frame: &[f32; FRAME]) -> f32 {
-        for (slot, (sample, w)) in self
-            .spectrum
-            .iter_mut()
-            .zip(frame.iter().zip(&self.window))
-        {
+        for (slot, (sample, w)) in self.spectrum.iter_mut().zip(frame.iter().zip(&self.window)) {
             *slot = Complex::new(sample * w, 0.0);
         }
         for slot in &mut self.spectrum[FRAME..] {
@@ -644,7 +640,9 @@ mod tests {
         let mut detector = TurnDetector::new(TurnSettings::default());
         assert!(detector.push(&[]).is_empty());
         assert!(detector.push(&[f32::NAN; 1000]).is_empty());
-        assert!(detector.push(&[f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30]).is_empty());
+        assert!(detector
+            .push(&[f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30])
+            .is_empty());
         assert!(detector.push(&[0.0; 7]).is_empty());
         assert!(detector.end_turn().is_empty());
         assert!(detector.voice_activity().noise_floor_db().is_finite());
