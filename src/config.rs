@@ -13,6 +13,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::speech::vad::TurnSettings;
 use crate::speech::whisper::WindowPolicy;
 
 /// One documented setting.
@@ -92,6 +93,18 @@ pub const SETTINGS: &[SettingSpec] = &[
         env: "VIVA_SPEECH_WINDOW",
         default: "padded",
         help: "How much audio Whisper's encoder sees: `padded` (the full 30 s window) or `audio` (only the audio's length: faster on short answers).",
+    },
+    SettingSpec {
+        key: "turn_end_silence",
+        env: "VIVA_TURN_END_SILENCE",
+        default: "1.5s",
+        help: "Silence that ends a spoken answer (long enough for a thinking pause); 300ms to 30s.",
+    },
+    SettingSpec {
+        key: "turn_max_answer",
+        env: "VIVA_TURN_MAX_ANSWER",
+        default: "3m",
+        help: "Longest spoken answer; a longer one is cut here. 5s to 30m.",
     },
     SettingSpec {
         key: "fetch_models",
@@ -292,6 +305,8 @@ pub struct Settings {
     pub llm_model: PathBuf,
     pub device: Device,
     pub speech_window: WindowPolicy,
+    pub turn_end_silence: Duration,
+    pub turn_max_answer: Duration,
     pub fetch_models: bool,
     pub static_dir: PathBuf,
     pub session_store: SessionStoreKind,
@@ -325,6 +340,8 @@ impl Default for Settings {
             llm_model: PathBuf::from("SmolLM2-135M-Instruct.Q8_0.gguf"),
             device: Device::Cpu,
             speech_window: WindowPolicy::Padded,
+            turn_end_silence: Duration::from_millis(1500),
+            turn_max_answer: Duration::from_secs(180),
             fetch_models: true,
             static_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
             session_store: SessionStoreKind::Database,
@@ -457,6 +474,22 @@ impl Settings {
             "llm_model" => self.llm_model = parse_path(value).map_err(invalid)?,
             "device" => self.device = Device::parse(value).map_err(invalid)?,
             "speech_window" => self.speech_window = value.parse().map_err(invalid)?,
+            "turn_end_silence" => {
+                self.turn_end_silence = parse_duration_within(
+                    value,
+                    Duration::from_millis(300),
+                    Duration::from_secs(30),
+                )
+                .map_err(invalid)?
+            }
+            "turn_max_answer" => {
+                self.turn_max_answer = parse_duration_within(
+                    value,
+                    Duration::from_secs(5),
+                    Duration::from_secs(30 * 60),
+                )
+                .map_err(invalid)?
+            }
             "fetch_models" => self.fetch_models = parse_bool(value).map_err(invalid)?,
             "static_dir" => self.static_dir = parse_path(value).map_err(invalid)?,
             "session_store" => {
@@ -534,6 +567,15 @@ impl Settings {
         self.models_dir.join(&self.llm_model)
     }
 
+    /// How spoken answers are cut out of the audio stream.
+    pub fn turn_settings(&self) -> TurnSettings {
+        TurnSettings {
+            end_silence: self.turn_end_silence,
+            max_answer: self.turn_max_answer,
+            ..TurnSettings::default()
+        }
+    }
+
     /// The 64-byte cookie key, if configured (otherwise startup generates and keeps one).
     pub fn configured_secret_key(&self) -> Option<Vec<u8>> {
         self.secret_key
@@ -580,6 +622,18 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e}; expected a duration such as 30s, 15m, 24h or 7d"))?;
     if duration.is_zero() {
         return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+fn parse_duration_within(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let duration = parse_duration(value)?;
+    if duration < min || duration > max {
+        return Err(format!(
+            "must be between {} and {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
     }
     Ok(duration)
 }
@@ -698,6 +752,8 @@ mod tests {
             ("VIVA_SECRET_KEY", "abcd"),
             ("VIVA_DB_POOL_SIZE", "0"),
             ("VIVA_TRUST_FORWARDED_FOR", "maybe"),
+            ("VIVA_TURN_END_SILENCE", "100ms"),
+            ("VIVA_TURN_MAX_ANSWER", "2h"),
         ] {
             let err = Settings::default()
                 .apply_env(env(&[(name, value)]))
@@ -720,6 +776,19 @@ mod tests {
     fn postgres_password_is_masked_when_displayed() {
         let url = DatabaseUrl::parse("postgres://me:hunter2@db:5432/viva").unwrap();
         assert!(!url.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn turn_settings_come_from_the_settings() {
+        let mut s = Settings::default();
+        assert_eq!(s.turn_settings(), TurnSettings::default());
+        s.apply_toml("turn_end_silence = \"2s\"\n", "viva.toml")
+            .unwrap();
+        s.apply_env(env(&[("VIVA_TURN_MAX_ANSWER", "90s")]))
+            .unwrap();
+        let turn = s.turn_settings();
+        assert_eq!(turn.end_silence, Duration::from_secs(2));
+        assert_eq!(turn.max_answer, Duration::from_secs(90));
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Speech: audio input (`audio`), log-mel features (`mel`), and the speech model that reads them.
+//! Speech: audio input (`audio`), log-mel features (`mel`), the speech model that reads them,
+//! and voice activity / turn endpointing (`vad`).
 
 pub mod audio;
 pub mod mel;
+pub mod vad;
 pub mod wer;
 pub mod whisper;
 
