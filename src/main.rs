@@ -397,8 +397,9 @@ fn eval_conduct(
     use viva::llm::LlmEngine;
 
     let cases_text = match &cases {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
         None => eval::BUNDLED_CASES.to_owned(),
     };
     let cases_name = cases.as_ref().map_or_else(
@@ -426,11 +427,7 @@ fn eval_conduct(
     print!("{}", report.table());
     let failing = report.failing();
     if !failing.is_empty() {
-        bail!(
-            "under {:.0}%: {}",
-            eval::TARGET * 100.0,
-            failing.join(", ")
-        );
+        bail!("under {:.0}%: {}", eval::TARGET * 100.0, failing.join(", "));
     }
     Ok(())
 }

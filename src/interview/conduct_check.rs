@@ -25,6 +25,8 @@ const ROLE_PHRASES: &[&str] = &[
     "i am the candidate",
     "i am a candidate",
     "i am applying",
+    "should i",
+    "do i need",
     "my answer",
     "my resume",
     "hire me",
@@ -198,7 +200,12 @@ pub fn question_count(turn: &str, planned: Option<&str>) -> usize {
 /// answer, compared case-insensitively), or a content word of at least five letters from the
 /// answer that the question did not already use and that is not a stock word of follow-ups
 /// ("example", "detail").
-pub fn refers_to_answer(follow_up: &str, answer: &str, question: &str, mentions: &[String]) -> bool {
+pub fn refers_to_answer(
+    follow_up: &str,
+    answer: &str,
+    question: &str,
+    mentions: &[String],
+) -> bool {
     let lower = follow_up.to_lowercase();
     if mentions
         .iter()
@@ -206,7 +213,8 @@ pub fn refers_to_answer(follow_up: &str, answer: &str, question: &str, mentions:
     {
         return true;
     }
-    let from_question: HashSet<String> = content_words(question, 3).iter().map(|w| stem(w)).collect();
+    let from_question: HashSet<String> =
+        content_words(question, 3).iter().map(|w| stem(w)).collect();
     let from_answer: HashSet<String> = content_words(answer, 5)
         .iter()
         .filter(|w| !is_generic(w))
@@ -249,9 +257,9 @@ impl Verdict {
             questions: question_count(turn, expect.planned_question),
             expected_questions: usize::from(expect.asks_question),
             words: super::words::word_count(turn),
-            refers_to_answer: expect
-                .follow_up_of
-                .map(|(question, answer, mentions)| refers_to_answer(turn, answer, question, mentions)),
+            refers_to_answer: expect.follow_up_of.map(|(question, answer, mentions)| {
+                refers_to_answer(turn, answer, question, mentions)
+            }),
         }
     }
 
@@ -268,7 +276,10 @@ impl Verdict {
     }
 
     pub fn passes(&self) -> bool {
-        self.in_role() && self.one_question() && self.short_enough() && self.refers_to_answer != Some(false)
+        self.in_role()
+            && self.one_question()
+            && self.short_enough()
+            && self.refers_to_answer != Some(false)
     }
 
     /// The failed criteria, for logs and verbose output.
@@ -278,7 +289,10 @@ impl Verdict {
             out.push(format!("out of role ({problem})"));
         }
         if !self.one_question() {
-            out.push(format!("{} questions, expected {}", self.questions, self.expected_questions));
+            out.push(format!(
+                "{} questions, expected {}",
+                self.questions, self.expected_questions
+            ));
         }
         if !self.short_enough() {
             out.push(format!("{} words", self.words));
@@ -322,6 +336,7 @@ mod tests {
             "Sure! Here is a follow-up question for you: what is Redis?",
             "Let me know if you have any other questions.",
             "My team used Kafka for that. Have you?",
+            "When should I check the image sizes first?",
         ] {
             assert!(role_problem(turn).is_some(), "not caught: {turn}");
         }
@@ -343,8 +358,14 @@ mod tests {
     #[test]
     fn questions_are_counted_with_a_planned_question_as_one() {
         let planned = "How would you count the islands? What traversal would you use?";
-        assert_eq!(question_count(&format!("Thank you. Next: {planned}"), Some(planned)), 1);
-        assert_eq!(question_count(&format!("Ready? {planned}"), Some(planned)), 2);
+        assert_eq!(
+            question_count(&format!("Thank you. Next: {planned}"), Some(planned)),
+            1
+        );
+        assert_eq!(
+            question_count(&format!("Ready? {planned}"), Some(planned)),
+            2
+        );
         assert_eq!(question_count("What happened? And why?", None), 2);
         assert_eq!(question_count("Thank you for your time.", None), 0);
     }
@@ -354,13 +375,43 @@ mod tests {
         let question = "How would you keep a cache consistent with the database?";
         let answer = "I'd just set a short TTL and invalidate entries on writes.";
         let mentions = vec!["short TTL".to_owned()];
-        assert!(refers_to_answer("Why a short TTL?", answer, question, &mentions));
-        assert!(refers_to_answer("How do you invalidate them?", answer, question, &[]));
-        assert!(refers_to_answer("What happens to those writes under load?", answer, question, &[]));
+        assert!(refers_to_answer(
+            "Why a short TTL?",
+            answer,
+            question,
+            &mentions
+        ));
+        assert!(refers_to_answer(
+            "How do you invalidate them?",
+            answer,
+            question,
+            &[]
+        ));
+        assert!(refers_to_answer(
+            "What happens to those writes under load?",
+            answer,
+            question,
+            &[]
+        ));
         // Echoing the question, or a stock follow-up, is not listening.
-        assert!(!refers_to_answer("How else would you keep the cache consistent?", answer, question, &[]));
-        assert!(!refers_to_answer("Can you give a specific example?", answer, question, &[]));
-        assert!(!refers_to_answer("Tell me more about that.", answer, question, &mentions));
+        assert!(!refers_to_answer(
+            "How else would you keep the cache consistent?",
+            answer,
+            question,
+            &[]
+        ));
+        assert!(!refers_to_answer(
+            "Can you give a specific example?",
+            answer,
+            question,
+            &[]
+        ));
+        assert!(!refers_to_answer(
+            "Tell me more about that.",
+            answer,
+            question,
+            &mentions
+        ));
     }
 
     #[test]
@@ -369,7 +420,11 @@ mod tests {
         let expect = Expectation {
             planned_question: None,
             asks_question: true,
-            follow_up_of: Some(("Tell me about a disagreement.", "We split the billing code.", &mentions)),
+            follow_up_of: Some((
+                "Tell me about a disagreement.",
+                "We split the billing code.",
+                &mentions,
+            )),
         };
         let good = Verdict::of("I see. Why did you split the billing code?", expect);
         assert!(good.passes(), "{:?}", good.failures());
@@ -382,7 +437,10 @@ mod tests {
         let none = Verdict::of("Thanks for sharing that.", expect);
         assert!(!none.one_question());
 
-        let two = Verdict::of("What did you do? And what did the billing code look like?", expect);
+        let two = Verdict::of(
+            "What did you do? And what did the billing code look like?",
+            expect,
+        );
         assert!(!two.one_question());
         assert_eq!(two.failures().len(), 1);
 

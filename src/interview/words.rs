@@ -21,7 +21,7 @@ know known last later least less let let's like likely little long look looked l
 make makes making many may maybe me mean means meant might mine more most mostly much must my \
 myself need needed needs never new next nice no nobody none nor not nothing now of off often oh ok \
 okay old on once one only onto or other others otherwise our ours ourselves out over own part \
-perhaps point pretty probably put quite rather real really right said same saw say saying says see \
+per perhaps plus point pretty probably put quite rather real really right said same saw say saying says see \
 seem seemed seems several shall she she'd she's should shouldn't show since so some somebody \
 someone something sometimes somewhat soon sort sorry still stuff such sure take taken takes taking \
 tell than thank thanks that that's the their theirs them themselves then there there's these they \
@@ -138,7 +138,11 @@ pub fn stem(word: &str) -> String {
     if n >= 5 && (w.ends_with("ies") || w.ends_with("ied")) {
         return format!("{}y", &w[..n - 3]);
     }
-    if n >= 5 && ["sses", "xes", "zes", "ches", "shes"].iter().any(|s| w.ends_with(s)) {
+    if n >= 5
+        && ["sses", "xes", "zes", "ches", "shes"]
+            .iter()
+            .any(|s| w.ends_with(s))
+    {
         return cut(2);
     }
     if n >= 4 && w.ends_with('s') && !["ss", "us", "is"].iter().any(|s| w.ends_with(s)) {
@@ -166,7 +170,9 @@ pub fn content_words(text: &str, min_letters: usize) -> Vec<String> {
     tokens(text)
         .iter()
         .map(|t| t.word.to_lowercase())
-        .filter(|w| !is_stopword(w) && w.chars().filter(|c| c.is_alphanumeric()).count() >= min_letters)
+        .filter(|w| {
+            !is_stopword(w) && w.chars().filter(|c| c.is_alphanumeric()).count() >= min_letters
+        })
         .collect()
 }
 
@@ -178,7 +184,10 @@ mod tests {
     fn tokens_keep_hyphenated_words_and_mark_clause_ends() {
         let t = tokens("Well, fan-out on write - it's fine. Really?");
         let words: Vec<&str> = t.iter().map(|t| t.word).collect();
-        assert_eq!(words, ["Well", "fan-out", "on", "write", "it's", "fine", "Really"]);
+        assert_eq!(
+            words,
+            ["Well", "fan-out", "on", "write", "it's", "fine", "Really"]
+        );
         assert!(t[0].ends_clause);
         assert!(!t[1].ends_clause);
         assert!(t[3].ends_clause, "a spaced hyphen is a dash");

@@ -99,10 +99,22 @@ impl Report {
     pub fn criteria(&self) -> Vec<(&'static str, Tally)> {
         let r = &self.results;
         vec![
-            ("stays in the interviewer's role", Tally::count(r, |c| Some(c.verdict.in_role()))),
-            ("asks exactly one question", Tally::count(r, |c| Some(c.verdict.one_question()))),
-            ("under 60 words", Tally::count(r, |c| Some(c.verdict.short_enough()))),
-            ("follow-up refers to the answer", Tally::count(r, |c| c.verdict.refers_to_answer)),
+            (
+                "stays in the interviewer's role",
+                Tally::count(r, |c| Some(c.verdict.in_role())),
+            ),
+            (
+                "asks exactly one question",
+                Tally::count(r, |c| Some(c.verdict.one_question())),
+            ),
+            (
+                "under 60 words",
+                Tally::count(r, |c| Some(c.verdict.short_enough())),
+            ),
+            (
+                "follow-up refers to the answer",
+                Tally::count(r, |c| c.verdict.refers_to_answer),
+            ),
         ]
     }
 
@@ -125,13 +137,17 @@ impl Report {
     /// Follow-ups the model wrote on its first attempt.
     pub fn model_first_attempt(&self) -> Tally {
         Tally::count(&self.results, |c| {
-            (c.turn.action == Move::FollowUp).then_some(c.turn.source == Source::Model { attempt: 1 })
+            (c.turn.action == Move::FollowUp)
+                .then_some(c.turn.source == Source::Model { attempt: 1 })
         })
     }
 
     /// Model outputs that passed validation, of all the model wrote.
     pub fn model_outputs_accepted(&self) -> Tally {
-        let mut tally = Tally { passed: 0, total: 0 };
+        let mut tally = Tally {
+            passed: 0,
+            total: 0,
+        };
         for c in &self.results {
             tally.total += c.turn.rejected.len();
             if let Source::Model { .. } = c.turn.source {
@@ -150,7 +166,12 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::from("| criterion | passed | rate |\n| --- | --- | --- |\n");
         for (name, t) in self.criteria() {
-            out.push_str(&format!("| {name} | {}/{} | {:.1}% |\n", t.passed, t.total, 100.0 * t.rate()));
+            out.push_str(&format!(
+                "| {name} | {}/{} | {:.1}% |\n",
+                t.passed,
+                t.total,
+                100.0 * t.rate()
+            ));
         }
         let count = |m: Move| self.results.iter().filter(|c| c.turn.action == m).count();
         let fallback = self.template_fallback();
@@ -207,8 +228,11 @@ pub fn run<W: TurnWriter>(
             Expectation {
                 planned_question: turn.planned_question.as_deref(),
                 asks_question: turn.action != Move::Close,
-                follow_up_of: (turn.action == Move::FollowUp)
-                    .then_some((case.question.as_str(), case.answer.as_str(), case.mentions.as_slice())),
+                follow_up_of: (turn.action == Move::FollowUp).then_some((
+                    case.question.as_str(),
+                    case.answer.as_str(),
+                    case.mentions.as_slice(),
+                )),
             },
         );
         let result = CaseResult {
