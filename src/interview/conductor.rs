@@ -469,10 +469,10 @@ pub fn topic_phrase(answer: &str, question: &str) -> Option<String> {
     let is_content = |w: &str| {
         let lower = w.to_lowercase();
         let letters = lower.chars().filter(|c| c.is_alphanumeric()).count();
-        !is_stopword(&lower)
-            && !is_generic(&lower)
-            && !(lower.ends_with("ly") && letters > 4)
-            && (letters >= 3 || w.chars().all(|c| c.is_ascii_uppercase()) && letters >= 2)
+        let adverb = lower.ends_with("ly") && letters > 4;
+        let long_enough =
+            letters >= 3 || (letters >= 2 && w.chars().all(|c| c.is_ascii_uppercase()));
+        long_enough && !adverb && !is_stopword(&lower) && !is_generic(&lower)
     };
     let score = |w: &str| -> f64 {
         let lower = w.to_lowercase();
