@@ -61,6 +61,11 @@ enum Command {
         #[arg(long)]
         temperature: Option<f64>,
     },
+    /// Measure the interviewer (the language model with its scaffolding) on fixed answers.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// Fetch, verify and convert model files.
     Models {
         #[command(subcommand)]
@@ -85,6 +90,27 @@ enum AdminCommand {
         role: String,
         #[arg(long, default_value = "Administrator")]
         display_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Run every evaluation answer through the interviewer and check each turn: in role, one
+    /// question, under 60 words, a follow-up that refers to the answer. Exits non-zero when a
+    /// criterion passes under 90% of turns.
+    Conduct {
+        /// GGUF model file (default: the configured llm_model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Evaluation answers (default: the bundled conduct_answers.toml).
+        #[arg(long)]
+        cases: Option<PathBuf>,
+        /// Seed of the first attempt (a retry uses the next one).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Print every turn, its source and any rejected model output.
+        #[arg(long)]
+        verbose: bool,
     },
 }
 
@@ -122,6 +148,15 @@ fn main() -> ExitCode {
             temperature,
         } => chat(&settings, model, seed, temperature),
         Command::Transcribe { files, window } => transcribe(&settings, &files, window.as_deref()),
+        Command::Eval {
+            command:
+                EvalCommand::Conduct {
+                    model,
+                    cases,
+                    seed,
+                    verbose,
+                },
+        } => eval_conduct(&settings, model, cases, seed, verbose),
         command => actix_web::rt::System::new().block_on(run(command, settings)),
     };
     match result {
@@ -135,7 +170,7 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Chat { .. } | Command::Transcribe { .. } => {
+        Command::Chat { .. } | Command::Transcribe { .. } | Command::Eval { .. } => {
             bail!("model commands run outside the async runtime")
         }
         Command::Serve => {
@@ -348,6 +383,53 @@ fn chat(
         }
         messages.push(ChatMessage::new(ChatRole::User, line.trim()));
     }
+}
+
+fn eval_conduct(
+    settings: &Settings,
+    model: Option<PathBuf>,
+    cases: Option<PathBuf>,
+    seed: u64,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    use viva::interview::conductor::{Conductor, EngineWriter};
+    use viva::interview::eval;
+    use viva::llm::LlmEngine;
+
+    let cases_text = match &cases {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => eval::BUNDLED_CASES.to_owned(),
+    };
+    let cases_name = cases.as_ref().map_or_else(
+        || "bundled conduct_answers.toml".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let cases = eval::parse_cases(&cases_text).with_context(|| format!("parsing {cases_name}"))?;
+    let path = model.unwrap_or_else(|| settings.llm_model_file());
+    let device = candle_device(settings.device)?;
+    let engine = LlmEngine::load(&path, &device)
+        .with_context(|| format!("loading the language model {}", path.display()))?;
+    let started = Instant::now();
+    let mut conductor = Conductor::new(EngineWriter::new(engine), seed);
+    let report = eval::run(&mut conductor, &cases, |result| {
+        if verbose {
+            eprint!("{}", eval::describe(result));
+        }
+    });
+    println!(
+        "viva eval conduct: {} answers from {cases_name}, model {}, seed {seed}, {:.0} s\n",
+        cases.len(),
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", report.table());
+    let failing = report.failing();
+    if !failing.is_empty() {
+        bail!("under {:.0}%: {}", eval::TARGET * 100.0, failing.join(", "));
+    }
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -2,6 +2,10 @@
 //! turn-taking, prompts and scoring.
 
 pub mod catalog;
+pub mod conduct_check;
+pub mod conductor;
+pub mod eval;
 pub mod interviews;
 pub mod plan;
 pub mod prompts;
+pub mod words;
