@@ -98,8 +98,40 @@ fn bench_pipeline(c: &mut Criterion) {
             })
         });
         report_memory(policy);
+        if policy == WindowPolicy::Padded {
+            bench_opening(&runtime, &llm, &options);
+        }
     }
     group.finish();
+}
+
+/// A new interview's first reply (persona + the candidate's hello) to its first token: the
+/// worker starts each new conversation from the shared persona's cached positions.
+fn bench_opening(runtime: &tokio::runtime::Runtime, llm: &LlmWorker, options: &GenerateOptions) {
+    let mut samples = Vec::new();
+    runtime.block_on(async {
+        for i in 0..12 {
+            let messages = vec![
+                message(ChatRole::System, INTERVIEWER_PERSONA),
+                message(ChatRole::User, "Hello, I am ready to start."),
+            ];
+            let started = Instant::now();
+            let mut stream = llm
+                .reply(&format!("opening-{i}"), messages, options.clone())
+                .expect("queue opening");
+            let _ = stream.next().await;
+            samples.push(started.elapsed());
+            stream.cancel();
+            let _ = stream.finish().await;
+        }
+    });
+    samples.sort();
+    eprintln!(
+        "opening_first_token_new_conversation: median {:?}, fastest {:?} over {} new conversations",
+        samples[samples.len() / 2],
+        samples[0],
+        samples.len()
+    );
 }
 
 /// Peak and current resident memory of this process. After the first window policy it has held
