@@ -279,7 +279,7 @@ pub struct DecoderCache {
 }
 
 impl Decoder {
-    fn load(vb: VarBuilder, c: &WhisperConfig) -> candle_core::Result<Self> {
+    fn load(vb: VarBuilder, c: &WhisperConfig, kind: Weights) -> candle_core::Result<Self> {
         let d = c.d_model;
         let layers = (0..c.decoder_layers)
             .map(|i| {
@@ -290,24 +290,24 @@ impl Decoder {
                         vb.pp("self_attn"),
                         d,
                         c.decoder_attention_heads,
-                        Weights::Q8OnCpu,
-                        Weights::Q8OnCpu,
+                        kind,
+                        kind,
                     )?,
                     cross_norm: layer_norm(vb.pp("encoder_attn_layer_norm"), d)?,
                     cross_attn: Attention::load(
                         vb.pp("encoder_attn"),
                         d,
                         c.decoder_attention_heads,
-                        Weights::Q8OnCpu,
+                        kind,
                         Weights::Dense,
                     )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
-                    mlp: Mlp::load(vb.clone(), d, Weights::Q8OnCpu)?,
+                    mlp: Mlp::load(vb.clone(), d, kind)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         let embeddings = vb.get((c.vocab_size, d), "embed_tokens.weight")?;
-        let output = matmul_weights(embeddings.clone(), Weights::Q8OnCpu)?;
+        let output = matmul_weights(embeddings.clone(), kind)?;
         Ok(Self {
             embed_tokens: Embedding::new(embeddings.to_dtype(DType::F16)?, d),
             output,
@@ -395,12 +395,21 @@ pub struct WhisperModel {
 }
 
 impl WhisperModel {
-    /// Weights under `model.` in Hugging Face naming, computed in f32.
+    /// Weights under `model.` in Hugging Face naming, computed in f32 (decoder weights in
+    /// Q8_0 on the CPU).
     pub fn load(vb: VarBuilder, config: WhisperConfig) -> candle_core::Result<Self> {
+        Self::load_with(vb, config, Weights::Q8OnCpu)
+    }
+
+    fn load_with(
+        vb: VarBuilder,
+        config: WhisperConfig,
+        decoder_weights: Weights,
+    ) -> candle_core::Result<Self> {
         let vb = vb.pp("model");
         Ok(Self {
             encoder: Encoder::load(vb.pp("encoder"), &config)?,
-            decoder: Decoder::load(vb.pp("decoder"), &config)?,
+            decoder: Decoder::load(vb.pp("decoder"), &config, decoder_weights)?,
             config,
         })
     }
@@ -435,7 +444,9 @@ mod tests {
             )
             .unwrap()
         };
-        WhisperModel::load(vb, config).unwrap()
+        // Dense f32 weights: Q8_0 quantizes activations, and its kernels round a batch of
+        // tokens differently from one token at a time, which would hide what this checks.
+        WhisperModel::load_with(vb, config, Weights::Dense).unwrap()
     }
 
     #[test]
