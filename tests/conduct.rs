@@ -3,7 +3,6 @@
 //! as `viva eval conduct` does, and every criterion must pass at least 90% of the turns.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 mod support;
 
@@ -12,20 +11,9 @@ use viva::interview::conductor::{Conductor, EngineWriter};
 use viva::interview::eval;
 use viva::llm::LlmEngine;
 
-/// The default model (Q8_0), fetched once by the same code as `viva models fetch`, or
-/// `VIVA_TEST_LLM_MODEL`.
-fn model_file() -> PathBuf {
-    if let Some(path) = std::env::var_os("VIVA_TEST_LLM_MODEL") {
-        return PathBuf::from(path);
-    }
-    support::test_models()
-        .expect("fetching the default models for tests")
-        .llm_file
-}
-
 #[test]
 fn the_interviewer_stays_in_role_asks_one_question_and_follows_up_on_the_answer() {
-    let path = model_file();
+    let path = support::test_llm_file();
     if !path.exists() {
         support::unavailable(&format!("LLM weights not found at {}", path.display()));
         return;

