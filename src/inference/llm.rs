@@ -206,7 +206,10 @@ fn keep_system_prompt(
         return;
     };
     let shared = conversation.cached_prefix_of(&system_prompt);
-    if shared > 0 {
+    let already_kept = caches
+        .peek(SHARED_PREFIX)
+        .is_some_and(|kept| kept.cached_prefix_of(&system_prompt) >= shared);
+    if shared > 0 && !already_kept {
         if let Ok(copy) = conversation.fork(shared) {
             caches.put(SHARED_PREFIX.to_owned(), copy);
         }
@@ -261,6 +264,10 @@ impl<T: CacheSize> ConversationCaches<T> {
             entries: HashMap::new(),
             clock: 0,
         }
+    }
+
+    fn peek(&self, id: &str) -> Option<&T> {
+        self.entries.get(id).map(|(conversation, _)| conversation)
     }
 
     fn take(&mut self, id: &str) -> Option<T> {
