@@ -54,6 +54,10 @@ pub struct MessageRow {
     pub generation_ms: Option<i64>,
     pub interrupted: bool,
     pub created_at: NaiveDateTime,
+    /// `answer`, or the interviewer's `question`, `follow_up`, `reask`, `clarify`, `closing`.
+    pub kind: String,
+    /// The planned question (1-based) the message belongs to.
+    pub question_position: Option<i32>,
 }
 
 /// Stores a planned interview and its questions together.
@@ -95,6 +99,71 @@ pub async fn find_owned(
             .await
             .optional()?)
     })
+}
+
+/// The interview whoever owns it (for the live session, which checked access before).
+pub async fn find(conn: &mut DbConn, id: &str) -> Result<Option<InterviewRow>, DbError> {
+    db_run!(conn, {
+        Ok(interviews::table
+            .find(id)
+            .select(InterviewRow::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+/// Stores one message of the conversation. A second message with the same `seq` is a
+/// [`DbError::UniqueViolation`] (two sessions writing one interview).
+pub async fn insert_message(conn: &mut DbConn, message: &MessageRow) -> Result<(), DbError> {
+    db_run!(conn, {
+        diesel::insert_into(messages::table)
+            .values(message)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+/// `pending` → `in_progress` with its start time; returns whether it changed anything.
+pub async fn mark_started(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<bool, DbError> {
+    let changed = db_run!(conn, {
+        diesel::update(
+            interviews::table
+                .find(id)
+                .filter(interviews::status.eq("pending")),
+        )
+        .set((
+            interviews::status.eq("in_progress"),
+            interviews::started_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .await?
+    });
+    Ok(changed == 1)
+}
+
+/// `pending` or `in_progress` → `status` (`completed` or `abandoned`) with its end time.
+pub async fn mark_ended(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    at: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let changed = db_run!(conn, {
+        diesel::update(
+            interviews::table
+                .find(id)
+                .filter(interviews::status.eq_any(["pending", "in_progress"])),
+        )
+        .set((
+            interviews::status.eq(status),
+            interviews::completed_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .await?
+    });
+    Ok(changed == 1)
 }
 
 /// One page of the owner's interviews, newest first, and how many there are in all.

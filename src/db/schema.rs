@@ -70,6 +70,8 @@ diesel::table! {
         generation_ms -> Nullable<BigInt>,
         interrupted -> Bool,
         created_at -> Timestamp,
+        kind -> Text,
+        question_position -> Nullable<Integer>,
     }
 }
 

@@ -155,6 +155,8 @@ pub struct Message {
     pub generation_ms: Option<i64>,
     pub interrupted: bool,
     pub created_at: DateTime<Utc>,
+    pub kind: String,
+    pub question_position: Option<i32>,
 }
 
 impl From<MessageRow> for Message {
@@ -169,6 +171,8 @@ impl From<MessageRow> for Message {
             generation_ms: row.generation_ms,
             interrupted: row.interrupted,
             created_at: row.created_at.and_utc(),
+            kind: row.kind,
+            question_position: row.question_position,
         }
     }
 }

@@ -1,0 +1,2 @@
+ALTER TABLE messages DROP COLUMN question_position;
+ALTER TABLE messages DROP COLUMN kind;
