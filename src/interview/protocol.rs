@@ -1,0 +1,338 @@
+//! The live interview's WebSocket protocol (v1) as types; `docs/protocol.md` is its reference.
+//! Parsing never panics: anything a client can send maps to a message or to a
+//! [`ProtocolError`] that becomes an `error` event.
+
+use serde::{Deserialize, Serialize};
+
+use super::interviews::{InterviewDetail, Message};
+
+/// Largest binary (audio) frame answered normally: about 2 s of 16 kHz PCM16.
+pub const MAX_AUDIO_FRAME_BYTES: usize = 64 * 1024;
+/// Largest text (JSON) frame.
+pub const MAX_TEXT_FRAME_BYTES: usize = 16 * 1024;
+/// Longest typed answer, in characters.
+pub const MAX_TEXT_ANSWER_CHARS: usize = 4000;
+/// Audio may arrive this many times faster than real time (a client catching up after a
+/// network stall), after [`AUDIO_BURST_SECONDS`] of allowance.
+pub const AUDIO_MAX_SPEED: f64 = 4.0;
+pub const AUDIO_BURST_SECONDS: f64 = 2.0;
+
+/// What the browser sends as text frames.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Fields a message does not define are ignored (newer clients may send more).
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    Start,
+    EndTurn,
+    Text {
+        text: String,
+    },
+    Interrupt,
+    Finish,
+    /// Test-only: makes the session actor panic (accepted only when the server was built with
+    /// `Settings::test_hooks`), to prove supervision.
+    #[serde(rename = "debug_panic")]
+    DebugPanic,
+}
+
+/// The interviewer's activity, as the browser shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveState {
+    /// Not started, or over.
+    Idle,
+    Listening,
+    Transcribing,
+    Thinking,
+    Speaking,
+}
+
+/// Why an interview ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Every planned question was asked and answered.
+    Completed,
+    /// The candidate sent `finish`.
+    Finished,
+    /// The time limit passed.
+    TimeLimit,
+}
+
+/// Stable codes of `error` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidMessage,
+    InvalidAudio,
+    FrameTooLarge,
+    AudioTooFast,
+    NotStarted,
+    InterviewOver,
+    NotYourTurn,
+    Busy,
+    SessionRestarted,
+    TakenOver,
+    Internal,
+}
+
+/// What the server sends, as text frames.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Ready {
+        interview: Box<InterviewDetail>,
+        state: LiveState,
+    },
+    State {
+        state: LiveState,
+    },
+    SpeechStarted,
+    Transcript {
+        message: Message,
+    },
+    ReplyDelta {
+        message_id: String,
+        text: String,
+    },
+    Reply {
+        message: Message,
+    },
+    Ended {
+        reason: EndReason,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising these types cannot fail (string keys, no non-finite floats written).
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"type":"error","code":"internal","message":"cannot encode event: {e}"}}"#)
+        })
+    }
+}
+
+/// A client frame that is not a message of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("{0}")]
+    InvalidMessage(String),
+    #[error("text frames carry at most {MAX_TEXT_FRAME_BYTES} bytes")]
+    TextTooLarge,
+    #[error("audio frames carry at most {MAX_AUDIO_FRAME_BYTES} bytes")]
+    AudioTooLarge,
+    #[error("audio must be whole 16-bit samples (an even number of bytes), got {0} bytes")]
+    OddAudio(usize),
+}
+
+impl ProtocolError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidMessage(_) | Self::TextTooLarge => ErrorCode::InvalidMessage,
+            Self::AudioTooLarge => ErrorCode::FrameTooLarge,
+            Self::OddAudio(_) => ErrorCode::InvalidAudio,
+        }
+    }
+}
+
+/// Parses a text frame.
+pub fn parse_client_text(text: &str) -> Result<ClientMsg, ProtocolError> {
+    if text.len() > MAX_TEXT_FRAME_BYTES {
+        return Err(ProtocolError::TextTooLarge);
+    }
+    let message: ClientMsg = serde_json::from_str(text).map_err(|e| {
+        ProtocolError::InvalidMessage(format!(
+            "not a message of this protocol ({e}); see docs/protocol.md"
+        ))
+    })?;
+    if let ClientMsg::Text { text } = &message {
+        let chars = text.trim().chars().count();
+        if chars == 0 {
+            return Err(ProtocolError::InvalidMessage("text: empty answer".into()));
+        }
+        if chars > MAX_TEXT_ANSWER_CHARS {
+            return Err(ProtocolError::InvalidMessage(format!(
+                "text: at most {MAX_TEXT_ANSWER_CHARS} characters, got {chars}"
+            )));
+        }
+    }
+    Ok(message)
+}
+
+/// Decodes a binary frame of PCM16 LE mono 16 kHz into samples in [-1, 1].
+pub fn decode_audio(bytes: &[u8]) -> Result<Vec<f32>, ProtocolError> {
+    if bytes.len() > MAX_AUDIO_FRAME_BYTES {
+        return Err(ProtocolError::AudioTooLarge);
+    }
+    if !bytes.len().is_multiple_of(2) {
+        return Err(ProtocolError::OddAudio(bytes.len()));
+    }
+    Ok(bytes
+        .chunks_exact(2)
+        .map(|pair| f32::from(i16::from_le_bytes([pair[0], pair[1]])) / 32768.0)
+        .collect())
+}
+
+/// Refuses audio that arrives faster than [`AUDIO_MAX_SPEED`] × real time.
+#[derive(Debug, Clone)]
+pub struct AudioPace {
+    started: Option<std::time::Instant>,
+    samples: u64,
+}
+
+impl Default for AudioPace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AudioPace {
+    pub fn new() -> Self {
+        Self {
+            started: None,
+            samples: 0,
+        }
+    }
+
+    /// Whether `samples` more may be accepted at `now` (and counts them when they may).
+    pub fn admit(&mut self, samples: usize, now: std::time::Instant) -> bool {
+        let started = *self.started.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(started).as_secs_f64();
+        let allowed = (AUDIO_BURST_SECONDS + AUDIO_MAX_SPEED * elapsed) * 16_000.0;
+        let total = self.samples + samples as u64;
+        if total as f64 > allowed {
+            return false;
+        }
+        self.samples = total;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn parses_every_client_message() {
+        assert_eq!(
+            parse_client_text(r#"{"type":"start"}"#),
+            Ok(ClientMsg::Start)
+        );
+        assert_eq!(
+            parse_client_text(r#"{"type":"start","later":1}"#),
+            Ok(ClientMsg::Start)
+        );
+        assert_eq!(
+            parse_client_text(r#"{"type":"end_turn"}"#),
+            Ok(ClientMsg::EndTurn)
+        );
+        assert_eq!(
+            parse_client_text(r#"{"type":"text","text":"I used Redis."}"#),
+            Ok(ClientMsg::Text {
+                text: "I used Redis.".into()
+            })
+        );
+        assert_eq!(
+            parse_client_text(r#"{"type":"interrupt"}"#),
+            Ok(ClientMsg::Interrupt)
+        );
+        assert_eq!(
+            parse_client_text(r#"{"type":"finish"}"#),
+            Ok(ClientMsg::Finish)
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_message() {
+        for bad in [
+            "",
+            "hello",
+            "{",
+            "[]",
+            r#"{"type":"dance"}"#,
+            r#"{"type":"text"}"#,
+            r#"{"type":"text","text":42}"#,
+            r#"{"type":"text","text":"   "}"#,
+            r#"{"text":"no type"}"#,
+        ] {
+            let e = parse_client_text(bad).expect_err(bad);
+            assert_eq!(e.code(), ErrorCode::InvalidMessage, "{bad}: {e}");
+        }
+        let long = format!(
+            r#"{{"type":"text","text":"{}"}}"#,
+            "a".repeat(MAX_TEXT_ANSWER_CHARS + 1)
+        );
+        assert!(parse_client_text(&long)
+            .expect_err("too long")
+            .to_string()
+            .contains("at most 4000"));
+        let huge = format!(r#"{{"type":"text","text":"{}"}}"#, "a".repeat(20_000));
+        assert_eq!(parse_client_text(&huge), Err(ProtocolError::TextTooLarge));
+    }
+
+    #[test]
+    fn decodes_pcm16_and_rejects_odd_or_huge_frames() {
+        let samples = decode_audio(&[0x00, 0x80, 0xff, 0x7f, 0, 0]).expect("valid");
+        assert_eq!(samples, vec![-1.0, 32767.0 / 32768.0, 0.0]);
+        assert_eq!(decode_audio(&[1, 2, 3]), Err(ProtocolError::OddAudio(3)));
+        assert_eq!(
+            decode_audio(&vec![0; MAX_AUDIO_FRAME_BYTES + 2]),
+            Err(ProtocolError::AudioTooLarge)
+        );
+        assert_eq!(decode_audio(&[]), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn audio_pace_allows_a_burst_then_four_times_real_time() {
+        let t0 = Instant::now();
+        let mut pace = AudioPace::new();
+        assert!(pace.admit(32_000, t0), "2 s burst at once");
+        assert!(!pace.admit(320, t0), "nothing more at the same instant");
+        assert!(
+            pace.admit(64_000, t0 + Duration::from_secs(1)),
+            "4 s more after 1 s"
+        );
+        assert!(!pace.admit(16_000, t0 + Duration::from_secs(1)));
+        // Real-time audio is always fine.
+        let mut pace = AudioPace::new();
+        for i in 0..500u64 {
+            assert!(pace.admit(320, t0 + Duration::from_millis(20 * i)));
+        }
+    }
+
+    #[test]
+    fn server_messages_have_the_documented_shape() {
+        let json = ServerMsg::error(ErrorCode::AudioTooFast, "slow down").to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"error","code":"audio_too_fast","message":"slow down"}"#
+        );
+        assert_eq!(
+            ServerMsg::State {
+                state: LiveState::Listening
+            }
+            .to_json(),
+            r#"{"type":"state","state":"listening"}"#
+        );
+        assert_eq!(
+            ServerMsg::Ended {
+                reason: EndReason::TimeLimit
+            }
+            .to_json(),
+            r#"{"type":"ended","reason":"time_limit"}"#
+        );
+    }
+}
