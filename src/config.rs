@@ -107,6 +107,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         help: "Longest spoken answer; a longer one is cut here. 5s to 30m.",
     },
     SettingSpec {
+        key: "interview_grace",
+        env: "VIVA_INTERVIEW_GRACE",
+        default: "2m",
+        help: "How long a live interview waits for its browser to come back after the connection drops (a reload resumes at once); 1s to 1h. Later connections resume from the database.",
+    },
+    SettingSpec {
         key: "fetch_models",
         env: "VIVA_FETCH_MODELS",
         default: "true",
@@ -307,6 +313,7 @@ pub struct Settings {
     pub speech_window: WindowPolicy,
     pub turn_end_silence: Duration,
     pub turn_max_answer: Duration,
+    pub interview_grace: Duration,
     pub fetch_models: bool,
     pub static_dir: PathBuf,
     pub session_store: SessionStoreKind,
@@ -324,6 +331,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Accept test-only protocol messages (`debug_panic`). Not a setting: only tests set it.
+    pub test_hooks: bool,
 }
 
 impl Default for Settings {
@@ -342,6 +351,7 @@ impl Default for Settings {
             speech_window: WindowPolicy::Padded,
             turn_end_silence: Duration::from_millis(1500),
             turn_max_answer: Duration::from_secs(180),
+            interview_grace: Duration::from_secs(120),
             fetch_models: true,
             static_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
             session_store: SessionStoreKind::Database,
@@ -359,6 +369,7 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
+            test_hooks: false,
         }
     }
 }
@@ -489,6 +500,11 @@ impl Settings {
                     Duration::from_secs(30 * 60),
                 )
                 .map_err(invalid)?
+            }
+            "interview_grace" => {
+                self.interview_grace =
+                    parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(3600))
+                        .map_err(invalid)?
             }
             "fetch_models" => self.fetch_models = parse_bool(value).map_err(invalid)?,
             "static_dir" => self.static_dir = parse_path(value).map_err(invalid)?,

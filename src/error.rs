@@ -49,6 +49,13 @@ pub enum AppError {
     NotEnoughQuestions(String),
     #[error("too many attempts; try again in {} seconds", retry_after_secs(.0))]
     RateLimited(Duration),
+    /// The interview is over (`completed`, `abandoned`, `expired`): it cannot be held again.
+    #[error("this interview is {0} and cannot be continued")]
+    InterviewClosed(&'static str),
+    #[error(
+        "live interviews are unavailable: this server runs without its speech and language models"
+    )]
+    ModelsUnavailable,
     #[error("service temporarily unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -85,6 +92,8 @@ impl AppError {
             Self::EmailTaken => "email_taken",
             Self::NotEnoughQuestions(_) => "not_enough_questions",
             Self::RateLimited(_) => "rate_limited",
+            Self::InterviewClosed(_) => "interview_closed",
+            Self::ModelsUnavailable => "models_unavailable",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -104,10 +113,10 @@ impl ResponseError for AppError {
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::EmailTaken | Self::InterviewClosed(_) => StatusCode::CONFLICT,
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ModelsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_files::Files;
@@ -23,7 +24,9 @@ use crate::auth::Accounts;
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
 use crate::http::{self, middleware as mw};
+use crate::inference::Engines;
 use crate::interview::catalog::Bank;
+use crate::interview::live::{SessionDeps, SessionRegistry};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{record_http_metrics, Metrics};
 
@@ -63,13 +66,25 @@ pub struct Application {
 }
 
 impl Application {
-    /// Prepares storage, applies migrations, binds the listener and starts serving (the
-    /// returned server runs once awaited or spawned).
+    /// Fetches missing models (when `fetch_models`), loads them, prepares storage, applies
+    /// migrations, binds the listener and starts serving (the returned server runs once
+    /// awaited or spawned). Models that cannot be loaded leave the server up without live
+    /// interviews (logged loudly; the WebSocket answers 503).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        create_dir(&settings.data_dir, "cannot create data directory")?;
         if settings.fetch_models {
             crate::fetch::prepare_on_start(settings.clone()).await?;
         }
+        let engines = load_engines(settings.clone()).await;
+        Self::build_with_engines(settings, engines).await
+    }
+
+    /// [`Application::build`] with model workers already running (tests share one set between
+    /// many apps), or `None` to serve without live interviews.
+    pub async fn build_with_engines(
+        settings: Settings,
+        engines: Option<Engines>,
+    ) -> Result<Self, StartupError> {
+        create_dir(&settings.data_dir, "cannot create data directory")?;
 
         let database = settings.database();
         let ran = db::migrate(&database).await?;
@@ -111,6 +126,16 @@ impl Application {
             accounts: Accounts::new(pool.clone(), Hasher::new()?),
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
+            live: engines.map(|engines| {
+                Arc::new(SessionDeps {
+                    pool: pool.clone(),
+                    engines,
+                    registry: SessionRegistry::default(),
+                    turn: settings.turn_settings(),
+                    grace: settings.interview_grace,
+                    test_hooks: settings.test_hooks,
+                })
+            }),
             pool: pool.clone(),
             settings: settings.clone(),
         });
@@ -196,6 +221,30 @@ impl Application {
     /// shutdown_timeout) or until stopped through [`Application::handle`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Loads the models and starts their workers off the async runtime; `None` (after an error
+/// in the log) when they cannot be loaded.
+async fn load_engines(settings: Settings) -> Option<Engines> {
+    let started = std::time::Instant::now();
+    match actix_web::rt::task::spawn_blocking(move || Engines::load(&settings)).await {
+        Ok(Ok(engines)) => {
+            tracing::info!(elapsed = ?started.elapsed(), "speech and language models loaded");
+            Some(engines)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(
+                error = %e,
+                "models not loaded: live interviews are unavailable until they are \
+                 (`viva models fetch`, or see the README's Models section)"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "loading the models failed");
+            None
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Accounts;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::interview::live::SessionDeps;
 use crate::telemetry::Metrics;
 
 pub struct AppState {
@@ -12,6 +13,8 @@ pub struct AppState {
     pub accounts: Accounts,
     pub limits: Limits,
     pub metrics: Metrics,
+    /// What live interviews need; `None` when the server runs without models.
+    pub live: Option<std::sync::Arc<SessionDeps>>,
 }
 
 pub struct Limits {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod health;
 pub mod interviews;
+pub mod live;
 pub mod middleware;
 pub mod questions;
 
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(interviews::get)
                         .delete(interviews::delete),
                 )
+                .service(web::resource("/interviews/{id}/ws").get(live::connect))
                 .service(
                     web::resource("/questions")
                         .get(questions::list)

@@ -51,6 +51,11 @@ impl ReplyStream {
         self.events.recv().await
     }
 
+    /// [`ReplyStream::next`] for a blocking thread (never call it on the async runtime).
+    pub fn blocking_next(&mut self) -> Option<ReplyEvent> {
+        self.events.blocking_recv()
+    }
+
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
     }

@@ -173,6 +173,17 @@ impl<W: TurnWriter> Conductor<W> {
     /// The interviewer's turn after `input.answer`. Never fails: when the model errors, the
     /// template is spoken (and the error logged).
     pub fn next_turn(&mut self, input: &TurnInput<'_>) -> Turn {
+        self.next_turn_speaking(input, &mut |_| {})
+    }
+
+    /// [`Conductor::next_turn`], saying the acknowledgement of a follow-up through `speak`
+    /// before the model writes the question, so a live interview can start talking at once.
+    /// The returned turn's text starts with what was spoken.
+    pub fn next_turn_speaking(
+        &mut self,
+        input: &TurnInput<'_>,
+        speak: &mut dyn FnMut(&str),
+    ) -> Turn {
         let kind = classify(input.answer);
         let pick = variant(input.answer);
         let mut turn = Turn {
@@ -206,7 +217,7 @@ impl<W: TurnWriter> Conductor<W> {
                 return turn;
             }
             if kind == AnswerKind::Answer {
-                self.follow_up(input, pick, &mut turn);
+                self.follow_up(input, pick, &mut turn, speak);
                 return turn;
             }
         }
@@ -229,10 +240,17 @@ impl<W: TurnWriter> Conductor<W> {
         turn
     }
 
-    fn follow_up(&mut self, input: &TurnInput<'_>, pick: usize, turn: &mut Turn) {
+    fn follow_up(
+        &mut self,
+        input: &TurnInput<'_>,
+        pick: usize,
+        turn: &mut Turn,
+        speak: &mut dyn FnMut(&str),
+    ) {
         turn.action = Move::FollowUp;
         let topic = topic_phrase(input.answer, input.question);
         let ack = prompts::ACKNOWLEDGEMENTS[pick % prompts::ACKNOWLEDGEMENTS.len()];
+        speak(ack);
         let messages = follow_up_messages(input.answer, topic.as_deref());
         for attempt in 1..=2u8 {
             let options = follow_up_options(self.seed + u64::from(attempt) - 1, attempt);

@@ -6,6 +6,8 @@ pub mod conduct_check;
 pub mod conductor;
 pub mod eval;
 pub mod interviews;
+pub mod live;
 pub mod plan;
 pub mod prompts;
+pub mod protocol;
 pub mod words;

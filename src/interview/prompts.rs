@@ -98,3 +98,14 @@ pub const CLARIFY_QUESTION: &str =
 pub const CLOSING: &str =
     "Thank you, that was the last question. We'll finish the interview here; \
 your feedback and report will follow shortly.";
+
+/// The interviewer's first words, before the first planned question.
+pub const GREETING: &str = "Hello, I'm Viva, and I'll be your interviewer today. \
+Take your time with each answer; I'll listen until you pause. Let's begin.";
+
+/// When the time limit passes: the last turn instead of the next question.
+pub const TIME_UP: &str = "We've reached the time we set for this interview, so we'll stop \
+here. Thank you; your feedback and report will follow shortly.";
+
+/// When the candidate ends the interview early.
+pub const FINISHED_EARLY: &str = "Thank you for your time. We'll finish the interview here.";

@@ -22,6 +22,9 @@ pub enum LlmError {
     Tokenizer(String),
     #[error("model computation failed: {0}")]
     Candle(#[from] candle_core::Error),
+    /// The generation was stopped or could not run (cancelled, the worker busy or gone).
+    #[error("generation stopped: {0}")]
+    Stopped(String),
     #[error(
         "the conversation needs {needed} tokens (prompt plus reply) but the context window holds {limit}"
     )]

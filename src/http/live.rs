@@ -1,0 +1,203 @@
+//! `GET /api/v1/interviews/{id}/ws`: the live interview's WebSocket. Access is checked before
+//! the upgrade; then one [`InterviewSocket`] actor per connection parses frames, enforces the
+//! size and pace limits, and relays between the browser and the interview's session actor.
+//!
+//! The only module that uses `actix-web-actors`: moving to `actix-ws` is a change here alone.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, ActorContext, Addr, AsyncContext, Handler, StreamHandler, Supervisor};
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+
+use crate::auth::origin_check::AllowedOrigins;
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::interview::interviews::{self, InterviewStatus};
+use crate::interview::live::{
+    Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket,
+};
+use crate::interview::protocol::{
+    decode_audio, parse_client_text, AudioPace, ErrorCode, ServerMsg, MAX_AUDIO_FRAME_BYTES,
+};
+use crate::state::AppState;
+
+/// Frames above this close the connection (1009) instead of getting an `error` event.
+const MAX_WS_FRAME_BYTES: usize = 1 << 20;
+const PING_EVERY: Duration = Duration::from_secs(10);
+const DROP_SILENT_AFTER: Duration = Duration::from_secs(30);
+
+static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
+
+pub async fn connect(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    origins: web::Data<AllowedOrigins>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    // Browsers send cookies with cross-site WebSocket handshakes: only our own pages may connect.
+    if let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) {
+        if !origins.contains(origin) {
+            return Err(AppError::CrossSite("its Origin is not this server"));
+        }
+    }
+    let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
+    if matches!(
+        interview.interview.status,
+        InterviewStatus::Completed | InterviewStatus::Abandoned | InterviewStatus::Expired
+    ) {
+        return Err(AppError::InterviewClosed(
+            interview.interview.status.as_str(),
+        ));
+    }
+    let Some(deps) = state.live.clone() else {
+        return Err(AppError::ModelsUnavailable);
+    };
+    let session = session_for(&deps, &interview.interview.id);
+    let socket = InterviewSocket {
+        connection: CONNECTIONS.fetch_add(1, Ordering::Relaxed),
+        session,
+        last_heard: Instant::now(),
+        pace: AudioPace::new(),
+    };
+    ws::WsResponseBuilder::new(socket, &req, stream)
+        .frame_size(MAX_WS_FRAME_BYTES)
+        .start()
+        .map_err(|e| AppError::InvalidInput(format!("WebSocket handshake: {e}")))
+}
+
+/// The interview's live session on this node, started (supervised) when there is none.
+fn session_for(deps: &Arc<SessionDeps>, interview_id: &str) -> Addr<InterviewSession> {
+    deps.registry.get_or_start(interview_id, |instance| {
+        let deps = deps.clone();
+        let id = interview_id.to_owned();
+        Supervisor::start(move |_| InterviewSession::new(id, instance, deps))
+    })
+}
+
+pub struct InterviewSocket {
+    connection: u64,
+    session: Addr<InterviewSession>,
+    last_heard: Instant,
+    pace: AudioPace,
+}
+
+impl InterviewSocket {
+    fn event(&self, ctx: &mut ws::WebsocketContext<Self>, message: &ServerMsg) {
+        ctx.text(message.to_json());
+    }
+
+    fn on_binary(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
+        let samples = match decode_audio(bytes) {
+            Ok(samples) => samples,
+            Err(e) => return self.event(ctx, &ServerMsg::error(e.code(), e.to_string())),
+        };
+        if !self.pace.admit(samples.len(), Instant::now()) {
+            return self.event(
+                ctx,
+                &ServerMsg::error(
+                    ErrorCode::AudioTooFast,
+                    "audio arrives faster than 4x real time; this frame was dropped",
+                ),
+            );
+        }
+        self.session.do_send(Audio {
+            connection: self.connection,
+            samples,
+        });
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        match parse_client_text(text) {
+            Ok(message) => self.session.do_send(Client {
+                connection: self.connection,
+                message,
+            }),
+            Err(e) => self.event(ctx, &ServerMsg::error(e.code(), e.to_string())),
+        }
+    }
+}
+
+impl Actor for InterviewSocket {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.session.do_send(Attach {
+            connection: self.connection,
+            socket: ctx.address().recipient(),
+        });
+        ctx.run_interval(PING_EVERY, |socket, ctx| {
+            if socket.last_heard.elapsed() > DROP_SILENT_AFTER {
+                tracing::info!("dropping a live connection that stopped answering pings");
+                ctx.stop();
+            } else {
+                ctx.ping(b"");
+            }
+        });
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.session.do_send(Detach {
+            connection: self.connection,
+        });
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for InterviewSocket {
+    fn handle(&mut self, frame: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match frame {
+            Ok(ws::Message::Binary(bytes)) => self.on_binary(&bytes, ctx),
+            Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
+            Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
+            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
+            Ok(ws::Message::Continuation(_)) => self.event(
+                ctx,
+                &ServerMsg::error(
+                    ErrorCode::InvalidMessage,
+                    format!(
+                        "fragmented frames are not supported; send whole frames of at most \
+                         {MAX_AUDIO_FRAME_BYTES} bytes"
+                    ),
+                ),
+            ),
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "closing a live connection after a protocol error");
+                let code = match e {
+                    ws::ProtocolError::Overflow => ws::CloseCode::Size,
+                    _ => ws::CloseCode::Protocol,
+                };
+                ctx.close(Some(ws::CloseReason {
+                    code,
+                    description: Some(e.to_string()),
+                }));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl Handler<ToSocket> for InterviewSocket {
+    type Result = ();
+
+    fn handle(&mut self, message: ToSocket, ctx: &mut Self::Context) {
+        match message {
+            ToSocket::Event(event) => self.event(ctx, &event),
+            ToSocket::Close { code, reason } => {
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::from(code),
+                    description: Some(reason),
+                }));
+                ctx.stop();
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The conductor's [`TurnWriter`] over the LLM worker's queue, for live interviews. It runs on a
+//! blocking thread (the conductor is synchronous) and reads the worker's stream there.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::inference::{LlmWorker, ReplyEvent};
+use crate::interview::conductor::{Completion, TurnWriter};
+use crate::llm::LlmError;
+
+/// Every follow-up request starts with the same system prompt and examples, so all interviews
+/// share one conversation in the worker: its KV cache keeps that prefix, and each request
+/// prefills only its own answer.
+pub const FOLLOW_UP_CONVERSATION: &str = "follow-up";
+
+pub struct WorkerWriter {
+    llm: LlmWorker,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl WorkerWriter {
+    /// A writer whose requests stop when `cancelled` is set (barge-in).
+    pub fn new(llm: LlmWorker, cancelled: Arc<AtomicBool>) -> Self {
+        Self { llm, cancelled }
+    }
+}
+
+impl TurnWriter for WorkerWriter {
+    fn complete(&mut self, request: &Completion<'_>) -> Result<String, LlmError> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(LlmError::Stopped("interrupted".into()));
+        }
+        let mut stream = self
+            .llm
+            .reply(
+                FOLLOW_UP_CONVERSATION,
+                request.messages.to_vec(),
+                request.options.clone(),
+            )
+            .map_err(|e| LlmError::Stopped(e.to_string()))?;
+        let mut text = String::new();
+        while let Some(event) = stream.blocking_next() {
+            match event {
+                ReplyEvent::Delta(delta) => {
+                    if self.cancelled.load(Ordering::Relaxed) {
+                        stream.cancel();
+                        return Err(LlmError::Stopped("interrupted".into()));
+                    }
+                    text.push_str(&delta);
+                    if request.stop_after.is_some_and(|stop| delta.contains(stop)) {
+                        stream.cancel();
+                        return Ok(text);
+                    }
+                }
+                ReplyEvent::Done(Ok(_)) => return Ok(text),
+                ReplyEvent::Done(Err(e)) => return Err(LlmError::Stopped(e.to_string())),
+            }
+        }
+        Err(LlmError::Stopped(
+            "the language model worker stopped".into(),
+        ))
+    }
+}
