@@ -1,13 +1,16 @@
-//! Starts the real app (same `Application::build` as `main`) on port 0 with its own database:
+//! Starts the real app (`Application::build_with_engines`, which `main`'s `build` calls after
+//! loading the models) on port 0 with its own database:
 //! a fresh SQLite file, or a fresh PostgreSQL database created for the test and dropped after.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use awc::http::StatusCode;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use tempfile::TempDir;
 use viva::config::{DatabaseUrl, Settings};
+use viva::inference::Engines;
 use viva::startup::{Application, SESSION_COOKIE};
 
 pub const STRONG_PASSWORD: &str = "correct horse battery staple";
@@ -141,8 +144,62 @@ pub async fn spawn_app_with(
 ) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(data_dir.path());
-    let postgres = match backend {
-        Backend::Sqlite => None,
+    let postgres = test_database(backend, &mut settings).await?;
+    tweak(&mut settings);
+    Some(start_app(settings, postgres, data_dir, None).await)
+}
+
+/// An app with the real models (shared by every test in this binary: loading them once keeps
+/// the suite fast), with test hooks on. `None` (after a loud line, or a failure under CI) when
+/// the models cannot be fetched, or Postgres is not configured for that backend.
+pub async fn spawn_live_app(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let engines = shared_engines()?;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(data_dir.path());
+    settings.test_hooks = true;
+    let postgres = test_database(backend, &mut settings).await?;
+    tweak(&mut settings);
+    Some(start_app(settings, postgres, data_dir, Some(engines)).await)
+}
+
+/// The default models' workers, loaded once per test process through the same code as `viva
+/// serve` (`Engines::load`), from weights the fetcher put under target/test-models.
+pub fn shared_engines() -> Option<Engines> {
+    static ENGINES: OnceLock<Option<Engines>> = OnceLock::new();
+    ENGINES
+        .get_or_init(|| {
+            std::thread::spawn(|| {
+                let models = match crate::support::test_models() {
+                    Ok(models) => models,
+                    Err(e) => {
+                        crate::support::unavailable(&format!("the default models: {e}"));
+                        return None;
+                    }
+                };
+                let settings = Settings {
+                    whisper_model: models.whisper_dir,
+                    llm_model: models.llm_file,
+                    ..Settings::default()
+                };
+                Some(Engines::load(&settings).expect("the fetched models load"))
+            })
+            .join()
+            .expect("loading the models")
+        })
+        .clone()
+}
+
+/// The backend's database: the SQLite file of `test_settings`, or a fresh Postgres database
+/// (`Some(None)`); `None` after a loud SKIPPED line when Postgres is not configured.
+async fn test_database(
+    backend: Backend,
+    settings: &mut Settings,
+) -> Option<Option<PostgresTestDb>> {
+    match backend {
+        Backend::Sqlite => Some(None),
         Backend::Postgres => {
             let Some(admin_url) = postgres_admin_url() else {
                 loud("SKIPPED: Postgres variant not run; set VIVA_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432)");
@@ -150,25 +207,31 @@ pub async fn spawn_app_with(
             };
             let db = PostgresTestDb::create(&admin_url).await;
             settings.database_url = Some(DatabaseUrl::parse(&db.url).expect("valid url"));
-            Some(db)
+            Some(Some(db))
         }
-    };
-    tweak(&mut settings);
-    viva::telemetry::init_tracing(&settings);
+    }
+}
 
-    let app = Application::build(settings.clone())
+async fn start_app(
+    settings: Settings,
+    postgres: Option<PostgresTestDb>,
+    data_dir: TempDir,
+    engines: Option<Engines>,
+) -> TestApp {
+    viva::telemetry::init_tracing(&settings);
+    let app = Application::build_with_engines(settings.clone(), engines)
         .await
         .expect("app starts");
     let port = app.port();
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         data_dir,
         postgres,
         handle,
-    })
+    }
 }
 
 /// A response read whole.

@@ -2,6 +2,8 @@
 //! with VIVA_TEST_POSTGRES_URL set, a real Postgres database per test.
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod auth;
 mod browser;
@@ -10,5 +12,6 @@ mod cdp;
 mod cli;
 mod http_edge;
 mod interviews;
+mod live;
 mod migrations;
 mod sessions;

@@ -1,0 +1,670 @@
+//! The live interview over a real WebSocket, against the in-process server with the real
+//! models: real speech streamed in 20 ms chunks, typed answers, reconnects, barge-in,
+//! supervision, and every way a client can get it wrong.
+
+use std::time::Duration;
+
+use actix_codec::Framed;
+use awc::http::StatusCode;
+use awc::ws::{Codec, Frame, Message};
+use awc::BoxedSocket;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_live_app, Backend, TestApp};
+use crate::on_both_backends;
+use crate::support;
+
+/// How long any one event may take to arrive (the models are real but small; CI is slow).
+const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// 20 ms of 16 kHz PCM16.
+const CHUNK_SAMPLES: usize = 320;
+
+/// A WebSocket client speaking the protocol.
+struct Live {
+    conn: Framed<BoxedSocket, Codec>,
+    /// Every event received, in order.
+    seen: Vec<Value>,
+}
+
+enum Next {
+    Event(Value),
+    Closed(Option<u16>),
+}
+
+impl Live {
+    async fn connect(app: &TestApp, interview_id: &str, cookie: &str) -> Self {
+        let url = format!(
+            "ws://127.0.0.1:{}/api/v1/interviews/{interview_id}/ws",
+            app.port
+        );
+        let (response, conn) = awc::Client::new()
+            .ws(url)
+            .header("cookie", cookie)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .expect("the WebSocket upgrade succeeds");
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        Self {
+            conn,
+            seen: Vec::new(),
+        }
+    }
+
+    async fn send_json(&mut self, message: Value) {
+        self.send_text(&message.to_string()).await;
+    }
+
+    async fn send_text(&mut self, text: &str) {
+        self.conn
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send text frame");
+    }
+
+    async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.conn
+            .send(Message::Binary(bytes.into()))
+            .await
+            .expect("send binary frame");
+    }
+
+    async fn next(&mut self) -> Next {
+        loop {
+            let frame = actix_web::rt::time::timeout(EVENT_TIMEOUT, self.conn.next())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("no event within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen)
+                });
+            match frame {
+                None => return Next::Closed(None),
+                Some(Err(e)) => panic!("WebSocket error: {e}"),
+                Some(Ok(Frame::Text(bytes))) => {
+                    let event: Value = serde_json::from_slice(&bytes).expect("events are JSON");
+                    self.seen.push(event.clone());
+                    return Next::Event(event);
+                }
+                Some(Ok(Frame::Ping(payload))) => {
+                    let _ = self.conn.send(Message::Pong(payload)).await;
+                }
+                Some(Ok(Frame::Close(reason))) => {
+                    return Next::Closed(reason.map(|r| u16::from(r.code)))
+                }
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    async fn event(&mut self) -> Value {
+        match self.next().await {
+            Next::Event(event) => event,
+            Next::Closed(code) => panic!("closed ({code:?}) while waiting; seen: {:#?}", self.seen),
+        }
+    }
+
+    /// Reads events until one of `kind`, returning it and the events before it.
+    async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let event = self.event().await;
+            if event["type"] == kind {
+                return (event, before);
+            }
+            before.push(event);
+        }
+    }
+
+    /// Reads events until the interviewer is listening again; returns the `reply` on the way.
+    async fn until_listening(&mut self) -> Value {
+        let mut reply = Value::Null;
+        loop {
+            let event = self.event().await;
+            match event["type"].as_str() {
+                Some("reply") => reply = event["message"].clone(),
+                Some("state") if event["state"] == "listening" && !reply.is_null() => return reply,
+                Some("error") => panic!("error event: {event}; seen: {:#?}", self.seen),
+                _ => {}
+            }
+        }
+    }
+
+    /// Streams 16 kHz mono samples in 20 ms chunks at about 3x real time (the server refuses
+    /// audio faster than 4x).
+    async fn stream_audio(&mut self, samples: &[i16]) {
+        for chunk in samples.chunks(CHUNK_SAMPLES) {
+            let bytes = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
+            self.send_binary(bytes).await;
+            actix_web::rt::time::sleep(Duration::from_micros(6_700)).await;
+        }
+    }
+
+    /// Sends `start` and waits for the greeting with the first question.
+    async fn start(&mut self) -> Value {
+        self.send_json(json!({"type": "start"})).await;
+        let greeting = self.until_listening().await;
+        assert_eq!(greeting["role"], "interviewer");
+        assert_eq!(greeting["kind"], "question");
+        assert_eq!(greeting["question_position"], 1);
+        greeting
+    }
+}
+
+async fn expect_error(live: &mut Live, code: &str) {
+    let (error, _) = live.until("error").await;
+    assert_eq!(error["code"], code, "{error}");
+    assert!(!error["message"].as_str().unwrap_or("").is_empty());
+}
+
+fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+/// A planned behavioral interview of `questions` questions; returns its id.
+async fn new_interview(app: &TestApp, cookie: &str, questions: i64) -> String {
+    let r = app
+        .post_json(
+            "/api/v1/interviews",
+            &json!({
+                "interview_type": "behavioral",
+                "skills": [],
+                "difficulty": "medium",
+                "question_count": questions,
+                "time_limit_minutes": 30,
+            }),
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    r.body["id"].as_str().expect("id").to_owned()
+}
+
+async fn stored_messages(app: &TestApp, cookie: &str, id: &str) -> (Value, Vec<Value>) {
+    let r = app
+        .get(&format!("/api/v1/interviews/{id}"), Some(cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let messages = r.body["messages"].as_array().expect("messages").clone();
+    (r.body, messages)
+}
+
+fn pcm16(path: &std::path::Path) -> Vec<i16> {
+    let mut reader = hound::WavReader::open(path).expect("a WAV file");
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.bits_per_sample),
+        (16_000, 1, 16)
+    );
+    reader
+        .samples::<i16>()
+        .collect::<Result<_, _>>()
+        .expect("samples")
+}
+
+static SILENCE_2S: [i16; 32_000] = [0; 32_000];
+
+/// A typed answer with enough substance for a follow-up.
+const SUBSTANTIAL_ANSWER: &str = "Last year our checkout service kept timing out during sales, \
+so I profiled it, found that every request opened a new database connection, and introduced a \
+connection pool with a circuit breaker. Timeouts dropped from five percent to almost zero and \
+the team adopted the pattern for two other services.";
+
+// ---- the upgrade ------------------------------------------------------------------------
+
+async fn the_upgrade_needs_access_to_the_interview(backend: Backend) {
+    let Some(app) = spawn_live_app(backend, |_| {}).await else {
+        return;
+    };
+    let (_, owner) = app.signed_in_user().await;
+    let (_, other) = app.signed_in_user().await;
+    let id = new_interview(&app, &owner, 2).await;
+    let path = format!("/api/v1/interviews/{id}/ws");
+
+    let r = app.get(&path, None).await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let r = app.get(&path, Some(&other)).await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let r = app
+        .get("/api/v1/interviews/no-such-id/ws", Some(&owner))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .send(
+            TestApp::client()
+                .get(app.url(&path))
+                .insert_header(("cookie", owner.as_str()))
+                .insert_header(("origin", "https://evil.example")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::FORBIDDEN, "cross_site_request")
+    );
+
+    // A real WebSocket client is refused the same way, before any upgrade.
+    let refused = awc::Client::new()
+        .ws(format!("ws://127.0.0.1:{}{path}", app.port))
+        .header("cookie", other.as_str())
+        .connect()
+        .await;
+    match refused {
+        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
+            assert_eq!(status, StatusCode::NOT_FOUND)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("another user's interview must not upgrade"),
+    }
+}
+
+#[actix_web::test]
+async fn without_models_the_upgrade_answers_503() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 1).await;
+    let r = app
+        .get(&format!("/api/v1/interviews/{id}/ws"), Some(&cookie))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "models_unavailable")
+    );
+}
+
+// ---- a spoken answer ----------------------------------------------------------------------
+
+async fn a_spoken_answer_is_transcribed_answered_and_stored(backend: Backend) {
+    let Some(jfk) = support::jfk() else { return };
+    let Some(app) = spawn_live_app(backend, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 2).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+
+    let (ready, _) = live.until("ready").await;
+    assert_eq!(ready["state"], "idle");
+    assert_eq!(ready["interview"]["status"], "pending");
+    assert_eq!(ready["interview"]["messages"], json!([]));
+    let greeting = live.start().await;
+    let first_question = ready["interview"]["questions"][0]["text"]
+        .as_str()
+        .expect("q1");
+    assert!(
+        greeting["text"]
+            .as_str()
+            .expect("text")
+            .ends_with(first_question),
+        "the greeting reads the first planned question: {greeting}"
+    );
+
+    live.stream_audio(&pcm16(&jfk)).await;
+    live.stream_audio(&SILENCE_2S).await;
+    let (transcript, before) = live.until("transcript").await;
+    assert_eq!(events_of(&before, "speech_started").len(), 1, "{before:#?}");
+    assert!(before
+        .iter()
+        .any(|e| e["type"] == "state" && e["state"] == "transcribing"));
+    let answer = &transcript["message"];
+    let text = answer["text"].as_str().expect("text").to_lowercase();
+    for words in [
+        "ask not what your country can do for you",
+        "fellow americans",
+    ] {
+        assert!(text.contains(words), "transcript `{text}` lacks `{words}`");
+    }
+    assert_eq!(answer["role"], "candidate");
+    let audio_ms = answer["audio_ms"].as_i64().expect("audio_ms");
+    assert!((10_000..=14_000).contains(&audio_ms), "audio_ms {audio_ms}");
+    assert!(
+        answer["transcription_ms"]
+            .as_i64()
+            .expect("transcription_ms")
+            > 0
+    );
+
+    let start = live.seen.len();
+    let reply = live.until_listening().await;
+    let after: Vec<Value> = live.seen[start..].to_vec();
+    let streamed: String = events_of(&after, "reply_delta")
+        .iter()
+        .map(|e| e["text"].as_str().expect("delta text"))
+        .collect();
+    assert!(!streamed.is_empty(), "the reply streams: {after:#?}");
+    assert_eq!(streamed, reply["text"].as_str().expect("reply text"));
+    assert!(after
+        .iter()
+        .any(|e| e["type"] == "state" && e["state"] == "speaking"));
+    assert_eq!(reply["role"], "interviewer");
+    assert_eq!(reply["interrupted"], false);
+    assert!(reply["generation_ms"].as_i64().is_some());
+
+    let (interview, messages) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(interview["status"], "in_progress");
+    assert!(interview["started_at"].is_string());
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(roles, ["interviewer", "candidate", "interviewer"]);
+    assert_eq!(messages[1]["text"], answer["text"]);
+    assert_eq!(messages[1]["audio_ms"], answer["audio_ms"]);
+    assert_eq!(messages[2]["text"], reply["text"]);
+    assert_eq!(
+        messages
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap_or(0))
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+}
+
+#[actix_web::test]
+async fn push_to_talk_ends_the_answer_on_end_turn() {
+    let Some(jfk) = support::jfk() else { return };
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 2).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    // No trailing silence: only `end_turn` can end this answer.
+    live.stream_audio(&pcm16(&jfk)).await;
+    live.send_json(json!({"type": "end_turn"})).await;
+    let (transcript, _) = live.until("transcript").await;
+    let text = transcript["message"]["text"]
+        .as_str()
+        .expect("text")
+        .to_lowercase();
+    assert!(text.contains("your country"), "{text}");
+    live.until_listening().await;
+}
+
+#[actix_web::test]
+async fn silence_and_noise_alone_produce_no_answer() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 2).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    let mut noise = Vec::new();
+    let mut state = 12345u32;
+    for _ in 0..(16_000 * 6) {
+        // Quiet white noise (about -50 dBFS) from a fixed linear congruential sequence.
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        noise.push(((state >> 16) as i16) / 300);
+    }
+    live.stream_audio(&SILENCE_2S).await;
+    live.stream_audio(&noise).await;
+    live.stream_audio(&SILENCE_2S).await;
+    // Give the server time to act on the last frames, then prove it is still just listening.
+    live.send_json(json!({"type": "start"})).await;
+    let (state_event, before) = live.until("state").await;
+    assert_eq!(state_event["state"], "listening");
+    assert!(
+        before
+            .iter()
+            .all(|e| e["type"] != "transcript" && e["type"] != "speech_started"),
+        "{before:#?}"
+    );
+    let (_, messages) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(messages.len(), 1, "only the greeting: {messages:#?}");
+}
+
+// ---- typed answers, reconnects, take-over ---------------------------------------------------
+
+async fn a_reconnect_resumes_with_the_whole_history(backend: Backend) {
+    let Some(app) = spawn_live_app(backend, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 2).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    live.send_json(json!({"type": "text", "text": SUBSTANTIAL_ANSWER}))
+        .await;
+    let (transcript, _) = live.until("transcript").await;
+    assert_eq!(transcript["message"]["text"], SUBSTANTIAL_ANSWER);
+    assert_eq!(transcript["message"]["audio_ms"], Value::Null);
+    let follow_up = live.until_listening().await;
+    assert_eq!(follow_up["kind"], "follow_up", "{follow_up}");
+    assert_eq!(follow_up["question_position"], 1);
+    assert!(follow_up["text"].as_str().expect("text").ends_with('?'));
+    drop(live);
+
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    let (ready, _) = live.until("ready").await;
+    let history = ready["interview"]["messages"].as_array().expect("messages");
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["question", "answer", "follow_up"]);
+    assert_eq!(history[2]["text"], follow_up["text"]);
+    assert_eq!(ready["state"], "listening");
+    // Resuming does not greet again; the next answer moves on to question 2.
+    live.send_json(json!({"type": "start"})).await;
+    let (state, _) = live.until("state").await;
+    assert_eq!(state["state"], "listening");
+    live.send_json(json!({"type": "text", "text": "We measured it with the p99 latency dashboards and the error budget."}))
+        .await;
+    let next = live.until_listening().await;
+    assert_eq!(next["kind"], "question", "{next}");
+    assert_eq!(next["question_position"], 2);
+    let second = ready["interview"]["questions"][1]["text"]
+        .as_str()
+        .expect("q2");
+    assert!(next["text"].as_str().expect("text").ends_with(second));
+}
+
+#[actix_web::test]
+async fn a_second_connection_takes_over_the_interview() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 1).await;
+    let mut first = Live::connect(&app, &id, &cookie).await;
+    first.until("ready").await;
+    let mut second = Live::connect(&app, &id, &cookie).await;
+    second.until("ready").await;
+    let (error, _) = first.until("error").await;
+    assert_eq!(error["code"], "taken_over");
+    match first.next().await {
+        Next::Closed(code) => assert_eq!(code, Some(4000)),
+        Next::Event(e) => panic!("expected the close frame, got {e}"),
+    }
+    second.start().await;
+}
+
+// ---- bad input ------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn malformed_oversized_and_too_fast_frames_get_error_events() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 1).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+
+    live.send_text("this is not json").await;
+    expect_error(&mut live, "invalid_message").await;
+    live.send_json(json!({"type": "dance"})).await;
+    expect_error(&mut live, "invalid_message").await;
+    live.send_json(json!({"type": "text", "text": ""})).await;
+    expect_error(&mut live, "invalid_message").await;
+    live.send_json(json!({"type": "debug_panic_please"})).await;
+    expect_error(&mut live, "invalid_message").await;
+    live.send_json(json!({"type": "text", "text": "hello"}))
+        .await;
+    expect_error(&mut live, "not_started").await;
+    live.send_binary(vec![1, 2, 3]).await;
+    expect_error(&mut live, "invalid_audio").await;
+    live.send_binary(vec![0; 70_000]).await;
+    expect_error(&mut live, "frame_too_large").await;
+    live.send_text(&"x".repeat(20_000)).await;
+    expect_error(&mut live, "invalid_message").await;
+
+    live.start().await;
+    // 2 s of audio is the allowance; 4 s at once is far faster than 4x real time.
+    live.send_binary(vec![0; 64_000]).await;
+    live.send_binary(vec![0; 64_000]).await;
+    expect_error(&mut live, "audio_too_fast").await;
+
+    // The connection survived all of it.
+    live.send_json(json!({"type": "text", "text": SUBSTANTIAL_ANSWER}))
+        .await;
+    live.until("transcript").await;
+    // Answering while the interviewer is busy is refused, not queued.
+    live.send_json(json!({"type": "text", "text": "and another thing"}))
+        .await;
+    let (error, _) = live.until("error").await;
+    assert_eq!(error["code"], "not_your_turn");
+    live.until_listening().await;
+    let (_, messages) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+}
+
+// ---- barge-in, finish, supervision -----------------------------------------------------------
+
+#[actix_web::test]
+async fn interrupt_stops_the_reply_and_stores_it_as_interrupted() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 2).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    live.send_json(json!({"type": "text", "text": SUBSTANTIAL_ANSWER}))
+        .await;
+    // The acknowledgement comes first; the model is still writing the question.
+    let (delta, _) = live.until("reply_delta").await;
+    live.send_json(json!({"type": "interrupt"})).await;
+    let reply = live.until_listening().await;
+    assert_eq!(reply["interrupted"], true, "{reply}");
+    assert_eq!(
+        reply["text"], delta["text"],
+        "only what was said before the barge-in"
+    );
+    let (_, messages) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(messages[2]["interrupted"], true);
+    assert_eq!(messages[2]["kind"], "follow_up");
+    // The interview carries on: the next answer moves to question 2.
+    live.send_json(json!({"type": "text", "text": "It was mostly about the connection pool."}))
+        .await;
+    let next = live.until_listening().await;
+    assert_eq!(next["question_position"], 2, "{next}");
+}
+
+async fn finish_completes_the_interview(backend: Backend) {
+    let Some(app) = spawn_live_app(backend, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 3).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    live.send_json(json!({"type": "finish"})).await;
+    let (ended, before) = live.until("ended").await;
+    assert_eq!(ended["reason"], "finished");
+    let closing = events_of(&before, "reply");
+    assert_eq!(closing.len(), 1);
+    assert_eq!(closing[0]["message"]["kind"], "closing");
+    match live.next().await {
+        Next::Closed(code) => assert_eq!(code, Some(1000)),
+        Next::Event(e) => panic!("expected the close frame, got {e}"),
+    }
+    let (interview, messages) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(interview["status"], "completed");
+    assert!(interview["completed_at"].is_string());
+    assert_eq!(messages.len(), 2);
+    let r = app
+        .get(&format!("/api/v1/interviews/{id}/ws"), Some(&cookie))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::CONFLICT, "interview_closed")
+    );
+}
+
+#[actix_web::test]
+async fn the_last_answer_closes_the_interview() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 1).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    // "I don't know" moves on; with no question left, the interviewer closes.
+    live.send_json(json!({"type": "text", "text": "I don't know."}))
+        .await;
+    let (ended, before) = live.until("ended").await;
+    assert_eq!(ended["reason"], "completed");
+    let replies = events_of(&before, "reply");
+    assert_eq!(replies[0]["message"]["kind"], "closing");
+    let (interview, _) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(interview["status"], "completed");
+}
+
+#[actix_web::test]
+async fn a_panicking_session_is_restarted_from_the_database() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 2).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    live.send_json(json!({"type": "text", "text": "I don't know."}))
+        .await;
+    let moved_on = live.until_listening().await;
+    assert_eq!(moved_on["question_position"], 2);
+
+    live.send_json(json!({"type": "debug_panic"})).await;
+    let (error, _) = live.until("error").await;
+    assert_eq!(error["code"], "session_restarted");
+    // The supervisor restarted the actor; it reloaded everything and says so.
+    let (ready, _) = live.until("ready").await;
+    let kinds: Vec<&str> = ready["interview"]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["question", "answer", "question"]);
+    assert_eq!(ready["state"], "listening");
+    // And the interview carries on where it was: question 2 is the last.
+    live.send_json(json!({"type": "text", "text": "I don't know that one either."}))
+        .await;
+    let (ended, _) = live.until("ended").await;
+    assert_eq!(ended["reason"], "completed");
+}
+
+on_both_backends!(
+    the_upgrade_needs_access_to_the_interview,
+    a_spoken_answer_is_transcribed_answered_and_stored,
+    a_reconnect_resumes_with_the_whole_history,
+    finish_completes_the_interview,
+);
