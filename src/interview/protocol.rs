@@ -29,10 +29,24 @@ pub enum ClientMsg {
     },
     Interrupt,
     Finish,
+    /// How the candidate ends a spoken answer.
+    Mode {
+        mode: InputMode,
+    },
     /// Test-only: makes the session actor panic (accepted only when the server was built with
     /// `Settings::test_hooks`), to prove supervision.
     #[serde(rename = "debug_panic")]
     DebugPanic,
+}
+
+/// How spoken answers end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMode {
+    /// A pause (`turn_end_silence`) ends the answer; the default.
+    HandsFree,
+    /// Only `end_turn` (the talk button released) ends the answer: pauses never do.
+    PushToTalk,
 }
 
 /// The interviewer's activity, as the browser shows it.
@@ -253,6 +267,13 @@ mod tests {
             parse_client_text(r#"{"type":"finish"}"#),
             Ok(ClientMsg::Finish)
         );
+        assert_eq!(
+            parse_client_text(r#"{"type":"mode","mode":"push_to_talk"}"#),
+            Ok(ClientMsg::Mode {
+                mode: InputMode::PushToTalk
+            })
+        );
+        assert!(parse_client_text(r#"{"type":"mode","mode":"telepathy"}"#).is_err());
     }
 
     #[test]

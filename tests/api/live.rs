@@ -377,9 +377,23 @@ async fn push_to_talk_ends_the_answer_on_end_turn() {
     let id = new_interview(&app, &cookie, 2).await;
     let mut live = Live::connect(&app, &id, &cookie).await;
     live.until("ready").await;
+    live.send_json(json!({"type": "mode", "mode": "push_to_talk"}))
+        .await;
     live.start().await;
-    // No trailing silence: only `end_turn` can end this answer.
+    // In push-to-talk, a pause while the button is held does not end the answer...
     live.stream_audio(&pcm16(&jfk)).await;
+    live.stream_audio(&SILENCE_2S).await;
+    live.send_json(json!({"type": "start"})).await;
+    let (state, before) = live.until("state").await;
+    assert_eq!(
+        state["state"], "listening",
+        "still the same answer: {before:#?}"
+    );
+    assert!(
+        before.iter().all(|e| e["type"] != "transcript"),
+        "{before:#?}"
+    );
+    // ...only `end_turn` does.
     live.send_json(json!({"type": "end_turn"})).await;
     let (transcript, _) = live.until("transcript").await;
     let text = transcript["message"]["text"]

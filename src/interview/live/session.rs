@@ -28,8 +28,10 @@ use crate::interview::interviews::{
     InterviewDetail, InterviewStatus, Message as StoredMessage, PlannedQuestion,
 };
 use crate::interview::prompts;
-use crate::interview::protocol::{ClientMsg, EndReason, ErrorCode, LiveState, ServerMsg};
-use crate::speech::vad::{TurnDetector, TurnEvent};
+use crate::interview::protocol::{
+    ClientMsg, EndReason, ErrorCode, InputMode, LiveState, ServerMsg,
+};
+use crate::speech::vad::{TurnDetector, TurnEvent, TurnSettings};
 
 #[derive(Debug, thiserror::Error)]
 enum LiveError {
@@ -74,6 +76,7 @@ pub struct InterviewSession {
     loaded: Option<Loaded>,
     phase: Phase,
     detector: TurnDetector,
+    mode: InputMode,
     reply: Option<Reply>,
     epoch: u64,
     time_up: bool,
@@ -91,6 +94,7 @@ impl InterviewSession {
             loaded: None,
             phase: Phase::Loading,
             detector,
+            mode: InputMode::HandsFree,
             reply: None,
             epoch: 0,
             time_up: false,
@@ -242,6 +246,10 @@ impl InterviewSession {
                 }
             }
             ClientMsg::Finish => self.finish(ctx),
+            ClientMsg::Mode { mode } => {
+                self.mode = mode;
+                self.detector = TurnDetector::new(turn_settings(self.deps.turn, mode));
+            }
             ClientMsg::DebugPanic if self.deps.test_hooks => {
                 panic!("debug_panic: the test-only hook was asked to crash the session")
             }
@@ -841,7 +849,7 @@ impl Supervised for InterviewSession {
         self.epoch += 1;
         self.loaded = None;
         self.phase = Phase::Loading;
-        self.detector = TurnDetector::new(self.deps.turn);
+        self.detector = TurnDetector::new(turn_settings(self.deps.turn, self.mode));
         self.time_up = false;
         self.grace_timer = None;
     }
@@ -898,6 +906,18 @@ impl Handler<Spoken> for InterviewSession {
         if msg.epoch == self.epoch {
             self.speak(&msg.text);
         }
+    }
+}
+
+/// How answers are cut in `mode`: in push-to-talk, silence never ends one (only `end_turn`, or
+/// the longest answer, does).
+fn turn_settings(settings: TurnSettings, mode: InputMode) -> TurnSettings {
+    match mode {
+        InputMode::HandsFree => settings,
+        InputMode::PushToTalk => TurnSettings {
+            end_silence: settings.max_answer,
+            ..settings
+        },
     }
 }
 
