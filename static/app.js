@@ -1,41 +1,14 @@
-// The landing page: register, log in, show who is signed in, log out.
+// The landing page: register, log in, show who is signed in, log out; signed in, the dashboard
+// (dashboard.js): my interviews and a form to start a new one.
 // Session cookies are HttpOnly: this script never sees them; it asks the server (/me) instead.
 
-const AUTH = '/api/v1/auth';
+import { api as apiCall, busy, humanize as humanizeWith, fieldNamed } from './api.js';
+import * as dashboard from './dashboard.js';
 
-/** A failed API call: the server's `{"error": {"code", "message"}}`, or a network failure. */
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+const AUTH = '/auth';
 
 /** Calls the auth API; resolves to the JSON body (null for 204), rejects with an ApiError. */
-async function api(path, { method = 'GET', body } = {}) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let res;
-  try {
-    res = await fetch(AUTH + path, init);
-  } catch {
-    throw new ApiError(0, 'network_error', 'Could not reach the server. Check that viva is running and try again.');
-  }
-  if (res.status === 204) return null;
-  const data = await res.json().catch(() => null);
-  if (res.ok) return data;
-
-  let message = data?.error?.message || `Request failed (${res.status}).`;
-  const retryAfter = res.headers.get('Retry-After');
-  if (res.status === 429 && retryAfter && !message.includes(retryAfter)) {
-    message = `${message.replace(/[.!?]?$/, '.')} Try again in ${retryAfter} seconds.`;
-  }
-  throw new ApiError(res.status, data?.error?.code ?? 'request_failed', message);
-}
+const api = (path, options) => apiCall(AUTH + path, options);
 
 const $ = (id) => document.getElementById(id);
 
@@ -62,17 +35,12 @@ const ui = {
 const FIELD_LABELS = { display_name: 'Name', email: 'Email', password: 'Password' };
 
 /** "password: must be at least 10 characters" → "Password must be at least 10 characters." */
-function humanize(message) {
-  const match = /^([a-z_]+): (.*)$/s.exec(message);
-  const text = match && FIELD_LABELS[match[1]] ? `${FIELD_LABELS[match[1]]} ${match[2]}` : message;
-  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
-  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
-}
+const humanize = (message) => humanizeWith(message, FIELD_LABELS);
 
 /** The field a server message is about, if it names one of the form's fields. */
 function fieldOf(form, message) {
-  const match = /^([a-z_]+): /.exec(message);
-  return match ? form.fields[match[1]] : undefined;
+  const name = fieldNamed(message);
+  return name ? form.fields[name] : undefined;
 }
 
 function showError(form, error) {
@@ -89,21 +57,6 @@ function clearError(form) {
   for (const field of Object.values(form.fields)) field.removeAttribute('aria-invalid');
 }
 
-/** Runs `work` with `button` disabled and labelled as busy; re-enables it afterwards. */
-async function busy(button, label, work) {
-  const idle = button.textContent;
-  button.disabled = true;
-  button.setAttribute('aria-busy', 'true');
-  button.textContent = label;
-  try {
-    return await work();
-  } finally {
-    button.disabled = false;
-    button.removeAttribute('aria-busy');
-    button.textContent = idle;
-  }
-}
-
 function initials(name) {
   const words = name.trim().split(/\s+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
@@ -118,13 +71,17 @@ function showSignedIn(user, { focus = false } = {}) {
   ui.accountError.textContent = '';
   ui.signedOut.hidden = true;
   ui.signedIn.hidden = false;
+  ui.main.classList.add('is-signed-in');
   if (focus) ui.accountTitle.focus();
+  dashboard.show();
 }
 
 function showSignedOut({ focus = false } = {}) {
+  dashboard.hide();
   for (const id of ['me-name', 'me-email', 'me-role', 'me-initials']) $(id).textContent = '';
   ui.signedIn.hidden = true;
   ui.signedOut.hidden = false;
+  ui.main.classList.remove('is-signed-in');
   if (focus) ui.login.fields.email.focus();
 }
 
@@ -188,6 +145,7 @@ async function onLogout(path, button, label) {
 }
 
 async function start() {
+  dashboard.init({ onSignedOut: () => showSignedOut({ focus: true }) });
   ui.register.form.addEventListener('submit', onRegister);
   ui.login.form.addEventListener('submit', onLogin);
   for (const form of [ui.register.form, ui.login.form]) {

@@ -205,3 +205,139 @@ async fn click(page: &mut Page<impl Socket>, id: &str) {
     page.eval(&format!("document.getElementById({}).click()", json!(id)))
         .await;
 }
+
+/// The whole candidate path in a real browser: log in, plan an interview on the dashboard, start
+/// it, answer by voice (Chromium's fake microphone plays JFK's recording, then silence), and see
+/// both the transcript and the interviewer's reply on the page.
+#[actix_web::test]
+async fn answers_an_interview_by_voice_in_the_browser() {
+    let Some(chromium) = chromium() else { return };
+    let Some(jfk) = crate::support::jfk() else {
+        return;
+    };
+    let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    // The fake microphone loops its file: 0.5 s of silence, the answer, 4 s of silence (long
+    // enough for the server to hear the answer end).
+    let microphone = crate::support::test_audio_dir().join("jfk-with-pauses.wav");
+    let padded = std::process::Command::new("sox")
+        .arg(&jfk)
+        .arg(&microphone)
+        .args(["pad", "0.5", "4"])
+        .status();
+    if !matches!(padded, Ok(s) if s.success()) {
+        crate::support::unavailable("sox (apt package sox) to pad the microphone recording");
+        return;
+    }
+    let browser = Browser::launch_with(
+        &chromium,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-audio-capture={}", microphone.display()),
+            "--autoplay-policy=no-user-gesture-required".into(),
+        ],
+    )
+    .await;
+    let email = crate::helpers::unique_email();
+    let r = app
+        .register(&email, STRONG_PASSWORD, "Voice Candidate")
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+
+    let mut page = browser.open_page().await;
+    page.navigate(&app.url("/")).await;
+    wait_for_view(&mut page, "the log-in form", |v| v.signed_out).await;
+    let fields = [
+        ("login-email", email.as_str()),
+        ("login-password", STRONG_PASSWORD),
+    ];
+    submit(&mut page, "login-form", &fields).await;
+    wait_for_view(&mut page, "the dashboard", |v| v.signed_in).await;
+
+    // Plan an interview through the dashboard's form (its defaults: the first type, 5 questions).
+    let ready: bool = page
+        .wait_for(
+            "the new-interview form with its interview types",
+            "(() => document.getElementById('new-interview-type')?.options.length > 0)()",
+            |ready: &bool| *ready,
+        )
+        .await;
+    assert!(ready);
+    page.screenshot("dashboard").await;
+    page.eval("document.getElementById('new-interview-form').requestSubmit()")
+        .await;
+    let on_interview_page: bool = page
+        .wait_for(
+            "the interview page",
+            "(() => location.pathname === '/interview.html' && document.getElementById('start-button') !== null)()",
+            |ok: &bool| *ok,
+        )
+        .await;
+    assert!(on_interview_page);
+    page.wait_for(
+        "the start button to be usable",
+        "(() => !document.getElementById('start-button').disabled)()",
+        |ok: &bool| *ok,
+    )
+    .await;
+    click(&mut page, "start-button").await;
+
+    const READ_TRANSCRIPT: &str = "(() => [...document.querySelectorAll('#transcript [data-role]')]
+        .map((el) => ({ role: el.dataset.role, text: el.textContent.trim() })))()";
+    #[derive(Debug, Deserialize)]
+    struct Line {
+        role: String,
+        text: String,
+    }
+    let lines: Vec<Line> = page
+        .wait_for_within(
+            std::time::Duration::from_secs(120),
+            "the spoken answer's transcript and the interviewer's reply to it",
+            READ_TRANSCRIPT,
+            |lines: &Vec<Line>| {
+                let answered = lines.iter().position(|l| {
+                    l.role == "candidate" && l.text.to_lowercase().contains("your country")
+                });
+                answered.is_some_and(|i| {
+                    lines[i + 1..]
+                        .iter()
+                        .any(|l| l.role == "interviewer" && l.text.ends_with('?'))
+                })
+            },
+        )
+        .await;
+    assert_eq!(
+        lines[0].role, "interviewer",
+        "the greeting comes first: {lines:?}"
+    );
+    page.screenshot("interview-answered").await;
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+
+    // The page showed what the server stored.
+    let cookie = app
+        .login(&email, STRONG_PASSWORD)
+        .await
+        .session_cookie()
+        .expect("a second session");
+    let list = app.get("/api/v1/interviews", Some(&cookie)).await;
+    let id = list.body["items"][0]["id"]
+        .as_str()
+        .expect("the interview")
+        .to_owned();
+    let detail = app
+        .get(&format!("/api/v1/interviews/{id}"), Some(&cookie))
+        .await;
+    let stored = detail.body["messages"].as_array().expect("messages");
+    assert!(
+        stored.iter().any(|m| m["role"] == "candidate"
+            && m["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("your country")
+            && m["audio_ms"].as_i64().is_some()),
+        "{stored:#?}"
+    );
+}

@@ -48,6 +48,11 @@ pub struct Browser {
 
 impl Browser {
     pub async fn launch(chromium: &Path) -> Self {
+        Self::launch_with(chromium, &[]).await
+    }
+
+    /// [`Browser::launch`] with more command-line switches (e.g. a fake microphone).
+    pub async fn launch_with(chromium: &Path, extra_args: &[String]) -> Self {
         let profile = tempfile::tempdir().expect("temp dir for the Chromium profile");
         let mut process = Command::new(chromium)
             .args([
@@ -62,6 +67,7 @@ impl Browser {
                 "--window-size=1280,900",
                 "--remote-debugging-port=0",
             ])
+            .args(extra_args)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())
@@ -241,7 +247,18 @@ impl<S: Socket> Page<S> {
         expression: &str,
         done: impl Fn(&T) -> bool,
     ) -> T {
-        let deadline = Instant::now() + WAIT;
+        self.wait_for_within(WAIT, what, expression, done).await
+    }
+
+    /// [`Page::wait_for`] with another time limit.
+    pub async fn wait_for_within<T: DeserializeOwned + std::fmt::Debug>(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        expression: &str,
+        done: impl Fn(&T) -> bool,
+    ) -> T {
+        let deadline = Instant::now() + limit;
         loop {
             // Errors are expected while a navigation swaps documents: keep polling.
             let last = match self.try_eval(expression).await {
@@ -257,7 +274,7 @@ impl<S: Socket> Page<S> {
                     .try_eval("document.body?.innerText")
                     .await
                     .unwrap_or_default();
-                panic!("timed out after {WAIT:?} waiting for {what}\nlast: {last}\npage text:\n{page_text}");
+                panic!("timed out after {limit:?} waiting for {what}\nlast: {last}\npage text:\n{page_text}");
             }
             tokio::time::sleep(POLL).await;
         }
