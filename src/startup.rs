@@ -329,24 +329,29 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// Periodic clean-up of expired session rows.
+/// Periodic clean-up, every 10 minutes: expired session rows (database store), and
+/// interviews left in progress long after their time limit (marked abandoned).
 fn spawn_housekeeping(pool: DbPool, store: SessionStoreKind) {
-    if store != SessionStoreKind::Database {
-        return;
-    }
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let now = chrono::Utc::now().naive_utc();
-            let result = match pool.get().await {
-                Ok(mut conn) => db::sessions::delete_expired(&mut conn, now).await,
-                Err(e) => Err(e),
-            };
-            match result {
+            let now = db::now();
+            if store == SessionStoreKind::Database {
+                let result = match pool.get().await {
+                    Ok(mut conn) => db::sessions::delete_expired(&mut conn, now).await,
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
+                    Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+                }
+            }
+            match crate::interview::interviews::abandon_stale(&pool, now).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
-                Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+                Ok(n) => tracing::info!(abandoned = n, "stale interviews marked abandoned"),
+                Err(e) => tracing::warn!(error = %e, "interview clean-up failed"),
             }
         }
     });

@@ -166,6 +166,23 @@ pub async fn mark_ended(
     Ok(changed == 1)
 }
 
+/// Interviews in progress with when they started and their time limit in minutes.
+pub async fn in_progress(
+    conn: &mut DbConn,
+) -> Result<Vec<(String, Option<NaiveDateTime>, i32)>, DbError> {
+    db_run!(conn, {
+        Ok(interviews::table
+            .filter(interviews::status.eq("in_progress"))
+            .select((
+                interviews::id,
+                interviews::started_at,
+                interviews::time_limit_minutes,
+            ))
+            .load(conn)
+            .await?)
+    })
+}
+
 /// One page of the owner's interviews, newest first, and how many there are in all.
 pub async fn list_owned(
     conn: &mut DbConn,

@@ -348,9 +348,51 @@ pub async fn delete(pool: &DbPool, owner_id: &str, id: &str) -> Result<(), Inter
     }
 }
 
+/// An interview still in progress this long after its time limit ran out was left: nobody
+/// came back to finish it.
+pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
+/// Whether an interview in progress since `started_at` with a limit of `limit_minutes` was
+/// abandoned by `now`.
+pub fn is_abandoned(
+    started_at: Option<chrono::NaiveDateTime>,
+    limit_minutes: i32,
+    now: chrono::NaiveDateTime,
+) -> bool {
+    started_at.is_some_and(|started| {
+        started + chrono::Duration::minutes(i64::from(limit_minutes)) + ABANDONED_AFTER < now
+    })
+}
+
+/// Marks interviews left in progress long past their time limit `abandoned`; returns how many.
+pub async fn abandon_stale(pool: &DbPool, now: chrono::NaiveDateTime) -> Result<usize, DbError> {
+    let mut conn = pool.get().await?;
+    let mut abandoned = 0;
+    for (id, started_at, limit) in db::interviews::in_progress(&mut conn).await? {
+        if is_abandoned(started_at, limit, now)
+            && db::interviews::mark_ended(&mut conn, &id, InterviewStatus::Abandoned.as_str(), now)
+                .await?
+        {
+            abandoned += 1;
+        }
+    }
+    Ok(abandoned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interview_is_abandoned_an_hour_after_its_time_limit() {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("a date");
+        let at = |minutes: i64| start + chrono::Duration::minutes(minutes);
+        assert!(!is_abandoned(Some(start), 30, at(89)));
+        assert!(is_abandoned(Some(start), 30, at(91)));
+        assert!(!is_abandoned(None, 30, at(10_000)), "never started");
+    }
 
     #[test]
     fn page_requests_default_and_check_their_range() {

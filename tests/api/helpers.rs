@@ -108,6 +108,8 @@ impl Drop for PostgresTestDb {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The app's database (for tests that look at or change it directly).
+    pub database: DatabaseUrl,
     pub data_dir: TempDir,
     pub postgres: Option<PostgresTestDb>,
     handle: actix_web::dev::ServerHandle,
@@ -219,6 +221,7 @@ async fn start_app(
     engines: Option<Engines>,
 ) -> TestApp {
     viva::telemetry::init_tracing(&settings);
+    let database = settings.database();
     let app = Application::build_with_engines(settings.clone(), engines)
         .await
         .expect("app starts");
@@ -228,6 +231,7 @@ async fn start_app(
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        database,
         data_dir,
         postgres,
         handle,

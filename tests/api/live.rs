@@ -11,6 +11,8 @@ use awc::BoxedSocket;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
+use viva::db::{DbPool, PoolOptions};
+
 use crate::helpers::{spawn_app, spawn_live_app, Backend, TestApp};
 use crate::on_both_backends;
 use crate::support;
@@ -676,7 +678,145 @@ async fn a_panicking_session_is_restarted_from_the_database() {
     assert_eq!(ended["reason"], "completed");
 }
 
+// ---- time, restarts, abandonment -------------------------------------------------------------
+
+/// Moves the interview's start `minutes` into the past, as if it had been running that long.
+async fn backdate_start(app: &TestApp, id: &str, minutes: i64) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use viva::db::schema::interviews;
+
+    let pool = DbPool::connect(
+        &app.database,
+        &PoolOptions {
+            max_size: 1,
+            timeout: Duration::from_secs(5),
+        },
+    )
+    .expect("pool");
+    let mut conn = pool.get().await.expect("connection");
+    let started = viva::db::now() - chrono::Duration::minutes(minutes);
+    let conn = &mut conn;
+    let changed: usize = viva::db_run!(conn, {
+        diesel::update(interviews::table.find(id))
+            .set(interviews::started_at.eq(Some(started)))
+            .execute(conn)
+            .await
+            .expect("update started_at")
+    });
+    assert_eq!(changed, 1);
+}
+
+#[actix_web::test]
+async fn the_time_limit_closes_the_interview() {
+    let grace = |s: &mut viva::config::Settings| s.interview_grace = Duration::from_secs(1);
+    let Some(app) = spawn_live_app(Backend::Sqlite, grace).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(&app, &cookie, 3).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    drop(live);
+    // 31 minutes into a 30-minute interview, and the session dropped after its grace period:
+    // the next connection rebuilds it from the database, past its limit.
+    backdate_start(&app, &id, 31).await;
+    actix_web::rt::time::sleep(Duration::from_millis(2_500)).await;
+    let mut live = Live::connect(&app, &id, &cookie).await;
+    let (ended, before) = live.until("ended").await;
+    assert_eq!(ended["reason"], "time_limit");
+    let closing = events_of(&before, "reply");
+    assert_eq!(closing.len(), 1, "{before:#?}");
+    assert_eq!(closing[0]["message"]["kind"], "closing");
+    let (interview, _) = stored_messages(&app, &cookie, &id).await;
+    assert_eq!(interview["status"], "completed");
+}
+
+#[actix_web::test]
+async fn another_server_on_the_same_database_resumes_the_interview() {
+    let Some(first) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = first.signed_in_user().await;
+    let id = new_interview(&first, &cookie, 2).await;
+    let mut live = Live::connect(&first, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    live.send_json(json!({"type": "text", "text": "I don't know."}))
+        .await;
+    live.until_listening().await;
+    drop(live);
+
+    // A second server (a restart, or another node) with the same database and cookie key.
+    let data_dir = first.data_dir.path().to_path_buf();
+    let database = first.database.clone();
+    let Some(second) = spawn_live_app(Backend::Sqlite, move |s| {
+        s.data_dir = data_dir;
+        s.database_url = Some(database);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut live = Live::connect(&second, &id, &cookie).await;
+    let (ready, _) = live.until("ready").await;
+    let kinds: Vec<&str> = ready["interview"]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["question", "answer", "question"]);
+    assert_eq!(ready["state"], "listening");
+    live.send_json(json!({"type": "text", "text": "No idea, sorry."}))
+        .await;
+    let (ended, _) = live.until("ended").await;
+    assert_eq!(ended["reason"], "completed", "question 2 was the last");
+}
+
+async fn stale_interviews_are_marked_abandoned(backend: Backend) {
+    let Some(app) = spawn_live_app(backend, |_| {}).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let left = new_interview(&app, &cookie, 2).await;
+    let recent = new_interview(&app, &cookie, 2).await;
+    for id in [&left, &recent] {
+        let mut live = Live::connect(&app, id, &cookie).await;
+        live.until("ready").await;
+        live.start().await;
+    }
+    backdate_start(&app, &left, 30 + 61).await;
+    backdate_start(&app, &recent, 30 + 59).await;
+    let pool = DbPool::connect(
+        &app.database,
+        &PoolOptions {
+            max_size: 1,
+            timeout: Duration::from_secs(5),
+        },
+    )
+    .expect("pool");
+    let abandoned = viva::interview::interviews::abandon_stale(&pool, viva::db::now())
+        .await
+        .expect("clean-up runs");
+    assert_eq!(abandoned, 1);
+    let (interview, _) = stored_messages(&app, &cookie, &left).await;
+    assert_eq!(interview["status"], "abandoned");
+    assert!(interview["completed_at"].is_string());
+    let (interview, _) = stored_messages(&app, &cookie, &recent).await;
+    assert_eq!(interview["status"], "in_progress");
+    let r = app
+        .get(&format!("/api/v1/interviews/{left}/ws"), Some(&cookie))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::CONFLICT, "interview_closed")
+    );
+}
+
 on_both_backends!(
+    stale_interviews_are_marked_abandoned,
     the_upgrade_needs_access_to_the_interview,
     a_spoken_answer_is_transcribed_answered_and_stored,
     a_reconnect_resumes_with_the_whole_history,
