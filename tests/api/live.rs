@@ -158,6 +158,26 @@ async fn expect_error(live: &mut Live, code: &str) {
     assert!(!error["message"].as_str().unwrap_or("").is_empty());
 }
 
+/// A signed-in user's new interview of `questions` questions, connected and past the greeting.
+async fn started(app: &TestApp, questions: i64) -> (String, String, Live) {
+    let (_, cookie) = app.signed_in_user().await;
+    let id = new_interview(app, &cookie, questions).await;
+    let mut live = Live::connect(app, &id, &cookie).await;
+    live.until("ready").await;
+    live.start().await;
+    (cookie, id, live)
+}
+
+/// The kinds of the messages a `ready` event carries, in order.
+fn history_kinds(ready: &Value) -> Vec<String> {
+    ready["interview"]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
 fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == kind).collect()
 }
@@ -411,11 +431,7 @@ async fn silence_and_noise_alone_produce_no_answer() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 2).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, mut live) = started(&app, 2).await;
     let mut noise = Vec::new();
     let mut state = 12345u32;
     for _ in 0..(16_000 * 6) {
@@ -446,11 +462,7 @@ async fn a_reconnect_resumes_with_the_whole_history(backend: Backend) {
     let Some(app) = spawn_live_app(backend, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 2).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, mut live) = started(&app, 2).await;
     live.send_json(json!({"type": "text", "text": SUBSTANTIAL_ANSWER}))
         .await;
     let (transcript, _) = live.until("transcript").await;
@@ -564,11 +576,7 @@ async fn interrupt_stops_the_reply_and_stores_it_as_interrupted() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 2).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, mut live) = started(&app, 2).await;
     live.send_json(json!({"type": "text", "text": SUBSTANTIAL_ANSWER}))
         .await;
     // The acknowledgement comes first; the model is still writing the question.
@@ -594,11 +602,7 @@ async fn finish_completes_the_interview(backend: Backend) {
     let Some(app) = spawn_live_app(backend, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 3).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, mut live) = started(&app, 3).await;
     live.send_json(json!({"type": "finish"})).await;
     let (ended, before) = live.until("ended").await;
     assert_eq!(ended["reason"], "finished");
@@ -627,11 +631,7 @@ async fn the_last_answer_closes_the_interview() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 1).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, mut live) = started(&app, 1).await;
     // "I don't know" moves on; with no question left, the interviewer closes.
     live.send_json(json!({"type": "text", "text": "I don't know."}))
         .await;
@@ -648,11 +648,7 @@ async fn a_panicking_session_is_restarted_from_the_database() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 2).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (_, _, mut live) = started(&app, 2).await;
     live.send_json(json!({"type": "text", "text": "I don't know."}))
         .await;
     let moved_on = live.until_listening().await;
@@ -663,13 +659,7 @@ async fn a_panicking_session_is_restarted_from_the_database() {
     assert_eq!(error["code"], "session_restarted");
     // The supervisor restarted the actor; it reloaded everything and says so.
     let (ready, _) = live.until("ready").await;
-    let kinds: Vec<&str> = ready["interview"]["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap_or(""))
-        .collect();
-    assert_eq!(kinds, ["question", "answer", "question"]);
+    assert_eq!(history_kinds(&ready), ["question", "answer", "question"]);
     assert_eq!(ready["state"], "listening");
     // And the interview carries on where it was: question 2 is the last.
     live.send_json(json!({"type": "text", "text": "I don't know that one either."}))
@@ -713,11 +703,7 @@ async fn the_time_limit_closes_the_interview() {
     let Some(app) = spawn_live_app(Backend::Sqlite, grace).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 3).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, live) = started(&app, 3).await;
     drop(live);
     // 31 minutes into a 30-minute interview, and the session dropped after its grace period:
     // the next connection rebuilds it from the database, past its limit.
@@ -738,11 +724,7 @@ async fn another_server_on_the_same_database_resumes_the_interview() {
     let Some(first) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = first.signed_in_user().await;
-    let id = new_interview(&first, &cookie, 2).await;
-    let mut live = Live::connect(&first, &id, &cookie).await;
-    live.until("ready").await;
-    live.start().await;
+    let (cookie, id, mut live) = started(&first, 2).await;
     live.send_json(json!({"type": "text", "text": "I don't know."}))
         .await;
     live.until_listening().await;
@@ -761,13 +743,7 @@ async fn another_server_on_the_same_database_resumes_the_interview() {
     };
     let mut live = Live::connect(&second, &id, &cookie).await;
     let (ready, _) = live.until("ready").await;
-    let kinds: Vec<&str> = ready["interview"]["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap_or(""))
-        .collect();
-    assert_eq!(kinds, ["question", "answer", "question"]);
+    assert_eq!(history_kinds(&ready), ["question", "answer", "question"]);
     assert_eq!(ready["state"], "listening");
     live.send_json(json!({"type": "text", "text": "No idea, sorry."}))
         .await;
