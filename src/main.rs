@@ -112,6 +112,18 @@ enum EvalCommand {
         #[arg(long)]
         verbose: bool,
     },
+    /// Assess every evaluation answer against its question's rubric and print how often the
+    /// model's assessment was usable and how often the keyword fallback stood in.
+    Feedback {
+        /// GGUF model file (default: the configured llm_model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print every assessment and the fallback's reason.
+        #[arg(long)]
+        verbose: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +169,14 @@ fn main() -> ExitCode {
                     verbose,
                 },
         } => eval_conduct(&settings, model, cases, seed, verbose),
+        Command::Eval {
+            command:
+                EvalCommand::Feedback {
+                    model,
+                    seed,
+                    verbose,
+                },
+        } => eval_feedback(&settings, model, seed, verbose),
         command => actix_web::rt::System::new().block_on(run(command, settings)),
     };
     match result {
@@ -429,6 +449,48 @@ fn eval_conduct(
     if !failing.is_empty() {
         bail!("under {:.0}%: {}", eval::TARGET * 100.0, failing.join(", "));
     }
+    Ok(())
+}
+
+fn eval_feedback(
+    settings: &Settings,
+    model: Option<PathBuf>,
+    seed: u64,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    use viva::interview::catalog::Bank;
+    use viva::interview::conductor::EngineWriter;
+    use viva::interview::eval;
+    use viva::llm::LlmEngine;
+
+    let cases = eval::parse_cases(eval::BUNDLED_CASES).context("parsing the bundled cases")?;
+    let bank = Bank::bundled().context("the bundled question bank")?;
+    let path = model.unwrap_or_else(|| settings.llm_model_file());
+    let device = candle_device(settings.device)?;
+    let engine = LlmEngine::load(&path, &device)
+        .with_context(|| format!("loading the language model {}", path.display()))?;
+    let started = Instant::now();
+    let mut writer = EngineWriter::new(engine);
+    let report = eval::feedback::run(&mut writer, &bank, &cases, seed, |case, assessment| {
+        if verbose {
+            eprintln!(
+                "{} ({}): score {} {:?}\n  strength: {}\n  improve: {}",
+                case.id,
+                case.kind,
+                assessment.score,
+                assessment.source,
+                assessment.strength,
+                assessment.improvement
+            );
+        }
+    });
+    println!(
+        "viva eval feedback: {} answers, model {}, seed {seed}, {:.0} s\n",
+        report.cases,
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", report.table());
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! differ, the difference is a visible `match` on [`DbConn`] in the query module.
 
 pub mod catalog;
+pub mod feedback;
 pub mod interviews;
 pub mod schema;
 pub mod sessions;

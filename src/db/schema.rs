@@ -101,6 +101,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    turn_feedback (id) {
+        id -> Text,
+        interview_id -> Text,
+        message_id -> Text,
+        question_position -> Integer,
+        score -> Integer,
+        covered -> Text,
+        strength -> Text,
+        improvement -> Text,
+        source -> Text,
+        fallback_reason -> Nullable<Text>,
+        words_per_minute -> Nullable<Double>,
+        filler_count -> Integer,
+        delivery -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -121,6 +140,8 @@ diesel::joinable!(interviews -> interview_types (interview_type));
 diesel::joinable!(interviews -> users (owner_id));
 diesel::joinable!(messages -> interviews (interview_id));
 diesel::joinable!(questions -> interview_types (interview_type));
+diesel::joinable!(turn_feedback -> interviews (interview_id));
+diesel::joinable!(turn_feedback -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
@@ -131,5 +152,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     questions,
     skills,
+    turn_feedback,
     users,
 );

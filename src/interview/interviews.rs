@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::catalog::{json_strings, to_json, Difficulty};
+use super::feedback::{self, TurnFeedback};
 use super::plan::{plan, Candidate, InterviewRequest, PlanError, RawRequest};
+use crate::db::feedback::FeedbackRow;
 use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::Invalid;
@@ -184,6 +186,25 @@ pub struct InterviewDetail {
     pub interview: Interview,
     pub questions: Vec<PlannedQuestion>,
     pub messages: Vec<Message>,
+    /// Feedback on the answers so far, in the order of the questions.
+    pub feedback: Vec<TurnFeedback>,
+}
+
+/// Stored feedback as shown, each with its question's rubric.
+pub fn feedback_shown(
+    rows: Vec<FeedbackRow>,
+    questions: &[InterviewQuestionRow],
+) -> Result<Vec<TurnFeedback>, Invalid> {
+    rows.into_iter()
+        .map(|row| {
+            let rubric = questions
+                .iter()
+                .find(|q| q.position == row.question_position)
+                .map(|q| json_strings("interview_questions.rubric", &q.rubric))
+                .unwrap_or_default();
+            feedback::record::from_row(row, &rubric)
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -294,6 +315,7 @@ pub async fn create(
         interview: row.try_into()?,
         questions: questions.into_iter().map(PlannedQuestion::from).collect(),
         messages: Vec::new(),
+        feedback: Vec::new(),
     })
 }
 
@@ -329,8 +351,10 @@ pub async fn get(
         .ok_or(DbError::NotFound)?;
     let questions = db::interviews::questions_of(&mut conn, id).await?;
     let messages = db::interviews::messages_of(&mut conn, id).await?;
+    let feedback = db::feedback::of_interview(&mut conn, id).await?;
     Ok(InterviewDetail {
         interview: row.try_into()?,
+        feedback: feedback_shown(feedback, &questions)?,
         questions: questions.into_iter().map(PlannedQuestion::from).collect(),
         messages: messages.into_iter().map(Message::from).collect(),
     })

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod conduct_check;
 pub mod conductor;
 pub mod eval;
+pub mod feedback;
 pub mod interviews;
 pub mod live;
 pub mod plan;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::feedback::TurnFeedback;
 use super::interviews::{InterviewDetail, Message};
 
 /// Largest binary (audio) frame answered normally: about 2 s of 16 kHz PCM16.
@@ -111,6 +112,10 @@ pub enum ServerMsg {
     },
     Reply {
         message: Message,
+    },
+    /// Feedback on an answer, once assessed (after the interviewer's reply to it).
+    Feedback {
+        feedback: Box<TurnFeedback>,
     },
     Ended {
         reason: EndReason,

@@ -32,8 +32,26 @@ well went were weren't what what's whatever when whenever where wherever whether
 why will with within without won't work worked working works would wouldn't yeah yes yet you you'd \
 you'll you're you've your yours yourself";
 
-/// Sounds and phrases that fill a spoken answer without saying anything.
-const FILLERS: &str = "ah ahh eh er erm hm hmm hmmm huh mm mmm uh uhh um umm uhm";
+/// Sounds that fill a spoken answer without saying anything, each with the one spelling it is
+/// reported under (transcripts spell the same sound several ways).
+const FILLERS: &[(&str, &str)] = &[
+    ("ah", "ah"),
+    ("ahh", "ah"),
+    ("eh", "eh"),
+    ("er", "er"),
+    ("erm", "erm"),
+    ("hm", "hmm"),
+    ("hmm", "hmm"),
+    ("hmmm", "hmm"),
+    ("huh", "huh"),
+    ("mm", "mm"),
+    ("mmm", "mm"),
+    ("uh", "uh"),
+    ("uhh", "uh"),
+    ("uhm", "um"),
+    ("um", "um"),
+    ("umm", "um"),
+];
 
 fn set(words: &'static str) -> HashSet<&'static str> {
     words.split_whitespace().collect()
@@ -46,9 +64,17 @@ pub fn is_stopword(word: &str) -> bool {
 }
 
 pub fn is_filler(word: &str) -> bool {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| set(FILLERS))
-        .contains(word.to_lowercase().as_str())
+    canonical_filler(word).is_some()
+}
+
+/// The spelling a filler sound is reported under ("Umm" → "um", "hm" → "hmm"); `None` for a
+/// word that is not a filler sound.
+pub fn canonical_filler(word: &str) -> Option<&'static str> {
+    let word = word.to_lowercase();
+    FILLERS
+        .iter()
+        .find(|(spelling, _)| *spelling == word)
+        .map(|(_, canonical)| *canonical)
 }
 
 /// Words a follow-up may use whatever the answer was ("can you give an example?"): they show
@@ -62,16 +88,21 @@ pub fn is_generic(word: &str) -> bool {
         .contains(word.to_lowercase().as_str())
 }
 
-/// A word as written, and whether punctuation ends a phrase right after it.
+/// A word as written, and the punctuation right after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
     pub word: &'a str,
+    /// Punctuation ends a phrase right after the word.
     pub ends_clause: bool,
+    /// That punctuation is a pause inside a sentence (comma, semicolon, colon, dash, ellipsis)
+    /// rather than, or as well as, a sentence's end.
+    pub pause_after: bool,
 }
 
 /// Splits text into words: letters, digits, hyphens and apostrophes inside a word are kept
 /// ("fan-out", "don't", "p-value", "429"); other characters separate words. A comma, full stop,
-/// semicolon, colon, question or exclamation mark, dash or bracket after a word ends a clause.
+/// semicolon, colon, question or exclamation mark, dash or bracket after a word ends a clause;
+/// a comma, semicolon, colon, dash or ellipsis ("…" or "..") is also a pause.
 pub fn tokens(text: &str) -> Vec<Token<'_>> {
     let mut out: Vec<Token<'_>> = Vec::new();
     let mut start = None;
@@ -86,12 +117,12 @@ pub fn tokens(text: &str) -> Vec<Token<'_>> {
         if let Some(s) = start.take() {
             push_word(&mut out, &text[s..i]);
         }
-        if matches!(
-            c,
-            ',' | '.' | ';' | ':' | '?' | '!' | '(' | ')' | '—' | '–' | '"' | '…'
-        ) {
+        let ellipsis = c == '.' && text[i + 1..].starts_with('.');
+        let pause = ellipsis || matches!(c, ',' | ';' | ':' | '—' | '–' | '…');
+        if pause || matches!(c, '.' | '?' | '!' | '(' | ')' | '"') {
             if let Some(last) = out.last_mut() {
                 last.ends_clause = true;
+                last.pause_after |= pause;
             }
         }
     }
@@ -107,12 +138,14 @@ fn push_word<'a>(out: &mut Vec<Token<'a>>, raw: &'a str) {
         // A lone hyphen or quote between words: treat it like a dash.
         if let Some(last) = out.last_mut() {
             last.ends_clause = true;
+            last.pause_after = true;
         }
         return;
     }
     out.push(Token {
         word,
         ends_clause: false,
+        pause_after: false,
     });
 }
 
@@ -192,6 +225,45 @@ mod tests {
         assert!(!t[1].ends_clause);
         assert!(t[3].ends_clause, "a spaced hyphen is a dash");
         assert!(t[5].ends_clause);
+        assert!(t[0].pause_after && t[3].pause_after);
+        assert!(
+            !t[5].pause_after,
+            "a full stop ends a sentence, not a pause"
+        );
+    }
+
+    #[test]
+    fn pauses_are_told_from_sentence_ends() {
+        let t = tokens("It was like... slow; I mean. Done — then “quoted” (aside)");
+        let pauses: Vec<(&str, bool, bool)> = t
+            .iter()
+            .map(|t| (t.word, t.ends_clause, t.pause_after))
+            .collect();
+        assert_eq!(
+            pauses,
+            [
+                ("It", false, false),
+                ("was", false, false),
+                ("like", true, true),
+                ("slow", true, true),
+                ("I", false, false),
+                ("mean", true, false),
+                ("Done", true, true),
+                ("then", false, false),
+                ("quoted", true, false),
+                ("aside", true, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn filler_sounds_have_one_spelling() {
+        assert_eq!(canonical_filler("Umm"), Some("um"));
+        assert_eq!(canonical_filler("uhm"), Some("um"));
+        assert_eq!(canonical_filler("hm"), Some("hmm"));
+        assert_eq!(canonical_filler("UH"), Some("uh"));
+        assert_eq!(canonical_filler("umbrella"), None);
+        assert!(is_filler("Erm") && !is_filler("error"));
     }
 
     #[test]

@@ -369,9 +369,41 @@ async fn a_spoken_answer_is_transcribed_answered_and_stored(backend: Backend) {
     assert_eq!(reply["interrupted"], false);
     assert!(reply["generation_ms"].as_i64().is_some());
 
+    // Feedback on the answer follows the reply, computed off the critical path.
+    let (feedback, _) = live.until("feedback").await;
+    let feedback = &feedback["feedback"];
+    assert_eq!(feedback["message_id"], answer["id"]);
+    assert_eq!(feedback["question_position"], 1);
+    let score = feedback["score"].as_i64().expect("score");
+    assert!((1..=5).contains(&score), "{feedback}");
+    let rubric = feedback["rubric"].as_array().expect("rubric points");
+    assert!((2..=5).contains(&rubric.len()), "{feedback}");
+    assert!(["model", "fallback"].contains(&feedback["source"].as_str().unwrap_or("")));
+    assert!(!feedback["strength"].as_str().unwrap_or("").is_empty());
+    assert!(!feedback["improvement"].as_str().unwrap_or("").is_empty());
+    let delivery = &feedback["delivery"];
+    assert_eq!(delivery["words"], text.split_whitespace().count());
+    let wpm = delivery["words_per_minute"]
+        .as_f64()
+        .expect("spoken: a rate");
+    assert!((60.0..=260.0).contains(&wpm), "JFK's pace: {wpm}");
+    assert!(
+        delivery["longest_pause_ms"].as_u64().is_some(),
+        "{delivery}"
+    );
+    let first_word = delivery["time_to_first_word_ms"]
+        .as_u64()
+        .expect("time to first word");
+    assert!(
+        first_word < 3_000,
+        "the recording starts speaking at once: {first_word} ms"
+    );
+
     let (interview, messages) = stored_messages(&app, &cookie, &id).await;
     assert_eq!(interview["status"], "in_progress");
     assert!(interview["started_at"].is_string());
+    assert_eq!(interview["feedback"][0]["message_id"], answer["id"]);
+    assert_eq!(interview["feedback"][0]["score"], score);
     let roles: Vec<&str> = messages
         .iter()
         .map(|m| m["role"].as_str().unwrap_or(""))
@@ -639,6 +671,13 @@ async fn the_last_answer_closes_the_interview() {
     assert_eq!(ended["reason"], "completed");
     let replies = events_of(&before, "reply");
     assert_eq!(replies[0]["message"]["kind"], "closing");
+    // The interview waits for the last answer's feedback before it says it is over.
+    let feedback = events_of(&before, "feedback");
+    assert_eq!(feedback.len(), 1, "{before:#?}");
+    assert!(
+        feedback[0]["feedback"]["delivery"]["words_per_minute"].is_null(),
+        "typed"
+    );
     let (interview, _) = stored_messages(&app, &cookie, &id).await;
     assert_eq!(interview["status"], "completed");
 }

@@ -6,6 +6,8 @@
 
 use serde::Deserialize;
 
+pub mod feedback;
+
 use super::conduct_check::{Expectation, Verdict};
 use super::conductor::{Conductor, Move, Source, Turn, TurnInput, TurnWriter};
 

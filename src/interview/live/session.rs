@@ -16,16 +16,18 @@ use actix::prelude::*;
 use chrono::NaiveDateTime;
 
 use super::progress::{MessageKind, Progress};
-use super::writer::WorkerWriter;
+use super::writer::{WorkerWriter, ASSESSMENT_CONVERSATION, FOLLOW_UP_CONVERSATION};
 use super::{Attach, Audio, Client, Detach, SessionDeps, ToSocket};
 use super::{CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_TAKEN_OVER};
 use crate::db::interviews::MessageRow;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::Invalid;
 use crate::inference::InferenceError;
+use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, Move, Turn, TurnInput};
+use crate::interview::feedback::{self, record};
 use crate::interview::interviews::{
-    InterviewDetail, InterviewStatus, Message as StoredMessage, PlannedQuestion,
+    feedback_shown, InterviewDetail, InterviewStatus, Message as StoredMessage, PlannedQuestion,
 };
 use crate::interview::prompts;
 use crate::interview::protocol::{
@@ -47,7 +49,18 @@ struct Loaded {
     detail: InterviewDetail,
     /// The planned questions' texts; position `p` is `questions[p - 1]`.
     questions: Vec<String>,
+    /// Each planned question's rubric points, in the same order.
+    rubrics: Vec<Vec<String>>,
     progress: Progress,
+}
+
+/// An answer waiting for its feedback (assessed once the interviewer has replied to it).
+struct PendingFeedback {
+    message_id: String,
+    position: i32,
+    answer: String,
+    audio: Option<Vec<f32>>,
+    time_to_first_word_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +94,12 @@ pub struct InterviewSession {
     epoch: u64,
     time_up: bool,
     grace_timer: Option<SpawnHandle>,
+    /// Where the detector's stream stood when the candidate's turn began.
+    listening_since_sample: u64,
+    pending_feedback: Option<PendingFeedback>,
+    feedback_in_flight: usize,
+    /// The interview is over; `ended` waits for the last answers' feedback.
+    pending_end: Option<EndReason>,
 }
 
 impl InterviewSession {
@@ -99,6 +118,10 @@ impl InterviewSession {
             epoch: 0,
             time_up: false,
             grace_timer: None,
+            listening_since_sample: 0,
+            pending_feedback: None,
+            feedback_in_flight: 0,
+            pending_end: None,
         }
     }
 
@@ -217,6 +240,7 @@ impl InterviewSession {
         self.phase = phase;
         if phase == Phase::Listening {
             self.detector.reset();
+            self.listening_since_sample = self.detector.samples_received();
         }
         let now = self.live_state();
         if now != before {
@@ -231,7 +255,7 @@ impl InterviewSession {
             ClientMsg::Start => self.start(ctx),
             ClientMsg::Text { text } => {
                 if self.candidate_may_answer() {
-                    self.answer(text.trim().to_owned(), None, None, ctx);
+                    self.answer(text.trim().to_owned(), None, ctx);
                 }
             }
             ClientMsg::EndTurn => {
@@ -393,8 +417,18 @@ impl InterviewSession {
         for event in events {
             match event {
                 TurnEvent::SpeechStarted => self.send(ServerMsg::SpeechStarted),
-                TurnEvent::TurnEnded { audio, .. } => {
-                    self.transcribe(audio, ctx);
+                TurnEvent::TurnEnded {
+                    audio,
+                    start_sample,
+                    ..
+                } => {
+                    // The turn's audio starts `pre_roll` before the first voiced frame.
+                    let pre_roll = u64::try_from(self.deps.turn.pre_roll.as_millis())
+                        .unwrap_or(0)
+                        .saturating_mul(16);
+                    let onset =
+                        (start_sample + pre_roll).saturating_sub(self.listening_since_sample);
+                    self.transcribe(audio, onset / 16, ctx);
                     // Audio after the end of this answer waits for the interviewer.
                     return;
                 }
@@ -402,9 +436,10 @@ impl InterviewSession {
         }
     }
 
-    fn transcribe(&mut self, audio: Vec<f32>, ctx: &mut Context<Self>) {
+    fn transcribe(&mut self, audio: Vec<f32>, first_word_ms: u64, ctx: &mut Context<Self>) {
         self.set_phase(Phase::Busy(LiveState::Transcribing));
         let audio_ms = i64::try_from(audio.len() / 16).unwrap_or(i64::MAX);
+        let kept = audio.clone();
         let speech = self.deps.engines.speech.clone();
         let epoch = self.epoch;
         let started = Instant::now();
@@ -421,8 +456,12 @@ impl InterviewSession {
                 }
                 Ok(transcript) => act.answer(
                     transcript.text.trim().to_owned(),
-                    Some(audio_ms),
-                    Some(took),
+                    Some(Spoken {
+                        audio: kept,
+                        audio_ms,
+                        transcription_ms: took,
+                        first_word_ms,
+                    }),
                     ctx,
                 ),
                 Err(e) => {
@@ -436,13 +475,7 @@ impl InterviewSession {
     }
 
     /// Stores the candidate's answer, shows it, and lets the interviewer reply.
-    fn answer(
-        &mut self,
-        text: String,
-        audio_ms: Option<i64>,
-        transcription_ms: Option<i64>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn answer(&mut self, text: String, spoken: Option<Spoken>, ctx: &mut Context<Self>) {
         let Some(loaded) = &mut self.loaded else {
             return;
         };
@@ -453,18 +486,26 @@ impl InterviewSession {
             seq: loaded.progress.take_seq(),
             role: "candidate".into(),
             text: text.clone(),
-            audio_ms,
-            transcription_ms,
+            audio_ms: spoken.as_ref().map(|s| s.audio_ms),
+            transcription_ms: spoken.as_ref().map(|s| s.transcription_ms),
             generation_ms: None,
             interrupted: false,
             created_at: db::now(),
             kind: MessageKind::Answer.as_str().into(),
             question_position: loaded.progress.position,
         };
+        let position = loaded.progress.position.unwrap_or(1);
         self.store(row, ctx, move |act, ctx, message| {
             if let Some(loaded) = &mut act.loaded {
                 loaded.progress.record_turn(MessageKind::Answer, None);
             }
+            act.pending_feedback = Some(PendingFeedback {
+                message_id: message.id.clone(),
+                position,
+                answer: message.text.clone(),
+                time_to_first_word_ms: spoken.as_ref().map(|s| s.first_word_ms),
+                audio: spoken.map(|s| s.audio),
+            });
             act.send(ServerMsg::Transcript { message });
             act.send(ServerMsg::State {
                 state: LiveState::Thinking,
@@ -503,7 +544,8 @@ impl InterviewSession {
         let span = tracing::Span::current();
         let work = actix_web::rt::task::spawn_blocking(move || {
             let _span = span.entered();
-            let mut conductor = Conductor::new(WorkerWriter::new(llm, cancelled), seed);
+            let writer = WorkerWriter::new(llm, FOLLOW_UP_CONVERSATION, cancelled);
+            let mut conductor = Conductor::new(writer, seed);
             let input = TurnInput {
                 question: &question,
                 answer: &answer,
@@ -511,7 +553,7 @@ impl InterviewSession {
                 next_question: next_question.as_deref(),
             };
             conductor.next_turn_speaking(&input, &mut |text| {
-                me.do_send(Spoken {
+                me.do_send(Say {
                     epoch,
                     text: text.to_owned(),
                 })
@@ -676,6 +718,10 @@ impl InterviewSession {
                 loaded.progress.record_turn(kind, position);
             }
             act.send(ServerMsg::Reply { message });
+            // The answer this turn replied to gets its feedback now, off the critical path.
+            if let Some(pending) = act.pending_feedback.take() {
+                act.assess(pending, ctx);
+            }
             match end {
                 Some(reason) => act.end(reason, ctx),
                 None if act.time_up => act.close_for_time(ctx),
@@ -738,12 +784,88 @@ impl InterviewSession {
                 tracing::error!(interview_id = %act.interview_id, "could not mark the interview completed");
             }
             tracing::info!(interview_id = %act.interview_id, ?reason, "interview ended");
-            act.send(ServerMsg::Ended { reason });
-            if let Some((_, socket)) = &act.socket {
-                socket.do_send(ToSocket::Close {
-                    code: CLOSE_NORMAL,
-                    reason: "interview over".into(),
-                });
+            if act.feedback_in_flight > 0 {
+                act.pending_end = Some(reason);
+            } else {
+                act.announce_end(reason);
+            }
+        }));
+    }
+
+    /// Says the interview is over and closes the connection.
+    fn announce_end(&mut self, reason: EndReason) {
+        self.send(ServerMsg::Ended { reason });
+        if let Some((_, socket)) = &self.socket {
+            socket.do_send(ToSocket::Close {
+                code: CLOSE_NORMAL,
+                reason: "interview over".into(),
+            });
+        }
+    }
+
+    // ---- feedback -----------------------------------------------------------------------
+
+    /// Measures and assesses an answer on a blocking thread (the model through the LLM
+    /// worker), stores the feedback, and sends it. Not tied to the epoch: the feedback of the
+    /// last answer is still wanted after the interview ended.
+    fn assess(&mut self, pending: PendingFeedback, ctx: &mut Context<Self>) {
+        let Some(loaded) = &self.loaded else { return };
+        let index = usize::try_from(pending.position.max(1) - 1).unwrap_or(0);
+        let question = loaded.questions.get(index).cloned().unwrap_or_default();
+        let rubric = loaded.rubrics.get(index).cloned().unwrap_or_default();
+        let seed = 7 + u64::try_from(loaded.progress.next_seq).unwrap_or(0);
+        let llm = self.deps.engines.llm.clone();
+        let pool = self.deps.pool.clone();
+        let interview_id = self.interview_id.clone();
+        self.feedback_in_flight += 1;
+        let span = tracing::Span::current();
+        let work = async move {
+            let shown_rubric = rubric.clone();
+            let row = actix_web::rt::task::spawn_blocking(move || {
+                let _span = span.entered();
+                let delivery = feedback::measure(
+                    &pending.answer,
+                    pending.audio.as_deref(),
+                    pending.time_to_first_word_ms,
+                );
+                let never = Arc::new(AtomicBool::new(false));
+                let mut writer = WorkerWriter::new(llm, ASSESSMENT_CONVERSATION, never);
+                let assessment =
+                    feedback::assess(&mut writer, &question, &rubric, &pending.answer, seed);
+                record::to_row(
+                    &interview_id,
+                    &pending.message_id,
+                    pending.position,
+                    &assessment,
+                    &delivery,
+                )
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            db::feedback::insert(&mut conn, &row)
+                .await
+                .map_err(|e| e.to_string())?;
+            record::from_row(row, &shown_rubric).map_err(|e| e.to_string())
+        };
+        ctx.spawn(detached(work).into_actor(self).map(|result, act, _ctx| {
+            act.feedback_in_flight = act.feedback_in_flight.saturating_sub(1);
+            match result {
+                Some(Ok(feedback)) => {
+                    if let Some(loaded) = &mut act.loaded {
+                        loaded.detail.feedback.push(feedback.clone());
+                    }
+                    act.send(ServerMsg::Feedback {
+                        feedback: Box::new(feedback),
+                    });
+                }
+                Some(Err(e)) => tracing::error!(error = %e, "the answer's feedback failed"),
+                None => tracing::error!("the answer's feedback task failed"),
+            }
+            if act.feedback_in_flight == 0 {
+                if let Some(reason) = act.pending_end.take() {
+                    act.announce_end(reason);
+                }
             }
         }));
     }
@@ -852,6 +974,9 @@ impl Supervised for InterviewSession {
         self.detector = TurnDetector::new(turn_settings(self.deps.turn, self.mode));
         self.time_up = false;
         self.grace_timer = None;
+        self.pending_feedback = None;
+        self.feedback_in_flight = 0;
+        self.pending_end = None;
     }
 }
 
@@ -894,15 +1019,15 @@ impl Handler<Client> for InterviewSession {
 /// A piece of the reply the conductor's thread has decided to say.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Spoken {
+struct Say {
     epoch: u64,
     text: String,
 }
 
-impl Handler<Spoken> for InterviewSession {
+impl Handler<Say> for InterviewSession {
     type Result = ();
 
-    fn handle(&mut self, msg: Spoken, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Say, _ctx: &mut Context<Self>) {
         if msg.epoch == self.epoch {
             self.speak(&msg.text);
         }
@@ -919,6 +1044,15 @@ fn turn_settings(settings: TurnSettings, mode: InputMode) -> TurnSettings {
             ..settings
         },
     }
+}
+
+/// What a spoken answer adds to its text.
+struct Spoken {
+    audio: Vec<f32>,
+    audio_ms: i64,
+    transcription_ms: i64,
+    /// From the start of the candidate's turn to the first word.
+    first_word_ms: u64,
 }
 
 /// Runs `work` as its own task, so it finishes even when the actor awaiting it stops (a
@@ -938,11 +1072,17 @@ async fn load(pool: DbPool, id: String) -> Result<Loaded, LiveError> {
         .ok_or(DbError::NotFound)?;
     let questions = db::interviews::questions_of(&mut conn, &id).await?;
     let messages = db::interviews::messages_of(&mut conn, &id).await?;
+    let feedback = db::feedback::of_interview(&mut conn, &id).await?;
     let progress = Progress::of(&messages)?;
     Ok(Loaded {
         questions: questions.iter().map(|q| q.text.clone()).collect(),
+        rubrics: questions
+            .iter()
+            .map(|q| json_strings("interview_questions.rubric", &q.rubric))
+            .collect(),
         detail: InterviewDetail {
             interview: row.try_into()?,
+            feedback: feedback_shown(feedback, &questions)?,
             questions: questions.into_iter().map(PlannedQuestion::from).collect(),
             messages: messages.into_iter().map(StoredMessage::from).collect(),
         },

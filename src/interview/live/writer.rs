@@ -12,16 +12,24 @@ use crate::llm::LlmError;
 /// share one conversation in the worker: its KV cache keeps that prefix, and each request
 /// prefills only its own answer.
 pub const FOLLOW_UP_CONVERSATION: &str = "follow-up";
+/// The same for answer assessments (their own prefix: sharing one conversation with follow-ups
+/// would make each evict the other's cached prefix).
+pub const ASSESSMENT_CONVERSATION: &str = "assessment";
 
 pub struct WorkerWriter {
     llm: LlmWorker,
+    conversation: &'static str,
     cancelled: Arc<AtomicBool>,
 }
 
 impl WorkerWriter {
-    /// A writer whose requests stop when `cancelled` is set (barge-in).
-    pub fn new(llm: LlmWorker, cancelled: Arc<AtomicBool>) -> Self {
-        Self { llm, cancelled }
+    /// A writer for `conversation` whose requests stop when `cancelled` is set (barge-in).
+    pub fn new(llm: LlmWorker, conversation: &'static str, cancelled: Arc<AtomicBool>) -> Self {
+        Self {
+            llm,
+            conversation,
+            cancelled,
+        }
     }
 }
 
@@ -33,7 +41,7 @@ impl TurnWriter for WorkerWriter {
         let mut stream = self
             .llm
             .reply(
-                FOLLOW_UP_CONVERSATION,
+                self.conversation,
                 request.messages.to_vec(),
                 request.options.clone(),
             )

@@ -1,0 +1,138 @@
+//! Feedback on an answer as it is stored (`turn_feedback`) and shown (the `feedback` event, the
+//! interview's `feedback` list).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Assessment, AssessmentSource, Delivery};
+use crate::db::feedback::FeedbackRow;
+use crate::domain::Invalid;
+
+/// The feedback on one answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurnFeedback {
+    pub id: String,
+    /// The candidate message it is about.
+    pub message_id: String,
+    pub question_position: i32,
+    /// 1–5.
+    pub score: i32,
+    /// The question's rubric points, each with whether the answer covered it.
+    pub rubric: Vec<RubricPoint>,
+    pub strength: String,
+    pub improvement: String,
+    /// `model`, or `fallback` with the reason the model's assessment was not used.
+    pub source: String,
+    pub fallback_reason: Option<String>,
+    pub delivery: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RubricPoint {
+    pub point: String,
+    pub covered: bool,
+}
+
+/// The row for `assessment` and `delivery` of answer `message_id`.
+pub fn to_row(
+    interview_id: &str,
+    message_id: &str,
+    question_position: i32,
+    assessment: &Assessment,
+    delivery: &Delivery,
+) -> FeedbackRow {
+    let (source, fallback_reason) = match &assessment.source {
+        AssessmentSource::Model { .. } => ("model", None),
+        AssessmentSource::Fallback { reason } => ("fallback", Some(reason.clone())),
+    };
+    FeedbackRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        interview_id: interview_id.to_owned(),
+        message_id: message_id.to_owned(),
+        question_position,
+        score: i32::from(assessment.score),
+        covered: serde_json::to_string(&assessment.covered).unwrap_or_else(|_| "[]".into()),
+        strength: assessment.strength.clone(),
+        improvement: assessment.improvement.clone(),
+        source: source.to_owned(),
+        fallback_reason,
+        words_per_minute: delivery.words_per_minute,
+        filler_count: i32::try_from(delivery.filler_count).unwrap_or(i32::MAX),
+        delivery: serde_json::to_string(delivery).unwrap_or_else(|_| "{}".into()),
+        created_at: crate::db::now(),
+    }
+}
+
+/// The feedback as shown, with the rubric points of its question.
+pub fn from_row(row: FeedbackRow, rubric: &[String]) -> Result<TurnFeedback, Invalid> {
+    let covered: Vec<bool> = serde_json::from_str(&row.covered)
+        .map_err(|e| Invalid(format!("turn_feedback.covered: {e}")))?;
+    let delivery = serde_json::from_str(&row.delivery)
+        .map_err(|e| Invalid(format!("turn_feedback.delivery: {e}")))?;
+    Ok(TurnFeedback {
+        rubric: rubric
+            .iter()
+            .enumerate()
+            .map(|(i, point)| RubricPoint {
+                point: point.clone(),
+                covered: covered.get(i).copied().unwrap_or(false),
+            })
+            .collect(),
+        id: row.id,
+        message_id: row.message_id,
+        question_position: row.question_position,
+        score: row.score,
+        strength: row.strength,
+        improvement: row.improvement,
+        source: row.source,
+        fallback_reason: row.fallback_reason,
+        delivery,
+        created_at: row.created_at.and_utc(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interview::feedback::measure;
+
+    #[test]
+    fn a_row_reads_back_as_it_was_written() {
+        let assessment = Assessment {
+            score: 3,
+            covered: vec![true, false],
+            strength: "You named the index.".into(),
+            improvement: "Say how you measured it.".into(),
+            source: AssessmentSource::Fallback {
+                reason: "attempt 1: score 7 is not on the 1–5 scale".into(),
+            },
+        };
+        let delivery = measure("Um, I added an index.", None, None);
+        let row = to_row("i", "m", 2, &assessment, &delivery);
+        assert_eq!(row.filler_count, 1);
+        let rubric = vec!["Finds the slow query".to_owned(), "Measures".to_owned()];
+        let shown = from_row(row, &rubric).expect("valid row");
+        assert_eq!(shown.score, 3);
+        assert_eq!(shown.source, "fallback");
+        assert!(shown.fallback_reason.expect("reason").contains("score 7"));
+        assert_eq!(
+            shown.rubric,
+            vec![
+                RubricPoint {
+                    point: rubric[0].clone(),
+                    covered: true
+                },
+                RubricPoint {
+                    point: rubric[1].clone(),
+                    covered: false
+                },
+            ]
+        );
+        assert_eq!(shown.delivery["filler_count"], 1);
+        assert!(
+            shown.delivery["words_per_minute"].is_null(),
+            "typed: no rate"
+        );
+    }
+}
