@@ -632,6 +632,10 @@ function onServerMessage(message) {
       renderMessage(message.message);
       speakReply(message.message);
       break;
+    case 'feedback':
+      rememberFeedback(message.feedback);
+      renderFeedback(message.feedback);
+      break;
     case 'ended':
       onEnded(message.reason);
       break;
@@ -843,11 +847,62 @@ function appendDelta(messageId, text) {
   if (ui.transcript.lastElementChild === item) ui.transcript.scrollTop = ui.transcript.scrollHeight;
 }
 
+function rememberFeedback(feedback) {
+  const list = live.interview?.feedback;
+  if (feedback && list && !list.some((f) => f.id === feedback.id)) list.push(feedback);
+}
+
+/** Shows an answer's feedback under it: score, strength, improvement, rubric points, delivery. */
+function renderFeedback(feedback) {
+  if (!feedback?.message_id) return;
+  const item = ui.transcript.querySelector(`[data-message-id="${CSS.escape(feedback.message_id)}"]`);
+  if (!item) return;
+  item.querySelector('.feedback')?.remove();
+  const box = document.createElement('details');
+  box.className = 'feedback';
+  box.dataset.score = String(feedback.score);
+  const summary = document.createElement('summary');
+  summary.textContent = `Feedback: ${feedback.score} / 5`;
+  const line = (label, text) => {
+    const p = document.createElement('p');
+    const strong = document.createElement('strong');
+    strong.textContent = `${label}: `;
+    p.append(strong, text);
+    return p;
+  };
+  box.append(summary, line('Strength', feedback.strength), line('To improve', feedback.improvement));
+  if (feedback.rubric?.length) {
+    const points = document.createElement('ul');
+    points.className = 'feedback__rubric';
+    for (const point of feedback.rubric) {
+      const li = document.createElement('li');
+      li.className = point.covered ? 'feedback__point feedback__point--covered' : 'feedback__point';
+      li.textContent = `${point.covered ? '✓' : '○'} ${point.point}`;
+      points.append(li);
+    }
+    box.append(points);
+  }
+  const d = feedback.delivery ?? {};
+  const facts = [];
+  if (d.words_per_minute != null) facts.push(`${Math.round(d.words_per_minute)} words/min`);
+  if (d.filler_count != null) facts.push(`${d.filler_count} filler word${d.filler_count === 1 ? '' : 's'}`);
+  if (d.longest_pause_ms != null) facts.push(`longest pause ${(d.longest_pause_ms / 1000).toFixed(1)} s`);
+  if (facts.length) box.append(line('Delivery', facts.join(' · ')));
+  if (feedback.source === 'fallback') {
+    const note = document.createElement('p');
+    note.className = 'feedback__note';
+    note.textContent = 'Scored by matching the key points (the model’s assessment was not usable).';
+    box.append(note);
+  }
+  item.append(box);
+}
+
 function renderHistory(messages) {
   ui.transcript.replaceChildren();
   ui.progress.textContent = '';
   const ordered = [...messages].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
   for (const message of ordered) renderMessage(message);
+  for (const feedback of live.interview?.feedback ?? []) renderFeedback(feedback);
   ui.transcriptEmpty.hidden = ordered.length > 0;
   ui.transcript.scrollTop = ui.transcript.scrollHeight;
 }

@@ -312,6 +312,21 @@ async fn answers_an_interview_by_voice_in_the_browser() {
         lines[0].role, "interviewer",
         "the greeting comes first: {lines:?}"
     );
+    // The answer's feedback appears under it once assessed.
+    let feedback: String = page
+        .wait_for_within(
+            std::time::Duration::from_secs(90),
+            "the answer's feedback under it",
+            "(() => document.querySelector('#transcript [data-role=candidate] .feedback summary')?.textContent ?? '')()",
+            |text: &String| !text.is_empty(),
+        )
+        .await;
+    assert!(
+        feedback.starts_with("Feedback: ") && feedback.ends_with(" / 5"),
+        "{feedback}"
+    );
+    page.eval("document.querySelector('#transcript .feedback').open = true")
+        .await;
     page.screenshot("interview-answered").await;
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 
