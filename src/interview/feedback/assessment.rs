@@ -90,6 +90,7 @@ pub fn assess<W: TurnWriter>(
         return no_answer(rubric);
     }
     let messages = assessment_messages(question, rubric, answer);
+    let evidence = fallback_score(&rubric_coverage(answer, rubric), word_count(answer));
     let context = format!("{question}\n{}\n{answer}", rubric.join("\n"));
     let mut failures = Vec::new();
     for attempt in 1..=2u8 {
@@ -108,7 +109,8 @@ pub fn assess<W: TurnWriter>(
             }
         };
         let checked = parse_assessment(&raw, rubric.len())
-            .and_then(|model| not_copied(&model, &context).map(|()| model));
+            .and_then(|model| not_copied(&model, &context).map(|()| model))
+            .and_then(|model| near_evidence(&model, evidence).map(|()| model));
         match checked {
             Ok(model) => {
                 return Assessment {
@@ -137,6 +139,23 @@ fn assessment_options(seed: u64, attempt: u8) -> GenerateOptions {
         seed,
         ..GenerateOptions::default()
     }
+}
+
+/// The model's score may not stray further than this from the keyword evidence.
+pub const MAX_SCORE_DISTANCE: u8 = 1;
+
+/// Rejects a score far from what the answer's words support. Measured with `viva eval
+/// feedback`: left alone, the model scored nearly every answer 3 (off-topic 2.6 and short 3.2
+/// on average, against on-topic 3.1), while the keyword evidence separated them (2.0, 1.5,
+/// 3.6); within one point of the evidence, the model's reading can still move the score.
+fn near_evidence(model: &ModelAssessment, evidence: u8) -> Result<(), Malformed> {
+    if model.score.abs_diff(evidence) > MAX_SCORE_DISTANCE {
+        return Err(Malformed(format!(
+            "score {} is far from the key points the answer names (about {evidence})",
+            model.score
+        )));
+    }
+    Ok(())
 }
 
 fn not_copied(model: &ModelAssessment, context: &str) -> Result<(), Malformed> {
@@ -653,6 +672,19 @@ happen again.";
         assert_eq!(assessment.score, 4);
         assert_eq!(assessment.covered, [true, true, false]);
         assert_eq!(seeds, [7]);
+    }
+
+    #[test]
+    fn a_score_far_from_the_evidence_is_rejected() {
+        let generous = "COVERED: 1, 2, 3\nSCORE: 5\nSTRENGTH: You covered every part of the \
+question well.\nIMPROVE: Add a number that shows the result.";
+        let mut writer = Scripted::new(&[Ok(generous), Ok(generous)]);
+        let off_topic = "My favourite holiday was a week of hiking in the mountains with my \
+family, and the weather was lovely every single day.";
+        let assessment = assess(&mut writer, QUESTION, &rubric(), off_topic, 7);
+        let reason = fallback_reason(&assessment);
+        assert!(reason.contains("score 5 is far from"), "{reason}");
+        assert!(assessment.score <= 2, "the evidence: {assessment:?}");
     }
 
     #[test]
