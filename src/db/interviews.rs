@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::schema::{interview_questions, interviews, messages};
+use super::schema::{interview_questions, interviews, messages, questions};
 use super::{DbConn, DbError};
 use crate::db_run;
 
@@ -231,6 +231,22 @@ pub async fn messages_of(
             .filter(messages::interview_id.eq(interview_id))
             .order(messages::seq)
             .select(MessageRow::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// Each planned question's position and the skills (JSON array) its bank question practises.
+pub async fn question_skills(
+    conn: &mut DbConn,
+    interview_id: &str,
+) -> Result<Vec<(i32, String)>, DbError> {
+    db_run!(conn, {
+        Ok(interview_questions::table
+            .inner_join(questions::table)
+            .filter(interview_questions::interview_id.eq(interview_id))
+            .order(interview_questions::position)
+            .select((interview_questions::position, questions::skills))
             .load(conn)
             .await?)
     })

@@ -53,3 +53,12 @@ pub async fn delete(
     interviews::delete(&state.pool, &user.0.id, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+pub async fn report(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let report = interviews::report(&state.pool, &user.0.id, &path).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -39,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(interviews::delete),
                 )
                 .service(web::resource("/interviews/{id}/ws").get(live::connect))
+                .service(web::resource("/interviews/{id}/report").get(interviews::report))
                 .service(
                     web::resource("/questions")
                         .get(questions::list)

@@ -360,6 +360,34 @@ pub async fn get(
     })
 }
 
+/// The report of one of the owner's interviews (partial while it is in progress).
+pub async fn report(
+    pool: &DbPool,
+    owner_id: &str,
+    id: &str,
+) -> Result<super::report::Report, InterviewError> {
+    let mut conn = pool.get().await?;
+    db::interviews::find_owned(&mut conn, id, owner_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let questions = db::interviews::questions_of(&mut conn, id).await?;
+    let skills = db::interviews::question_skills(&mut conn, id).await?;
+    let feedback = feedback_shown(db::feedback::of_interview(&mut conn, id).await?, &questions)?;
+    let questions: Vec<super::report::ReportQuestion> = questions
+        .into_iter()
+        .map(|q| super::report::ReportQuestion {
+            skills: skills
+                .iter()
+                .find(|(position, _)| *position == q.position)
+                .map(|(_, raw)| json_strings("questions.skills", raw))
+                .unwrap_or_default(),
+            position: q.position,
+            text: q.text,
+        })
+        .collect();
+    Ok(super::report::build(&questions, &feedback))
+}
+
 /// Deletes one of the owner's interviews with everything stored for it.
 #[tracing::instrument(skip(pool))]
 pub async fn delete(pool: &DbPool, owner_id: &str, id: &str) -> Result<(), InterviewError> {

@@ -11,4 +11,5 @@ pub mod live;
 pub mod plan;
 pub mod prompts;
 pub mod protocol;
+pub mod report;
 pub mod words;

@@ -680,6 +680,36 @@ async fn the_last_answer_closes_the_interview() {
     );
     let (interview, _) = stored_messages(&app, &cookie, &id).await;
     assert_eq!(interview["status"], "completed");
+
+    // The report follows from the stored feedback: one question, one answer scored s of 5
+    // gives 100 × (s − 1) / 4 overall.
+    let score = feedback[0]["feedback"]["score"].as_f64().expect("score");
+    let r = app
+        .get(&format!("/api/v1/interviews/{id}/report"), Some(&cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let report = &r.body;
+    assert_eq!(
+        report["overall"],
+        (100.0 * (score - 1.0) / 4.0).round() as u64
+    );
+    assert_eq!(report["questions_planned"], 1);
+    assert_eq!(report["questions_answered"], 1);
+    assert_eq!(report["questions"][0]["score"].as_f64(), Some(score));
+    assert!(
+        !report["skills"].as_array().expect("skills").is_empty(),
+        "{report}"
+    );
+    let summary = report["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.starts_with("You answered 1 of 1 questions"),
+        "{summary}"
+    );
+    let (_, stranger) = app.signed_in_user().await;
+    let r = app
+        .get(&format!("/api/v1/interviews/{id}/report"), Some(&stranger))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[actix_web::test]
