@@ -636,6 +636,9 @@ function onServerMessage(message) {
       rememberFeedback(message.feedback);
       renderFeedback(message.feedback);
       break;
+    case 'report':
+      live.report = message.report;
+      break;
     case 'ended':
       onEnded(message.reason);
       break;
@@ -689,7 +692,8 @@ function onEnded(reason) {
   if (live.interview) live.interview.status = 'completed';
   stopMic();
   renderHeader();
-  showOver(ENDED_TEXT[reason] ?? 'The interview has ended.');
+  const ended = ENDED_TEXT[reason] ?? 'The interview has ended.';
+  showOver(live.report?.summary ? `${ended} ${live.report.summary}` : ended);
 }
 
 function onServerError(code, message) {

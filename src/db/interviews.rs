@@ -166,6 +166,25 @@ pub async fn mark_ended(
     Ok(changed == 1)
 }
 
+/// Records the interview's overall score (0–100) and summary sentence.
+pub async fn set_result(
+    conn: &mut DbConn,
+    id: &str,
+    score: Option<f64>,
+    summary: &str,
+) -> Result<(), DbError> {
+    db_run!(conn, {
+        diesel::update(interviews::table.find(id))
+            .set((
+                interviews::score.eq(score),
+                interviews::summary.eq(Some(summary)),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
 /// Interviews in progress with when they started and their time limit in minutes.
 pub async fn in_progress(
     conn: &mut DbConn,

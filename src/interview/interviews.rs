@@ -370,9 +370,30 @@ pub async fn report(
     db::interviews::find_owned(&mut conn, id, owner_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    let questions = db::interviews::questions_of(&mut conn, id).await?;
-    let skills = db::interviews::question_skills(&mut conn, id).await?;
-    let feedback = feedback_shown(db::feedback::of_interview(&mut conn, id).await?, &questions)?;
+    report_of(&mut conn, id).await
+}
+
+/// The interview's report, and its overall score and summary written to the interview (done
+/// when it ends, so lists can show them).
+pub async fn settle_report(
+    pool: &DbPool,
+    id: &str,
+) -> Result<super::report::Report, InterviewError> {
+    let mut conn = pool.get().await?;
+    let report = report_of(&mut conn, id).await?;
+    let score = report.overall.map(f64::from);
+    db::interviews::set_result(&mut conn, id, score, &report.summary).await?;
+    Ok(report)
+}
+
+async fn report_of(
+    conn: &mut db::DbConn,
+    id: &str,
+) -> Result<super::report::Report, InterviewError> {
+    let conn = &mut *conn;
+    let questions = db::interviews::questions_of(conn, id).await?;
+    let skills = db::interviews::question_skills(conn, id).await?;
+    let feedback = feedback_shown(db::feedback::of_interview(conn, id).await?, &questions)?;
     let questions: Vec<super::report::ReportQuestion> = questions
         .into_iter()
         .map(|q| super::report::ReportQuestion {

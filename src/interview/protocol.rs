@@ -117,6 +117,10 @@ pub enum ServerMsg {
     Feedback {
         feedback: Box<TurnFeedback>,
     },
+    /// The interview's report, once it is over (just before `ended`).
+    Report {
+        report: Box<super::report::Report>,
+    },
     Ended {
         reason: EndReason,
     },

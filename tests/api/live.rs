@@ -671,6 +671,9 @@ async fn the_last_answer_closes_the_interview() {
     assert_eq!(ended["reason"], "completed");
     let replies = events_of(&before, "reply");
     assert_eq!(replies[0]["message"]["kind"], "closing");
+    // The report comes just before the end, with the score written to the interview.
+    let report_event = events_of(&before, "report");
+    assert_eq!(report_event.len(), 1, "{before:#?}");
     // The interview waits for the last answer's feedback before it says it is over.
     let feedback = events_of(&before, "feedback");
     assert_eq!(feedback.len(), 1, "{before:#?}");
@@ -693,6 +696,9 @@ async fn the_last_answer_closes_the_interview() {
         report["overall"],
         (100.0 * (score - 1.0) / 4.0).round() as u64
     );
+    assert_eq!(report, &report_event[0]["report"]);
+    assert_eq!(interview["score"].as_f64(), report["overall"].as_f64());
+    assert_eq!(interview["summary"], report["summary"]);
     assert_eq!(report["questions_planned"], 1);
     assert_eq!(report["questions_answered"], 1);
     assert_eq!(report["questions"][0]["score"].as_f64(), Some(score));

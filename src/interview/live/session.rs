@@ -27,7 +27,8 @@ use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, Move, Turn, TurnInput};
 use crate::interview::feedback::{self, record};
 use crate::interview::interviews::{
-    feedback_shown, InterviewDetail, InterviewStatus, Message as StoredMessage, PlannedQuestion,
+    self, feedback_shown, InterviewDetail, InterviewStatus, Message as StoredMessage,
+    PlannedQuestion,
 };
 use crate::interview::prompts;
 use crate::interview::protocol::{
@@ -775,7 +776,7 @@ impl InterviewSession {
             db::interviews::mark_ended(&mut conn, &id, InterviewStatus::Completed.as_str(), now)
                 .await
         });
-        ctx.spawn(mark.into_actor(self).map(move |result, act, _ctx| {
+        ctx.spawn(mark.into_actor(self).map(move |result, act, ctx| {
             if let Some(loaded) = &mut act.loaded {
                 loaded.detail.interview.status = InterviewStatus::Completed;
                 loaded.detail.interview.completed_at = Some(now.and_utc());
@@ -787,20 +788,33 @@ impl InterviewSession {
             if act.feedback_in_flight > 0 {
                 act.pending_end = Some(reason);
             } else {
-                act.announce_end(reason);
+                act.announce_end(reason, ctx);
             }
         }));
     }
 
-    /// Says the interview is over and closes the connection.
-    fn announce_end(&mut self, reason: EndReason) {
-        self.send(ServerMsg::Ended { reason });
-        if let Some((_, socket)) = &self.socket {
-            socket.do_send(ToSocket::Close {
-                code: CLOSE_NORMAL,
-                reason: "interview over".into(),
-            });
-        }
+    /// Settles the report (score and summary written to the interview), sends it, says the
+    /// interview is over and closes the connection.
+    fn announce_end(&mut self, reason: EndReason, ctx: &mut Context<Self>) {
+        let pool = self.deps.pool.clone();
+        let id = self.interview_id.clone();
+        let settle = detached(async move { interviews::settle_report(&pool, &id).await });
+        ctx.spawn(settle.into_actor(self).map(move |result, act, _ctx| {
+            match result {
+                Some(Ok(report)) => act.send(ServerMsg::Report {
+                    report: Box::new(report),
+                }),
+                Some(Err(e)) => tracing::error!(error = %e, "the interview's report failed"),
+                None => tracing::error!("the interview's report task failed"),
+            }
+            act.send(ServerMsg::Ended { reason });
+            if let Some((_, socket)) = &act.socket {
+                socket.do_send(ToSocket::Close {
+                    code: CLOSE_NORMAL,
+                    reason: "interview over".into(),
+                });
+            }
+        }));
     }
 
     // ---- feedback -----------------------------------------------------------------------
@@ -848,7 +862,7 @@ impl InterviewSession {
                 .map_err(|e| e.to_string())?;
             record::from_row(row, &shown_rubric).map_err(|e| e.to_string())
         };
-        ctx.spawn(detached(work).into_actor(self).map(|result, act, _ctx| {
+        ctx.spawn(detached(work).into_actor(self).map(|result, act, ctx| {
             act.feedback_in_flight = act.feedback_in_flight.saturating_sub(1);
             match result {
                 Some(Ok(feedback)) => {
@@ -864,7 +878,7 @@ impl InterviewSession {
             }
             if act.feedback_in_flight == 0 {
                 if let Some(reason) = act.pending_end.take() {
-                    act.announce_end(reason);
+                    act.announce_end(reason, ctx);
                 }
             }
         }));
