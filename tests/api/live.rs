@@ -158,12 +158,18 @@ async fn expect_error(live: &mut Live, code: &str) {
     assert!(!error["message"].as_str().unwrap_or("").is_empty());
 }
 
-/// A signed-in user's new interview of `questions` questions, connected and past the greeting.
-async fn started(app: &TestApp, questions: i64) -> (String, String, Live) {
+/// A signed-in user's new interview of `questions` questions, connected (past `ready`).
+async fn connected(app: &TestApp, questions: i64) -> (String, String, Live) {
     let (_, cookie) = app.signed_in_user().await;
     let id = new_interview(app, &cookie, questions).await;
     let mut live = Live::connect(app, &id, &cookie).await;
     live.until("ready").await;
+    (cookie, id, live)
+}
+
+/// [`connected`], and past the greeting.
+async fn started(app: &TestApp, questions: i64) -> (String, String, Live) {
+    let (cookie, id, mut live) = connected(app, questions).await;
     live.start().await;
     (cookie, id, live)
 }
@@ -427,10 +433,7 @@ async fn push_to_talk_ends_the_answer_on_end_turn() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 2).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
+    let (_, _, mut live) = connected(&app, 2).await;
     live.send_json(json!({"type": "mode", "mode": "push_to_talk"}))
         .await;
     live.start().await;
@@ -536,10 +539,7 @@ async fn a_second_connection_takes_over_the_interview() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 1).await;
-    let mut first = Live::connect(&app, &id, &cookie).await;
-    first.until("ready").await;
+    let (cookie, id, mut first) = connected(&app, 1).await;
     let mut second = Live::connect(&app, &id, &cookie).await;
     second.until("ready").await;
     let (error, _) = first.until("error").await;
@@ -558,10 +558,7 @@ async fn malformed_oversized_and_too_fast_frames_get_error_events() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let (_, cookie) = app.signed_in_user().await;
-    let id = new_interview(&app, &cookie, 1).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
-    live.until("ready").await;
+    let (cookie, id, mut live) = connected(&app, 1).await;
 
     live.send_text("this is not json").await;
     expect_error(&mut live, "invalid_message").await;

@@ -103,6 +103,9 @@ mod tests {
             report.fallback, report.cases,
             "garbage from the model always falls back"
         );
+        // The keyword-only baseline of BENCHMARKS.md: `cargo test --lib
+        // every_bundled_case -- --nocapture`.
+        eprintln!("{}", report.table());
         assert!(report.table().contains("| keyword fallback |"));
     }
 }

@@ -45,15 +45,6 @@ impl SessionRegistry {
         }
     }
 
-    /// How many sessions are live.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn lock(&self) -> MutexGuard<'_, Sessions> {
         // The map stays consistent whatever panicked while holding it (single inserts/removes).
         self.sessions

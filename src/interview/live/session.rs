@@ -639,6 +639,7 @@ impl InterviewSession {
                 interrupted,
                 ..row
             },
+            kind,
             end,
             ctx,
         );
@@ -663,7 +664,7 @@ impl InterviewSession {
         self.speak(&text);
         self.reply = None;
         let row = self.interviewer_row(message_id, text, kind, position);
-        self.store_interviewer(row, end, ctx);
+        self.store_interviewer(row, kind, end, ctx);
     }
 
     fn close_for_time(&mut self, ctx: &mut Context<Self>) {
@@ -709,10 +710,10 @@ impl InterviewSession {
     fn store_interviewer(
         &mut self,
         row: MessageRow,
+        kind: MessageKind,
         end: Option<EndReason>,
         ctx: &mut Context<Self>,
     ) {
-        let kind = MessageKind::parse(&row.kind).unwrap_or(MessageKind::Question);
         let position = row.question_position;
         self.store(row, ctx, move |act, ctx, message| {
             if let Some(loaded) = &mut act.loaded {
