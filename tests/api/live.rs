@@ -73,8 +73,11 @@ impl Live {
     }
 
     async fn next(&mut self) -> Next {
+        // One deadline for the whole wait: the server's pings must not keep a stuck test alive.
+        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
         loop {
-            let frame = actix_web::rt::time::timeout(EVENT_TIMEOUT, self.conn.next())
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let frame = actix_web::rt::time::timeout(left, self.conn.next())
                 .await
                 .unwrap_or_else(|_| {
                     panic!("no event within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen)
@@ -771,23 +774,31 @@ async fn backdate_start(app: &TestApp, id: &str, minutes: i64) {
 
 #[actix_web::test]
 async fn the_time_limit_closes_the_interview() {
-    let grace = |s: &mut viva::config::Settings| s.interview_grace = Duration::from_secs(1);
-    let Some(app) = spawn_live_app(Backend::Sqlite, grace).await else {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
     let (cookie, id, live) = started(&app, 3).await;
     drop(live);
-    // 31 minutes into a 30-minute interview, and the session dropped after its grace period:
-    // the next connection rebuilds it from the database, past its limit.
+    // 31 minutes into a 30-minute interview, rebuilt from the database by a server that has no
+    // session in memory (a restart, another node): it finds the interview past its limit.
     backdate_start(&app, &id, 31).await;
-    actix_web::rt::time::sleep(Duration::from_millis(2_500)).await;
-    let mut live = Live::connect(&app, &id, &cookie).await;
+    let data_dir = app.data_dir.path().to_path_buf();
+    let database = app.database.clone();
+    let Some(second) = spawn_live_app(Backend::Sqlite, move |s| {
+        s.data_dir = data_dir;
+        s.database_url = Some(database);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut live = Live::connect(&second, &id, &cookie).await;
     let (ended, before) = live.until("ended").await;
     assert_eq!(ended["reason"], "time_limit");
     let closing = events_of(&before, "reply");
     assert_eq!(closing.len(), 1, "{before:#?}");
     assert_eq!(closing[0]["message"]["kind"], "closing");
-    let (interview, _) = stored_messages(&app, &cookie, &id).await;
+    let (interview, _) = stored_messages(&second, &cookie, &id).await;
     assert_eq!(interview["status"], "completed");
 }
 

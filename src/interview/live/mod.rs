@@ -52,6 +52,8 @@ pub enum ToSocket {
 pub const CLOSE_TAKEN_OVER: u16 = 4000;
 /// Close code after the interview ended (normal closure).
 pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code asking the client to connect again at once (the session was just closing).
+pub const CLOSE_RECONNECT: u16 = 1012;
 /// Close code when the session cannot serve (the database is unreachable…).
 pub const CLOSE_INTERNAL: u16 = 1011;
 

@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 use super::progress::{MessageKind, Progress};
 use super::writer::{WorkerWriter, ASSESSMENT_CONVERSATION, FOLLOW_UP_CONVERSATION};
 use super::{Attach, Audio, Client, Detach, SessionDeps, ToSocket};
-use super::{CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_TAKEN_OVER};
+use super::{CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::interviews::MessageRow;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::Invalid;
@@ -101,6 +101,10 @@ pub struct InterviewSession {
     feedback_in_flight: usize,
     /// The interview is over; `ended` waits for the last answers' feedback.
     pending_end: Option<EndReason>,
+    /// Left the registry for good. The supervisor restarts a stopped actor while anything
+    /// still holds its address (a socket closing, a worker thread); a retired one then stays
+    /// idle until the last address drops, instead of reloading and acting on its own.
+    retired: bool,
 }
 
 impl InterviewSession {
@@ -123,6 +127,7 @@ impl InterviewSession {
             pending_feedback: None,
             feedback_in_flight: 0,
             pending_end: None,
+            retired: false,
         }
     }
 
@@ -167,7 +172,13 @@ impl InterviewSession {
             });
         }
         // The next connection tries again.
+        self.retire(ctx);
+    }
+
+    /// Leaves the registry and stops for good (see `retired`).
+    fn retire(&mut self, ctx: &mut Context<Self>) {
         self.deps.registry.remove(&self.interview_id, self.instance);
+        self.retired = true;
         ctx.stop();
     }
 
@@ -183,6 +194,15 @@ impl InterviewSession {
     // ---- connections --------------------------------------------------------------------
 
     fn attach(&mut self, connection: u64, socket: Recipient<ToSocket>, ctx: &mut Context<Self>) {
+        if self.retired {
+            // Found in the registry just before this session left it: the client reconnects
+            // and gets a fresh session.
+            socket.do_send(ToSocket::Close {
+                code: CLOSE_RECONNECT,
+                reason: "session closing; reconnect".into(),
+            });
+            return;
+        }
         if let Some(timer) = self.grace_timer.take() {
             ctx.cancel_future(timer);
         }
@@ -212,8 +232,7 @@ impl InterviewSession {
         self.grace_timer = Some(ctx.run_later(grace, |act, ctx| {
             if act.socket.is_none() {
                 tracing::info!(interview_id = %act.interview_id, "live session closed after its grace period");
-                act.deps.registry.remove(&act.interview_id, act.instance);
-                ctx.stop();
+                act.retire(ctx);
             }
         }));
     }
@@ -973,7 +992,9 @@ impl Actor for InterviewSession {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         // Runs again after every supervisor restart.
-        self.begin_load(ctx);
+        if !self.retired {
+            self.begin_load(ctx);
+        }
     }
 }
 
