@@ -1,5 +1,6 @@
 // The landing page: register, log in, show who is signed in, log out; signed in, the dashboard
-// (dashboard.js): my interviews and a form to start a new one.
+// (dashboard.js): my interviews, a form to start a new one, progress, saved questions and the
+// leaderboard.
 // Session cookies are HttpOnly: this script never sees them; it asks the server (/me) instead.
 
 import { api as apiCall, busy, humanize as humanizeWith, fieldNamed } from './api.js';
@@ -73,7 +74,7 @@ function showSignedIn(user, { focus = false } = {}) {
   ui.signedIn.hidden = false;
   ui.main.classList.add('is-signed-in');
   if (focus) ui.accountTitle.focus();
-  dashboard.show();
+  dashboard.show(user);
 }
 
 function showSignedOut({ focus = false } = {}) {

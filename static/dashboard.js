@@ -1,7 +1,11 @@
-// The signed-in dashboard on the landing page: my interviews (open, delete) and the form that
-// plans a new one. app.js calls show() once someone is signed in and hide() when they leave.
+// The signed-in dashboard on the landing page: my interviews (open, report, delete), the form
+// that plans a new one, progress over the completed interviews (a trend chart, the weakest
+// skill, a suggested next interview), saved questions, and the opt-in leaderboard. app.js calls
+// show(user) once someone is signed in and hide() when they leave. Each section loads on its
+// own: one that fails says so in place while the others carry on.
 
 import { api, busy, capitalize, fieldNamed, formatDate, STATUS_LABELS } from './api.js';
+import { seriesClass, trendChart } from './chart.js';
 
 const PER_PAGE = 20;
 const MAX_SKILLS = 10;
@@ -28,6 +32,36 @@ const ui = {
   listError: $('interviews-error'),
   empty: $('interviews-empty'),
   moreButton: $('interviews-more'),
+  progress: {
+    status: $('progress-status'),
+    error: $('progress-error'),
+    empty: $('progress-empty'),
+    chart: $('progress-chart'),
+    trend: $('progress-trend'),
+    legend: $('progress-legend'),
+    weakest: $('progress-weakest'),
+    suggestion: $('progress-suggestion'),
+    what: $('progress-suggestion-what'),
+    reason: $('progress-suggestion-reason'),
+    startError: $('progress-suggestion-error'),
+    start: $('progress-start'),
+  },
+  bookmarks: {
+    title: $('bookmarks-title'),
+    status: $('bookmarks-status'),
+    error: $('bookmarks-error'),
+    empty: $('bookmarks-empty'),
+    list: $('bookmarks-list'),
+  },
+  leaderboard: {
+    optIn: $('leaderboard-opt-in'),
+    optInStatus: $('leaderboard-opt-in-status'),
+    optInError: $('leaderboard-opt-in-error'),
+    status: $('leaderboard-status'),
+    error: $('leaderboard-error'),
+    empty: $('leaderboard-empty'),
+    tables: $('leaderboard-tables'),
+  },
 };
 
 const FIELD_LABELS = {
@@ -44,6 +78,8 @@ let generation = 0;
 let page = 0;
 let total = 0;
 let onSignedOut = () => {};
+/** The progress endpoint's suggested next interview, for "Start this interview". */
+let suggestion = null;
 
 /** `onSignedOut` runs when an API call finds the session gone (401). */
 export function init(options = {}) {
@@ -53,9 +89,13 @@ export function init(options = {}) {
   ui.type.addEventListener('change', () => renderSkills());
   ui.list.addEventListener('click', onListClick);
   ui.moreButton.addEventListener('click', () => loadPage(page + 1));
+  ui.progress.start.addEventListener('click', onStartSuggestion);
+  ui.bookmarks.list.addEventListener('click', onBookmarksClick);
+  ui.leaderboard.optIn.addEventListener('change', onOptInChange);
 }
 
-export async function show() {
+/** `user`: the signed-in account, as /auth/me answers (its `leaderboard_opt_in` sets the switch). */
+export async function show(user) {
   const mine = ++generation;
   clearFormError();
   ui.listError.textContent = '';
@@ -73,7 +113,8 @@ export async function show() {
     ui.error.textContent = `Could not load the interview types. ${sentence(error.message)}`;
     ui.submit.disabled = true;
   }
-  await loadPage(1);
+  // Each loader shows its own failure and never rejects.
+  await Promise.all([loadPage(1), loadProgress(), loadBookmarks(), loadOptIn(user), loadLeaderboard()]);
 }
 
 export function hide() {
@@ -92,6 +133,24 @@ export function hide() {
   ui.listStatus.textContent = '';
   ui.listError.textContent = '';
   clearFormError();
+  suggestion = null;
+  for (const element of [ui.progress.status, ui.progress.error, ui.progress.weakest, ui.progress.what, ui.progress.reason, ui.progress.startError]) {
+    element.textContent = '';
+  }
+  ui.progress.trend.replaceChildren();
+  ui.progress.legend.replaceChildren();
+  for (const element of [ui.progress.empty, ui.progress.chart, ui.progress.weakest, ui.progress.suggestion]) element.hidden = true;
+  ui.bookmarks.list.replaceChildren();
+  ui.bookmarks.status.textContent = '';
+  ui.bookmarks.error.textContent = '';
+  ui.bookmarks.empty.hidden = true;
+  ui.leaderboard.optIn.checked = false;
+  ui.leaderboard.optIn.disabled = true;
+  for (const element of [ui.leaderboard.optInStatus, ui.leaderboard.optInError, ui.leaderboard.status, ui.leaderboard.error]) {
+    element.textContent = '';
+  }
+  ui.leaderboard.tables.replaceChildren();
+  ui.leaderboard.empty.hidden = true;
 }
 
 // ---- The new-interview form ----
@@ -233,6 +292,8 @@ async function onCreate(event) {
 
 export const interviewUrl = (id) => `/interview.html?id=${encodeURIComponent(id)}`;
 
+export const reportUrl = (id) => `/report.html?id=${encodeURIComponent(id)}`;
+
 async function loadPage(number) {
   const mine = generation;
   ui.listError.textContent = '';
@@ -289,16 +350,32 @@ function listItem(interview) {
   when.textContent = formatDate(interview.created_at);
   const questions = interview.question_count === 1 ? '1 question' : `${interview.question_count} questions`;
   const facts = [capitalize(interview.difficulty), questions];
-  if (typeof interview.score === 'number') facts.push(`score ${Math.round(interview.score * 10) / 10}`);
   meta.append(badge, ` ${facts.join(' · ')} · `, when);
+  if (typeof interview.score === 'number') {
+    const score = document.createElement('span');
+    score.className = 'interview-item__score';
+    score.dataset.score = String(Math.round(interview.score));
+    score.textContent = `${Math.round(interview.score)}/100`;
+    meta.append(' · ', score);
+  }
   main.append(link, meta);
 
   const actions = document.createElement('div');
   actions.className = 'interview-item__actions';
   item.dataset.label = `the ${typeName(interview.interview_type)} interview of ${formatDate(interview.created_at)}`;
+  if (interview.status === 'completed') actions.append(reportLink(interview.id, item.dataset.label));
   actions.append(deleteButton(item.dataset.label));
   item.append(main, actions);
   return item;
+}
+
+function reportLink(id, label) {
+  const link = document.createElement('a');
+  link.className = 'button button--small button--secondary interview-item__report';
+  link.href = reportUrl(id);
+  link.textContent = 'Report';
+  link.setAttribute('aria-label', `Report on ${label}`);
+  return link;
 }
 
 /** `label`: which interview, for screen readers ("the Behavioral interview of 1 May 2025"). */
@@ -339,7 +416,8 @@ async function onListClick(event) {
     no.focus();
   } else if (action === 'cancel-delete') {
     const again = deleteButton(item.dataset.label);
-    actions.replaceChildren(again);
+    const completed = item.dataset.status === 'completed';
+    actions.replaceChildren(...(completed ? [reportLink(item.dataset.id, item.dataset.label)] : []), again);
     again.focus();
   } else if (action === 'confirm-delete') {
     await busy(button, 'Deleting…', async () => {
@@ -360,6 +438,314 @@ async function onListClick(event) {
       ui.listTitle.focus();
     });
   }
+}
+
+// ---- Progress ----
+
+function skillName(slug) {
+  return catalog.skills.find((skill) => skill.slug === slug)?.name ?? slug;
+}
+
+const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+async function loadProgress() {
+  const mine = generation;
+  const view = ui.progress;
+  view.error.textContent = '';
+  view.status.textContent = 'Loading your progress…';
+  let data;
+  try {
+    data = await api('/progress');
+  } catch (error) {
+    if (mine !== generation) return;
+    if (error.status === 401) return onSignedOut();
+    view.status.textContent = '';
+    view.error.textContent = `Could not load your progress. ${sentence(error.message)}`;
+    return;
+  }
+  if (mine !== generation) return;
+  const completed = data?.completed_interviews ?? 0;
+  view.status.textContent = completed === 0 ? '' : `Over ${plural(completed, 'completed interview')}.`;
+  view.empty.hidden = completed > 0;
+  view.chart.hidden = completed === 0;
+  const skills = data?.skills ?? [];
+  if (completed > 0) {
+    view.trend.replaceChildren(trendChart(skills));
+    view.legend.replaceChildren(...skills.map(legendItem));
+  }
+  renderWeakest(completed > 0 ? data?.weakest : null);
+  renderSuggestion(data?.suggestion ?? null);
+}
+
+/** "Databases 72/100 ▲ 8": the skill's colour, its latest score and the change since the last one. */
+function legendItem(skill, index) {
+  const item = document.createElement('li');
+  item.className = `chart-legend__item ${seriesClass(index)}`;
+  item.dataset.skill = skill.skill;
+  const swatch = document.createElement('span');
+  swatch.className = 'chart-legend__swatch';
+  swatch.setAttribute('aria-hidden', 'true');
+  const name = document.createElement('span');
+  name.className = 'chart-legend__name';
+  name.textContent = skill.name ?? skillName(skill.skill);
+  item.append(swatch, name);
+  if (typeof skill.latest === 'number') {
+    const latest = document.createElement('span');
+    latest.className = 'chart-legend__value';
+    latest.textContent = `${Math.round(skill.latest)}/100`;
+    item.append(' ', latest);
+  }
+  if (typeof skill.change === 'number') {
+    const change = document.createElement('span');
+    const rounded = Math.round(skill.change);
+    change.className = `chart-legend__change chart-legend__change--${rounded > 0 ? 'up' : rounded < 0 ? 'down' : 'same'}`;
+    change.textContent = rounded > 0 ? `▲ ${rounded}` : rounded < 0 ? `▼ ${-rounded}` : '= 0';
+    change.title = rounded === 0 ? 'No change since the interview before' : `${rounded > 0 ? 'Up' : 'Down'} ${Math.abs(rounded)} since the interview before`;
+    item.append(' ', change);
+  }
+  return item;
+}
+
+function renderWeakest(weakest) {
+  const view = ui.progress;
+  view.weakest.hidden = !weakest;
+  if (!weakest) {
+    view.weakest.textContent = '';
+    return;
+  }
+  const name = document.createElement('strong');
+  name.textContent = weakest.name ?? skillName(weakest.skill);
+  view.weakest.replaceChildren('Your weakest skill: ', name, ` (${Math.round(weakest.score)}/100). Practising it will lift your scores the most.`);
+  view.weakest.dataset.skill = weakest.skill;
+}
+
+function renderSuggestion(next) {
+  const view = ui.progress;
+  suggestion = next;
+  view.startError.textContent = '';
+  view.suggestion.hidden = !next;
+  if (!next) return;
+  const skills = (next.skills ?? []).map(skillName);
+  const facts = [
+    `${typeName(next.interview_type)} interview`,
+    skills.length ? skills.join(', ') : 'a general mix of skills',
+    capitalize(next.difficulty),
+    plural(next.question_count, 'question'),
+    `${next.time_limit_minutes} minutes`,
+  ];
+  view.what.textContent = facts.join(' · ');
+  view.reason.textContent = next.reason ? sentence(next.reason) : '';
+  view.reason.hidden = !next.reason;
+}
+
+async function onStartSuggestion(event) {
+  if (!suggestion) return;
+  const view = ui.progress;
+  view.startError.textContent = '';
+  const { interview_type, skills, difficulty, question_count, time_limit_minutes } = suggestion;
+  const body = { interview_type, skills: skills ?? [], difficulty, question_count, time_limit_minutes };
+  await busy(event.currentTarget, 'Planning your interview…', async () => {
+    try {
+      const interview = await api('/interviews', { method: 'POST', body });
+      window.location.assign(interviewUrl(interview.id));
+    } catch (error) {
+      if (error.status === 401) return onSignedOut();
+      view.startError.textContent = `Could not start the suggested interview. ${sentence(error.message)}`;
+    }
+  });
+}
+
+// ---- Saved questions ----
+
+async function loadBookmarks() {
+  const mine = generation;
+  const view = ui.bookmarks;
+  view.error.textContent = '';
+  view.status.textContent = 'Loading your saved questions…';
+  let bookmarks;
+  try {
+    bookmarks = await api('/bookmarks');
+  } catch (error) {
+    if (mine !== generation) return;
+    if (error.status === 401) return onSignedOut();
+    view.status.textContent = '';
+    view.error.textContent = `Could not load your saved questions. ${sentence(error.message)}`;
+    return;
+  }
+  if (mine !== generation) return;
+  view.list.replaceChildren(...(bookmarks ?? []).map(bookmarkItem));
+  updateBookmarksFooter();
+}
+
+function updateBookmarksFooter() {
+  const view = ui.bookmarks;
+  const shown = view.list.children.length;
+  view.empty.hidden = shown > 0;
+  view.status.textContent = shown === 0 ? '' : plural(shown, 'saved question');
+}
+
+function bookmarkItem(bookmark) {
+  const item = document.createElement('li');
+  item.className = 'bookmark-item';
+  item.dataset.questionId = bookmark.question_id;
+  const main = document.createElement('div');
+  main.className = 'bookmark-item__main';
+  const text = document.createElement('p');
+  text.className = 'bookmark-item__text';
+  text.textContent = bookmark.text;
+  const meta = document.createElement('p');
+  meta.className = 'bookmark-item__meta';
+  const facts = [typeName(bookmark.interview_type), capitalize(bookmark.difficulty)].filter(Boolean);
+  meta.append(`${facts.join(' · ')} · saved `);
+  const when = document.createElement('time');
+  when.dateTime = bookmark.created_at;
+  when.textContent = formatDate(bookmark.created_at);
+  meta.append(when);
+  main.append(text, meta);
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'button button--quiet';
+  remove.dataset.action = 'remove-bookmark';
+  remove.textContent = 'Remove';
+  remove.setAttribute('aria-label', `Remove the saved question: ${bookmark.text}`);
+  item.append(main, remove);
+  return item;
+}
+
+async function onBookmarksClick(event) {
+  const button = event.target.closest('button[data-action="remove-bookmark"]');
+  if (!button) return;
+  const item = button.closest('.bookmark-item');
+  const view = ui.bookmarks;
+  view.error.textContent = '';
+  let removed = false;
+  await busy(button, 'Removing…', async () => {
+    try {
+      await api(`/bookmarks/${encodeURIComponent(item.dataset.questionId)}`, { method: 'DELETE' });
+      removed = true;
+    } catch (error) {
+      if (error.status === 401) return onSignedOut();
+      // 404: already removed (in another tab).
+      if (error.status === 404) removed = true;
+      else view.error.textContent = `Could not remove the saved question. ${sentence(error.message)}`;
+    }
+  });
+  if (!removed) return;
+  item.remove();
+  updateBookmarksFooter();
+  view.status.textContent = `Question removed. ${view.status.textContent}`.trim();
+  view.title.focus();
+}
+
+// ---- Leaderboard ----
+
+const optInText = (on) =>
+  on ? 'On: others see your display name and best score per interview type.' : 'Off: you are not shown on the leaderboard.';
+
+/** The switch follows /auth/me's `leaderboard_opt_in` (asked again if `user` lacks it). */
+async function loadOptIn(user) {
+  const mine = generation;
+  const view = ui.leaderboard;
+  view.optInError.textContent = '';
+  view.optIn.disabled = true;
+  let optIn = user?.leaderboard_opt_in;
+  if (typeof optIn !== 'boolean') {
+    try {
+      optIn = (await api('/auth/me'))?.leaderboard_opt_in;
+    } catch (error) {
+      if (mine !== generation) return;
+      if (error.status === 401) return onSignedOut();
+      view.optInError.textContent = `Could not load your leaderboard setting. ${sentence(error.message)}`;
+      return;
+    }
+    if (mine !== generation) return;
+  }
+  view.optIn.checked = optIn === true;
+  view.optIn.disabled = false;
+  view.optInStatus.textContent = optInText(optIn === true);
+}
+
+async function onOptInChange() {
+  const view = ui.leaderboard;
+  const wanted = view.optIn.checked;
+  view.optInError.textContent = '';
+  view.optIn.disabled = true;
+  view.optInStatus.textContent = 'Saving…';
+  let answer;
+  try {
+    answer = await api('/me/leaderboard', { method: 'PUT', body: { opt_in: wanted } });
+  } catch (error) {
+    if (error.status === 401) return onSignedOut();
+    view.optIn.checked = !wanted;
+    view.optIn.disabled = false;
+    view.optInStatus.textContent = optInText(!wanted);
+    view.optInError.textContent = `Could not change your leaderboard setting. ${sentence(error.message)}`;
+    return;
+  }
+  const on = typeof answer?.opt_in === 'boolean' ? answer.opt_in : wanted;
+  view.optIn.checked = on;
+  view.optIn.disabled = false;
+  view.optInStatus.textContent = optInText(on);
+  // Joining or leaving changes the tables.
+  await loadLeaderboard();
+}
+
+async function loadLeaderboard() {
+  const mine = generation;
+  const view = ui.leaderboard;
+  view.error.textContent = '';
+  view.status.textContent = 'Loading the leaderboard…';
+  let data;
+  try {
+    data = await api('/leaderboard');
+  } catch (error) {
+    if (mine !== generation) return;
+    if (error.status === 401) return onSignedOut();
+    view.status.textContent = '';
+    view.error.textContent = `Could not load the leaderboard. ${sentence(error.message)}`;
+    return;
+  }
+  if (mine !== generation) return;
+  const types = (data?.types ?? []).filter((type) => type.entries?.length > 0);
+  view.status.textContent = '';
+  view.tables.replaceChildren(...types.map(leaderboardTable));
+  view.empty.hidden = types.length > 0;
+}
+
+function leaderboardTable(type) {
+  const frame = document.createElement('div');
+  frame.className = 'table-frame';
+  frame.dataset.type = type.interview_type;
+  const table = document.createElement('table');
+  table.className = 'leaderboard-table';
+  table.dataset.type = type.interview_type;
+  table.createCaption().textContent = type.name ?? typeName(type.interview_type);
+  const head = table.createTHead().insertRow();
+  for (const [text, className] of [['Rank', 'numeric'], ['Name', ''], ['Best score', 'numeric'], ['Interviews', 'numeric']]) {
+    const cell = document.createElement('th');
+    cell.scope = 'col';
+    cell.textContent = text;
+    if (className) cell.className = className;
+    head.append(cell);
+  }
+  const body = table.createTBody();
+  for (const entry of type.entries) {
+    const row = body.insertRow();
+    const rank = document.createElement('th');
+    rank.scope = 'row';
+    rank.className = 'numeric';
+    rank.textContent = String(entry.rank);
+    row.append(rank);
+    row.insertCell().textContent = entry.display_name;
+    const best = row.insertCell();
+    best.className = 'numeric';
+    best.textContent = typeof entry.best_score === 'number' ? `${Math.round(entry.best_score)}/100` : '–';
+    const count = row.insertCell();
+    count.className = 'numeric';
+    count.textContent = String(entry.interviews);
+  }
+  frame.append(table);
+  return frame;
 }
 
 function sentence(text) {

@@ -31,6 +31,7 @@ pub struct User {
     #[serde(skip)]
     pub session_generation: i64,
     pub created_at: DateTime<Utc>,
+    pub leaderboard_opt_in: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -44,6 +45,7 @@ impl TryFrom<UserRow> for User {
             display_name: row.display_name,
             session_generation: row.session_generation,
             created_at: row.created_at.and_utc(),
+            leaderboard_opt_in: row.leaderboard_opt_in,
         })
     }
 }
@@ -97,6 +99,7 @@ impl Accounts {
             session_generation: 0,
             created_at: now,
             updated_at: now,
+            leaderboard_opt_in: false,
         };
         let mut conn = self.pool.get().await?;
         match db::users::insert(&mut conn, &row).await {

@@ -227,6 +227,43 @@ pub async fn list_owned(
     })
 }
 
+/// The owner's completed interviews, most recent first, at most `limit`.
+pub async fn completed_owned(
+    conn: &mut DbConn,
+    owner_id: &str,
+    limit: i64,
+) -> Result<Vec<InterviewRow>, DbError> {
+    db_run!(conn, {
+        Ok(interviews::table
+            .filter(interviews::owner_id.eq(owner_id))
+            .filter(interviews::status.eq("completed"))
+            .filter(interviews::completed_at.is_not_null())
+            .order((interviews::completed_at.desc(), interviews::id.desc()))
+            .limit(limit)
+            .select(InterviewRow::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// Whether the bank question was planned in one of the owner's interviews.
+pub async fn was_asked(
+    conn: &mut DbConn,
+    owner_id: &str,
+    question_id: &str,
+) -> Result<bool, DbError> {
+    db_run!(conn, {
+        let found: i64 = interview_questions::table
+            .inner_join(interviews::table)
+            .filter(interviews::owner_id.eq(owner_id))
+            .filter(interview_questions::question_id.eq(question_id))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(found > 0)
+    })
+}
+
 pub async fn questions_of(
     conn: &mut DbConn,
     interview_id: &str,

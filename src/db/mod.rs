@@ -3,9 +3,11 @@
 //! Query code is written once and compiled for both backends by [`db_run!`]; where the SQL must
 //! differ, the difference is a visible `match` on [`DbConn`] in the query module.
 
+pub mod bookmarks;
 pub mod catalog;
 pub mod feedback;
 pub mod interviews;
+pub mod leaderboard;
 pub mod schema;
 pub mod sessions;
 pub mod users;

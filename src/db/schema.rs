@@ -11,6 +11,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    bookmarks (user_id, question_id) {
+        user_id -> Text,
+        question_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     interview_questions (interview_id, position) {
         interview_id -> Text,
         position -> Integer,
@@ -129,9 +137,12 @@ diesel::table! {
         session_generation -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        leaderboard_opt_in -> Bool,
     }
 }
 
+diesel::joinable!(bookmarks -> questions (question_id));
+diesel::joinable!(bookmarks -> users (user_id));
 diesel::joinable!(interview_questions -> interviews (interview_id));
 diesel::joinable!(interview_questions -> questions (question_id));
 diesel::joinable!(interview_type_skills -> interview_types (interview_type));
@@ -145,6 +156,7 @@ diesel::joinable!(turn_feedback -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
+    bookmarks,
     interview_questions,
     interview_type_skills,
     interview_types,

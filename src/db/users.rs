@@ -19,6 +19,7 @@ pub struct UserRow {
     pub session_generation: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub leaderboard_opt_in: bool,
 }
 
 /// Inserts a user; a taken email is [`DbError::UniqueViolation`].
@@ -86,4 +87,26 @@ pub async fn set_role(conn: &mut DbConn, id: &str, role: &str) -> Result<(), DbE
 
 pub async fn count(conn: &mut DbConn) -> Result<i64, DbError> {
     db_run!(conn, { Ok(users::table.count().get_result(conn).await?) })
+}
+
+/// Whether the user appears on the leaderboard.
+pub async fn set_leaderboard_opt_in(
+    conn: &mut DbConn,
+    id: &str,
+    opt_in: bool,
+) -> Result<(), DbError> {
+    let now = chrono::Utc::now().naive_utc();
+    let updated = db_run!(conn, {
+        diesel::update(users::table.find(id))
+            .set((
+                users::leaderboard_opt_in.eq(opt_in),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?
+    });
+    if updated == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
 }

@@ -62,3 +62,25 @@ pub async fn report(
     let report = interviews::report(&state.pool, &user.0.id, &path).await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+/// The report as a PDF download.
+pub async fn report_pdf(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let pdf = interviews::report_pdf(&state.pool, &user.0.id, &path).await?;
+    // Interview ids are UUIDs, but never trust a path segment inside a header.
+    let name: String = path
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"viva-report-{name}.pdf\""),
+        ))
+        .body(pdf))
+}

@@ -7,6 +7,7 @@ pub mod health;
 pub mod interviews;
 pub mod live;
 pub mod middleware;
+pub mod practice;
 pub mod questions;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
@@ -40,6 +41,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/interviews/{id}/ws").get(live::connect))
                 .service(web::resource("/interviews/{id}/report").get(interviews::report))
+                .service(web::resource("/interviews/{id}/report.pdf").get(interviews::report_pdf))
+                .service(web::resource("/progress").get(practice::progress))
+                .service(
+                    web::resource("/bookmarks")
+                        .get(practice::bookmarks)
+                        .post(practice::add_bookmark),
+                )
+                .service(
+                    web::resource("/bookmarks/{question_id}").delete(practice::remove_bookmark),
+                )
+                .service(web::resource("/leaderboard").get(practice::leaderboard))
+                .service(web::resource("/me/leaderboard").put(practice::set_leaderboard))
                 .service(
                     web::resource("/questions")
                         .get(questions::list)

@@ -375,6 +375,54 @@ pub async fn report(
 
 /// The interview's report, and its overall score and summary written to the interview (done
 /// when it ends, so lists can show them).
+/// The report as a PDF, with the transcript and the feedback on each answer.
+#[tracing::instrument(skip(pool))]
+pub async fn report_pdf(
+    pool: &DbPool,
+    owner_id: &str,
+    id: &str,
+) -> Result<Vec<u8>, InterviewError> {
+    let detail = get(pool, owner_id, id).await?;
+    let mut conn = pool.get().await?;
+    let report = report_of(&mut conn, id).await?;
+    let type_name = db::catalog::list_interview_types(&mut conn)
+        .await?
+        .into_iter()
+        .find(|t| t.slug == detail.interview.interview_type)
+        .map_or_else(|| detail.interview.interview_type.clone(), |t| t.name);
+    drop(conn);
+    let interview = &detail.interview;
+    let day = interview
+        .completed_at
+        .or(interview.started_at)
+        .unwrap_or(interview.created_at)
+        .format("%Y-%m-%d");
+    let subtitle = format!(
+        "{type_name} interview \u{b7} {} \u{b7} {} \u{b7} {day}",
+        interview.difficulty.as_str(),
+        interview.status.as_str().replace('_', " "),
+    );
+    let transcript = detail
+        .messages
+        .iter()
+        .map(|m| super::report::pdf::TranscriptEntry {
+            speaker: if m.role == "candidate" {
+                "You"
+            } else {
+                "Interviewer"
+            },
+            text: &m.text,
+            feedback: detail.feedback.iter().find(|f| f.message_id == m.id),
+        })
+        .collect();
+    Ok(super::report::pdf::render(&super::report::pdf::ReportPdf {
+        title: "viva interview report",
+        subtitle: &subtitle,
+        report: &report,
+        transcript,
+    }))
+}
+
 pub async fn settle_report(
     pool: &DbPool,
     id: &str,
@@ -386,7 +434,7 @@ pub async fn settle_report(
     Ok(report)
 }
 
-async fn report_of(
+pub(super) async fn report_of(
     conn: &mut db::DbConn,
     id: &str,
 ) -> Result<super::report::Report, InterviewError> {

@@ -9,6 +9,7 @@ pub mod feedback;
 pub mod interviews;
 pub mod live;
 pub mod plan;
+pub mod practice;
 pub mod prompts;
 pub mod protocol;
 pub mod report;

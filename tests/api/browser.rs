@@ -356,3 +356,94 @@ async fn answers_an_interview_by_voice_in_the_browser() {
         "{stored:#?}"
     );
 }
+
+/// The report page of a completed interview: its three charts drawn as SVG, the transcript
+/// with the feedback under each answer, and the dashboard's progress chart.
+#[actix_web::test]
+async fn shows_the_report_with_its_charts() {
+    let Some((app, browser)) = start().await else {
+        return;
+    };
+    let (email, cookie) = app.user_named("Report Reader").await;
+    let day = |n| {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, n)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("a valid date")
+    };
+    crate::reports::scored_interview(&app, &cookie, "behavioral", &[2, 3], day(1)).await;
+    let interview =
+        crate::reports::scored_interview(&app, &cookie, "behavioral", &[4, 2, 5], day(8)).await;
+    let id = interview["id"].as_str().expect("id");
+
+    let mut page = browser.open_page().await;
+    page.navigate(&app.url("/")).await;
+    wait_for_view(&mut page, "the log-in form", |v| v.signed_out).await;
+    let fields = [
+        ("login-email", email.as_str()),
+        ("login-password", STRONG_PASSWORD),
+    ];
+    submit(&mut page, "login-form", &fields).await;
+    wait_for_view(&mut page, "the dashboard", |v| v.signed_in).await;
+    let trend_lines: u64 = page
+        .wait_for(
+            "the progress chart with a line per skill",
+            "document.querySelectorAll('svg.chart[data-chart=trend] .chart__series').length",
+            |n: &u64| *n > 0,
+        )
+        .await;
+    assert!(trend_lines > 0);
+    page.screenshot("dashboard-progress").await;
+
+    page.navigate(&app.url(&format!("/report.html?id={id}")))
+        .await;
+    let ready: String = page
+        .wait_for(
+            "the report page to finish",
+            "document.body.dataset.ready ?? ''",
+            |state: &String| !state.is_empty(),
+        )
+        .await;
+    assert_eq!(ready, "report", "the page showed an error instead");
+
+    #[derive(Debug, Deserialize)]
+    struct Drawn {
+        charts: Vec<String>,
+        answer_bars: Vec<String>,
+        delivery_rows: usize,
+        skill_bars: usize,
+        feedback: usize,
+        score: String,
+    }
+    let drawn: Drawn = serde_json::from_value(
+        page.eval(
+            "(() => ({
+                charts: [...document.querySelectorAll('svg.chart')].map((s) => s.dataset.chart),
+                answer_bars: [...document.querySelectorAll('svg[data-chart=answers] .chart__item')]
+                    .map((g) => g.dataset.score),
+                delivery_rows: document.querySelectorAll('svg[data-chart=delivery] .chart__check').length,
+                skill_bars: document.querySelectorAll('svg[data-chart=skills] .chart__item').length,
+                feedback: document.querySelectorAll('#report-transcript .feedback').length,
+                score: document.getElementById('report-score')?.dataset.score ?? '',
+            }))()",
+        )
+        .await,
+    )
+    .expect("the page's drawing, read back");
+    for chart in ["answers", "delivery", "skills"] {
+        assert!(drawn.charts.iter().any(|c| c == chart), "{drawn:?}");
+    }
+    assert_eq!(drawn.answer_bars, ["4", "2", "5"], "one bar per answer");
+    assert_eq!(drawn.delivery_rows, 5, "{drawn:?}");
+    assert!(drawn.skill_bars > 0, "{drawn:?}");
+    assert_eq!(drawn.feedback, 3, "feedback under each answer");
+    // (4 + 2 + 5) / 3 = 11/3 → 100 × (11/3 − 1) / 4 = 66.7 → 67.
+    assert_eq!(drawn.score, "67");
+    let shot = page.screenshot("report").await;
+    let png = std::fs::read(&shot).expect("read the screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+}

@@ -282,10 +282,21 @@ impl<S: Socket> Page<S> {
 
     /// Saves a PNG of the whole page as `target/browser-screens/{name}.png`.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
+        // The document's whole size: without a clip, some pages capture only the viewport.
+        let metrics = self
+            .call("Page.getLayoutMetrics", json!({}))
+            .await
+            .expect("read the layout metrics");
+        let size = &metrics["cssContentSize"];
+        let clip = json!({
+            "x": 0, "y": 0, "scale": 1,
+            "width": size["width"].as_f64().unwrap_or(1280.0),
+            "height": size["height"].as_f64().unwrap_or(800.0),
+        });
         let shot = self
             .call(
                 "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true }),
+                json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }),
             )
             .await
             .expect("capture a screenshot");

@@ -23,10 +23,10 @@ const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
 const CHUNK_SAMPLES: usize = 320;
 
 /// A WebSocket client speaking the protocol.
-struct Live {
+pub(crate) struct Live {
     conn: Framed<BoxedSocket, Codec>,
     /// Every event received, in order.
-    seen: Vec<Value>,
+    pub(crate) seen: Vec<Value>,
 }
 
 enum Next {
@@ -35,7 +35,7 @@ enum Next {
 }
 
 impl Live {
-    async fn connect(app: &TestApp, interview_id: &str, cookie: &str) -> Self {
+    pub(crate) async fn connect(app: &TestApp, interview_id: &str, cookie: &str) -> Self {
         let url = format!(
             "ws://127.0.0.1:{}/api/v1/interviews/{interview_id}/ws",
             app.port
@@ -54,7 +54,7 @@ impl Live {
         }
     }
 
-    async fn send_json(&mut self, message: Value) {
+    pub(crate) async fn send_json(&mut self, message: Value) {
         self.send_text(&message.to_string()).await;
     }
 
@@ -101,7 +101,7 @@ impl Live {
         }
     }
 
-    async fn event(&mut self) -> Value {
+    pub(crate) async fn event(&mut self) -> Value {
         match self.next().await {
             Next::Event(event) => event,
             Next::Closed(code) => panic!("closed ({code:?}) while waiting; seen: {:#?}", self.seen),
@@ -109,7 +109,7 @@ impl Live {
     }
 
     /// Reads events until one of `kind`, returning it and the events before it.
-    async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
+    pub(crate) async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
         let mut before = Vec::new();
         loop {
             let event = self.event().await;
@@ -145,7 +145,7 @@ impl Live {
     }
 
     /// Sends `start` and waits for the greeting with the first question.
-    async fn start(&mut self) -> Value {
+    pub(crate) async fn start(&mut self) -> Value {
         self.send_json(json!({"type": "start"})).await;
         let greeting = self.until_listening().await;
         assert_eq!(greeting["role"], "interviewer");
@@ -187,7 +187,7 @@ fn history_kinds(ready: &Value) -> Vec<String> {
         .collect()
 }
 
-fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(crate) fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == kind).collect()
 }
 

@@ -14,4 +14,5 @@ mod http_edge;
 mod interviews;
 mod live;
 mod migrations;
+mod reports;
 mod sessions;

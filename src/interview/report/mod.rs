@@ -8,6 +8,12 @@
 //!   answered, rounded: 1 → 0, 3 → 50, 5 → 100; questions never reached do not count, and the
 //!   report says how many were answered;
 //! - a skill's score is the same scale over the answered questions that practise it.
+//!
+//! Delivery is compared with recommended ranges ([`RANGES`]): means over the spoken answers,
+//! except the longest pause, which is the longest of any answer.
+
+pub mod pdf;
+pub mod progress;
 
 use std::collections::BTreeMap;
 
@@ -36,7 +42,21 @@ pub struct Report {
     /// From the lowest-scored answers, lowest first (at most three).
     pub improvements: Vec<String>,
     pub delivery: DeliverySummary,
+    /// Every assessed answer, in the order of the questions.
+    pub answers: Vec<AnswerResult>,
     pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnswerResult {
+    pub question_position: i32,
+    pub message_id: String,
+    /// 1–5.
+    pub score: i32,
+    pub words_per_minute: Option<f64>,
+    pub filler_count: u64,
+    pub duration_ms: Option<u64>,
+    pub longest_pause_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,7 +84,81 @@ pub struct DeliverySummary {
     pub words_per_minute: Option<f64>,
     pub filler_count: u64,
     pub longest_pause_ms: Option<u64>,
+    /// Each metric against its recommended range.
+    pub checks: Vec<DeliveryCheck>,
 }
+
+/// A delivery metric against its recommended range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryCheck {
+    pub metric: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    /// `None` without spoken answers.
+    pub value: Option<f64>,
+    pub low: f64,
+    pub high: f64,
+    pub verdict: Option<Verdict>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Below,
+    Within,
+    Above,
+}
+
+/// A recommended range for one delivery metric.
+pub struct Range {
+    pub metric: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// What the report recommends. Conversational speaking rates sit around 120–160 words per
+/// minute; a few fillers a minute pass unnoticed; a pause over 3 s reads as lost; interview
+/// answers land best between half a minute and two and a half; a start within 5 s shows
+/// composure.
+pub const RANGES: [Range; 5] = [
+    Range {
+        metric: "words_per_minute",
+        label: "Speaking rate",
+        unit: "words/min",
+        low: 120.0,
+        high: 160.0,
+    },
+    Range {
+        metric: "fillers_per_minute",
+        label: "Filler words",
+        unit: "per min",
+        low: 0.0,
+        high: 3.0,
+    },
+    Range {
+        metric: "longest_pause_seconds",
+        label: "Longest pause",
+        unit: "s",
+        low: 0.0,
+        high: 3.0,
+    },
+    Range {
+        metric: "answer_seconds",
+        label: "Answer length",
+        unit: "s",
+        low: 30.0,
+        high: 150.0,
+    },
+    Range {
+        metric: "first_word_seconds",
+        label: "Time to first word",
+        unit: "s",
+        low: 0.0,
+        high: 5.0,
+    },
+];
 
 /// `100 × (score − 1) / 4`, rounded, for a mean 1–5 score.
 pub fn to_percent(score: f64) -> u32 {
@@ -120,6 +214,22 @@ pub fn build(questions: &[ReportQuestion], feedback: &[TurnFeedback]) -> Report 
 
     let delivery = delivery_summary(feedback);
     let summary = summary(overall, &results, &skills);
+    let answers = feedback
+        .iter()
+        .map(|f| AnswerResult {
+            question_position: f.question_position,
+            message_id: f.message_id.clone(),
+            score: f.score,
+            words_per_minute: number(f, "words_per_minute"),
+            filler_count: f
+                .delivery
+                .get("filler_count")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+            duration_ms: f.delivery.get("duration_ms").and_then(|v| v.as_u64()),
+            longest_pause_ms: f.delivery.get("longest_pause_ms").and_then(|v| v.as_u64()),
+        })
+        .collect();
     Report {
         overall,
         questions_planned: questions.len(),
@@ -129,8 +239,13 @@ pub fn build(questions: &[ReportQuestion], feedback: &[TurnFeedback]) -> Report 
         strengths,
         improvements,
         delivery,
+        answers,
         summary,
     }
+}
+
+fn number(feedback: &TurnFeedback, key: &str) -> Option<f64> {
+    feedback.delivery.get(key).and_then(|v| v.as_f64())
 }
 
 fn mean(values: &[f64]) -> Option<f64> {
@@ -152,25 +267,56 @@ fn distinct<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 fn delivery_summary(feedback: &[TurnFeedback]) -> DeliverySummary {
-    let number = |f: &TurnFeedback, key: &str| f.delivery.get(key).and_then(|v| v.as_f64());
-    let rates: Vec<f64> = feedback
+    let values =
+        |key: &str| -> Vec<f64> { feedback.iter().filter_map(|f| number(f, key)).collect() };
+    let longest_pause_ms = feedback
         .iter()
-        .filter_map(|f| number(f, "words_per_minute"))
+        .filter_map(|f| f.delivery.get("longest_pause_ms").and_then(|v| v.as_u64()))
+        .max();
+    let measured = |metric: &str| -> Option<f64> {
+        match metric {
+            "words_per_minute" => mean(&values("words_per_minute")),
+            "fillers_per_minute" => mean(&values("fillers_per_minute")),
+            "longest_pause_seconds" => longest_pause_ms.map(|ms| ms as f64 / 1000.0),
+            "answer_seconds" => mean(&values("duration_ms")).map(|ms| ms / 1000.0),
+            "first_word_seconds" => mean(&values("time_to_first_word_ms")).map(|ms| ms / 1000.0),
+            _ => None,
+        }
+    };
+    let checks = RANGES
+        .iter()
+        .map(|range| {
+            let value = measured(range.metric);
+            DeliveryCheck {
+                metric: range.metric,
+                label: range.label,
+                unit: range.unit,
+                value,
+                low: range.low,
+                high: range.high,
+                verdict: value.map(|v| verdict(v, range)),
+            }
+        })
         .collect();
     DeliverySummary {
-        spoken_answers: feedback
-            .iter()
-            .filter(|f| number(f, "duration_ms").is_some())
-            .count(),
-        words_per_minute: mean(&rates),
+        spoken_answers: values("duration_ms").len(),
+        words_per_minute: mean(&values("words_per_minute")),
         filler_count: feedback
             .iter()
             .filter_map(|f| f.delivery.get("filler_count").and_then(|v| v.as_u64()))
             .sum(),
-        longest_pause_ms: feedback
-            .iter()
-            .filter_map(|f| f.delivery.get("longest_pause_ms").and_then(|v| v.as_u64()))
-            .max(),
+        longest_pause_ms,
+        checks,
+    }
+}
+
+fn verdict(value: f64, range: &Range) -> Verdict {
+    if value < range.low {
+        Verdict::Below
+    } else if value > range.high {
+        Verdict::Above
+    } else {
+        Verdict::Within
     }
 }
 
@@ -263,14 +409,51 @@ mod tests {
         assert_eq!(skills, [("communication", 75, 2), ("teamwork", 50, 1)]);
         assert_eq!(report.strengths, ["strength 5", "strength 4", "strength 2"]);
         assert_eq!(report.improvements, ["improve 2", "improve 4", "improve 5"]);
+        let delivery = &report.delivery;
         assert_eq!(
-            report.delivery,
-            DeliverySummary {
-                spoken_answers: 2,
-                words_per_minute: Some(130.0),
-                filler_count: 5,
-                longest_pause_ms: Some(2_400),
-            }
+            (delivery.spoken_answers, delivery.words_per_minute),
+            (2, Some(130.0))
+        );
+        assert_eq!(
+            (delivery.filler_count, delivery.longest_pause_ms),
+            (5, Some(2_400))
+        );
+        // Against the ranges: 130 wpm within 120–160; pauses of at most 2.4 s within 3 s;
+        // 10 s answers below 30 s; fillers and first words were not measured here.
+        let checks: Vec<(&str, Option<f64>, Option<Verdict>)> = delivery
+            .checks
+            .iter()
+            .map(|c| (c.metric, c.value, c.verdict))
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                ("words_per_minute", Some(130.0), Some(Verdict::Within)),
+                ("fillers_per_minute", None, None),
+                ("longest_pause_seconds", Some(2.4), Some(Verdict::Within)),
+                ("answer_seconds", Some(10.0), Some(Verdict::Below)),
+                ("first_word_seconds", None, None),
+            ]
+        );
+        let answers: Vec<(i32, i32, Option<f64>, u64)> = report
+            .answers
+            .iter()
+            .map(|a| {
+                (
+                    a.question_position,
+                    a.score,
+                    a.words_per_minute,
+                    a.filler_count,
+                )
+            })
+            .collect();
+        assert_eq!(
+            answers,
+            [
+                (1, 4, Some(150.0), 2),
+                (1, 2, Some(110.0), 3),
+                (2, 5, None, 0)
+            ]
         );
         assert_eq!(
             report.summary,

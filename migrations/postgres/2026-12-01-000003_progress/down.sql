@@ -1,0 +1,2 @@
+DROP TABLE bookmarks;
+ALTER TABLE users DROP COLUMN leaderboard_opt_in;
