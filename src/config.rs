@@ -203,6 +203,48 @@ pub const SETTINGS: &[SettingSpec] = &[
         help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     },
     SettingSpec {
+        key: "invite_ttl",
+        env: "VIVA_INVITE_TTL",
+        default: "7d",
+        help: "How long a candidate's invite link works; 1h to 90d. A recruiter can issue a new one.",
+    },
+    SettingSpec {
+        key: "smtp_host",
+        env: "VIVA_SMTP_HOST",
+        default: "(none: emails are recorded as not_configured)",
+        help: "SMTP server for invite and completion emails.",
+    },
+    SettingSpec {
+        key: "smtp_port",
+        env: "VIVA_SMTP_PORT",
+        default: "587",
+        help: "SMTP port.",
+    },
+    SettingSpec {
+        key: "smtp_tls",
+        env: "VIVA_SMTP_TLS",
+        default: "starttls",
+        help: "`starttls` (upgrade a plain connection, required), `tls` (TLS from the start, usually port 465) or `none` (a local relay only).",
+    },
+    SettingSpec {
+        key: "smtp_username",
+        env: "VIVA_SMTP_USERNAME",
+        default: "(none)",
+        help: "SMTP user name, when the server wants one.",
+    },
+    SettingSpec {
+        key: "smtp_password",
+        env: "VIVA_SMTP_PASSWORD",
+        default: "(none)",
+        help: "SMTP password.",
+    },
+    SettingSpec {
+        key: "smtp_from",
+        env: "VIVA_SMTP_FROM",
+        default: "viva <viva@localhost>",
+        help: "Sender of viva's emails (`Name <address>`).",
+    },
+    SettingSpec {
         key: "log_format",
         env: "VIVA_LOG_FORMAT",
         default: "pretty",
@@ -292,6 +334,14 @@ impl Device {
     }
 }
 
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -331,6 +381,13 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub invite_ttl: Duration,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretString>,
+    pub smtp_from: String,
     /// Accept test-only protocol messages (`debug_panic`). Not a setting: only tests set it.
     pub test_hooks: bool,
 }
@@ -369,6 +426,13 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
+            invite_ttl: Duration::from_secs(7 * 24 * 3600),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "viva <viva@localhost>".into(),
             test_hooks: false,
         }
     }
@@ -460,7 +524,7 @@ impl Settings {
     fn set(&mut self, spec: &SettingSpec, value: &str, origin: &str) -> Result<(), ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid {
             setting: format!("{} ({})", spec.env, spec.key),
-            value: if spec.key == "secret_key" || spec.key == "database_url" {
+            value: if matches!(spec.key, "secret_key" | "database_url" | "smtp_password") {
                 "<hidden>".into()
             } else {
                 value.to_owned()
@@ -560,6 +624,46 @@ impl Settings {
                 tracing_subscriber::EnvFilter::try_new(value)
                     .map_err(|e| invalid(e.to_string()))?;
                 self.log_level = value.to_owned();
+            }
+            "invite_ttl" => {
+                self.invite_ttl = parse_duration_within(
+                    value,
+                    Duration::from_secs(3600),
+                    Duration::from_secs(90 * 24 * 3600),
+                )
+                .map_err(invalid)?
+            }
+            "smtp_host" => {
+                let host = value.trim();
+                if host.is_empty() || host.contains(['/', ' ', ':']) {
+                    return Err(invalid(
+                        "expected a host name or address, without a scheme or port".into(),
+                    ));
+                }
+                self.smtp_host = Some(host.to_owned());
+            }
+            "smtp_port" => {
+                self.smtp_port = value
+                    .parse()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| invalid("expected a port from 1 to 65535".into()))?
+            }
+            "smtp_tls" => {
+                self.smtp_tls = match value {
+                    "starttls" => SmtpTls::Starttls,
+                    "tls" => SmtpTls::Tls,
+                    "none" => SmtpTls::None,
+                    _ => return Err(invalid("expected `starttls`, `tls` or `none`".into())),
+                }
+            }
+            "smtp_username" => self.smtp_username = Some(value.to_owned()),
+            "smtp_password" => self.smtp_password = Some(SecretString::from(value.to_owned())),
+            "smtp_from" => {
+                value.parse::<lettre::message::Mailbox>().map_err(|e| {
+                    invalid(format!("expected `Name <address>` or an address: {e}"))
+                })?;
+                self.smtp_from = value.to_owned();
             }
             other => unreachable!("setting `{other}` is in SETTINGS but has no parser"),
         }

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::auth::accounts::AccountError;
 use crate::db::DbError;
 use crate::domain::Invalid;
+use crate::hiring::{HiringError, InviteError, ResumeError};
 use crate::interview::catalog::CatalogError;
 use crate::interview::interviews::InterviewError;
 use crate::interview::plan::PlanError;
@@ -52,6 +53,16 @@ pub enum AppError {
     /// The interview is over (`completed`, `abandoned`, `expired`): it cannot be held again.
     #[error("this interview is {0} and cannot be continued")]
     InterviewClosed(&'static str),
+    /// An invite token that is unknown or revoked (one answer for both).
+    #[error("{0}")]
+    InviteInvalid(String),
+    /// An expired invite, or one whose interview is over.
+    #[error("{message}")]
+    InviteGone { code: &'static str, message: String },
+    #[error("{0}")]
+    JobClosed(String),
+    #[error("{0}")]
+    UnsupportedFileType(String),
     #[error(
         "live interviews are unavailable: this server runs without its speech and language models"
     )]
@@ -94,6 +105,10 @@ impl AppError {
             Self::RateLimited(_) => "rate_limited",
             Self::InterviewClosed(_) => "interview_closed",
             Self::ModelsUnavailable => "models_unavailable",
+            Self::InviteInvalid(_) => "invite_invalid",
+            Self::InviteGone { code, .. } => code,
+            Self::JobClosed(_) => "job_closed",
+            Self::UnsupportedFileType(_) => "unsupported_file_type",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -110,10 +125,16 @@ impl ResponseError for AppError {
             Self::InvalidInput(_) | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InviteInvalid(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::InviteGone { .. } => StatusCode::GONE,
+            Self::UnsupportedFileType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden | Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::EmailTaken | Self::InterviewClosed(_) => StatusCode::CONFLICT,
+            Self::EmailTaken | Self::InterviewClosed(_) | Self::JobClosed(_) => {
+                StatusCode::CONFLICT
+            }
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::ModelsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -194,6 +215,35 @@ impl From<InterviewError> for AppError {
             InterviewError::Plan(plan) => plan.into(),
             InterviewError::Db(db) => db.into(),
             other @ InterviewError::StoredData(_) => Self::internal(other),
+        }
+    }
+}
+
+impl From<HiringError> for AppError {
+    fn from(e: HiringError) -> Self {
+        match e {
+            HiringError::Invalid(invalid) => invalid.into(),
+            HiringError::JobClosed => Self::JobClosed(e.to_string()),
+            HiringError::Invite(invite) => match invite {
+                InviteError::Invalid => Self::InviteInvalid(invite.to_string()),
+                InviteError::Expired => Self::InviteGone {
+                    code: "invite_expired",
+                    message: invite.to_string(),
+                },
+                InviteError::InterviewOver(_) => Self::InviteGone {
+                    code: "interview_over",
+                    message: invite.to_string(),
+                },
+            },
+            HiringError::Resume(resume) => match resume {
+                ResumeError::TooLarge { .. } => Self::PayloadTooLarge {
+                    limit: crate::hiring::resume::MAX_BYTES,
+                },
+                other => Self::UnsupportedFileType(other.to_string()),
+            },
+            HiringError::Interview(interview) => interview.into(),
+            HiringError::Db(db) => db.into(),
+            other @ HiringError::Storage(_) => Self::internal(other),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod fetch;
+pub mod hiring;
 pub mod http;
 pub mod inference;
 pub mod interview;

@@ -23,6 +23,7 @@ use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::Accounts;
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
+use crate::hiring::{ActivityFeed, Mailer};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
 use crate::interview::catalog::Bank;
@@ -57,6 +58,8 @@ pub enum StartupError {
     Models(#[from] crate::fetch::FetchError),
     #[error(transparent)]
     Bank(#[from] crate::interview::catalog::BankError),
+    #[error("email settings: {0}")]
+    Mailer(#[from] crate::hiring::email::MailerError),
 }
 
 pub struct Application {
@@ -122,6 +125,14 @@ impl Application {
             ),
         };
 
+        let mailer = Mailer::from_settings(&settings)?;
+        let activity = ActivityFeed::default();
+        crate::hiring::email::spawn_completion_notices(
+            pool.clone(),
+            mailer.clone(),
+            activity.clone(),
+            public_url.clone(),
+        );
         let state = web::Data::new(AppState {
             accounts: Accounts::new(pool.clone(), Hasher::new()?),
             limits: Limits::from_settings(&settings),
@@ -134,8 +145,12 @@ impl Application {
                     turn: settings.turn_settings(),
                     grace: settings.interview_grace,
                     test_hooks: settings.test_hooks,
+                    activity: activity.clone(),
                 })
             }),
+            public_url: public_url.clone(),
+            mailer,
+            activity,
             pool: pool.clone(),
             settings: settings.clone(),
         });
@@ -347,6 +362,11 @@ fn spawn_housekeeping(pool: DbPool, store: SessionStoreKind) {
                     Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
                     Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
                 }
+            }
+            match crate::hiring::invites::expire(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "hiring interviews whose links all expired"),
+                Err(e) => tracing::warn!(error = %e, "invite expiry failed"),
             }
             match crate::interview::interviews::abandon_stale(&pool, now).await {
                 Ok(0) => {}

@@ -4,6 +4,7 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Accounts;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::hiring::{ActivityFeed, Mailer};
 use crate::interview::live::SessionDeps;
 use crate::telemetry::Metrics;
 
@@ -15,6 +16,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// What live interviews need; `None` when the server runs without models.
     pub live: Option<std::sync::Arc<SessionDeps>>,
+    /// The address people reach this server at (invite links are built on it).
+    pub public_url: String,
+    pub mailer: Mailer,
+    pub activity: ActivityFeed,
 }
 
 pub struct Limits {

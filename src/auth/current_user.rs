@@ -107,3 +107,25 @@ impl FromRequest for Admin {
         })
     }
 }
+
+/// A request made by a signed-in recruiter or admin: 401 when nobody is signed in, 403 for
+/// candidates.
+#[derive(Debug, Clone)]
+pub struct Recruiter(pub User);
+
+impl FromRequest for Recruiter {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            if matches!(user.role, Role::Recruiter | Role::Admin) {
+                Ok(Self(user))
+            } else {
+                Err(AppError::Forbidden)
+            }
+        })
+    }
+}

@@ -9,4 +9,4 @@ pub mod rate_limit;
 pub mod session_store;
 
 pub use accounts::{Accounts, User};
-pub use current_user::{Admin, CurrentUser};
+pub use current_user::{Admin, CurrentUser, Recruiter};

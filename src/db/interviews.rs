@@ -166,6 +166,26 @@ pub async fn mark_ended(
     Ok(changed == 1)
 }
 
+/// Moves the interview from status `from` to `to`; `false` when it was not in `from`.
+pub async fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    from: &str,
+    to: &str,
+) -> Result<bool, DbError> {
+    let changed = db_run!(conn, {
+        diesel::update(
+            interviews::table
+                .find(id)
+                .filter(interviews::status.eq(from)),
+        )
+        .set(interviews::status.eq(to))
+        .execute(conn)
+        .await?
+    });
+    Ok(changed == 1)
+}
+
 /// Records the interview's overall score (0–100) and summary sentence.
 pub async fn set_result(
     conn: &mut DbConn,
@@ -202,7 +222,8 @@ pub async fn in_progress(
     })
 }
 
-/// One page of the owner's interviews, newest first, and how many there are in all.
+/// One page of the owner's practice interviews (hiring ones are listed by job), newest
+/// first, and how many there are in all.
 pub async fn list_owned(
     conn: &mut DbConn,
     owner_id: &str,
@@ -212,6 +233,7 @@ pub async fn list_owned(
     db_run!(conn, {
         let rows = interviews::table
             .filter(interviews::owner_id.eq(owner_id))
+            .filter(interviews::mode.eq("practice"))
             .order((interviews::created_at.desc(), interviews::id.desc()))
             .limit(limit)
             .offset(offset)
@@ -220,6 +242,7 @@ pub async fn list_owned(
             .await?;
         let total = interviews::table
             .filter(interviews::owner_id.eq(owner_id))
+            .filter(interviews::mode.eq("practice"))
             .count()
             .get_result(conn)
             .await?;
@@ -227,7 +250,7 @@ pub async fn list_owned(
     })
 }
 
-/// The owner's completed interviews, most recent first, at most `limit`.
+/// The owner's completed practice interviews, most recent first, at most `limit`.
 pub async fn completed_owned(
     conn: &mut DbConn,
     owner_id: &str,
@@ -236,6 +259,7 @@ pub async fn completed_owned(
     db_run!(conn, {
         Ok(interviews::table
             .filter(interviews::owner_id.eq(owner_id))
+            .filter(interviews::mode.eq("practice"))
             .filter(interviews::status.eq("completed"))
             .filter(interviews::completed_at.is_not_null())
             .order((interviews::completed_at.desc(), interviews::id.desc()))
@@ -261,6 +285,36 @@ pub async fn was_asked(
             .get_result(conn)
             .await?;
         Ok(found > 0)
+    })
+}
+
+/// Rewrites the first planned question as the bank has it, opened by `lead_in`.
+pub async fn retailor_first_question(
+    conn: &mut DbConn,
+    interview_id: &str,
+    lead_in: Option<&str>,
+) -> Result<(), DbError> {
+    db_run!(conn, {
+        let bank_text: Option<String> = interview_questions::table
+            .inner_join(questions::table)
+            .filter(interview_questions::interview_id.eq(interview_id))
+            .filter(interview_questions::position.eq(1))
+            .select(questions::text)
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(bank_text) = bank_text else {
+            return Ok(());
+        };
+        let text = match lead_in {
+            Some(lead) => format!("{lead} {bank_text}"),
+            None => bank_text,
+        };
+        diesel::update(interview_questions::table.find((interview_id, 1)))
+            .set(interview_questions::text.eq(text))
+            .execute(conn)
+            .await?;
+        Ok(())
     })
 }
 

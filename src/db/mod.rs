@@ -4,9 +4,14 @@
 //! differ, the difference is a visible `match` on [`DbConn`] in the query module.
 
 pub mod bookmarks;
+pub mod candidates;
 pub mod catalog;
+pub mod emails;
 pub mod feedback;
+pub mod files;
 pub mod interviews;
+pub mod invites;
+pub mod jobs;
 pub mod leaderboard;
 pub mod schema;
 pub mod sessions;

@@ -19,6 +19,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    candidates (id) {
+        id -> Text,
+        job_id -> Text,
+        interview_id -> Text,
+        name -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    emails (id) {
+        id -> Text,
+        interview_id -> Nullable<Text>,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        status -> Text,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    files (id) {
+        id -> Text,
+        interview_id -> Text,
+        kind -> Text,
+        filename -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        text -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     interview_questions (interview_id, position) {
         interview_id -> Text,
         position -> Integer,
@@ -63,6 +101,39 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> Text,
+        interview_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        access_count -> Integer,
+        last_access_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        owner_id -> Text,
+        title -> Text,
+        description -> Text,
+        location -> Text,
+        skills -> Text,
+        interview_type -> Text,
+        difficulty -> Text,
+        question_count -> Integer,
+        time_limit_minutes -> Integer,
+        show_scores -> Bool,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -143,12 +214,19 @@ diesel::table! {
 
 diesel::joinable!(bookmarks -> questions (question_id));
 diesel::joinable!(bookmarks -> users (user_id));
+diesel::joinable!(candidates -> interviews (interview_id));
+diesel::joinable!(candidates -> jobs (job_id));
+diesel::joinable!(emails -> interviews (interview_id));
+diesel::joinable!(files -> interviews (interview_id));
 diesel::joinable!(interview_questions -> interviews (interview_id));
 diesel::joinable!(interview_questions -> questions (question_id));
 diesel::joinable!(interview_type_skills -> interview_types (interview_type));
 diesel::joinable!(interview_type_skills -> skills (skill));
 diesel::joinable!(interviews -> interview_types (interview_type));
 diesel::joinable!(interviews -> users (owner_id));
+diesel::joinable!(invites -> interviews (interview_id));
+diesel::joinable!(jobs -> interview_types (interview_type));
+diesel::joinable!(jobs -> users (owner_id));
 diesel::joinable!(messages -> interviews (interview_id));
 diesel::joinable!(questions -> interview_types (interview_type));
 diesel::joinable!(turn_feedback -> interviews (interview_id));
@@ -157,10 +235,15 @@ diesel::joinable!(turn_feedback -> messages (message_id));
 diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     bookmarks,
+    candidates,
+    emails,
+    files,
     interview_questions,
     interview_type_skills,
     interview_types,
     interviews,
+    invites,
+    jobs,
     messages,
     questions,
     skills,

@@ -17,7 +17,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::interview::interviews::{self, InterviewStatus};
 use crate::interview::live::{
-    Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket,
+    Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket, CLOSE_INVITE_ENDED,
 };
 use crate::interview::protocol::{
     decode_audio, parse_client_text, AudioPace, ErrorCode, ServerMsg, MAX_AUDIO_FRAME_BYTES,
@@ -31,12 +31,28 @@ const DROP_SILENT_AFTER: Duration = Duration::from_secs(30);
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 
+#[derive(serde::Deserialize)]
+struct ConnectQuery {
+    /// A candidate's invite token (browsers cannot set headers on a WebSocket).
+    token: Option<String>,
+}
+
+/// Who is connecting: the interview's owner (session cookie), or a candidate by invite.
+enum Access {
+    Owner,
+    Invite {
+        invite_id: String,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        sees_scores: bool,
+    },
+}
+
 pub async fn connect(
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState>,
     origins: web::Data<AllowedOrigins>,
-    user: CurrentUser,
+    user: Option<CurrentUser>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     // Browsers send cookies with cross-site WebSocket handshakes: only our own pages may connect.
@@ -45,24 +61,62 @@ pub async fn connect(
             return Err(AppError::CrossSite("its Origin is not this server"));
         }
     }
-    let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
-    if matches!(
-        interview.interview.status,
-        InterviewStatus::Completed | InterviewStatus::Abandoned | InterviewStatus::Expired
-    ) {
-        return Err(AppError::InterviewClosed(
-            interview.interview.status.as_str(),
-        ));
-    }
+    let query = web::Query::<ConnectQuery>::from_query(req.query_string())
+        .map_err(|e| AppError::InvalidInput(format!("query string: {e}")))?;
+    let access = match (&query.token, user) {
+        (Some(token), _) => {
+            let grant = crate::hiring::invites::authorize(&state.pool, token, true).await?;
+            // A token opens its own interview and nothing else.
+            if grant.interview_id != *path {
+                return Err(AppError::NotFound);
+            }
+            Access::Invite {
+                sees_scores: crate::hiring::candidates::sees_scores(
+                    &state.pool,
+                    &grant.interview_id,
+                )
+                .await?,
+                invite_id: grant.invite_id,
+                expires_at: grant.expires_at,
+            }
+        }
+        (None, Some(user)) => {
+            let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
+            if matches!(
+                interview.interview.status,
+                InterviewStatus::Completed | InterviewStatus::Abandoned | InterviewStatus::Expired
+            ) {
+                return Err(AppError::InterviewClosed(
+                    interview.interview.status.as_str(),
+                ));
+            }
+            Access::Owner
+        }
+        (None, None) => return Err(AppError::Unauthenticated),
+    };
     let Some(deps) = state.live.clone() else {
         return Err(AppError::ModelsUnavailable);
     };
-    let session = session_for(&deps, &interview.interview.id);
+    let session = session_for(&deps, &path);
+    let (invite, hide_scores) = match access {
+        Access::Owner => (None, false),
+        Access::Invite {
+            invite_id,
+            expires_at,
+            sees_scores,
+        } => {
+            deps.activity
+                .publish(&path, crate::hiring::activity::ActivityKind::Opened);
+            (Some((invite_id, expires_at)), !sees_scores)
+        }
+    };
     let socket = InterviewSocket {
         connection: CONNECTIONS.fetch_add(1, Ordering::Relaxed),
         session,
         last_heard: Instant::now(),
         pace: AudioPace::new(),
+        invite,
+        hide_scores,
     };
     ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(MAX_WS_FRAME_BYTES)
@@ -84,11 +138,54 @@ pub struct InterviewSocket {
     session: Addr<InterviewSession>,
     last_heard: Instant,
     pace: AudioPace,
+    /// The invite this connection was opened with, and when it expires.
+    invite: Option<(String, chrono::DateTime<chrono::Utc>)>,
+    /// A candidate whose recruiter keeps scores to themselves: no feedback, report or score.
+    hide_scores: bool,
 }
 
 impl InterviewSocket {
     fn event(&self, ctx: &mut ws::WebsocketContext<Self>, message: &ServerMsg) {
-        ctx.text(message.to_json());
+        if !self.hide_scores {
+            return ctx.text(message.to_json());
+        }
+        match message {
+            ServerMsg::Feedback { .. } | ServerMsg::Report { .. } => {}
+            ServerMsg::Ready { interview, state } => {
+                let mut interview = interview.clone();
+                interview.feedback.clear();
+                interview.interview.score = None;
+                interview.interview.summary = None;
+                ctx.text(
+                    ServerMsg::Ready {
+                        interview,
+                        state: *state,
+                    }
+                    .to_json(),
+                );
+            }
+            other => ctx.text(other.to_json()),
+        }
+    }
+
+    /// Closes the connection once its invite has expired.
+    fn invite_expired(&self, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+        let expired = self
+            .invite
+            .as_ref()
+            .is_some_and(|(_, expires_at)| *expires_at <= chrono::Utc::now());
+        if expired {
+            self.event(
+                ctx,
+                &ServerMsg::error(ErrorCode::InviteExpired, "This interview link has expired."),
+            );
+            ctx.close(Some(ws::CloseReason {
+                code: ws::CloseCode::from(CLOSE_INVITE_ENDED),
+                description: Some("invite expired".into()),
+            }));
+            ctx.stop();
+        }
+        expired
     }
 
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
@@ -129,8 +226,12 @@ impl Actor for InterviewSocket {
         self.session.do_send(Attach {
             connection: self.connection,
             socket: ctx.address().recipient(),
+            invite_id: self.invite.as_ref().map(|(id, _)| id.clone()),
         });
         ctx.run_interval(PING_EVERY, |socket, ctx| {
+            if socket.invite_expired(ctx) {
+                return;
+            }
             if socket.last_heard.elapsed() > DROP_SILENT_AFTER {
                 tracing::info!("dropping a live connection that stopped answering pings");
                 ctx.stop();

@@ -77,12 +77,14 @@ pub async fn finish_when_client_leaves(
 /// the file server's errors) into `{"error": {"code", "message"}}`.
 pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
-        let is_json = res
+        let keep_body = res
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if is_json {
+            .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+        // JSON errors are already in shape; HTML ones are pages written for people (an
+        // invite link that does not work).
+        if keep_body {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
         let status = res.status();

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod catalog;
 pub mod health;
 pub mod interviews;
+pub mod invite;
+pub mod jobs;
 pub mod live;
 pub mod middleware;
 pub mod practice;
@@ -16,7 +18,11 @@ use crate::error::AppError;
 
 /// Mounts every route under the app.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // A resume inside a JSON body is base64: a third larger than the file.
+    let resume_json = crate::hiring::resume::MAX_BYTES / 3 * 4 + 64 * 1024;
+    let resume_body = || web::PayloadConfig::new(crate::hiring::resume::MAX_BYTES);
     cfg.route("/healthz", web::get().to(health::healthz))
+        .service(web::resource("/i/{token}").get(invite::page))
         .route("/metrics", web::get().to(health::metrics))
         .service(
             // Resources (not bare routes) so a known path with the wrong method is a 405.
@@ -53,6 +59,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/leaderboard").get(practice::leaderboard))
                 .service(web::resource("/me/leaderboard").put(practice::set_leaderboard))
+                .service(web::resource("/jobs").get(jobs::list).post(jobs::create))
+                .service(
+                    web::resource("/jobs/{id}")
+                        .get(jobs::get)
+                        .patch(jobs::update),
+                )
+                .service(
+                    web::resource("/jobs/{id}/candidates")
+                        .app_data(json_config(resume_json))
+                        .get(jobs::candidates)
+                        .post(jobs::add_candidate),
+                )
+                .service(web::resource("/jobs/{id}/candidates.csv").get(jobs::candidates_csv))
+                .service(web::resource("/jobs/{id}/events").get(jobs::events))
+                .service(
+                    web::resource("/interviews/{id}/invites")
+                        .get(jobs::invites)
+                        .post(jobs::reissue_invite)
+                        .delete(jobs::revoke_invites),
+                )
+                .service(
+                    web::resource("/interviews/{id}/invites/{invite_id}")
+                        .delete(jobs::revoke_invite),
+                )
+                .service(
+                    web::resource("/interviews/{id}/resume")
+                        .app_data(resume_body())
+                        .get(jobs::download_resume)
+                        .put(jobs::upload_resume),
+                )
+                .service(web::resource("/invite").get(invite::show))
+                .service(web::resource("/invite/report").get(invite::report))
+                .service(
+                    web::resource("/invite/resume")
+                        .app_data(resume_body())
+                        .get(invite::download_resume)
+                        .put(invite::upload_resume),
+                )
                 .service(
                     web::resource("/questions")
                         .get(questions::list)

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::catalog::{json_strings, to_json, Difficulty};
 use super::feedback::{self, TurnFeedback};
 use super::plan::{plan, Candidate, InterviewRequest, PlanError, RawRequest};
+use crate::db::catalog::QuestionRow;
 use crate::db::feedback::FeedbackRow;
 use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
 use crate::db::{self, DbError, DbPool};
@@ -255,19 +256,26 @@ pub async fn create(
     owner_id: &str,
     raw: &RawRequest,
 ) -> Result<InterviewDetail, InterviewError> {
-    let mut conn = pool.get().await?;
-    let types: HashSet<String> = db::catalog::list_interview_types(&mut conn)
+    create_with(pool, owner_id, raw, Mode::Practice, None).await
+}
+
+/// Checks `raw` and picks its questions from the bank: the request and the bank rows picked.
+pub async fn plan_from_bank(
+    conn: &mut db::DbConn,
+    raw: &RawRequest,
+) -> Result<(InterviewRequest, Vec<QuestionRow>), InterviewError> {
+    let types: HashSet<String> = db::catalog::list_interview_types(conn)
         .await?
         .into_iter()
         .map(|t| t.slug)
         .collect();
-    let skills: HashSet<String> = db::catalog::list_skills(&mut conn)
+    let skills: HashSet<String> = db::catalog::list_skills(conn)
         .await?
         .into_iter()
         .map(|s| s.slug)
         .collect();
     let request = InterviewRequest::parse(raw, |t| types.contains(t), |s| skills.contains(s))?;
-    let bank = db::catalog::list_questions(&mut conn, Some(&request.interview_type), true).await?;
+    let mut bank = db::catalog::list_questions(conn, Some(&request.interview_type), true).await?;
     let candidates: Vec<Candidate> = bank
         .iter()
         .map(|q| {
@@ -279,6 +287,22 @@ pub async fn create(
         })
         .collect::<Result<_, Invalid>>()?;
     let picked = plan(&request, &candidates, &mut rand::thread_rng())?;
+    let mut chosen: Vec<Option<QuestionRow>> = bank.drain(..).map(Some).collect();
+    let questions = picked.iter().filter_map(|&i| chosen[i].take()).collect();
+    Ok((request, questions))
+}
+
+/// Plans an interview of `mode` for `owner_id`. `lead_in`, when given, opens the first
+/// question (a hiring interview's line about the candidate's resume).
+pub async fn create_with(
+    pool: &DbPool,
+    owner_id: &str,
+    raw: &RawRequest,
+    mode: Mode,
+    lead_in: Option<&str>,
+) -> Result<InterviewDetail, InterviewError> {
+    let mut conn = pool.get().await?;
+    let (request, picked) = plan_from_bank(&mut conn, raw).await?;
 
     let now = crate::db::now();
     let id = uuid::Uuid::new_v4().to_string();
@@ -290,7 +314,7 @@ pub async fn create(
         difficulty: request.difficulty.as_str().to_owned(),
         question_count: i32::try_from(picked.len()).unwrap_or(i32::MAX),
         time_limit_minutes: i32::try_from(request.time_limit_minutes).unwrap_or(i32::MAX),
-        mode: Mode::Practice.as_str().to_owned(),
+        mode: mode.as_str().to_owned(),
         status: InterviewStatus::Pending.as_str().to_owned(),
         score: None,
         summary: None,
@@ -299,14 +323,17 @@ pub async fn create(
         completed_at: None,
     };
     let questions: Vec<InterviewQuestionRow> = picked
-        .iter()
+        .into_iter()
         .zip(1..)
-        .map(|(&i, position)| InterviewQuestionRow {
+        .map(|(q, position)| InterviewQuestionRow {
             interview_id: id.clone(),
             position,
-            question_id: bank[i].id.clone(),
-            text: bank[i].text.clone(),
-            rubric: bank[i].rubric.clone(),
+            question_id: q.id,
+            text: match lead_in {
+                Some(lead) if position == 1 => format!("{lead} {}", q.text),
+                _ => q.text,
+            },
+            rubric: q.rubric,
         })
         .collect();
     db::interviews::insert_planned(&mut conn, &row, &questions).await?;
@@ -454,7 +481,12 @@ pub(super) async fn report_of(
             text: q.text,
         })
         .collect();
-    Ok(super::report::build(&questions, &feedback))
+    let names = db::catalog::list_skills(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.slug, s.name))
+        .collect();
+    Ok(super::report::build(&questions, &feedback, &names))
 }
 
 /// Deletes one of the owner's interviews with everything stored for it.

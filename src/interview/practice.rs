@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::catalog::json_strings;
 use super::interviews::{report_of, InterviewError};
-use super::report::progress::{self, CompletedInterview, Names, Progress};
+use super::report::progress::{self, CompletedInterview, Progress};
 use crate::db::bookmarks::BookmarkRow;
 use crate::db::{self, DbError, DbPool};
 
@@ -33,15 +33,7 @@ pub async fn progress(pool: &DbPool, user_id: &str) -> Result<Progress, Intervie
             skills: report.skills,
         });
     }
-    let names = Names {
-        skills: db::catalog::list_skills(&mut conn)
-            .await?
-            .into_iter()
-            .map(|s| (s.slug, s.name))
-            .collect(),
-        types: type_names(&mut conn).await?,
-    };
-    Ok(progress::build(completed, &names))
+    Ok(progress::build(completed, &type_names(&mut conn).await?))
 }
 
 async fn type_names(conn: &mut db::DbConn) -> Result<HashMap<String, String>, DbError> {

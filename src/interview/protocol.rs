@@ -88,6 +88,8 @@ pub enum ErrorCode {
     Busy,
     SessionRestarted,
     TakenOver,
+    InviteRevoked,
+    InviteExpired,
     Internal,
 }
 

@@ -48,7 +48,7 @@ async fn register_login_me_logout_round_trip(backend: Backend) {
         me.body,
         json!({
             "id": id, "email": email, "display_name": "Ada Lovelace", "role": "candidate",
-            "created_at": me.body["created_at"],
+            "created_at": me.body["created_at"], "leaderboard_opt_in": false,
         })
     );
 

@@ -393,6 +393,29 @@ async fn shows_the_report_with_its_charts() {
         .await;
     assert!(trend_lines > 0);
     page.screenshot("dashboard-progress").await;
+    // One click starts the suggested interview: planned, then its page.
+    page.wait_for(
+        "the suggested interview's start button",
+        "(() => { const b = document.getElementById('progress-start'); return !!b && !b.disabled && b.checkVisibility(); })()",
+        |ok: &bool| *ok,
+    )
+    .await;
+    click(&mut page, "progress-start").await;
+    let interview_page: String = page
+        .wait_for(
+            "the suggested interview's page",
+            "location.pathname === '/interview.html' ? new URLSearchParams(location.search).get('id') : ''",
+            |id: &String| !id.is_empty(),
+        )
+        .await;
+    let planned = app
+        .get(
+            &format!("/api/v1/interviews/{interview_page}"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(planned.body["status"], "pending", "{:?}", planned.body);
+    assert_eq!(planned.body["interview_type"], "behavioral");
 
     page.navigate(&app.url(&format!("/report.html?id={id}")))
         .await;

@@ -29,7 +29,7 @@ pub(crate) struct Live {
     pub(crate) seen: Vec<Value>,
 }
 
-enum Next {
+pub(crate) enum Next {
     Event(Value),
     Closed(Option<u16>),
 }
@@ -43,6 +43,25 @@ impl Live {
         let (response, conn) = awc::Client::new()
             .ws(url)
             .header("cookie", cookie)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .expect("the WebSocket upgrade succeeds");
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        Self {
+            conn,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Connects as a candidate with an invite token (no cookie).
+    pub(crate) async fn connect_with_token(app: &TestApp, interview_id: &str, token: &str) -> Self {
+        let url = format!(
+            "ws://127.0.0.1:{}/api/v1/interviews/{interview_id}/ws?token={token}",
+            app.port
+        );
+        let (response, conn) = awc::Client::new()
+            .ws(url)
             .max_frame_size(1 << 20)
             .connect()
             .await
@@ -72,7 +91,7 @@ impl Live {
             .expect("send binary frame");
     }
 
-    async fn next(&mut self) -> Next {
+    pub(crate) async fn next(&mut self) -> Next {
         // One deadline for the whole wait: the server's pings must not keep a stuck test alive.
         let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
         loop {

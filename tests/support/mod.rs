@@ -16,8 +16,11 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 mod models;
+mod smtp;
 #[allow(unused_imports)]
 pub use models::*;
+#[allow(unused_imports)]
+pub use smtp::*;
 
 const NODEJS_WHISPER: &str = "nodejs-whisper@0.3.1";
 const POCKETSPHINX_DATA: &str = "/usr/share/pocketsphinx/test/data";

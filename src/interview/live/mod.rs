@@ -34,6 +34,8 @@ pub struct SessionDeps {
     pub grace: Duration,
     /// Accept test-only client messages (`debug_panic`).
     pub test_hooks: bool,
+    /// Where starts, answers and ends are announced (job pages, completion emails).
+    pub activity: crate::hiring::ActivityFeed,
 }
 
 /// Session → socket.
@@ -48,6 +50,8 @@ pub enum ToSocket {
     },
 }
 
+/// Close code for a connection whose invite was revoked or expired.
+pub const CLOSE_INVITE_ENDED: u16 = 4001;
 /// Close code for a connection another one took over from.
 pub const CLOSE_TAKEN_OVER: u16 = 4000;
 /// Close code after the interview ended (normal closure).
@@ -63,6 +67,15 @@ pub const CLOSE_INTERNAL: u16 = 1011;
 pub struct Attach {
     pub connection: u64,
     pub socket: Recipient<ToSocket>,
+    /// The invite the connection was opened with (a candidate's link), if any.
+    pub invite_id: Option<String>,
+}
+
+/// Invites were revoked: a connection opened with one of them (`None`: any invite) is closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InvitesRevoked {
+    pub invite_id: Option<String>,
 }
 
 /// A connection went away.

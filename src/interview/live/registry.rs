@@ -34,6 +34,14 @@ impl SessionRegistry {
         addr
     }
 
+    /// The interview's live session, when there is one on this node.
+    pub fn get(&self, interview_id: &str) -> Option<Addr<InterviewSession>> {
+        self.lock()
+            .get(interview_id)
+            .map(|(_, addr)| addr.clone())
+            .filter(Addr::connected)
+    }
+
     /// Forgets the session when it is still `instance` (a newer one is left alone).
     pub fn remove(&self, interview_id: &str, instance: u64) {
         let mut sessions = self.lock();

@@ -17,11 +17,12 @@ use chrono::NaiveDateTime;
 
 use super::progress::{MessageKind, Progress};
 use super::writer::{WorkerWriter, ASSESSMENT_CONVERSATION, FOLLOW_UP_CONVERSATION};
-use super::{Attach, Audio, Client, Detach, SessionDeps, ToSocket};
-use super::{CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
+use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket};
+use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_NORMAL, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::interviews::MessageRow;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::Invalid;
+use crate::hiring::activity::ActivityKind;
 use crate::inference::InferenceError;
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, Move, Turn, TurnInput};
@@ -87,6 +88,8 @@ pub struct InterviewSession {
     instance: u64,
     deps: Arc<SessionDeps>,
     socket: Option<(u64, Recipient<ToSocket>)>,
+    /// The invite the current connection was opened with.
+    socket_invite: Option<String>,
     loaded: Option<Loaded>,
     phase: Phase,
     detector: TurnDetector,
@@ -115,6 +118,7 @@ impl InterviewSession {
             instance,
             deps,
             socket: None,
+            socket_invite: None,
             loaded: None,
             phase: Phase::Loading,
             detector,
@@ -193,7 +197,13 @@ impl InterviewSession {
 
     // ---- connections --------------------------------------------------------------------
 
-    fn attach(&mut self, connection: u64, socket: Recipient<ToSocket>, ctx: &mut Context<Self>) {
+    fn attach(
+        &mut self,
+        connection: u64,
+        socket: Recipient<ToSocket>,
+        invite_id: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
         if self.retired {
             // Found in the registry just before this session left it: the client reconnects
             // and gets a fresh session.
@@ -206,6 +216,7 @@ impl InterviewSession {
         if let Some(timer) = self.grace_timer.take() {
             ctx.cancel_future(timer);
         }
+        self.socket_invite = invite_id;
         if let Some((old, previous)) = self.socket.replace((connection, socket)) {
             if old != connection {
                 previous.do_send(ToSocket::Event(ServerMsg::error(
@@ -226,6 +237,7 @@ impl InterviewSession {
             return;
         }
         self.socket = None;
+        self.socket_invite = None;
         // An answer half-spoken when the connection dropped is not an answer.
         self.detector.reset();
         let grace = self.deps.grace;
@@ -346,6 +358,9 @@ impl InterviewSession {
                                 loaded.detail.interview.started_at = Some(now.and_utc());
                             }
                             act.arm_time_limit(Some(now), ctx);
+                            act.deps
+                                .activity
+                                .publish(&act.interview_id, ActivityKind::Started);
                             act.greet(ctx);
                         }
                         other => act.storage_failed(other.and_then(Result::err), ctx),
@@ -527,6 +542,9 @@ impl InterviewSession {
                 audio: spoken.map(|s| s.audio),
             });
             act.send(ServerMsg::Transcript { message });
+            act.deps
+                .activity
+                .publish(&act.interview_id, ActivityKind::Answered);
             act.send(ServerMsg::State {
                 state: LiveState::Thinking,
             });
@@ -828,6 +846,10 @@ impl InterviewSession {
                 None => tracing::error!("the interview's report task failed"),
             }
             act.send(ServerMsg::Ended { reason });
+            // After the report is settled, so followers read the final score.
+            act.deps
+                .activity
+                .publish(&act.interview_id, ActivityKind::Ended);
             if let Some((_, socket)) = &act.socket {
                 socket.do_send(ToSocket::Close {
                     code: CLOSE_NORMAL,
@@ -1020,7 +1042,33 @@ impl Handler<Attach> for InterviewSession {
     type Result = ();
 
     fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) {
-        self.guarded(ctx, |act, ctx| act.attach(msg.connection, msg.socket, ctx));
+        self.guarded(ctx, |act, ctx| {
+            act.attach(msg.connection, msg.socket, msg.invite_id, ctx)
+        });
+    }
+}
+
+impl Handler<InvitesRevoked> for InterviewSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: InvitesRevoked, _ctx: &mut Context<Self>) {
+        let Some(opened_with) = &self.socket_invite else {
+            return;
+        };
+        if msg.invite_id.as_ref().is_some_and(|id| id != opened_with) {
+            return;
+        }
+        if let Some((_, socket)) = self.socket.take() {
+            socket.do_send(ToSocket::Event(ServerMsg::error(
+                ErrorCode::InviteRevoked,
+                "The recruiter withdrew this interview link.",
+            )));
+            socket.do_send(ToSocket::Close {
+                code: CLOSE_INVITE_ENDED,
+                reason: "invite revoked".into(),
+            });
+        }
+        self.socket_invite = None;
     }
 }
 

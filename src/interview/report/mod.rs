@@ -15,7 +15,7 @@
 pub mod pdf;
 pub mod progress;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -71,6 +71,8 @@ pub struct QuestionResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SkillResult {
     pub skill: String,
+    /// The skill's display name (its slug when the catalog has none).
+    pub name: String,
     /// 0–100.
     pub score: u32,
     pub questions: usize,
@@ -167,7 +169,12 @@ pub fn to_percent(score: f64) -> u32 {
 
 const TOP: usize = 3;
 
-pub fn build(questions: &[ReportQuestion], feedback: &[TurnFeedback]) -> Report {
+/// `skill_names`: display names by slug.
+pub fn build(
+    questions: &[ReportQuestion],
+    feedback: &[TurnFeedback],
+    skill_names: &HashMap<String, String>,
+) -> Report {
     let results: Vec<QuestionResult> = questions
         .iter()
         .map(|q| {
@@ -199,6 +206,10 @@ pub fn build(questions: &[ReportQuestion], feedback: &[TurnFeedback]) -> Report 
         .into_iter()
         .filter_map(|(skill, scores)| {
             Some(SkillResult {
+                name: skill_names
+                    .get(skill)
+                    .cloned()
+                    .unwrap_or_else(|| skill.to_owned()),
                 skill: skill.to_owned(),
                 score: to_percent(mean(&scores)?),
                 questions: scores.len(),
@@ -336,7 +347,7 @@ fn summary(overall: Option<u32>, results: &[QuestionResult], skills: &[SkillResu
         if skills.len() > 1 && best.score > weakest.score {
             text.push_str(&format!(
                 " Strongest skill: {} ({}); the one to practise next: {} ({}).",
-                best.skill, best.score, weakest.skill, weakest.score
+                best.name, best.score, weakest.name, weakest.score
             ));
         }
     }
@@ -389,7 +400,8 @@ mod tests {
             feedback(1, 2, spoken(110.0, 3, 2_400)),
             feedback(2, 5, typed),
         ];
-        let report = build(&questions, &feedback);
+        let names = HashMap::from([("teamwork".to_owned(), "Teamwork".to_owned())]);
+        let report = build(&questions, &feedback, &names);
         // Question 1: (4 + 2) / 2 = 3; question 2: 5; question 3 not answered.
         assert_eq!(report.questions[0].score, Some(3.0));
         assert_eq!(report.questions[1].score, Some(5.0));
@@ -407,6 +419,7 @@ mod tests {
             .map(|s| (s.skill.as_str(), s.score, s.questions))
             .collect();
         assert_eq!(skills, [("communication", 75, 2), ("teamwork", 50, 1)]);
+        assert_eq!(report.skills[1].name, "Teamwork");
         assert_eq!(report.strengths, ["strength 5", "strength 4", "strength 2"]);
         assert_eq!(report.improvements, ["improve 2", "improve 4", "improve 5"]);
         let delivery = &report.delivery;
@@ -458,7 +471,7 @@ mod tests {
         assert_eq!(
             report.summary,
             "You answered 2 of 3 questions, for an overall score of 75/100. Strongest skill: \
-             communication (75); the one to practise next: teamwork (50)."
+             communication (75); the one to practise next: Teamwork (50)."
         );
     }
 
@@ -473,7 +486,7 @@ mod tests {
 
     #[test]
     fn a_report_before_any_feedback_says_so() {
-        let report = build(&[question(1, &["teamwork"])], &[]);
+        let report = build(&[question(1, &["teamwork"])], &[], &HashMap::new());
         assert_eq!(report.overall, None);
         assert!(report.skills.is_empty() && report.strengths.is_empty());
         assert_eq!(

@@ -210,7 +210,7 @@ fn skills_chart(layout: &mut Layout, report: &Report) {
         let top = layout.reserve(20.0);
         let y = top - 13.0;
         let content = layout.content();
-        label(content, MARGIN, y, &skill.skill, 9.5, REGULAR, INK);
+        label(content, MARGIN, y, &skill.name, 9.5, REGULAR, INK);
         fill(content, track_x, y - 1.0, track_width, 9.0, TRACK);
         let width = track_width * skill.score.min(100) as f32 / 100.0;
         fill(content, track_x, y - 1.0, width, 9.0, ACCENT);
@@ -587,7 +587,7 @@ mod tests {
 
     #[test]
     fn a_long_report_is_paged_and_well_formed() {
-        let report = super::super::build(&[], &[]);
+        let report = super::super::build(&[], &[], &Default::default());
         let words = "an answer that goes on and on ".repeat(40);
         let transcript: Vec<TranscriptEntry> = (0..60)
             .map(|_| TranscriptEntry {

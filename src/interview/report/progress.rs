@@ -69,47 +69,35 @@ pub struct Suggestion {
 const SUGGESTED_QUESTIONS: i32 = 5;
 const SUGGESTED_MINUTES: i32 = 30;
 
-/// Display names of skills and interview types, by slug.
-#[derive(Default)]
-pub struct Names {
-    pub skills: HashMap<String, String>,
-    pub types: HashMap<String, String>,
-}
-
-/// `interviews` in any order.
-pub fn build(mut interviews: Vec<CompletedInterview>, names: &Names) -> Progress {
+/// `interviews` in any order; `type_names`: interview types' display names by slug.
+pub fn build(
+    mut interviews: Vec<CompletedInterview>,
+    type_names: &HashMap<String, String>,
+) -> Progress {
     interviews.sort_by_key(|i| i.completed_at);
-    let name = |skill: &str| {
-        names
-            .skills
-            .get(skill)
-            .cloned()
-            .unwrap_or_else(|| skill.to_owned())
-    };
-    // Per skill: its points, and the type it was last scored in.
-    let mut by_skill: BTreeMap<String, (Vec<TrendPoint>, String)> = BTreeMap::new();
+    // Per skill: its name, its points, and the type it was last scored in.
+    let mut by_skill: BTreeMap<String, (String, Vec<TrendPoint>, String)> = BTreeMap::new();
     for interview in &interviews {
         for skill in &interview.skills {
-            let entry = by_skill
-                .entry(skill.skill.clone())
-                .or_insert_with(|| (Vec::new(), interview.interview_type.clone()));
-            entry.0.push(TrendPoint {
+            let entry = by_skill.entry(skill.skill.clone()).or_default();
+            entry.0.clone_from(&skill.name);
+            entry.1.push(TrendPoint {
                 interview_id: interview.id.clone(),
                 completed_at: interview.completed_at,
                 score: skill.score,
             });
-            entry.1 = interview.interview_type.clone();
+            entry.2.clone_from(&interview.interview_type);
         }
     }
     let mut last_type: BTreeMap<String, String> = BTreeMap::new();
     let skills: Vec<SkillTrend> = by_skill
         .into_iter()
-        .filter_map(|(skill, (points, interview_type))| {
+        .filter_map(|(skill, (name, points, interview_type))| {
             let first = points.first()?.score;
             let latest = points.last()?.score;
             last_type.insert(skill.clone(), interview_type);
             Some(SkillTrend {
-                name: name(&skill),
+                name,
                 change: (points.len() > 1).then(|| i64::from(latest) - i64::from(first)),
                 skill,
                 points,
@@ -131,8 +119,7 @@ pub fn build(mut interviews: Vec<CompletedInterview>, names: &Names) -> Progress
         Some(weakest) => {
             let interview_type = last_type.get(&weakest.skill).cloned().unwrap_or_default();
             let difficulty = difficulty_for(weakest.score);
-            let type_name = names
-                .types
+            let type_name = type_names
                 .get(&interview_type)
                 .map_or(interview_type.as_str(), String::as_str);
             Some(Suggestion {
@@ -188,6 +175,10 @@ mod tests {
     }
 
     fn interview(id: &str, kind: &str, day: u32, scores: &[(&str, u32)]) -> CompletedInterview {
+        let name = |slug: &str| match slug {
+            "apis" => "APIs".to_owned(),
+            other => other.to_owned(),
+        };
         CompletedInterview {
             id: id.into(),
             interview_type: kind.into(),
@@ -196,6 +187,7 @@ mod tests {
                 .iter()
                 .map(|(skill, score)| SkillResult {
                     skill: (*skill).into(),
+                    name: name(skill),
                     score: *score,
                     questions: 1,
                 })
@@ -211,10 +203,7 @@ mod tests {
                 interview("a", "backend", 2, &[("databases", 50), ("apis", 60)]),
                 interview("b", "behavioral", 10, &[("teamwork", 45)]),
             ],
-            &Names {
-                skills: HashMap::from([("apis".to_owned(), "APIs".to_owned())]),
-                types: HashMap::from([("backend".to_owned(), "Backend".to_owned())]),
-            },
+            &HashMap::from([("backend".to_owned(), "Backend".to_owned())]),
         );
         assert_eq!(progress.completed_interviews, 3);
         type Trend<'a> = (&'a str, &'a str, Vec<u32>, u32, Option<i64>);
@@ -260,7 +249,7 @@ mod tests {
                 interview("a", "backend", 1, &[("apis", 70)]),
                 interview("b", "frontend", 2, &[("apis", 55), ("css", 55)]),
             ],
-            &Names::default(),
+            &HashMap::new(),
         );
         let weakest = progress.weakest.expect("a weakest skill");
         assert_eq!(weakest.skill, "css");
@@ -273,7 +262,7 @@ mod tests {
 
     #[test]
     fn without_history_a_baseline_interview_is_suggested() {
-        let progress = build(Vec::new(), &Names::default());
+        let progress = build(Vec::new(), &HashMap::new());
         assert_eq!(progress.completed_interviews, 0);
         assert!(progress.skills.is_empty() && progress.weakest.is_none());
         let suggestion = progress.suggestion.expect("a suggestion");

@@ -1,0 +1,5 @@
+DROP TABLE emails;
+DROP TABLE files;
+DROP TABLE invites;
+DROP TABLE candidates;
+DROP TABLE jobs;

@@ -1,0 +1,46 @@
+//! Queries on `emails`: every send attempt and how it went.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::emails;
+use super::{DbConn, DbError};
+use crate::db_run;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = emails)]
+pub struct EmailRow {
+    pub id: String,
+    pub interview_id: Option<String>,
+    /// `invite` or `completed`.
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    /// `sent`, `failed` or `not_configured`.
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub async fn insert(conn: &mut DbConn, row: &EmailRow) -> Result<(), DbError> {
+    db_run!(conn, {
+        diesel::insert_into(emails::table)
+            .values(row)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+/// The interview's emails, oldest first.
+pub async fn of_interview(conn: &mut DbConn, interview_id: &str) -> Result<Vec<EmailRow>, DbError> {
+    db_run!(conn, {
+        Ok(emails::table
+            .filter(emails::interview_id.eq(interview_id))
+            .order((emails::created_at, emails::id))
+            .select(EmailRow::as_select())
+            .load(conn)
+            .await?)
+    })
+}

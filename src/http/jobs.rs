@@ -1,0 +1,291 @@
+//! The recruiter's routes: `/api/v1/jobs…` (jobs, their candidates, CSV, live events) and the
+//! invites and resume of a hiring interview. Someone else's job or interview answers 404.
+
+use std::time::Duration;
+
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::Recruiter;
+use crate::error::AppError;
+use crate::hiring::activity::ActivityKind;
+use crate::hiring::candidates::{self, HiringContext, NewCandidate};
+use crate::hiring::invites;
+use crate::hiring::jobs::{self, JobChange, NewJob};
+use crate::interview::live::InvitesRevoked;
+use crate::state::AppState;
+
+/// How often an idle event stream says it is still there.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub fn context(state: &AppState) -> HiringContext<'_> {
+    HiringContext {
+        pool: &state.pool,
+        mailer: &state.mailer,
+        public_url: &state.public_url,
+        data_dir: &state.settings.data_dir,
+        invite_ttl: state.settings.invite_ttl,
+    }
+}
+
+pub async fn list(state: web::Data<AppState>, user: Recruiter) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(jobs::list(&state.pool, &user.0).await?))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    body: web::Json<NewJob>,
+) -> Result<HttpResponse, AppError> {
+    let job = jobs::create(&state.pool, &user.0, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(job))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(jobs::get(&state.pool, &user.0, &path).await?))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+    body: web::Json<JobChange>,
+) -> Result<HttpResponse, AppError> {
+    let job = jobs::update(&state.pool, &user.0, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(job))
+}
+
+pub async fn candidates(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(candidates::list(&state.pool, &user.0, &path).await?))
+}
+
+pub async fn add_candidate(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+    body: web::Json<NewCandidate>,
+) -> Result<HttpResponse, AppError> {
+    let created = candidates::add(&context(&state), &user.0, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+pub async fn candidates_csv(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let list = candidates::list(&state.pool, &user.0, &path).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"candidates.csv\"",
+        ))
+        .body(candidates::to_csv(&list)))
+}
+
+#[derive(Serialize)]
+struct CandidateActivity<'a> {
+    activity: ActivityKind,
+    candidate: &'a candidates::Candidate,
+}
+
+/// Server-sent events for the job's page: `snapshot` (every candidate) first, then
+/// `candidate` (one candidate, with what just happened) as links are opened and interviews
+/// start, get answers and end. A follower that fell behind gets `resync` and reloads.
+pub async fn events(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let job_id = path.into_inner();
+    let snapshot = candidates::list(&state.pool, &user.0, &job_id).await?;
+    let first = sse("snapshot", &snapshot);
+    let follower = Follower {
+        events: state.activity.subscribe(),
+        pool: state.pool.clone(),
+        job_id,
+        first: Some(first),
+    };
+    let stream = futures_util::stream::unfold(follower, |mut follower| async move {
+        let bytes = follower.next().await?;
+        Some((Ok::<_, actix_web::Error>(bytes), follower))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        // Compression would hold events back until a buffer fills.
+        .insert_header(("Content-Encoding", "identity"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream))
+}
+
+struct Follower {
+    events: tokio::sync::broadcast::Receiver<crate::hiring::Activity>,
+    pool: crate::db::DbPool,
+    job_id: String,
+    first: Option<Bytes>,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        loop {
+            let event = match tokio::time::timeout(KEEP_ALIVE, self.events.recv()).await {
+                Err(_) => return Some(Bytes::from_static(b": still here\n\n")),
+                Ok(Err(RecvError::Lagged(_))) => return Some(sse("resync", &())),
+                Ok(Err(RecvError::Closed)) => return None,
+                Ok(Ok(event)) => event,
+            };
+            match candidates::by_interview(&self.pool, &self.job_id, &event.interview_id).await {
+                Ok(Some(candidate)) => {
+                    let update = CandidateActivity {
+                        activity: event.kind,
+                        candidate: &candidate,
+                    };
+                    return Some(sse("candidate", &update));
+                }
+                Ok(None) => {} // another job's interview
+                Err(e) => tracing::warn!(error = %e, "job events: cannot read a candidate"),
+            }
+        }
+    }
+}
+
+fn sse(event: &str, data: &impl Serialize) -> Bytes {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    Bytes::from(format!("event: {event}\ndata: {json}\n\n"))
+}
+
+pub async fn invites(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(invites::list(&state.pool, &user.0, &path).await?))
+}
+
+#[derive(Serialize)]
+struct Reissued {
+    invite: invites::InviteView,
+    invite_url: String,
+}
+
+pub async fn reissue_invite(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let issued = invites::reissue(&state.pool, &user.0, &path, state.settings.invite_ttl).await?;
+    Ok(HttpResponse::Created().json(Reissued {
+        invite_url: invites::invite_url(&state.public_url, &issued.token),
+        invite: issued.invite,
+    }))
+}
+
+pub async fn revoke_invite(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (interview_id, invite_id) = path.into_inner();
+    invites::revoke(&state.pool, &user.0, &interview_id, Some(&invite_id)).await?;
+    close_revoked(&state, &interview_id, Some(invite_id));
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn revoke_invites(
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    invites::revoke(&state.pool, &user.0, &path, None).await?;
+    close_revoked(&state, &path, None);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A connection opened with a revoked invite is closed at once.
+fn close_revoked(state: &AppState, interview_id: &str, invite_id: Option<String>) {
+    if let Some(session) = state
+        .live
+        .as_ref()
+        .and_then(|live| live.registry.get(interview_id))
+    {
+        session.do_send(InvitesRevoked { invite_id });
+    }
+}
+
+/// `PUT /interviews/{id}/resume`: the raw file as the body, its name in `X-Filename`.
+pub async fn upload_resume(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    invites::managed_interview(&mut conn, &user.0, &path).await?;
+    drop(conn);
+    let info =
+        candidates::upload_resume(&context(&state), &path, filename(&req), body.to_vec()).await?;
+    Ok(HttpResponse::Created().json(info))
+}
+
+pub async fn download_resume(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: Recruiter,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    invites::managed_interview(&mut conn, &user.0, &path).await?;
+    drop(conn);
+    resume_response(&req, &state, &path).await
+}
+
+/// The file's name as the client sent it (cleaned before use).
+pub fn filename(req: &HttpRequest) -> &str {
+    req.headers()
+        .get("x-filename")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("resume")
+}
+
+/// The interview's resume as a download, streamed from disk.
+pub async fn resume_response(
+    req: &HttpRequest,
+    state: &AppState,
+    interview_id: &str,
+) -> Result<HttpResponse, AppError> {
+    let (file, path) =
+        candidates::resume_file(&state.pool, &state.settings.data_dir, interview_id).await?;
+    let named = actix_files::NamedFile::open_async(&path)
+        .await
+        .map_err(AppError::internal)?;
+    let content_type: actix_web::mime::Mime = file
+        .content_type
+        .parse()
+        .unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM);
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![DispositionParam::Filename(file.filename)],
+    };
+    Ok(named
+        .set_content_type(content_type)
+        .set_content_disposition(disposition)
+        .use_etag(false)
+        .use_last_modified(false)
+        .into_response(req))
+}
