@@ -12,9 +12,12 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls `API + path`; resolves to the JSON body (null for 204), rejects with an ApiError. */
-export async function api(path, { method = 'GET', body } = {}) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+/**
+ * Calls `API + path`; resolves to the JSON body (null for 204), rejects with an ApiError.
+ * `headers` are added to the request's (an invite's `X-Interview-Token`).
+ */
+export async function api(path, { method = 'GET', body, headers = {} } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

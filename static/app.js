@@ -20,6 +20,7 @@ const ui = {
   signedIn: $('signed-in'),
   accountTitle: $('account-title'),
   accountError: $('account-error'),
+  jobsLink: $('jobs-link'),
   register: {
     form: $('register-form'),
     error: $('register-error'),
@@ -32,6 +33,9 @@ const ui = {
     fields: { email: $('login-email'), password: $('login-password') },
   },
 };
+
+/** Roles that see the jobs page (/jobs.html). */
+const HIRING_ROLES = ['recruiter', 'admin'];
 
 const FIELD_LABELS = { display_name: 'Name', email: 'Email', password: 'Password' };
 
@@ -69,6 +73,8 @@ function showSignedIn(user, { focus = false } = {}) {
   $('me-email').textContent = user.email;
   $('me-role').textContent = user.role;
   $('me-initials').textContent = initials(user.display_name);
+  // Recruiters and admins hire: their jobs page is one click away.
+  ui.jobsLink.hidden = !HIRING_ROLES.includes(user.role);
   ui.accountError.textContent = '';
   ui.signedOut.hidden = true;
   ui.signedIn.hidden = false;
@@ -80,6 +86,7 @@ function showSignedIn(user, { focus = false } = {}) {
 function showSignedOut({ focus = false } = {}) {
   dashboard.hide();
   for (const id of ['me-name', 'me-email', 'me-role', 'me-initials']) $(id).textContent = '';
+  ui.jobsLink.hidden = true;
   ui.signedIn.hidden = true;
   ui.signedOut.hidden = false;
   ui.main.classList.remove('is-signed-in');

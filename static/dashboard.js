@@ -6,6 +6,7 @@
 
 import { api, busy, capitalize, fieldNamed, formatDate, STATUS_LABELS } from './api.js';
 import { seriesClass, trendChart } from './chart.js';
+import { renderSkillChoices, skillBoxes as boxesIn } from './skills.js';
 
 const PER_PAGE = 20;
 const MAX_SKILLS = 10;
@@ -162,40 +163,20 @@ function renderTypes() {
   renderSkills();
 }
 
-const chosenType = () => catalog.types.find((type) => type.slug === ui.type.value);
-
 /** The type's suggested skills, ticked, then every other skill behind "More skills". */
 function renderSkills() {
-  const type = chosenType();
+  const type = renderSkillChoices({
+    catalog,
+    typeSlug: ui.type.value,
+    suggested: ui.suggested,
+    other: ui.other,
+    more: ui.more,
+    idPrefix: 'new-interview-skill-',
+  });
   ui.typeDescription.textContent = type?.description ?? '';
-  const suggested = type?.suggested_skills ?? [];
-  const suggestedSlugs = new Set(suggested.map((skill) => skill.slug));
-  const names = new Map(catalog.skills.map((skill) => [skill.slug, skill.name]));
-  ui.suggested.replaceChildren(
-    ...suggested.map((skill) => skillBox(skill.slug, names.get(skill.slug) ?? skill.name, true)),
-  );
-  const others = catalog.skills.filter((skill) => !suggestedSlugs.has(skill.slug));
-  ui.other.replaceChildren(...others.map((skill) => skillBox(skill.slug, skill.name, false)));
-  ui.more.hidden = others.length === 0;
-  ui.more.open = false;
 }
 
-function skillBox(slug, name, checked) {
-  const label = document.createElement('label');
-  label.className = 'check';
-  const box = document.createElement('input');
-  box.type = 'checkbox';
-  box.name = 'skills';
-  box.value = slug;
-  box.id = `new-interview-skill-${slug}`;
-  box.checked = checked;
-  const text = document.createElement('span');
-  text.textContent = name;
-  label.append(box, text);
-  return label;
-}
-
-const skillBoxes = () => [...ui.form.querySelectorAll('input[name="skills"]')];
+const skillBoxes = () => boxesIn(ui.form);
 
 function clearFormError() {
   ui.error.textContent = '';

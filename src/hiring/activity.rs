@@ -7,6 +7,10 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
+    /// A candidate was added, or got a new link.
+    Invited,
+    /// Their links were revoked.
+    Revoked,
     Opened,
     Started,
     Answered,

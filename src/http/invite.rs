@@ -129,10 +129,9 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     drop(conn);
     let mut interview =
         interview::interviews::get(&state.pool, &owner, &grant.interview_id).await?;
+    interview.hide_unasked_questions();
     if !job.show_scores {
-        interview.feedback.clear();
-        interview.interview.score = None;
-        interview.interview.summary = None;
+        interview.hide_scores();
     }
     Ok(HttpResponse::Ok().json(CandidateView {
         candidate_name: candidate.name,

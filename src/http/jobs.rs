@@ -77,6 +77,9 @@ pub async fn add_candidate(
     body: web::Json<NewCandidate>,
 ) -> Result<HttpResponse, AppError> {
     let created = candidates::add(&context(&state), &user.0, &path, body.into_inner()).await?;
+    state
+        .activity
+        .publish(&created.candidate.interview_id, ActivityKind::Invited);
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -189,6 +192,7 @@ pub async fn reissue_invite(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let issued = invites::reissue(&state.pool, &user.0, &path, state.settings.invite_ttl).await?;
+    state.activity.publish(&path, ActivityKind::Invited);
     Ok(HttpResponse::Created().json(Reissued {
         invite_url: invites::invite_url(&state.public_url, &issued.token),
         invite: issued.invite,
@@ -218,6 +222,7 @@ pub async fn revoke_invites(
 
 /// A connection opened with a revoked invite is closed at once.
 fn close_revoked(state: &AppState, interview_id: &str, invite_id: Option<String>) {
+    state.activity.publish(interview_id, ActivityKind::Revoked);
     if let Some(session) = state
         .live
         .as_ref()

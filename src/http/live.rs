@@ -146,16 +146,18 @@ pub struct InterviewSocket {
 
 impl InterviewSocket {
     fn event(&self, ctx: &mut ws::WebsocketContext<Self>, message: &ServerMsg) {
-        if !self.hide_scores {
+        if self.invite.is_none() {
             return ctx.text(message.to_json());
         }
+        // A candidate by link: no questions before they are asked, no scores unless allowed.
         match message {
-            ServerMsg::Feedback { .. } | ServerMsg::Report { .. } => {}
+            ServerMsg::Feedback { .. } | ServerMsg::Report { .. } if self.hide_scores => {}
             ServerMsg::Ready { interview, state } => {
                 let mut interview = interview.clone();
-                interview.feedback.clear();
-                interview.interview.score = None;
-                interview.interview.summary = None;
+                interview.hide_unasked_questions();
+                if self.hide_scores {
+                    interview.hide_scores();
+                }
                 ctx.text(
                     ServerMsg::Ready {
                         interview,

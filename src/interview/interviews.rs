@@ -191,6 +191,27 @@ pub struct InterviewDetail {
     pub feedback: Vec<TurnFeedback>,
 }
 
+impl InterviewDetail {
+    /// What a candidate invited by link sees: the planned questions only once asked.
+    pub fn hide_unasked_questions(&mut self) {
+        let asked = self
+            .messages
+            .iter()
+            .filter(|m| m.role == "interviewer")
+            .filter_map(|m| m.question_position)
+            .max()
+            .unwrap_or(0);
+        self.questions.retain(|q| q.position <= asked);
+    }
+
+    /// Without scores: no feedback, score or summary.
+    pub fn hide_scores(&mut self) {
+        self.feedback.clear();
+        self.interview.score = None;
+        self.interview.summary = None;
+    }
+}
+
 /// Stored feedback as shown, each with its question's rubric.
 pub fn feedback_shown(
     rows: Vec<FeedbackRow>,

@@ -470,3 +470,221 @@ async fn shows_the_report_with_its_charts() {
     );
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 }
+
+/// The hiring flow end to end: a recruiter's job, a candidate invited by email (a real SMTP
+/// server), the candidate opening the emailed link in Chromium and answering by voice (the
+/// fake microphone), the recruiter's live job page showing them completed, and the report.
+#[actix_web::test]
+async fn a_recruiter_invites_and_watches_a_candidate_interview() {
+    let Some(chromium) = chromium() else { return };
+    let Some(jfk) = crate::support::jfk() else {
+        return;
+    };
+    let Some(smtp) = crate::support::smtp_sink() else {
+        return;
+    };
+    let port = smtp.port;
+    let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = port;
+        s.smtp_tls = viva::config::SmtpTls::None;
+    })
+    .await
+    else {
+        return;
+    };
+    let microphone = crate::support::test_audio_dir().join("jfk-with-pauses.wav");
+    let padded = std::process::Command::new("sox")
+        .arg(&jfk)
+        .arg(&microphone)
+        .args(["pad", "0.5", "4"])
+        .status();
+    if !matches!(padded, Ok(s) if s.success()) {
+        crate::support::unavailable("sox (apt package sox) to pad the microphone recording");
+        return;
+    }
+
+    // The recruiter: a job, then their live job page.
+    let email = crate::helpers::unique_email();
+    let r = app
+        .register(&email, STRONG_PASSWORD, "Rita Recruiter")
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    let mut conn = app.pool().get().await.expect("connection");
+    viva::db::users::set_role(&mut conn, &id, "recruiter")
+        .await
+        .expect("promote");
+    drop(conn);
+    let cookie = app
+        .login(&email, STRONG_PASSWORD)
+        .await
+        .session_cookie()
+        .expect("a session");
+    let job = app
+        .post_json(
+            "/api/v1/jobs",
+            &json!({"title": "Speechwriter", "interview_type": "behavioral", "skills": [],
+                "difficulty": "medium", "question_count": 1, "time_limit_minutes": 15}),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(job.status.as_u16(), 201, "{:?}", job.body);
+    let job_id = job.body["id"].as_str().expect("job id").to_owned();
+
+    let recruiter = Browser::launch(&chromium).await;
+    let mut desk = recruiter.open_page().await;
+    desk.navigate(&app.url("/")).await;
+    wait_for_view(&mut desk, "the log-in form", |v| v.signed_out).await;
+    let fields = [
+        ("login-email", email.as_str()),
+        ("login-password", STRONG_PASSWORD),
+    ];
+    submit(&mut desk, "login-form", &fields).await;
+    wait_for_view(&mut desk, "the dashboard", |v| v.signed_in).await;
+    desk.navigate(&app.url(&format!("/jobs.html?job={job_id}")))
+        .await;
+    let live: String = desk
+        .wait_for(
+            "the job page, following live",
+            "document.getElementById('live-status')?.dataset.state ?? ''",
+            |state: &String| state == "connected",
+        )
+        .await;
+    assert_eq!(live, "connected");
+
+    // The candidate, invited by email.
+    let created = app
+        .post_json(
+            &format!("/api/v1/jobs/{job_id}/candidates"),
+            &json!({"name": "Jack Kay", "email": "jack.kay@example.com"}),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{:?}", created.body);
+    assert_eq!(created.body["email_status"], "sent");
+    let interview_id = created.body["candidate"]["interview_id"]
+        .as_str()
+        .expect("interview id")
+        .to_owned();
+    let messages = smtp.wait_for(1);
+    let body = messages[0]
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/i/"))
+        .expect("the email carries the link")
+        .to_owned();
+    let row = format!("tr.candidate-row[data-interview-id='{interview_id}']");
+    desk.wait_for(
+        "the new candidate's row",
+        &format!("document.querySelector(\"{row}\")?.dataset.status ?? ''"),
+        |status: &String| status == "pending",
+    )
+    .await;
+
+    let candidate_browser = Browser::launch_with(
+        &chromium,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-audio-capture={}", microphone.display()),
+            "--autoplay-policy=no-user-gesture-required".into(),
+        ],
+    )
+    .await;
+    let mut page = candidate_browser.open_page().await;
+    page.navigate(&link).await;
+    let ready: String = page
+        .wait_for(
+            "the candidate page",
+            "document.body.dataset.ready ?? ''",
+            |state: &String| !state.is_empty(),
+        )
+        .await;
+    assert_eq!(ready, "invite", "the emailed link opens the interview");
+    page.screenshot("candidate-consent").await;
+    click(&mut page, "consent-checkbox").await;
+    page.wait_for(
+        "the start button after consent",
+        "(() => !document.getElementById('start-button').disabled)()",
+        |ok: &bool| *ok,
+    )
+    .await;
+    click(&mut page, "start-button").await;
+    desk.wait_for(
+        "the row showing the interview under way",
+        &format!("document.querySelector(\"{row}\")?.dataset.status ?? ''"),
+        |status: &String| status == "in_progress",
+    )
+    .await;
+
+    // The spoken answer, heard and answered; then the candidate finishes.
+    const READ_TRANSCRIPT: &str = "(() => [...document.querySelectorAll('#transcript [data-role]')]
+        .map((el) => ({ role: el.dataset.role, text: el.textContent.trim() })))()";
+    #[derive(Debug, Deserialize)]
+    struct Line {
+        role: String,
+        text: String,
+    }
+    page.wait_for_within(
+        std::time::Duration::from_secs(120),
+        "the spoken answer and the interviewer's reply",
+        READ_TRANSCRIPT,
+        |lines: &Vec<Line>| {
+            let answered = lines.iter().position(|l| {
+                l.role == "candidate" && l.text.to_lowercase().contains("your country")
+            });
+            answered.is_some_and(|i| lines[i + 1..].iter().any(|l| l.role == "interviewer"))
+        },
+    )
+    .await;
+    let status: String = app
+        .get(&format!("/api/v1/interviews/{interview_id}"), Some(&cookie))
+        .await
+        .body["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if status != "completed" {
+        click(&mut page, "finish-button").await;
+    }
+    desk.wait_for_within(
+        std::time::Duration::from_secs(120),
+        "the recruiter's live page to show the interview completed",
+        &format!("document.querySelector(\"{row}\")?.dataset.status ?? ''"),
+        |status: &String| status == "completed",
+    )
+    .await;
+    desk.screenshot("job-page-completed").await;
+    page.screenshot("candidate-finished").await;
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+    assert_eq!(desk.csp_violations().await, Vec::<String>::new());
+
+    // The report, and the recruiter's completion email with its link.
+    let report = app
+        .get(
+            &format!("/api/v1/interviews/{interview_id}/report"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(report.status.as_u16(), 200);
+    assert_eq!(report.body["questions_answered"], 1, "{:?}", report.body);
+    let messages = smtp.wait_for(2);
+    assert_eq!(messages.len(), 2, "the completion notice");
+    assert!(
+        messages[1].contains(&format!("To: {email}")),
+        "{}",
+        messages[1]
+    );
+    let notice = messages[1]
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(
+        notice.contains(&format!("/report.html?id={interview_id}")),
+        "{notice}"
+    );
+}

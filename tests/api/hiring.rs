@@ -249,6 +249,11 @@ async fn a_token_opens_its_own_interview_and_nothing_else(backend: Backend) {
     assert_eq!(r.body["interview"]["id"], a_id);
     assert_eq!(r.body["interview"]["mode"], "hiring");
     assert_eq!(r.body["show_scores"], false);
+    assert_eq!(
+        r.body["interview"]["questions"],
+        json!([]),
+        "no questions before they are asked"
+    );
     let r = app
         .with_token("GET", "/api/v1/invite/report", &token_a)
         .await;
@@ -752,6 +757,7 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
     let mut live = Live::connect_with_token(&app, &id, &token).await;
     let (ready, _) = live.until("ready").await;
     assert!(ready["interview"]["score"].is_null() && ready["interview"]["feedback"] == json!([]));
+    assert_eq!(ready["interview"]["questions"], json!([]), "not asked yet");
     assert_eq!(
         events.until_activity("opened").await["candidate"]["status"],
         "pending"
