@@ -42,6 +42,8 @@ pub struct TurnInput<'a> {
     pub follow_up_asked: bool,
     /// The next planned question; `None` when this was the last one.
     pub next_question: Option<&'a str>,
+    /// What the candidate's resume says they did (hiring interviews with a resume).
+    pub resume_highlights: &'a [String],
 }
 
 /// What kind of answer the rules see.
@@ -248,9 +250,19 @@ impl<W: TurnWriter> Conductor<W> {
         speak: &mut dyn FnMut(&str),
     ) {
         turn.action = Move::FollowUp;
-        let topic = topic_phrase(input.answer, input.question);
         let ack = prompts::ACKNOWLEDGEMENTS[pick % prompts::ACKNOWLEDGEMENTS.len()];
         speak(ack);
+        // An answer about something the resume names gets the follow-up about it.
+        if let Some(highlight) = mentioned_highlight(input.answer, input.resume_highlights) {
+            turn.text = format!(
+                "{ack} {}",
+                prompts::RESUME_FOLLOW_UP.replace("{highlight}", highlight)
+            );
+            turn.source = Source::Template;
+            turn.topic = Some(highlight.to_owned());
+            return;
+        }
+        let topic = topic_phrase(input.answer, input.question);
         let messages = follow_up_messages(input.answer, topic.as_deref());
         for attempt in 1..=2u8 {
             let options = follow_up_options(self.seed + u64::from(attempt) - 1, attempt);
@@ -283,6 +295,24 @@ impl<W: TurnWriter> Conductor<W> {
         turn.source = Source::Template;
         turn.topic = topic;
     }
+}
+
+/// The first resume highlight the answer talks about: one of the highlight's names (its
+/// capitalised words, "the" and "a" aside) said in the answer.
+fn mentioned_highlight<'h>(answer: &str, highlights: &'h [String]) -> Option<&'h str> {
+    let said: Vec<String> = answer
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    highlights.iter().map(String::as_str).find(|highlight| {
+        highlight
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+            .filter(|w| !matches!(*w, "The" | "A" | "An"))
+            .any(|name| said.iter().any(|s| *s == name.to_lowercase()))
+    })
 }
 
 fn follow_up_options(seed: u64, attempt: u8) -> GenerateOptions {
@@ -585,6 +615,7 @@ mod tests {
             answer,
             follow_up_asked,
             next_question: next,
+            resume_highlights: &[],
         }
     }
 
@@ -603,6 +634,36 @@ mod tests {
             turn.text
         );
         assert!(turn.rejected.is_empty());
+    }
+
+    #[test]
+    fn an_answer_about_a_resume_highlight_gets_the_follow_up_about_it() {
+        let highlights = [
+            "the Payments Gateway rewrite".to_owned(),
+            "Orbit".to_owned(),
+        ];
+        let answer = "At orbit we cached deploy manifests and expired them on every release.";
+        let mut c = conductor(&[]);
+        let turn = c.next_turn(&TurnInput {
+            resume_highlights: &highlights,
+            ..input(answer, false, Some(NEXT))
+        });
+        assert_eq!(turn.action, Move::FollowUp);
+        assert!(
+            turn.text.ends_with(
+                "Your resume mentions Orbit. What was your own part in it, and what would you do \
+                 differently now?"
+            ),
+            "{}",
+            turn.text
+        );
+        assert!(c.writer.seeds.is_empty(), "no model call");
+        // "the" alone is not a name: an answer without the names gets the usual follow-up.
+        assert_eq!(mentioned_highlight("the cache was slow", &highlights), None);
+        assert_eq!(
+            mentioned_highlight("the payments team", &highlights),
+            Some("the Payments Gateway rewrite")
+        );
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub const FOLLOW_UP_TEMPLATES: &[&str] = &[
     "You mentioned {topic}. Could you walk me through that part in more detail?",
 ];
 
+/// The follow-up when an answer talks about something the candidate's resume names.
+pub const RESUME_FOLLOW_UP: &str =
+    "Your resume mentions {highlight}. What was your own part in it, and what would you do differently now?";
+
 /// Short acknowledgements before a follow-up or the next question.
 pub const ACKNOWLEDGEMENTS: &[&str] = &["I see.", "Thank you.", "Okay, thanks.", "Got it."];
 

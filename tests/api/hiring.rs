@@ -824,6 +824,38 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
     live.until("ready").await;
     let (error, _) = live.until("error").await;
     assert_eq!(error["code"], "invite_expired");
+
+    // With a resume: an answer about what it names gets the follow-up about it.
+    let mut body = person("Di Ross");
+    let resume = "Di Ross\nBuilt Orbit, an internal deploy tool used by 200 engineers.\n";
+    body["resume"] = json!({"filename": "cv.txt",
+        "content_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, resume)});
+    let (d, _) = invite(&app, &x, job_id, body).await;
+    let d_id = d["candidate"]["interview_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut conn = app.pool().get().await.expect("connection");
+    let issued = viva::hiring::invites::issue(&mut conn, &d_id, Duration::from_secs(3600))
+        .await
+        .expect("issue");
+    drop(conn);
+    let mut live = Live::connect_with_token(&app, &d_id, &issued.token).await;
+    live.until("ready").await;
+    live.start().await;
+    live.send_json(
+        json!({"type": "text", "text": "On Orbit I designed the service API and the \
+        database schema, added a cache in front of the database, and wrote tests for the \
+        deployment pipeline so each release could be rolled back safely."}),
+    )
+    .await;
+    let reply = live.until_listening().await;
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Your resume mentions Orbit.")),
+        "{reply}"
+    );
 }
 
 /// A server-sent event stream read with a real HTTP client.

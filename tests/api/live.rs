@@ -140,7 +140,7 @@ impl Live {
     }
 
     /// Reads events until the interviewer is listening again; returns the `reply` on the way.
-    async fn until_listening(&mut self) -> Value {
+    pub(crate) async fn until_listening(&mut self) -> Value {
         let mut reply = Value::Null;
         loop {
             let event = self.event().await;

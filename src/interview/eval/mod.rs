@@ -224,6 +224,7 @@ pub fn run<W: TurnWriter>(
             answer: &case.answer,
             follow_up_asked: false,
             next_question: next_question.as_deref(),
+            resume_highlights: &[],
         });
         let verdict = Verdict::of(
             &turn.text,

@@ -54,6 +54,8 @@ struct Loaded {
     /// Each planned question's rubric points, in the same order.
     rubrics: Vec<Vec<String>>,
     progress: Progress,
+    /// What the candidate's resume says they did (hiring interviews with a resume).
+    resume_highlights: Vec<String>,
 }
 
 /// An answer waiting for its feedback (assessed once the interviewer has replied to it).
@@ -566,6 +568,7 @@ impl InterviewSession {
             loaded.questions.get(index + 1).cloned()
         };
         let follow_up_asked = loaded.progress.follow_up_asked;
+        let resume_highlights = loaded.resume_highlights.clone();
         let seed = 42 + u64::try_from(loaded.progress.next_seq).unwrap_or(0);
 
         let message_id = uuid::Uuid::new_v4().to_string();
@@ -589,6 +592,7 @@ impl InterviewSession {
                 answer: &answer,
                 follow_up_asked,
                 next_question: next_question.as_deref(),
+                resume_highlights: &resume_highlights,
             };
             conductor.next_turn_speaking(&input, &mut |text| {
                 me.do_send(Say {
@@ -1158,7 +1162,12 @@ async fn load(pool: DbPool, id: String) -> Result<Loaded, LiveError> {
     let messages = db::interviews::messages_of(&mut conn, &id).await?;
     let feedback = db::feedback::of_interview(&mut conn, &id).await?;
     let progress = Progress::of(&messages)?;
+    let resume_highlights = db::files::latest_of(&mut conn, &id, "resume")
+        .await?
+        .map(|file| crate::hiring::resume::highlights(&file.text))
+        .unwrap_or_default();
     Ok(Loaded {
+        resume_highlights,
         questions: questions.iter().map(|q| q.text.clone()).collect(),
         rubrics: questions
             .iter()
