@@ -36,6 +36,17 @@ pub async fn insert(conn: &mut DbConn, row: &FileRow) -> Result<(), DbError> {
     })
 }
 
+/// The ids of the interview's files.
+pub async fn ids_of(conn: &mut DbConn, interview_id: &str) -> Result<Vec<String>, DbError> {
+    db_run!(conn, {
+        Ok(files::table
+            .filter(files::interview_id.eq(interview_id))
+            .select(files::id)
+            .load(conn)
+            .await?)
+    })
+}
+
 /// The interview's latest file of `kind`.
 pub async fn latest_of(
     conn: &mut DbConn,

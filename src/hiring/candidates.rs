@@ -277,6 +277,25 @@ pub async fn upload_resume(
     Ok(ResumeInfo::of(&file))
 }
 
+/// Deletes the interview (see [`interviews::delete`]) and the bytes of its files on disk.
+pub async fn delete_interview(
+    pool: &DbPool,
+    data_dir: &Path,
+    owner_id: &str,
+    interview_id: &str,
+) -> Result<(), HiringError> {
+    let mut conn = pool.get().await?;
+    let files = db::files::ids_of(&mut conn, interview_id).await?;
+    drop(conn);
+    interviews::delete(pool, owner_id, interview_id).await?;
+    for id in files {
+        if let Err(e) = std::fs::remove_file(file_path(data_dir, &id)) {
+            tracing::warn!(file_id = %id, error = %e, "could not remove a deleted interview's file");
+        }
+    }
+    Ok(())
+}
+
 /// The interview's latest resume and where its bytes are.
 pub async fn resume_file(
     pool: &DbPool,

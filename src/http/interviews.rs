@@ -50,7 +50,13 @@ pub async fn delete(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    interviews::delete(&state.pool, &user.0.id, &path).await?;
+    crate::hiring::candidates::delete_interview(
+        &state.pool,
+        &state.settings.data_dir,
+        &user.0.id,
+        &path,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

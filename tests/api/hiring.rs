@@ -640,6 +640,15 @@ async fn resumes_are_sniffed_stored_and_tailor_the_interview() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Deleting the interview deletes its files from disk too.
+    let files = app.data_dir.path().join("files");
+    assert_eq!(std::fs::read_dir(&files).expect("files dir").count(), 3);
+    let r = app
+        .delete(&format!("/api/v1/interviews/{id}"), Some(&x))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(std::fs::read_dir(&files).expect("files dir").count(), 0);
 }
 
 fn word_document(paragraph: &str) -> Vec<u8> {
