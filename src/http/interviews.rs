@@ -41,7 +41,8 @@ pub async fn get(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
+    let owner = interviews::readable_as(&state.pool, &user.0, &path).await?;
+    let interview = interviews::get(&state.pool, &owner, &path).await?;
     Ok(HttpResponse::Ok().json(interview))
 }
 
@@ -65,7 +66,8 @@ pub async fn report(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let report = interviews::report(&state.pool, &user.0.id, &path).await?;
+    let owner = interviews::readable_as(&state.pool, &user.0, &path).await?;
+    let report = interviews::report(&state.pool, &owner, &path).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -75,7 +77,8 @@ pub async fn report_pdf(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let pdf = interviews::report_pdf(&state.pool, &user.0.id, &path).await?;
+    let owner = interviews::readable_as(&state.pool, &user.0, &path).await?;
+    let pdf = interviews::report_pdf(&state.pool, &owner, &path).await?;
     // Interview ids are UUIDs, but never trust a path segment inside a header.
     let name: String = path
         .chars()

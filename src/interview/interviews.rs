@@ -423,6 +423,23 @@ pub async fn report(
 
 /// The interview's report, and its overall score and summary written to the interview (done
 /// when it ends, so lists can show them).
+/// Whose interview `viewer` may read as: their own, or — for an admin — any hiring
+/// interview (admins manage every job). Anything else is not found.
+pub async fn readable_as(
+    pool: &DbPool,
+    viewer: &crate::auth::User,
+    id: &str,
+) -> Result<String, InterviewError> {
+    let mut conn = pool.get().await?;
+    match db::interviews::find(&mut conn, id).await? {
+        Some(row) if row.owner_id == viewer.id => Ok(row.owner_id),
+        Some(row) if viewer.role == crate::domain::Role::Admin && row.mode == "hiring" => {
+            Ok(row.owner_id)
+        }
+        _ => Err(DbError::NotFound.into()),
+    }
+}
+
 /// The report as a PDF, with the transcript and the feedback on each answer.
 #[tracing::instrument(skip(pool))]
 pub async fn report_pdf(

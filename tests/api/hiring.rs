@@ -801,6 +801,18 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
         .get(&format!("/api/v1/interviews/{id}/report"), Some(&x))
         .await;
     assert_eq!(r.status, StatusCode::OK, "the recruiter reads the report");
+    let admin = app.signed_in_admin().await;
+    for path in [
+        format!("/api/v1/interviews/{id}"),
+        format!("/api/v1/interviews/{id}/report"),
+    ] {
+        let r = app.get(&path, Some(&admin)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "an admin reads hiring interviews: {path}"
+        );
+    }
 
     // A second candidate connected when the recruiter revokes: closed at once.
     let (b, _) = invite(&app, &x, job_id, person("Bo Chen")).await;

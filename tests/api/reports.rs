@@ -416,12 +416,19 @@ async fn reports_of_other_users_are_not_found(backend: Backend) {
     let (_, other) = app.signed_in_user().await;
     let interview = scored_interview(&app, &owner, "frontend", &[4, 2], day(5)).await;
     let id = interview["id"].as_str().expect("id");
+    let admin = app.signed_in_admin().await;
     for path in [
         format!("/api/v1/interviews/{id}/report"),
         format!("/api/v1/interviews/{id}/report.pdf"),
     ] {
         let r = app.get(&path, Some(&owner)).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
+        let r = app.get(&path, Some(&admin)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "practice stays private, even from admins"
+        );
         let r = app.get(&path, Some(&other)).await;
         assert_eq!(
             (r.status, r.error_code()),
