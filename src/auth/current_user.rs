@@ -87,6 +87,23 @@ impl FromRequest for CurrentUser {
     }
 }
 
+/// The signed-in user when `allowed(role)`: 401 when nobody is signed in, 403 otherwise.
+fn signed_in_as(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    allowed: fn(Role) -> bool,
+) -> LocalBoxFuture<'static, Result<User, AppError>> {
+    let user = CurrentUser::from_request(req, payload);
+    Box::pin(async move {
+        let CurrentUser(user) = user.await?;
+        if allowed(user.role) {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    })
+}
+
 /// A request made by a signed-in admin: 401 when nobody is signed in, 403 for other roles.
 #[derive(Debug, Clone)]
 pub struct Admin(pub User);
@@ -96,15 +113,8 @@ impl FromRequest for Admin {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = CurrentUser::from_request(req, payload);
-        Box::pin(async move {
-            let CurrentUser(user) = user.await?;
-            if user.role == Role::Admin {
-                Ok(Self(user))
-            } else {
-                Err(AppError::Forbidden)
-            }
-        })
+        let user = signed_in_as(req, payload, |role| role == Role::Admin);
+        Box::pin(async move { user.await.map(Self) })
     }
 }
 
@@ -118,14 +128,9 @@ impl FromRequest for Recruiter {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = CurrentUser::from_request(req, payload);
-        Box::pin(async move {
-            let CurrentUser(user) = user.await?;
-            if matches!(user.role, Role::Recruiter | Role::Admin) {
-                Ok(Self(user))
-            } else {
-                Err(AppError::Forbidden)
-            }
-        })
+        let user = signed_in_as(req, payload, |role| {
+            matches!(role, Role::Recruiter | Role::Admin)
+        });
+        Box::pin(async move { user.await.map(Self) })
     }
 }

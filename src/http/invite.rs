@@ -6,6 +6,8 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::db::candidates::CandidateRow;
+use crate::db::jobs::JobRow;
 use crate::error::AppError;
 use crate::hiring::activity::ActivityKind;
 use crate::hiring::invites::{self, Grant};
@@ -115,20 +117,10 @@ struct CandidateView {
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let grant = grant(&req, &state).await?;
-    let mut conn = state.pool.get().await?;
-    let candidate = db::candidates::of_interview(&mut conn, &grant.interview_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let job = db::jobs::find(&mut conn, &candidate.job_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let owner = db::interviews::find(&mut conn, &grant.interview_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .owner_id;
-    drop(conn);
+    let (candidate, job) = candidate_and_job(&state, &grant.interview_id).await?;
+    // The job's recruiter owns the interview.
     let mut interview =
-        interview::interviews::get(&state.pool, &owner, &grant.interview_id).await?;
+        interview::interviews::get(&state.pool, &job.owner_id, &grant.interview_id).await?;
     interview.hide_unasked_questions();
     if !job.show_scores {
         interview.hide_scores();
@@ -148,17 +140,28 @@ pub async fn report(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let grant = grant(&req, &state).await?;
-    if !candidates::sees_scores(&state.pool, &grant.interview_id).await? {
+    let (_, job) = candidate_and_job(&state, &grant.interview_id).await?;
+    if !job.show_scores {
         return Err(AppError::NotFound);
     }
-    let mut conn = state.pool.get().await?;
-    let owner = db::interviews::find(&mut conn, &grant.interview_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .owner_id;
-    drop(conn);
-    let report = interview::interviews::report(&state.pool, &owner, &grant.interview_id).await?;
+    let report =
+        interview::interviews::report(&state.pool, &job.owner_id, &grant.interview_id).await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The candidate of a hiring interview and the job they were invited to.
+async fn candidate_and_job(
+    state: &AppState,
+    interview_id: &str,
+) -> Result<(CandidateRow, JobRow), AppError> {
+    let mut conn = state.pool.get().await?;
+    let candidate = db::candidates::of_interview(&mut conn, interview_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let job = db::jobs::find(&mut conn, &candidate.job_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((candidate, job))
 }
 
 /// The candidate uploads (or replaces) their own resume.

@@ -37,14 +37,12 @@ struct ConnectQuery {
     token: Option<String>,
 }
 
-/// Who is connecting: the interview's owner (session cookie), or a candidate by invite.
-enum Access {
-    Owner,
-    Invite {
-        invite_id: String,
-        expires_at: chrono::DateTime<chrono::Utc>,
-        sees_scores: bool,
-    },
+/// A connection opened by a candidate with an invite (the owner's own connections have none).
+struct InviteAccess {
+    invite_id: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    /// The job lets candidates see their scores and feedback.
+    sees_scores: bool,
 }
 
 pub async fn connect(
@@ -63,14 +61,14 @@ pub async fn connect(
     }
     let query = web::Query::<ConnectQuery>::from_query(req.query_string())
         .map_err(|e| AppError::InvalidInput(format!("query string: {e}")))?;
-    let access = match (&query.token, user) {
+    let invite = match (&query.token, user) {
         (Some(token), _) => {
             let grant = crate::hiring::invites::authorize(&state.pool, token, true).await?;
             // A token opens its own interview and nothing else.
             if grant.interview_id != *path {
                 return Err(AppError::NotFound);
             }
-            Access::Invite {
+            Some(InviteAccess {
                 sees_scores: crate::hiring::candidates::sees_scores(
                     &state.pool,
                     &grant.interview_id,
@@ -78,7 +76,7 @@ pub async fn connect(
                 .await?,
                 invite_id: grant.invite_id,
                 expires_at: grant.expires_at,
-            }
+            })
         }
         (None, Some(user)) => {
             let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
@@ -90,7 +88,7 @@ pub async fn connect(
                     interview.interview.status.as_str(),
                 ));
             }
-            Access::Owner
+            None
         }
         (None, None) => return Err(AppError::Unauthenticated),
     };
@@ -98,25 +96,16 @@ pub async fn connect(
         return Err(AppError::ModelsUnavailable);
     };
     let session = session_for(&deps, &path);
-    let (invite, hide_scores) = match access {
-        Access::Owner => (None, false),
-        Access::Invite {
-            invite_id,
-            expires_at,
-            sees_scores,
-        } => {
-            deps.activity
-                .publish(&path, crate::hiring::activity::ActivityKind::Opened);
-            (Some((invite_id, expires_at)), !sees_scores)
-        }
-    };
+    if invite.is_some() {
+        deps.activity
+            .publish(&path, crate::hiring::activity::ActivityKind::Opened);
+    }
     let socket = InterviewSocket {
         connection: CONNECTIONS.fetch_add(1, Ordering::Relaxed),
         session,
         last_heard: Instant::now(),
         pace: AudioPace::new(),
         invite,
-        hide_scores,
     };
     ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(MAX_WS_FRAME_BYTES)
@@ -138,24 +127,22 @@ pub struct InterviewSocket {
     session: Addr<InterviewSession>,
     last_heard: Instant,
     pace: AudioPace,
-    /// The invite this connection was opened with, and when it expires.
-    invite: Option<(String, chrono::DateTime<chrono::Utc>)>,
-    /// A candidate whose recruiter keeps scores to themselves: no feedback, report or score.
-    hide_scores: bool,
+    /// Set for a candidate's connection: no questions before they are asked, and no
+    /// feedback, report or score unless the job allows.
+    invite: Option<InviteAccess>,
 }
 
 impl InterviewSocket {
     fn event(&self, ctx: &mut ws::WebsocketContext<Self>, message: &ServerMsg) {
-        if self.invite.is_none() {
+        let Some(invite) = &self.invite else {
             return ctx.text(message.to_json());
-        }
-        // A candidate by link: no questions before they are asked, no scores unless allowed.
+        };
         match message {
-            ServerMsg::Feedback { .. } | ServerMsg::Report { .. } if self.hide_scores => {}
+            ServerMsg::Feedback { .. } | ServerMsg::Report { .. } if !invite.sees_scores => {}
             ServerMsg::Ready { interview, state } => {
                 let mut interview = interview.clone();
                 interview.hide_unasked_questions();
-                if self.hide_scores {
+                if !invite.sees_scores {
                     interview.hide_scores();
                 }
                 ctx.text(
@@ -175,7 +162,7 @@ impl InterviewSocket {
         let expired = self
             .invite
             .as_ref()
-            .is_some_and(|(_, expires_at)| *expires_at <= chrono::Utc::now());
+            .is_some_and(|invite| invite.expires_at <= chrono::Utc::now());
         if expired {
             self.event(
                 ctx,
@@ -228,7 +215,7 @@ impl Actor for InterviewSocket {
         self.session.do_send(Attach {
             connection: self.connection,
             socket: ctx.address().recipient(),
-            invite_id: self.invite.as_ref().map(|(id, _)| id.clone()),
+            invite_id: self.invite.as_ref().map(|invite| invite.invite_id.clone()),
         });
         ctx.run_interval(PING_EVERY, |socket, ctx| {
             if socket.invite_expired(ctx) {

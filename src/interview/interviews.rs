@@ -503,7 +503,27 @@ pub(super) async fn report_of(
     conn: &mut db::DbConn,
     id: &str,
 ) -> Result<super::report::Report, InterviewError> {
-    let conn = &mut *conn;
+    let names = skill_names(conn).await?;
+    report_with_names(conn, id, &names).await
+}
+
+/// Skills' display names by slug.
+pub(super) async fn skill_names(
+    conn: &mut db::DbConn,
+) -> Result<std::collections::HashMap<String, String>, DbError> {
+    Ok(db::catalog::list_skills(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.slug, s.name))
+        .collect())
+}
+
+/// [`report_of`] with the skill names already loaded (for many reports in a row).
+pub(super) async fn report_with_names(
+    conn: &mut db::DbConn,
+    id: &str,
+    skill_names: &std::collections::HashMap<String, String>,
+) -> Result<super::report::Report, InterviewError> {
     let questions = db::interviews::questions_of(conn, id).await?;
     let skills = db::interviews::question_skills(conn, id).await?;
     let feedback = feedback_shown(db::feedback::of_interview(conn, id).await?, &questions)?;
@@ -519,12 +539,7 @@ pub(super) async fn report_of(
             text: q.text,
         })
         .collect();
-    let names = db::catalog::list_skills(conn)
-        .await?
-        .into_iter()
-        .map(|s| (s.slug, s.name))
-        .collect();
-    Ok(super::report::build(&questions, &feedback, &names))
+    Ok(super::report::build(&questions, &feedback, skill_names))
 }
 
 /// Deletes one of the owner's interviews with everything stored for it.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::catalog::json_strings;
-use super::interviews::{report_of, InterviewError};
+use super::interviews::{report_with_names, skill_names, InterviewError};
 use super::report::progress::{self, CompletedInterview, Progress};
 use crate::db::bookmarks::BookmarkRow;
 use crate::db::{self, DbError, DbPool};
@@ -20,12 +20,13 @@ pub const LEADERBOARD_SIZE: usize = 10;
 pub async fn progress(pool: &DbPool, user_id: &str) -> Result<Progress, InterviewError> {
     let mut conn = pool.get().await?;
     let rows = db::interviews::completed_owned(&mut conn, user_id, PROGRESS_WINDOW).await?;
+    let names = skill_names(&mut conn).await?;
     let mut completed = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(completed_at) = row.completed_at else {
             continue;
         };
-        let report = report_of(&mut conn, &row.id).await?;
+        let report = report_with_names(&mut conn, &row.id, &names).await?;
         completed.push(CompletedInterview {
             id: row.id,
             interview_type: row.interview_type,

@@ -145,6 +145,46 @@ fn chromium() -> Option<PathBuf> {
     }
 }
 
+/// Logs `email` in through the page's form and waits for the dashboard.
+async fn log_in(page: &mut Page<impl Socket>, app: &TestApp, email: &str) {
+    page.navigate(&app.url("/")).await;
+    wait_for_view(page, "the log-in form", |v| v.signed_out).await;
+    let fields = [("login-email", email), ("login-password", STRONG_PASSWORD)];
+    submit(page, "login-form", &fields).await;
+    wait_for_view(page, "the dashboard", |v| v.signed_in).await;
+}
+
+/// What the fake microphone plays (it loops): 0.5 s of silence, `recording`, 4 s of silence
+/// (long enough for the server to hear the answer end). `None` after a loud line without sox.
+fn microphone(recording: &std::path::Path) -> Option<PathBuf> {
+    let microphone = crate::support::test_audio_dir().join("jfk-with-pauses.wav");
+    let padded = std::process::Command::new("sox")
+        .arg(recording)
+        .arg(&microphone)
+        .args(["pad", "0.5", "4"])
+        .status();
+    if matches!(padded, Ok(s) if s.success()) {
+        Some(microphone)
+    } else {
+        crate::support::unavailable("sox (apt package sox) to pad the microphone recording");
+        None
+    }
+}
+
+/// A browser whose microphone plays `microphone`, allowed without asking.
+async fn with_microphone(chromium: &std::path::Path, microphone: &std::path::Path) -> Browser {
+    Browser::launch_with(
+        chromium,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-audio-capture={}", microphone.display()),
+            "--autoplay-policy=no-user-gesture-required".into(),
+        ],
+    )
+    .await
+}
+
 /// What the page shows, read from the DOM.
 #[derive(Debug, Deserialize)]
 struct View {
@@ -218,28 +258,10 @@ async fn answers_an_interview_by_voice_in_the_browser() {
     let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    // The fake microphone loops its file: 0.5 s of silence, the answer, 4 s of silence (long
-    // enough for the server to hear the answer end).
-    let microphone = crate::support::test_audio_dir().join("jfk-with-pauses.wav");
-    let padded = std::process::Command::new("sox")
-        .arg(&jfk)
-        .arg(&microphone)
-        .args(["pad", "0.5", "4"])
-        .status();
-    if !matches!(padded, Ok(s) if s.success()) {
-        crate::support::unavailable("sox (apt package sox) to pad the microphone recording");
+    let Some(microphone) = microphone(&jfk) else {
         return;
-    }
-    let browser = Browser::launch_with(
-        &chromium,
-        &[
-            "--use-fake-ui-for-media-stream".into(),
-            "--use-fake-device-for-media-stream".into(),
-            format!("--use-file-for-fake-audio-capture={}", microphone.display()),
-            "--autoplay-policy=no-user-gesture-required".into(),
-        ],
-    )
-    .await;
+    };
+    let browser = with_microphone(&chromium, &microphone).await;
     let email = crate::helpers::unique_email();
     let r = app
         .register(&email, STRONG_PASSWORD, "Voice Candidate")
@@ -247,14 +269,7 @@ async fn answers_an_interview_by_voice_in_the_browser() {
     assert!(r.status.is_success(), "{:?}", r.body);
 
     let mut page = browser.open_page().await;
-    page.navigate(&app.url("/")).await;
-    wait_for_view(&mut page, "the log-in form", |v| v.signed_out).await;
-    let fields = [
-        ("login-email", email.as_str()),
-        ("login-password", STRONG_PASSWORD),
-    ];
-    submit(&mut page, "login-form", &fields).await;
-    wait_for_view(&mut page, "the dashboard", |v| v.signed_in).await;
+    log_in(&mut page, &app, &email).await;
 
     // Plan an interview through the dashboard's form (its defaults: the first type, 5 questions).
     let ready: bool = page
@@ -376,14 +391,7 @@ async fn shows_the_report_with_its_charts() {
     let id = interview["id"].as_str().expect("id");
 
     let mut page = browser.open_page().await;
-    page.navigate(&app.url("/")).await;
-    wait_for_view(&mut page, "the log-in form", |v| v.signed_out).await;
-    let fields = [
-        ("login-email", email.as_str()),
-        ("login-password", STRONG_PASSWORD),
-    ];
-    submit(&mut page, "login-form", &fields).await;
-    wait_for_view(&mut page, "the dashboard", |v| v.signed_in).await;
+    log_in(&mut page, &app, &email).await;
     let trend_lines: u64 = page
         .wait_for(
             "the progress chart with a line per skill",
@@ -493,16 +501,9 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
     else {
         return;
     };
-    let microphone = crate::support::test_audio_dir().join("jfk-with-pauses.wav");
-    let padded = std::process::Command::new("sox")
-        .arg(&jfk)
-        .arg(&microphone)
-        .args(["pad", "0.5", "4"])
-        .status();
-    if !matches!(padded, Ok(s) if s.success()) {
-        crate::support::unavailable("sox (apt package sox) to pad the microphone recording");
+    let Some(microphone) = microphone(&jfk) else {
         return;
-    }
+    };
 
     // The recruiter: a job, then their live job page.
     let email = crate::helpers::unique_email();
@@ -534,14 +535,7 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
 
     let recruiter = Browser::launch(&chromium).await;
     let mut desk = recruiter.open_page().await;
-    desk.navigate(&app.url("/")).await;
-    wait_for_view(&mut desk, "the log-in form", |v| v.signed_out).await;
-    let fields = [
-        ("login-email", email.as_str()),
-        ("login-password", STRONG_PASSWORD),
-    ];
-    submit(&mut desk, "login-form", &fields).await;
-    wait_for_view(&mut desk, "the dashboard", |v| v.signed_in).await;
+    log_in(&mut desk, &app, &email).await;
     desk.navigate(&app.url(&format!("/jobs.html?job={job_id}")))
         .await;
     let live: String = desk
@@ -585,16 +579,7 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
     )
     .await;
 
-    let candidate_browser = Browser::launch_with(
-        &chromium,
-        &[
-            "--use-fake-ui-for-media-stream".into(),
-            "--use-fake-device-for-media-stream".into(),
-            format!("--use-file-for-fake-audio-capture={}", microphone.display()),
-            "--autoplay-policy=no-user-gesture-required".into(),
-        ],
-    )
-    .await;
+    let candidate_browser = with_microphone(&chromium, &microphone).await;
     let mut page = candidate_browser.open_page().await;
     page.navigate(&link).await;
     let ready: String = page

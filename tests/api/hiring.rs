@@ -26,14 +26,12 @@ impl TestApp {
         cookie
     }
 
-    async fn with_token(&self, method: &str, path: &str, token: &str) -> Reply {
-        let req = match method {
-            "GET" => Self::client().get(self.url(path)),
-            "DELETE" => Self::client().delete(self.url(path)),
-            _ => unreachable!("test helper: {method}"),
-        };
-        self.send(req.insert_header(("x-interview-token", token)), None)
-            .await
+    /// A GET as a candidate, with their invite token.
+    async fn get_with_token(&self, path: &str, token: &str) -> Reply {
+        let req = Self::client()
+            .get(self.url(path))
+            .insert_header(("x-interview-token", token));
+        self.send(req, None).await
     }
 
     async fn put_file(&self, path: &str, name: &str, bytes: Vec<u8>, auth: (&str, &str)) -> Reply {
@@ -242,7 +240,7 @@ async fn a_token_opens_its_own_interview_and_nothing_else(backend: Backend) {
     let page = app.get(&format!("/i/{token_a}"), None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
-    let r = app.with_token("GET", "/api/v1/invite", &token_a).await;
+    let r = app.get_with_token("/api/v1/invite", &token_a).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["candidate_name"], "Ann Lee");
     assert_eq!(r.body["job_title"], "Backend engineer");
@@ -254,9 +252,7 @@ async fn a_token_opens_its_own_interview_and_nothing_else(backend: Backend) {
         json!([]),
         "no questions before they are asked"
     );
-    let r = app
-        .with_token("GET", "/api/v1/invite/report", &token_a)
-        .await;
+    let r = app.get_with_token("/api/v1/invite/report", &token_a).await;
     assert_eq!(
         r.status,
         StatusCode::NOT_FOUND,
@@ -283,7 +279,7 @@ async fn a_token_opens_its_own_interview_and_nothing_else(backend: Backend) {
         format!("/api/v1/jobs/{job_id}/candidates"),
         "/api/v1/interviews".to_owned(),
     ] {
-        let r = app.with_token("GET", &path, &token_a).await;
+        let r = app.get_with_token(&path, &token_a).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
     }
     let r = app
@@ -304,7 +300,7 @@ async fn a_token_opens_its_own_interview_and_nothing_else(backend: Backend) {
 
     // Unknown tokens: a clear page and 401.
     let unknown = viva::hiring::invites::new_token();
-    let r = app.with_token("GET", "/api/v1/invite", &unknown).await;
+    let r = app.get_with_token("/api/v1/invite", &unknown).await;
     assert_eq!(
         (r.status, r.error_code()),
         (StatusCode::UNAUTHORIZED, "invite_invalid")
@@ -393,16 +389,14 @@ async fn revoked_and_expired_links_stop_working(backend: Backend) {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = app.delete(&format!("{invites}/{first_id}"), Some(&x)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "already revoked");
-    let r = app.with_token("GET", "/api/v1/invite", &first).await;
+    let r = app.get_with_token("/api/v1/invite", &first).await;
     assert_eq!(
         (r.status, r.error_code()),
         (StatusCode::UNAUTHORIZED, "invite_invalid"),
         "same answer as unknown"
     );
     assert_eq!(
-        app.with_token("GET", "/api/v1/invite", &second)
-            .await
-            .status,
+        app.get_with_token("/api/v1/invite", &second).await.status,
         StatusCode::OK
     );
     let list = app.get(&invites, Some(&x)).await.body;
@@ -417,9 +411,7 @@ async fn revoked_and_expired_links_stop_working(backend: Backend) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        app.with_token("GET", "/api/v1/invite", &second)
-            .await
-            .status,
+        app.get_with_token("/api/v1/invite", &second).await.status,
         StatusCode::UNAUTHORIZED
     );
 
@@ -433,7 +425,7 @@ async fn revoked_and_expired_links_stop_working(backend: Backend) {
         .to_owned();
     let mut conn = app.pool().get().await.expect("connection");
     backdate_invites(&mut conn, id).await;
-    let r = app.with_token("GET", "/api/v1/invite", &third).await;
+    let r = app.get_with_token("/api/v1/invite", &third).await;
     assert_eq!(
         (r.status, r.error_code()),
         (StatusCode::GONE, "invite_expired")
@@ -537,7 +529,7 @@ async fn resumes_are_sniffed_stored_and_tailor_the_interview() {
         "{stored_name:?}"
     );
     // The candidate reads their own resume with their token.
-    let r = app.with_token("GET", "/api/v1/invite/resume", &token).await;
+    let r = app.get_with_token("/api/v1/invite/resume", &token).await;
     assert_eq!(r.raw, resume.as_bytes());
 
     // A ".pdf" that is really a script, an executable, an oversized file: refused, nothing made.
@@ -750,13 +742,7 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
         .as_str()
         .expect("id")
         .to_owned();
-    // A fresh, long link (the default one here lasts 3 s).
-    let mut conn = app.pool().get().await.expect("connection");
-    let issued = viva::hiring::invites::issue(&mut conn, &id, Duration::from_secs(3600))
-        .await
-        .expect("issue");
-    drop(conn);
-    let token = issued.token;
+    let token = hour_long_link(&app, &id).await;
 
     let mut events = EventStream::open(&app, &format!("/api/v1/jobs/{job_id}/events"), &x).await;
     let (kind, snapshot) = events.next().await;
@@ -792,7 +778,7 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
     assert_eq!(ended["candidate"]["status"], "completed");
     assert!(ended["candidate"]["score"].is_number(), "{ended}");
     // Used up.
-    let r = app.with_token("GET", "/api/v1/invite", &token).await;
+    let r = app.get_with_token("/api/v1/invite", &token).await;
     assert_eq!(
         (r.status, r.error_code()),
         (StatusCode::GONE, "interview_over")
@@ -820,12 +806,8 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
         .as_str()
         .expect("id")
         .to_owned();
-    let mut conn = app.pool().get().await.expect("connection");
-    let issued = viva::hiring::invites::issue(&mut conn, &b_id, Duration::from_secs(3600))
-        .await
-        .expect("issue");
-    drop(conn);
-    let mut live = Live::connect_with_token(&app, &b_id, &issued.token).await;
+    let link = hour_long_link(&app, &b_id).await;
+    let mut live = Live::connect_with_token(&app, &b_id, &link).await;
     live.until("ready").await;
     let r = app
         .delete(&format!("/api/v1/interviews/{b_id}/invites"), Some(&x))
@@ -856,12 +838,8 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
         .as_str()
         .expect("id")
         .to_owned();
-    let mut conn = app.pool().get().await.expect("connection");
-    let issued = viva::hiring::invites::issue(&mut conn, &d_id, Duration::from_secs(3600))
-        .await
-        .expect("issue");
-    drop(conn);
-    let mut live = Live::connect_with_token(&app, &d_id, &issued.token).await;
+    let link = hour_long_link(&app, &d_id).await;
+    let mut live = Live::connect_with_token(&app, &d_id, &link).await;
     live.until("ready").await;
     live.start().await;
     live.send_json(
@@ -877,6 +855,15 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
             .is_some_and(|t| t.contains("Your resume mentions Orbit.")),
         "{reply}"
     );
+}
+
+/// A new link to the interview that works for an hour (the live test's default lasts 3 s).
+async fn hour_long_link(app: &TestApp, interview_id: &str) -> String {
+    let mut conn = app.pool().get().await.expect("connection");
+    viva::hiring::invites::issue(&mut conn, interview_id, Duration::from_secs(3600))
+        .await
+        .expect("issue")
+        .token
 }
 
 /// A server-sent event stream read with a real HTTP client.

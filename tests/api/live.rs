@@ -801,14 +801,7 @@ async fn the_time_limit_closes_the_interview() {
     // 31 minutes into a 30-minute interview, rebuilt from the database by a server that has no
     // session in memory (a restart, another node): it finds the interview past its limit.
     backdate_start(&app, &id, 31).await;
-    let data_dir = app.data_dir.path().to_path_buf();
-    let database = app.database.clone();
-    let Some(second) = spawn_live_app(Backend::Sqlite, move |s| {
-        s.data_dir = data_dir;
-        s.database_url = Some(database);
-    })
-    .await
-    else {
+    let Some(second) = second_server(&app).await else {
         return;
     };
     let mut live = Live::connect(&second, &id, &cookie).await;
@@ -819,6 +812,18 @@ async fn the_time_limit_closes_the_interview() {
     assert_eq!(closing[0]["message"]["kind"], "closing");
     let (interview, _) = stored_messages(&second, &cookie, &id).await;
     assert_eq!(interview["status"], "completed");
+}
+
+/// Another server (a restart, or another node) on `first`'s database and data directory, so
+/// the same cookie key.
+async fn second_server(first: &TestApp) -> Option<TestApp> {
+    let data_dir = first.data_dir.path().to_path_buf();
+    let database = first.database.clone();
+    spawn_live_app(Backend::Sqlite, move |s| {
+        s.data_dir = data_dir;
+        s.database_url = Some(database);
+    })
+    .await
 }
 
 #[actix_web::test]
@@ -832,15 +837,7 @@ async fn another_server_on_the_same_database_resumes_the_interview() {
     live.until_listening().await;
     drop(live);
 
-    // A second server (a restart, or another node) with the same database and cookie key.
-    let data_dir = first.data_dir.path().to_path_buf();
-    let database = first.database.clone();
-    let Some(second) = spawn_live_app(Backend::Sqlite, move |s| {
-        s.data_dir = data_dir;
-        s.database_url = Some(database);
-    })
-    .await
-    else {
+    let Some(second) = second_server(&first).await else {
         return;
     };
     let mut live = Live::connect(&second, &id, &cookie).await;

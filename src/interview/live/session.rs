@@ -85,13 +85,31 @@ struct Reply {
     started: Instant,
 }
 
+/// The connection the session talks to.
+struct Connection {
+    id: u64,
+    socket: Recipient<ToSocket>,
+    /// The invite it was opened with (a candidate's link), if any.
+    invite_id: Option<String>,
+}
+
+impl Connection {
+    /// Tells the client why, then closes the connection; its `Detach` follows.
+    fn dismiss(&self, code: ErrorCode, message: &str, close: u16, reason: &str) {
+        self.socket
+            .do_send(ToSocket::Event(ServerMsg::error(code, message)));
+        self.socket.do_send(ToSocket::Close {
+            code: close,
+            reason: reason.into(),
+        });
+    }
+}
+
 pub struct InterviewSession {
     interview_id: String,
     instance: u64,
     deps: Arc<SessionDeps>,
-    socket: Option<(u64, Recipient<ToSocket>)>,
-    /// The invite the current connection was opened with.
-    socket_invite: Option<String>,
+    socket: Option<Connection>,
     loaded: Option<Loaded>,
     phase: Phase,
     detector: TurnDetector,
@@ -120,7 +138,6 @@ impl InterviewSession {
             instance,
             deps,
             socket: None,
-            socket_invite: None,
             loaded: None,
             phase: Phase::Loading,
             detector,
@@ -167,15 +184,13 @@ impl InterviewSession {
 
     fn load_failed(&mut self, reason: &str, ctx: &mut Context<Self>) {
         tracing::error!(interview_id = %self.interview_id, reason, "cannot load the interview");
-        self.send(ServerMsg::error(
-            ErrorCode::Internal,
-            "The interview could not be loaded; try again in a moment.",
-        ));
-        if let Some((_, socket)) = self.socket.take() {
-            socket.do_send(ToSocket::Close {
-                code: CLOSE_INTERNAL,
-                reason: "interview unavailable".into(),
-            });
+        if let Some(connection) = self.socket.take() {
+            connection.dismiss(
+                ErrorCode::Internal,
+                "The interview could not be loaded; try again in a moment.",
+                CLOSE_INTERNAL,
+                "interview unavailable",
+            );
         }
         // The next connection tries again.
         self.retire(ctx);
@@ -218,28 +233,29 @@ impl InterviewSession {
         if let Some(timer) = self.grace_timer.take() {
             ctx.cancel_future(timer);
         }
-        self.socket_invite = invite_id;
-        if let Some((old, previous)) = self.socket.replace((connection, socket)) {
-            if old != connection {
-                previous.do_send(ToSocket::Event(ServerMsg::error(
+        let current = Connection {
+            id: connection,
+            socket,
+            invite_id,
+        };
+        if let Some(previous) = self.socket.replace(current) {
+            if previous.id != connection {
+                previous.dismiss(
                     ErrorCode::TakenOver,
                     "This interview was opened in another window.",
-                )));
-                previous.do_send(ToSocket::Close {
-                    code: CLOSE_TAKEN_OVER,
-                    reason: "taken over by another connection".into(),
-                });
+                    CLOSE_TAKEN_OVER,
+                    "taken over by another connection",
+                );
             }
         }
         self.send_ready();
     }
 
     fn detach(&mut self, connection: u64, ctx: &mut Context<Self>) {
-        if self.socket.as_ref().map(|(c, _)| *c) != Some(connection) {
+        if !self.is_current(connection) {
             return;
         }
         self.socket = None;
-        self.socket_invite = None;
         // An answer half-spoken when the connection dropped is not an answer.
         self.detector.reset();
         let grace = self.deps.grace;
@@ -252,12 +268,12 @@ impl InterviewSession {
     }
 
     fn is_current(&self, connection: u64) -> bool {
-        self.socket.as_ref().is_some_and(|(c, _)| *c == connection)
+        self.socket.as_ref().is_some_and(|c| c.id == connection)
     }
 
     fn send(&self, message: ServerMsg) {
-        if let Some((_, socket)) = &self.socket {
-            socket.do_send(ToSocket::Event(message));
+        if let Some(connection) = &self.socket {
+            connection.socket.do_send(ToSocket::Event(message));
         }
     }
 
@@ -854,7 +870,7 @@ impl InterviewSession {
             act.deps
                 .activity
                 .publish(&act.interview_id, ActivityKind::Ended);
-            if let Some((_, socket)) = &act.socket {
+            if let Some(Connection { socket, .. }) = &act.socket {
                 socket.do_send(ToSocket::Close {
                     code: CLOSE_NORMAL,
                     reason: "interview over".into(),
@@ -1056,23 +1072,21 @@ impl Handler<InvitesRevoked> for InterviewSession {
     type Result = ();
 
     fn handle(&mut self, msg: InvitesRevoked, _ctx: &mut Context<Self>) {
-        let Some(opened_with) = &self.socket_invite else {
+        let Some(connection) = &self.socket else {
             return;
         };
-        if msg.invite_id.as_ref().is_some_and(|id| id != opened_with) {
+        let Some(opened_with) = &connection.invite_id else {
             return;
-        }
-        if let Some((_, socket)) = self.socket.take() {
-            socket.do_send(ToSocket::Event(ServerMsg::error(
+        };
+        if msg.invite_id.as_ref().is_none_or(|id| id == opened_with) {
+            // The socket's Detach follows and starts the grace period as for any drop.
+            connection.dismiss(
                 ErrorCode::InviteRevoked,
                 "The recruiter withdrew this interview link.",
-            )));
-            socket.do_send(ToSocket::Close {
-                code: CLOSE_INVITE_ENDED,
-                reason: "invite revoked".into(),
-            });
+                CLOSE_INVITE_ENDED,
+                "invite revoked",
+            );
         }
-        self.socket_invite = None;
     }
 }
 

@@ -75,8 +75,8 @@ pub fn build(
     type_names: &HashMap<String, String>,
 ) -> Progress {
     interviews.sort_by_key(|i| i.completed_at);
-    // Per skill: its name, its points, and the type it was last scored in.
-    let mut by_skill: BTreeMap<String, (String, Vec<TrendPoint>, String)> = BTreeMap::new();
+    // Per skill: its name and its points.
+    let mut by_skill: BTreeMap<String, (String, Vec<TrendPoint>)> = BTreeMap::new();
     for interview in &interviews {
         for skill in &interview.skills {
             let entry = by_skill.entry(skill.skill.clone()).or_default();
@@ -86,16 +86,13 @@ pub fn build(
                 completed_at: interview.completed_at,
                 score: skill.score,
             });
-            entry.2.clone_from(&interview.interview_type);
         }
     }
-    let mut last_type: BTreeMap<String, String> = BTreeMap::new();
     let skills: Vec<SkillTrend> = by_skill
         .into_iter()
-        .filter_map(|(skill, (name, points, interview_type))| {
+        .filter_map(|(skill, (name, points))| {
             let first = points.first()?.score;
             let latest = points.last()?.score;
-            last_type.insert(skill.clone(), interview_type);
             Some(SkillTrend {
                 name,
                 change: (points.len() > 1).then(|| i64::from(latest) - i64::from(first)),
@@ -117,7 +114,13 @@ pub fn build(
         });
     let suggestion = match &weakest {
         Some(weakest) => {
-            let interview_type = last_type.get(&weakest.skill).cloned().unwrap_or_default();
+            // The type it was last scored in.
+            let interview_type = interviews
+                .iter()
+                .rev()
+                .find(|i| i.skills.iter().any(|s| s.skill == weakest.skill))
+                .map(|i| i.interview_type.clone())
+                .unwrap_or_default();
             let difficulty = difficulty_for(weakest.score);
             let type_name = type_names
                 .get(&interview_type)
