@@ -6,6 +6,7 @@
 //! language model engine), `inference` (the worker threads that own the models), `fetch`
 //! (getting and converting the model files), `interview`
 //! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge).
+//! The hand-written CPU kernels the models use are the `viva-kernels` package (`src/kernels/`).
 
 pub mod auth;
 pub mod config;

@@ -8,20 +8,37 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
+use viva_kernels::amx;
+
+/// A quantized weight matrix. A batch of tokens (a prompt's prefill) runs on the CPU's tile
+/// unit where there is one (`kernels::amx`), several times faster than candle's product for
+/// batches; single tokens (decoding) use candle's.
+struct Projection(QMatMul);
+
+impl Projection {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let QMatMul::QTensor(weight) = &self.0 {
+            if let Some(y) = amx::quantized_forward(weight, x)? {
+                return Ok(y);
+            }
+        }
+        self.0.forward(x)
+    }
+}
 
 struct Attention {
-    q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
-    output: QMatMul,
+    q: Projection,
+    k: Projection,
+    v: Projection,
+    output: Projection,
     /// q, k and v biases (qwen2 only).
     biases: Option<(Tensor, Tensor, Tensor)>,
 }
 
 struct FeedForward {
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Projection,
+    up: Projection,
+    down: Projection,
 }
 
 struct Layer {
@@ -58,6 +75,10 @@ impl<R: Read + Seek> Loader<'_, R> {
 
     fn matmul(&mut self, name: &str) -> Result<QMatMul> {
         QMatMul::from_qtensor(self.quantized(name)?)
+    }
+
+    fn projection(&mut self, name: &str) -> Result<Projection> {
+        self.matmul(name).map(Projection)
     }
 
     fn dense(&mut self, name: &str) -> Result<Tensor> {
@@ -101,17 +122,17 @@ impl Model {
             layers.push(Layer {
                 attention_norm: load.dense(&name("attn_norm.weight"))?,
                 attention: Attention {
-                    q: load.matmul(&name("attn_q.weight"))?,
-                    k: load.matmul(&name("attn_k.weight"))?,
-                    v: load.matmul(&name("attn_v.weight"))?,
-                    output: load.matmul(&name("attn_output.weight"))?,
+                    q: load.projection(&name("attn_q.weight"))?,
+                    k: load.projection(&name("attn_k.weight"))?,
+                    v: load.projection(&name("attn_v.weight"))?,
+                    output: load.projection(&name("attn_output.weight"))?,
                     biases,
                 },
                 ffn_norm: load.dense(&name("ffn_norm.weight"))?,
                 feed_forward: FeedForward {
-                    gate: load.matmul(&name("ffn_gate.weight"))?,
-                    up: load.matmul(&name("ffn_up.weight"))?,
-                    down: load.matmul(&name("ffn_down.weight"))?,
+                    gate: load.projection(&name("ffn_gate.weight"))?,
+                    up: load.projection(&name("ffn_up.weight"))?,
+                    down: load.projection(&name("ffn_down.weight"))?,
                 },
             });
         }

@@ -11,6 +11,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 
 use super::config::WhisperConfig;
+use viva_kernels::{self as kernels, amx};
 
 /// Attention scores larger than this are computed one head at a time.
 const SCORES_BYTES_AT_ONCE: usize = 16 << 20;
@@ -18,35 +19,43 @@ const SCORES_BYTES_AT_ONCE: usize = 16 << 20;
 /// Where a layer's weights are kept. The decoder runs one token at a time, so every step reads
 /// all of its weights: on the CPU those are Q8_0, a quarter of the bytes to read. The encoder
 /// (and the cross-attention keys/values, computed once per window over all frames) run large
-/// matrix products, which are fastest in f32.
+/// matrix products: in bf16 on the CPU's tile unit where it has one (`kernels::amx`), else in
+/// f32.
 #[derive(Clone, Copy)]
 enum Weights {
+    /// f32 everywhere (the tests' exact reference).
+    #[cfg_attr(not(test), allow(dead_code))]
     Dense,
     Q8OnCpu,
+    TilesOnCpu,
 }
 
-struct Linear {
-    weight: QMatMul,
-    bias: Option<Tensor>,
+enum Linear {
+    Candle {
+        weight: QMatMul,
+        bias: Option<Tensor>,
+    },
+    Tiles(amx::Linear),
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = self.weight.forward(x)?;
-        match &self.bias {
-            Some(bias) => y.broadcast_add(bias),
-            None => Ok(y),
+        match self {
+            Linear::Candle { weight, bias } => {
+                let y = weight.forward(x)?;
+                match bias {
+                    Some(bias) => y.broadcast_add(bias),
+                    None => Ok(y),
+                }
+            }
+            Linear::Tiles(linear) => linear.forward(x),
         }
     }
 }
 
-fn matmul_weights(weight: Tensor, kind: Weights) -> candle_core::Result<QMatMul> {
-    match kind {
-        Weights::Q8OnCpu if weight.device().is_cpu() => {
-            QMatMul::from_qtensor(QTensor::quantize(&weight, GgmlDType::Q8_0)?)
-        }
-        _ => Ok(QMatMul::Tensor(weight)),
-    }
+/// Whether large products with these weights run on the tile unit.
+fn on_tiles(kind: Weights, device: &Device) -> bool {
+    matches!(kind, Weights::TilesOnCpu) && device.is_cpu() && amx::available()
 }
 
 fn linear(
@@ -56,13 +65,28 @@ fn linear(
     bias: bool,
     kind: Weights,
 ) -> candle_core::Result<Linear> {
-    let weight = matmul_weights(vb.get((d_out, d_in), "weight")?, kind)?;
+    let weight = vb.get((d_out, d_in), "weight")?;
     let bias = if bias {
         Some(vb.get(d_out, "bias")?)
     } else {
         None
     };
-    Ok(Linear { weight, bias })
+    if on_tiles(kind, weight.device()) {
+        return Ok(Linear::Tiles(amx::Linear::new(&weight, bias.as_ref())?));
+    }
+    Ok(Linear::Candle {
+        weight: matmul_weights(weight, kind)?,
+        bias,
+    })
+}
+
+fn matmul_weights(weight: Tensor, kind: Weights) -> candle_core::Result<QMatMul> {
+    match kind {
+        Weights::Q8OnCpu if weight.device().is_cpu() => {
+            QMatMul::from_qtensor(QTensor::quantize(&weight, GgmlDType::Q8_0)?)
+        }
+        _ => Ok(QMatMul::Tensor(weight)),
+    }
 }
 
 fn layer_norm(vb: VarBuilder, size: usize) -> candle_core::Result<LayerNorm> {
@@ -93,6 +117,8 @@ struct Attention {
     v: Linear,
     out: Linear,
     heads: usize,
+    /// Unmasked attention over many positions (the encoder's) runs on the tile unit.
+    tiles: bool,
 }
 
 impl Attention {
@@ -110,6 +136,7 @@ impl Attention {
             v: linear(vb.pp("v_proj"), d, d, true, keys_values)?,
             out: linear(vb.pp("out_proj"), d, d, true, queries)?,
             heads,
+            tiles: on_tiles(queries, vb.device()),
         })
     }
 
@@ -121,6 +148,7 @@ impl Attention {
             .contiguous()
     }
 
+    /// Keys and values, [batch, heads, seq, d_head].
     fn keys_values(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
         Ok((
             self.split_heads(&self.k.forward(x)?)?,
@@ -128,40 +156,46 @@ impl Attention {
         ))
     }
 
-    /// Scaled dot-product attention of `x`'s queries over `k`/`v` (already split into heads).
+    /// Scaled dot-product attention of `x`'s queries over the keys (transposed, [batch, heads,
+    /// d_head, seq]) and values ([batch, heads, seq, d_head]), already split into heads.
     fn attend(
         &self,
         x: &Tensor,
-        k: &Tensor,
+        k_t: &Tensor,
         v: &Tensor,
         mask: Option<&Tensor>,
     ) -> candle_core::Result<Tensor> {
         let q = self.split_heads(&self.q.forward(x)?)?;
         let (b, heads, t, d_head) = q.dims4()?;
         let q = (q * (1.0 / (d_head as f64).sqrt()))?;
-        let attend = |q: &Tensor, k: &Tensor, v: &Tensor| -> candle_core::Result<Tensor> {
-            let mut scores = q.matmul(&k.t()?)?;
+        if self.tiles && mask.is_none() {
+            let merged = amx::Attention::forward(&q, &k_t.t()?, v)?;
+            let merged = merged.transpose(1, 2)?.reshape((b, t, ()))?;
+            return self.out.forward(&merged);
+        }
+        let attend = |q: &Tensor, k_t: &Tensor, v: &Tensor| -> candle_core::Result<Tensor> {
+            let mut scores = q.matmul(k_t)?;
             if let Some(mask) = mask {
                 scores = scores.broadcast_add(mask)?;
             }
-            candle_nn::ops::softmax_last_dim(&scores)?.matmul(v)
+            kernels::softmax_last_dim(&scores)?.matmul(v)
         };
         // The encoder's scores over a 30 s window are 1500 x 1500 per head; one head at a time
         // keeps the transient buffers at 9 MB instead of 54 MB per product.
-        let per_head = heads * t * k.dim(2)? * 4 > SCORES_BYTES_AT_ONCE;
+        let per_head = heads * t * k_t.dim(3)? * 4 > SCORES_BYTES_AT_ONCE;
         let merged = if per_head {
             let outputs = (0..heads)
                 .map(|h| {
                     attend(
                         &q.narrow(1, h, 1)?,
-                        &k.narrow(1, h, 1)?,
+                        &k_t.narrow(1, h, 1)?,
                         &v.narrow(1, h, 1)?,
                     )
                 })
                 .collect::<candle_core::Result<Vec<_>>>()?;
             Tensor::cat(&outputs, 1)?
         } else {
-            attend(&q, k, v)?
+            attend(&q, k_t, v)?
         };
         let merged = merged.transpose(1, 2)?.reshape((b, t, ()))?;
         self.out.forward(&merged)
@@ -183,7 +217,7 @@ impl Mlp {
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         // Whisper uses the exact (erf) GELU, not the tanh approximation.
-        self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)
+        self.fc2.forward(&kernels::gelu_erf(&self.fc1.forward(x)?)?)
     }
 }
 
@@ -214,11 +248,11 @@ impl Encoder {
                         vb.pp("self_attn"),
                         d,
                         c.encoder_attention_heads,
-                        Weights::Dense,
-                        Weights::Dense,
+                        Weights::TilesOnCpu,
+                        Weights::TilesOnCpu,
                     )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
-                    mlp: Mlp::load(vb.clone(), d, Weights::Dense)?,
+                    mlp: Mlp::load(vb.clone(), d, Weights::TilesOnCpu)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
@@ -234,14 +268,14 @@ impl Encoder {
     /// mel [batch, n_mels, frames] → audio features [batch, frames / 2, d_model]. `frames` may be
     /// shorter than 3000 (encoding only the audio's own length).
     pub fn forward(&self, mel: &Tensor) -> candle_core::Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu_erf()?;
-        let x = self.conv2.forward(&x)?.gelu_erf()?.transpose(1, 2)?;
+        let x = kernels::gelu_erf(&self.conv1.forward(mel)?)?;
+        let x = kernels::gelu_erf(&self.conv2.forward(&x)?)?.transpose(1, 2)?;
         let seq = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, seq)?)?;
         for layer in &self.layers {
             let h = layer.attn_norm.forward(&x)?;
             let (k, v) = layer.attn.keys_values(&h)?;
-            x = (&x + layer.attn.attend(&h, &k, &v, None)?)?;
+            x = (&x + layer.attn.attend(&h, &k.t()?, &v, None)?)?;
             x = (&x + layer.mlp.forward(&layer.mlp_norm.forward(&x)?)?)?;
         }
         self.norm.forward(&x)
@@ -272,6 +306,7 @@ pub struct Decoder {
 /// Per-layer keys and values for one window's decoding: the audio's (fixed) and the tokens'
 /// so far (growing).
 pub struct DecoderCache {
+    /// The audio's keys (transposed, [batch, heads, d_head, frames]) and values.
     cross: Vec<(Tensor, Tensor)>,
     self_kv: Vec<Option<(Tensor, Tensor)>>,
     /// Tokens already in the cache.
@@ -299,7 +334,7 @@ impl Decoder {
                         d,
                         c.decoder_attention_heads,
                         kind,
-                        Weights::Dense,
+                        Weights::TilesOnCpu,
                     )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
                     mlp: Mlp::load(vb.clone(), d, kind)?,
@@ -323,7 +358,11 @@ impl Decoder {
         let cross = self
             .layers
             .iter()
-            .map(|l| l.cross_attn.keys_values(audio))
+            .map(|l| {
+                let (k, v) = l.cross_attn.keys_values(audio)?;
+                // Transposed once per window, so each step's product reads them in order.
+                Ok((k.t()?.contiguous()?, v))
+            })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(DecoderCache {
             self_kv: (0..self.layers.len()).map(|_| None).collect(),
@@ -362,7 +401,7 @@ impl Decoder {
                 ),
                 None => (k_new, v_new),
             };
-            x = (&x + layer.self_attn.attend(&h, &k, &v, mask.as_ref())?)?;
+            x = (&x + layer.self_attn.attend(&h, &k.t()?, &v, mask.as_ref())?)?;
             cache.self_kv[i] = Some((k, v));
 
             let h = layer.cross_norm.forward(&x)?;

@@ -1,0 +1,798 @@
+//! Matrix products in bf16 on the AMX tile unit of recent Intel Xeons (Sapphire Rapids and
+//! later), with f32 accumulation.
+//!
+//! One `tdpbf16ps` multiplies a 16 x 32 bf16 tile by a 32 x 16 one into 16 x 16 f32 sums, far
+//! more work per instruction than AVX-512 FMA; Whisper's encoder on a 30 s window is ~37 GFLOP
+//! of such products. Weights are rounded to bf16 and packed once into the tile layout the
+//! instruction reads; activations are rounded to bf16 per call. Used only when the processor has
+//! AMX-BF16 and Linux lets this process use the tile registers (`available`), and not when
+//! `VIVA_CPU_AMX=off`.
+//!
+//! Layouts: a product is `x · wᵀ` with `x` [m, k] and `w` [n, k], as in a linear layer. Every
+//! dimension is padded with zeros to the tile grid (m, n to 32; k to 32). The packed weights
+//! hold, for each 16 outputs and each 32 inputs, one 1 KB tile whose row `r` holds the input
+//! pairs `2r, 2r+1` of each of the 16 outputs, interleaved (the "VNNI" layout of the B operand).
+
+use std::sync::OnceLock;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::contiguous_f32;
+
+/// Rows (and columns) of one output block: two tiles in each direction.
+const BLOCK: usize = 32;
+/// Inputs per tile (32 bf16 = 64 bytes, a tile row).
+const K_TILE: usize = 32;
+
+/// Whether this process can use AMX bf16 tiles; asked once.
+pub fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let disabled = std::env::var("VIVA_CPU_AMX").is_ok_and(|v| v == "off" || v == "0");
+        !disabled && tiles::request_permission()
+    })
+}
+
+/// One 16 x 64-byte tile, aligned as the tile loads like it.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Tile([u16; 512]);
+
+/// A right-hand operand `w` [n, k] in bf16, packed into tiles.
+pub struct PackedWeights {
+    n: usize,
+    k: usize,
+    n_pad: usize,
+    k_tiles: usize,
+    /// Tile (16-output group `g`, input tile `t`) at `g * k_tiles + t`.
+    tiles: Vec<Tile>,
+}
+
+#[inline(always)]
+fn bf16_bits(x: f32) -> u16 {
+    // Round to nearest even (NaN is not expected in activations or weights).
+    let bits = x.to_bits();
+    (bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) >> 16) as u16
+}
+
+fn round_up(x: usize, to: usize) -> usize {
+    x.div_ceil(to) * to
+}
+
+impl PackedWeights {
+    fn zeros(n: usize, k: usize) -> Self {
+        let n_pad = round_up(n.max(1), BLOCK);
+        let k_tiles = k.div_ceil(K_TILE).max(1);
+        Self {
+            n,
+            k,
+            n_pad,
+            k_tiles,
+            tiles: vec![Tile([0; 512]); n_pad / 16 * k_tiles],
+        }
+    }
+
+    /// Where `w[i][j]` goes: its tile, and its place in the tile.
+    #[inline(always)]
+    fn slot(&self, i: usize, j: usize) -> (usize, usize) {
+        let tile = (i / 16) * self.k_tiles + j / K_TILE;
+        (tile, ((j % K_TILE) / 2) * 32 + (i % 16) * 2 + j % 2)
+    }
+
+    /// Packs a row-major [n, k] matrix `w` (a linear layer's weight; attention's keys).
+    pub fn from_rows(w: &[f32], n: usize, k: usize) -> Self {
+        let mut packed = Self::zeros(n, k);
+        for (i, row) in w.chunks(k).take(n).enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                let (tile, at) = packed.slot(i, j);
+                packed.tiles[tile].0[at] = bf16_bits(x);
+            }
+        }
+        packed
+    }
+
+    /// Packs the transpose of a row-major [k, n] matrix `wt` (attention's values).
+    pub fn from_columns(wt: &[f32], n: usize, k: usize) -> Self {
+        let mut packed = Self::zeros(n, k);
+        for (j, row) in wt.chunks(n).take(k).enumerate() {
+            for (i, &x) in row.iter().enumerate() {
+                let (tile, at) = packed.slot(i, j);
+                packed.tiles[tile].0[at] = bf16_bits(x);
+            }
+        }
+        packed
+    }
+}
+
+/// `x` [m, k] rounded to bf16, zero-padded to [round_up(m, 32), k_tiles * 32].
+fn activations(x: &[f32], m: usize, k: usize, k_tiles: usize) -> Vec<u16> {
+    let width = k_tiles * K_TILE;
+    let mut out = vec![0u16; round_up(m.max(1), BLOCK) * width];
+    out.par_chunks_mut(BLOCK * width)
+        .zip(x.par_chunks(BLOCK * k))
+        .for_each(|(rows, xs)| to_bf16_rows(xs, k, rows, width));
+    out
+}
+
+/// Rows of `k` f32 in `x` to rows of `width` bf16 in `out` (its padding left as it is).
+#[allow(unsafe_code)]
+fn to_bf16_rows(x: &[f32], k: usize, out: &mut [u16], width: usize) {
+    #[inline(always)]
+    fn portable(x: &[f32], k: usize, out: &mut [u16], width: usize) {
+        for (row, xs) in out.chunks_mut(width).zip(x.chunks(k)) {
+            for (o, &v) in row.iter_mut().zip(xs) {
+                *o = bf16_bits(v);
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+    fn avx512(x: &[f32], k: usize, out: &mut [u16], width: usize) {
+        portable(x, k, out, width)
+    }
+    // SAFETY: AMX processors have AVX-512 (checked, not assumed).
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+    {
+        return unsafe { avx512(x, k, out, width) };
+    }
+    portable(x, k, out, width)
+}
+
+/// `x · wᵀ (+ bias)`: x [m, k] → [m, n]. Panics if AMX is not `available()`.
+pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, bias: Option<&[f32]>) -> Vec<f32> {
+    assert!(available(), "AMX matmul called without AMX");
+    assert_eq!(x.len(), m * w.k, "x is not [m, k]");
+    let a = activations(x, m, w.k, w.k_tiles);
+    let a_width = w.k_tiles * K_TILE;
+    let mut out = vec![0f32; round_up(m.max(1), BLOCK) * w.n_pad];
+    out.par_chunks_mut(BLOCK * w.n_pad)
+        .zip(a.par_chunks(BLOCK * a_width))
+        .for_each(|(c, a)| {
+            tiles::configure();
+            for group in (0..w.n_pad / 16).step_by(2) {
+                let b0 = &w.tiles[group * w.k_tiles..(group + 1) * w.k_tiles];
+                let b1 = &w.tiles[(group + 1) * w.k_tiles..(group + 2) * w.k_tiles];
+                tiles::block(a, a_width, b0, b1, &mut c[group * 16..], w.n_pad);
+            }
+            tiles::release();
+            if let Some(bias) = bias {
+                for row in c.chunks_mut(w.n_pad) {
+                    for (o, b) in row.iter_mut().zip(bias) {
+                        *o += b;
+                    }
+                }
+            }
+        });
+    if w.n_pad == w.n {
+        out.truncate(m * w.n);
+        out
+    } else {
+        out.chunks(w.n_pad)
+            .take(m)
+            .flat_map(|row| &row[..w.n])
+            .copied()
+            .collect()
+    }
+}
+
+/// Scaled dot-product attention, no mask, for contiguous [heads, t, d] q and [heads, s, d] k,
+/// v (q already scaled): softmax(q · kᵀ) · v.
+///
+/// Fused per block of 32 queries: their scores (32 x s f32), softmax and bf16 copy stay in the
+/// cache, instead of a t x s score matrix per head (9 MB on a 30 s window) going to memory
+/// three times.
+pub fn attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    heads: usize,
+    t: usize,
+    s: usize,
+    d: usize,
+) -> Vec<f32> {
+    assert!(available(), "AMX attention called without AMX");
+    let packed: Vec<(PackedWeights, PackedWeights)> = (0..heads)
+        .into_par_iter()
+        .map(|h| {
+            let k = &k[h * s * d..(h + 1) * s * d];
+            let v = &v[h * s * d..(h + 1) * s * d];
+            (
+                PackedWeights::from_rows(k, s, d),
+                PackedWeights::from_columns(v, d, s),
+            )
+        })
+        .collect();
+    let blocks_per_head = t.div_ceil(BLOCK);
+    let mut out = vec![0f32; heads * t * d];
+    let mut pieces: Vec<&mut [f32]> = out
+        .chunks_mut(t * d)
+        .flat_map(|head| head.chunks_mut(BLOCK * d))
+        .collect();
+    pieces.par_iter_mut().enumerate().for_each_init(
+        Vec::new,
+        |scratch: &mut Vec<f32>, (index, out)| {
+            let (h, block) = (index / blocks_per_head, index % blocks_per_head);
+            let (keys, values) = &packed[h];
+            let rows = out.len() / d;
+            let first = h * t + block * BLOCK;
+            attend_block(
+                &q[first * d..(first + rows) * d],
+                rows,
+                keys,
+                values,
+                scratch,
+                out,
+            );
+        },
+    );
+    out
+}
+
+/// One block of up to 32 queries against every key: `out` [rows, d].
+fn attend_block(
+    q: &[f32],
+    rows: usize,
+    keys: &PackedWeights,
+    values: &PackedWeights,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    // No rayon call between `configure` and `release`: a task stolen while waiting could
+    // release this thread's tiles under us.
+    let a_width = keys.k_tiles * K_TILE;
+    let mut a = vec![0u16; BLOCK * a_width];
+    to_bf16_rows(q, keys.k, &mut a, a_width);
+    scores.clear();
+    scores.resize(BLOCK * keys.n_pad, 0.0);
+    tiles::configure();
+    for group in (0..keys.n_pad / 16).step_by(2) {
+        let b0 = &keys.tiles[group * keys.k_tiles..(group + 1) * keys.k_tiles];
+        let b1 = &keys.tiles[(group + 1) * keys.k_tiles..(group + 2) * keys.k_tiles];
+        tiles::block(&a, a_width, b0, b1, &mut scores[group * 16..], keys.n_pad);
+    }
+    let s = keys.n;
+    for row in scores.chunks_mut(keys.n_pad).take(rows) {
+        super::math::softmax_in_place(&mut row[..s]);
+    }
+    // The probabilities as the left operand of the product with the values: [32, s] in bf16.
+    let p_width = values.k_tiles * K_TILE;
+    let mut p = vec![0u16; BLOCK * p_width];
+    for (dst, src) in p
+        .chunks_mut(p_width)
+        .zip(scores.chunks(keys.n_pad))
+        .take(rows)
+    {
+        to_bf16_rows(&src[..s], s, dst, p_width);
+    }
+    let mut product = [0f32; BLOCK * BLOCK];
+    let d = values.n;
+    for group in (0..values.n_pad / 16).step_by(2) {
+        let b0 = &values.tiles[group * values.k_tiles..(group + 1) * values.k_tiles];
+        let b1 = &values.tiles[(group + 1) * values.k_tiles..(group + 2) * values.k_tiles];
+        tiles::block(&p, p_width, b0, b1, &mut product, BLOCK);
+        let columns = (d - group * 16).min(BLOCK);
+        for (dst, src) in out.chunks_mut(d).zip(product.chunks(BLOCK)).take(rows) {
+            dst[group * 16..group * 16 + columns].copy_from_slice(&src[..columns]);
+        }
+    }
+    tiles::release();
+}
+
+/// Bytes of one ggml Q8_0 block: an f16 scale and 32 signed bytes.
+const Q8_0_BLOCK_BYTES: usize = 34;
+
+/// `x · wᵀ` for Q8_0 weights `w` [n, k] as ggml stores them (row-major blocks of 32 inputs),
+/// for a batch of rows (prompt prefill). The weights are widened to bf16 one panel of 32
+/// outputs at a time, in the cache, never as a whole: the product reads the quantized bytes
+/// once, as decoding does. `n` and `k` must be multiples of 32.
+pub fn matmul_q8_0(x: &[f32], m: usize, w: &[u8], n: usize, k: usize) -> Vec<f32> {
+    assert!(available(), "AMX matmul called without AMX");
+    assert!(
+        n.is_multiple_of(BLOCK) && k.is_multiple_of(K_TILE),
+        "Q8_0 product needs n, k multiples of 32"
+    );
+    assert_eq!(
+        w.len(),
+        n * k / 32 * Q8_0_BLOCK_BYTES,
+        "w is not [n, k] in Q8_0"
+    );
+    assert_eq!(x.len(), m * k, "x is not [m, k]");
+    let k_tiles = k / K_TILE;
+    let a = activations(x, m, k, k_tiles);
+    let a_width = k_tiles * K_TILE;
+    let m_pad = round_up(m.max(1), BLOCK);
+    let row_bytes = k / 32 * Q8_0_BLOCK_BYTES;
+    let panels: Vec<Vec<f32>> = (0..n / BLOCK)
+        .into_par_iter()
+        .map_init(
+            || vec![Tile([0; 512]); 2 * k_tiles],
+            |weights, panel| {
+                let rows = &w[panel * BLOCK * row_bytes..(panel + 1) * BLOCK * row_bytes];
+                widen_q8_0(rows, k_tiles, weights);
+                let (b0, b1) = weights.split_at(k_tiles);
+                let mut out = vec![0f32; m_pad * BLOCK];
+                tiles::configure();
+                for (c, a) in out.chunks_mut(BLOCK * BLOCK).zip(a.chunks(BLOCK * a_width)) {
+                    tiles::block(a, a_width, b0, b1, c, BLOCK);
+                }
+                tiles::release();
+                out
+            },
+        )
+        .collect();
+    let mut out = vec![0f32; m * n];
+    for (panel, values) in panels.iter().enumerate() {
+        for (row, src) in out.chunks_mut(n).zip(values.chunks(BLOCK)) {
+            row[panel * BLOCK..(panel + 1) * BLOCK].copy_from_slice(src);
+        }
+    }
+    out
+}
+
+/// 32 rows of Q8_0 blocks → the input tiles of their two groups of 16 outputs (`tiles[..k_tiles]`
+/// for rows 0–15, the rest for 16–31). A block covers exactly one tile's 32 inputs.
+#[allow(unsafe_code)]
+fn widen_q8_0(rows: &[u8], k_tiles: usize, tiles: &mut [Tile]) {
+    #[inline(always)]
+    fn portable(rows: &[u8], k_tiles: usize, tiles: &mut [Tile]) {
+        for (i, row) in rows.chunks(k_tiles * Q8_0_BLOCK_BYTES).enumerate() {
+            let (group, c) = (i / 16, i % 16);
+            for (t, block) in row.chunks(Q8_0_BLOCK_BYTES).enumerate() {
+                let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+                let tile = &mut tiles[group * k_tiles + t].0;
+                for (pair, q) in block[2..].chunks(2).enumerate() {
+                    tile[pair * 32 + c * 2] = bf16_bits(scale * q[0] as i8 as f32);
+                    tile[pair * 32 + c * 2 + 1] = bf16_bits(scale * q[1] as i8 as f32);
+                }
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,f16c")]
+    fn avx512(rows: &[u8], k_tiles: usize, tiles: &mut [Tile]) {
+        portable(rows, k_tiles, tiles)
+    }
+    // SAFETY: the features were checked just before.
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("f16c")
+    {
+        return unsafe { avx512(rows, k_tiles, tiles) };
+    }
+    portable(rows, k_tiles, tiles)
+}
+
+/// `x · wᵀ` on the tile unit for a Q8_0 weight on the CPU with a batch of rows; `None` when
+/// that does not apply (no AMX, one row, another format or device, sizes off the tile grid),
+/// and the caller uses candle's product.
+pub fn quantized_forward(weight: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
+    let (n, k) = weight.shape().dims2()?;
+    let rows = x.elem_count() / k.max(1);
+    let fits = weight.dtype() == GgmlDType::Q8_0
+        && x.device().is_cpu()
+        && x.dtype() == DType::F32
+        && rows > 1
+        && n.is_multiple_of(BLOCK)
+        && k.is_multiple_of(K_TILE)
+        && x.dims().last() == Some(&k);
+    if !fits || !available() {
+        return Ok(None);
+    }
+    let bytes = weight.data()?;
+    let values = x.flatten_all()?.to_vec1::<f32>()?;
+    let y = matmul_q8_0(&values, rows, &bytes, n, k);
+    let mut dims = x.dims().to_vec();
+    if let Some(last) = dims.last_mut() {
+        *last = n;
+    }
+    Tensor::from_vec(y, dims, x.device()).map(Some)
+}
+
+/// A linear layer (`x · wᵀ + b`) on the tile unit.
+pub struct Linear {
+    weight: PackedWeights,
+    bias: Option<Vec<f32>>,
+}
+
+impl Linear {
+    /// `weight` [out, in] and `bias` [out], f32 on the CPU.
+    pub fn new(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
+        let (n, k) = weight.dims2()?;
+        let w = weight.flatten_all()?.to_vec1::<f32>()?;
+        let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
+        Ok(Self {
+            weight: PackedWeights::from_rows(&w, n, k),
+            bias,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.contiguous()?.apply_op1_no_bwd(self)
+    }
+}
+
+impl CustomOp1 for Linear {
+    fn name(&self) -> &'static str {
+        "viva-amx-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(storage, layout)
+            .ok_or_else(|| candle_core::Error::Msg("AMX linear needs contiguous f32".into()))?;
+        let dims = layout.shape().dims();
+        let k = dims.last().copied().unwrap_or(0);
+        if k != self.weight.k {
+            candle_core::bail!("AMX linear: {k} inputs, the weight takes {}", self.weight.k);
+        }
+        let m = x.len() / k.max(1);
+        let y = matmul(x, m, &self.weight, self.bias.as_deref());
+        let mut out_dims = dims.to_vec();
+        if let Some(last) = out_dims.last_mut() {
+            *last = self.weight.n;
+        }
+        Ok((CpuStorage::F32(y), Shape::from_dims(&out_dims)))
+    }
+}
+
+/// Attention over [batch, heads, t, d] tensors on the tile unit (see [`attention`]).
+pub struct Attention;
+
+impl Attention {
+    pub fn forward(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+        q.contiguous()?
+            .apply_op3_no_bwd(&k.contiguous()?, &v.contiguous()?, &Attention)
+    }
+}
+
+impl CustomOp3 for Attention {
+    fn name(&self) -> &'static str {
+        "viva-amx-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        q: &CpuStorage,
+        q_layout: &Layout,
+        k: &CpuStorage,
+        k_layout: &Layout,
+        v: &CpuStorage,
+        v_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let not_f32 = || candle_core::Error::Msg("AMX attention needs contiguous f32".into());
+        let q_values = contiguous_f32(q, q_layout).ok_or_else(not_f32)?;
+        let k_values = contiguous_f32(k, k_layout).ok_or_else(not_f32)?;
+        let v_values = contiguous_f32(v, v_layout).ok_or_else(not_f32)?;
+        let (b, heads, t, d) = q_layout.shape().dims4()?;
+        let (_, _, s, _) = k_layout.shape().dims4()?;
+        if k_layout.shape() != v_layout.shape() || k_layout.shape().dims4()? != (b, heads, s, d) {
+            candle_core::bail!("AMX attention: q, k and v shapes do not fit");
+        }
+        let out = attention(q_values, k_values, v_values, b * heads, t, s, d);
+        Ok((CpuStorage::F32(out), q_layout.shape().clone()))
+    }
+}
+
+/// The tile instructions. Tiles 0–3 hold the 2 x 2 f32 sums of a 32 x 32 block, 4–5 two rows
+/// of activations, 6–7 two columns of weights; every tile is 16 rows of 64 bytes.
+#[allow(unsafe_code)]
+mod tiles {
+    use super::{Tile, BLOCK, K_TILE};
+
+    /// Asks Linux for this process's permission to use the tile data registers (off by
+    /// default since Linux 5.16), after checking CPUID for AMX-TILE and AMX-BF16.
+    pub fn request_permission() -> bool {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        {
+            const ARCH_REQ_XCOMP_PERM: libc::c_int = 0x1023;
+            const XFEATURE_XTILEDATA: libc::c_ulong = 18;
+            // CPUID leaf 7: EDX bit 22 is AMX-BF16, bit 24 AMX-TILE.
+            #[allow(unused_unsafe)]
+            // SAFETY: CPUID is present on every x86_64 processor.
+            let edx = unsafe { core::arch::x86_64::__cpuid_count(7, 0) }.edx;
+            if edx & (1 << 22) == 0 || edx & (1 << 24) == 0 {
+                return false;
+            }
+            // SAFETY: arch_prctl with these arguments only changes this process's permissions.
+            let granted = unsafe {
+                libc::syscall(
+                    libc::SYS_arch_prctl,
+                    ARCH_REQ_XCOMP_PERM,
+                    XFEATURE_XTILEDATA,
+                )
+            };
+            granted == 0
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        {
+            false
+        }
+    }
+
+    #[repr(C, align(64))]
+    struct Config {
+        palette: u8,
+        start_row: u8,
+        reserved: [u8; 14],
+        bytes_per_row: [u16; 16],
+        rows: [u8; 16],
+    }
+
+    /// Sets this thread's tiles to 8 of 16 rows x 64 bytes.
+    pub fn configure() {
+        let mut config = Config {
+            palette: 1,
+            start_row: 0,
+            reserved: [0; 14],
+            bytes_per_row: [0; 16],
+            rows: [0; 16],
+        };
+        config.bytes_per_row[..8].fill(64);
+        config.rows[..8].fill(16);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: only reached when `available()` said the tile unit may be used; the config
+        // is a valid palette-1 layout.
+        unsafe {
+            std::arch::asm!("ldtilecfg ({0})", in(reg) &config, options(att_syntax, nostack));
+        }
+    }
+
+    /// Returns this thread's tiles to their initial state (cheaper context switches).
+    pub fn release() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as for `configure`.
+        unsafe {
+            std::arch::asm!("tilerelease", options(att_syntax, nostack));
+        }
+    }
+
+    /// `c[0..32][0..32] = a[0..32] · (b0 | b1)ᵀ`: `a` holds 32 bf16 rows of `a_width` values
+    /// (at least as many as the weight tiles cover), `b0`, `b1` the input tiles of two groups of
+    /// 16 outputs, `c` 32 rows of `c_width` f32 from its start.
+    pub fn block(
+        a: &[u16],
+        a_width: usize,
+        b0: &[Tile],
+        b1: &[Tile],
+        c: &mut [f32],
+        c_width: usize,
+    ) {
+        let k_tiles = b0.len();
+        assert!(b1.len() == k_tiles && a_width >= k_tiles * K_TILE);
+        assert!(a.len() >= BLOCK * a_width, "activations block too short");
+        assert!(
+            c.len() >= (BLOCK - 1) * c_width + BLOCK,
+            "output block too short"
+        );
+        let a_stride = a_width * 2;
+        let c_stride = c_width * 4;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the asserts above keep every tile load and store inside `a`, `b0`, `b1`
+        // and `c`; `configure` ran on this thread first.
+        unsafe {
+            use std::arch::asm;
+            asm!(
+                "tilezero %tmm0",
+                "tilezero %tmm1",
+                "tilezero %tmm2",
+                "tilezero %tmm3",
+                options(att_syntax, nostack)
+            );
+            for t in 0..k_tiles {
+                let a_top = a.as_ptr().add(t * K_TILE);
+                let a_bottom = a_top.add(16 * a_width);
+                asm!(
+                    "tileloadd ({a0},{sa},1), %tmm4",
+                    "tileloadd ({a1},{sa},1), %tmm5",
+                    "tileloadd ({b0},{sb},1), %tmm6",
+                    "tileloadd ({b1},{sb},1), %tmm7",
+                    "tdpbf16ps %tmm6, %tmm4, %tmm0",
+                    "tdpbf16ps %tmm7, %tmm4, %tmm1",
+                    "tdpbf16ps %tmm6, %tmm5, %tmm2",
+                    "tdpbf16ps %tmm7, %tmm5, %tmm3",
+                    a0 = in(reg) a_top,
+                    a1 = in(reg) a_bottom,
+                    b0 = in(reg) b0.as_ptr().add(t),
+                    b1 = in(reg) b1.as_ptr().add(t),
+                    sa = in(reg) a_stride,
+                    sb = in(reg) 64usize,
+                    options(att_syntax, nostack, readonly)
+                );
+            }
+            let c_top = c.as_mut_ptr();
+            let c_bottom = c_top.add(16 * c_width);
+            asm!(
+                "tilestored %tmm0, ({c0},{sc},1)",
+                "tilestored %tmm1, ({c1},{sc},1)",
+                "tilestored %tmm2, ({c2},{sc},1)",
+                "tilestored %tmm3, ({c3},{sc},1)",
+                c0 = in(reg) c_top,
+                c1 = in(reg) c_top.add(16),
+                c2 = in(reg) c_bottom,
+                c3 = in(reg) c_bottom.add(16),
+                sc = in(reg) c_stride,
+                options(att_syntax, nostack)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
+        let mut out = vec![0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k)
+                    .map(|l| x[i * k + l] as f64 * w[j * k + l] as f64)
+                    .sum::<f64>() as f32;
+            }
+        }
+        out
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        // A small linear congruential sequence in [-1, 1): no dependency, same on every run.
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Loud, not silent: this machine's processor or kernel has no AMX.
+    fn skip_without_amx() -> bool {
+        if available() {
+            return false;
+        }
+        eprintln!(
+            "SKIPPED: no AMX-BF16 here (or VIVA_CPU_AMX=off); the candle path is used instead"
+        );
+        true
+    }
+
+    #[test]
+    fn bf16_rounding_is_to_nearest_even() {
+        assert_eq!(bf16_bits(1.0), 0x3f80);
+        assert_eq!(bf16_bits(f32::from_bits(0x3f80_8000)), 0x3f80); // a tie: stays even
+        assert_eq!(bf16_bits(f32::from_bits(0x3f81_8000)), 0x3f82); // a tie: up to even
+        assert_eq!(bf16_bits(f32::from_bits(0x3f80_8001)), 0x3f81);
+    }
+
+    #[test]
+    fn products_match_f64_within_bf16_rounding_at_ragged_sizes() {
+        if skip_without_amx() {
+            return;
+        }
+        for &(m, n, k) in &[(1, 16, 32), (37, 50, 70), (100, 384, 384), (33, 1152, 96)] {
+            let x = values(m * k, 1);
+            let w = values(n * k, 2);
+            let bias = values(n, 3);
+            let got = matmul(&x, m, &PackedWeights::from_rows(&w, n, k), Some(&bias));
+            let want = reference(&x, m, &w, n, k);
+            assert_eq!(got.len(), m * n);
+            // Each input is rounded to 8 significant bits: relative 2^-9 per factor.
+            let tolerance = 2.0 * (k as f32).sqrt() * 2f32.powi(-8);
+            for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                let r = r + bias[i % n];
+                assert!(
+                    (g - r).abs() < tolerance,
+                    "({m},{n},{k}) at {i}: {g} vs {r}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn attention_matches_a_plain_softmax_of_scores() {
+        if skip_without_amx() {
+            return;
+        }
+        let (heads, t, s, d) = (2, 45, 70, 64);
+        let q = values(heads * t * d, 4);
+        let k = values(heads * s * d, 5);
+        let v = values(heads * s * d, 6);
+        let got = attention(&q, &k, &v, heads, t, s, d);
+        for h in 0..heads {
+            for i in 0..t {
+                let scores: Vec<f64> = (0..s)
+                    .map(|j| {
+                        (0..d)
+                            .map(|l| q[(h * t + i) * d + l] as f64 * k[(h * s + j) * d + l] as f64)
+                            .sum()
+                    })
+                    .collect();
+                let max = scores.iter().copied().fold(f64::MIN, f64::max);
+                let total: f64 = scores.iter().map(|x| (x - max).exp()).sum();
+                for l in 0..d {
+                    let want: f64 = (0..s)
+                        .map(|j| (scores[j] - max).exp() / total * v[(h * s + j) * d + l] as f64)
+                        .sum();
+                    let g = got[(h * t + i) * d + l] as f64;
+                    assert!(
+                        (g - want).abs() < 0.02,
+                        "head {h} row {i} col {l}: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn q8_0_products_match_candle_dequantized_weights() {
+        if skip_without_amx() {
+            return;
+        }
+        let device = candle_core::Device::Cpu;
+        let (m, n, k) = (45, 96, 160);
+        let w = Tensor::from_vec(values(n * k, 10), (n, k), &device).unwrap();
+        let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
+        let x = Tensor::from_vec(values(m * k, 11), (1, m, k), &device).unwrap();
+        let got = quantized_forward(&q, &x)
+            .unwrap()
+            .expect("a batch of Q8_0 rows fits");
+        let dequantized = q.dequantize(&device).unwrap();
+        let want = x.broadcast_matmul(&dequantized.t().unwrap()).unwrap();
+        assert_eq!(got.dims(), &[1, m, n]);
+        let diff: f32 = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!(
+            diff < 2.0 * (k as f32).sqrt() * 2f32.powi(-8),
+            "differs by {diff}"
+        );
+        let one_row = x.narrow(1, 0, 1).unwrap();
+        assert!(
+            quantized_forward(&q, &one_row).unwrap().is_none(),
+            "single rows stay on candle"
+        );
+    }
+
+    #[test]
+    fn the_linear_op_keeps_leading_dimensions() {
+        if skip_without_amx() {
+            return;
+        }
+        let w = Tensor::from_vec(values(40 * 64, 7), (40, 64), &candle_core::Device::Cpu).unwrap();
+        let b = Tensor::from_vec(values(40, 8), 40, &candle_core::Device::Cpu).unwrap();
+        let x =
+            Tensor::from_vec(values(2 * 3 * 64, 9), (2, 3, 64), &candle_core::Device::Cpu).unwrap();
+        let linear = Linear::new(&w, Some(&b)).unwrap();
+        let got = linear.forward(&x).unwrap();
+        let want = x
+            .broadcast_matmul(&w.t().unwrap())
+            .unwrap()
+            .broadcast_add(&b)
+            .unwrap();
+        assert_eq!(got.dims(), &[2, 3, 40]);
+        let diff: f32 = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!(diff < 0.05, "differs by {diff}");
+        let wrong =
+            Tensor::zeros((3, 63), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+        assert!(linear.forward(&wrong).is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! viva's hand-written CPU kernels for the hot spots candle's CPU backend leaves slow, behind
+//! functions on candle tensors that fall back to candle's own ops on other devices (CUDA) and
+//! layouts. A package of its own so that tests build it optimised without building all of
+//! viva that way.
+//!
+//! `math`: GELU and softmax, vectorised and threaded. `amx`: matrix products in bf16 on the
+//! tile unit of recent Intel Xeons (Sapphire Rapids and later), where the processor and the
+//! kernel offer it.
+
+pub mod amx;
+mod math;
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+
+/// The f32 values of a contiguous CPU tensor's storage, or `None` for any other kind.
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Option<&'a [f32]> {
+    match (storage, layout.contiguous_offsets()) {
+        (CpuStorage::F32(values), Some((start, end))) => Some(&values[start..end]),
+        _ => None,
+    }
+}
+
+struct GeluErf;
+
+impl CustomOp1 for GeluErf {
+    fn name(&self) -> &'static str {
+        "viva-gelu-erf"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(storage, layout)
+            .ok_or_else(|| candle_core::Error::Msg("gelu_erf needs contiguous f32".into()))?;
+        Ok((CpuStorage::F32(math::gelu_erf(xs)), layout.shape().clone()))
+    }
+}
+
+struct SoftmaxLastDim;
+
+impl CustomOp1 for SoftmaxLastDim {
+    fn name(&self) -> &'static str {
+        "viva-softmax-last-dim"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(storage, layout)
+            .ok_or_else(|| candle_core::Error::Msg("softmax needs contiguous f32".into()))?;
+        let mut values = xs.to_vec();
+        math::softmax_rows(
+            &mut values,
+            layout.shape().dims().last().copied().unwrap_or(1),
+        );
+        Ok((CpuStorage::F32(values), layout.shape().clone()))
+    }
+}
+
+fn is_cpu_f32(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == candle_core::DType::F32
+}
+
+/// The exact (erf) GELU, as `Tensor::gelu_erf`.
+pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
+    if is_cpu_f32(x) {
+        x.contiguous()?.apply_op1_no_bwd(&GeluErf)
+    } else {
+        x.gelu_erf()
+    }
+}
+
+/// Softmax over the last dimension, as `candle_nn::ops::softmax_last_dim`.
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    if is_cpu_f32(x) {
+        x.contiguous()?.apply_op1_no_bwd(&SoftmaxLastDim)
+    } else {
+        candle_nn::ops::softmax_last_dim(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn max_difference(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    }
+
+    #[test]
+    fn tensor_ops_agree_with_candle_including_strided_inputs() {
+        let x = Tensor::randn(0f32, 3.0, (7, 33, 40), &Device::Cpu).unwrap();
+        let strided = x.transpose(1, 2).unwrap();
+        assert!(max_difference(&gelu_erf(&strided).unwrap(), &strided.gelu_erf().unwrap()) < 2e-6);
+        let ours = softmax_last_dim(&strided).unwrap();
+        let candle = candle_nn::ops::softmax_last_dim(&strided.contiguous().unwrap()).unwrap();
+        assert_eq!(ours.dims(), &[7, 40, 33]);
+        assert!(max_difference(&ours, &candle) < 1e-6);
+    }
+}
