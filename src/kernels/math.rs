@@ -29,7 +29,7 @@ fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5;
     let p = p * r * r + r + 1.0;
     // `t`'s low mantissa bits hold n itself (its exponent is fixed by ROUND), so 2^n is built
     // from bits: `n as i32` would not vectorise (it saturates and maps NaN to 0).
