@@ -422,8 +422,7 @@ impl CustomOp1 for Linear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(storage, layout)
-            .ok_or_else(|| candle_core::Error::Msg("AMX linear needs contiguous f32".into()))?;
+        let x = contiguous_f32(storage, layout, self.name())?;
         let dims = layout.shape().dims();
         let k = dims.last().copied().unwrap_or(0);
         if k != self.weight.k {
@@ -463,10 +462,9 @@ impl CustomOp3 for Attention {
         v: &CpuStorage,
         v_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let not_f32 = || candle_core::Error::Msg("AMX attention needs contiguous f32".into());
-        let q_values = contiguous_f32(q, q_layout).ok_or_else(not_f32)?;
-        let k_values = contiguous_f32(k, k_layout).ok_or_else(not_f32)?;
-        let v_values = contiguous_f32(v, v_layout).ok_or_else(not_f32)?;
+        let q_values = contiguous_f32(q, q_layout, self.name())?;
+        let k_values = contiguous_f32(k, k_layout, self.name())?;
+        let v_values = contiguous_f32(v, v_layout, self.name())?;
         let (b, heads, t, d) = q_layout.shape().dims4()?;
         let (_, _, s, _) = k_layout.shape().dims4()?;
         if k_layout.shape() != v_layout.shape() || k_layout.shape().dims4()? != (b, heads, s, d) {
@@ -742,16 +740,7 @@ mod tests {
         let dequantized = q.dequantize(&device).unwrap();
         let want = x.broadcast_matmul(&dequantized.t().unwrap()).unwrap();
         assert_eq!(got.dims(), &[1, m, n]);
-        let diff: f32 = (got - want)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let diff = crate::max_difference(&got, &want);
         assert!(
             diff < 2.0 * (k as f32).sqrt() * 2f32.powi(-8),
             "differs by {diff}"
@@ -780,16 +769,7 @@ mod tests {
             .broadcast_add(&b)
             .unwrap();
         assert_eq!(got.dims(), &[2, 3, 40]);
-        let diff: f32 = (got - want)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let diff = crate::max_difference(&got, &want);
         assert!(diff < 0.05, "differs by {diff}");
         let wrong =
             Tensor::zeros((3, 63), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();

@@ -12,12 +12,23 @@ mod math;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-/// The f32 values of a contiguous CPU tensor's storage, or `None` for any other kind.
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Option<&'a [f32]> {
+/// The f32 values of a contiguous CPU tensor's storage; an error naming `op` for any other kind.
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
     match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(values), Some((start, end))) => Some(&values[start..end]),
-        _ => None,
+        (CpuStorage::F32(values), Some((start, end))) => Ok(&values[start..end]),
+        _ => candle_core::bail!("{op} needs a contiguous f32 tensor"),
     }
+}
+
+/// The largest absolute difference between two tensors' elements.
+#[cfg(test)]
+fn max_difference(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar())
+        .expect("comparable tensors")
 }
 
 struct GeluErf;
@@ -28,8 +39,7 @@ impl CustomOp1 for GeluErf {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let xs = contiguous_f32(storage, layout)
-            .ok_or_else(|| candle_core::Error::Msg("gelu_erf needs contiguous f32".into()))?;
+        let xs = contiguous_f32(storage, layout, self.name())?;
         Ok((CpuStorage::F32(math::gelu_erf(xs)), layout.shape().clone()))
     }
 }
@@ -42,8 +52,7 @@ impl CustomOp1 for SoftmaxLastDim {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let xs = contiguous_f32(storage, layout)
-            .ok_or_else(|| candle_core::Error::Msg("softmax needs contiguous f32".into()))?;
+        let xs = contiguous_f32(storage, layout, self.name())?;
         let mut values = xs.to_vec();
         math::softmax_rows(
             &mut values,
@@ -79,19 +88,6 @@ pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
 mod tests {
     use super::*;
     use candle_core::Device;
-
-    fn max_difference(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     #[test]
     fn tensor_ops_agree_with_candle_including_strided_inputs() {
