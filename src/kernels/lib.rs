@@ -3,12 +3,13 @@
 //! layouts. A package of its own so that tests build it optimised without building all of
 //! viva that way.
 //!
-//! `math`: GELU and softmax, vectorised and threaded. `amx`: matrix products in bf16 on the
-//! tile unit of recent Intel Xeons (Sapphire Rapids and later), where the processor and the
-//! kernel offer it.
+//! `math`: GELU and softmax, vectorised and threaded. `bf16`: matrix products in bf16 on the
+//! tile unit of recent Intel Xeons (Sapphire Rapids and later) or with AVX-512 BF16 (recent
+//! AMD and Intel processors). `q8`: Q8_0 products with AVX-512 VNNI.
 
-pub mod amx;
+pub mod bf16;
 mod math;
+pub mod q8;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 

@@ -3,42 +3,28 @@
 
 use std::io::{Read, Seek};
 
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::quantized::{gguf_file, QTensor};
+use candle_core::{DType, Device, Result, Tensor};
 
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
-use viva_kernels::amx;
-
-/// A quantized weight matrix. A batch of tokens (a prompt's prefill) runs on the CPU's tile
-/// unit where there is one (`kernels::amx`), several times faster than candle's product for
-/// batches; single tokens (decoding) use candle's.
-struct Projection(QMatMul);
-
-impl Projection {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if let QMatMul::QTensor(weight) = &self.0 {
-            if let Some(y) = amx::quantized_forward(weight, x)? {
-                return Ok(y);
-            }
-        }
-        self.0.forward(x)
-    }
-}
+// Quantized weights: Q8_0 runs on viva's VNNI kernel where the processor has it, other formats
+// and processors on candle's product.
+use viva_kernels::q8::Matmul;
 
 struct Attention {
-    q: Projection,
-    k: Projection,
-    v: Projection,
-    output: Projection,
+    q: Matmul,
+    k: Matmul,
+    v: Matmul,
+    output: Matmul,
     /// q, k and v biases (qwen2 only).
     biases: Option<(Tensor, Tensor, Tensor)>,
 }
 
 struct FeedForward {
-    gate: Projection,
-    up: Projection,
-    down: Projection,
+    gate: Matmul,
+    up: Matmul,
+    down: Matmul,
 }
 
 struct Layer {
@@ -55,7 +41,7 @@ pub struct Model {
     embeddings: Tensor,
     layers: Vec<Layer>,
     output_norm: Tensor,
-    output: QMatMul,
+    output: Matmul,
     /// Rotary tables of shape (context_length, head_dim / 2).
     cos: Tensor,
     sin: Tensor,
@@ -73,12 +59,8 @@ impl<R: Read + Seek> Loader<'_, R> {
         self.content.tensor(self.reader, name, self.device)
     }
 
-    fn matmul(&mut self, name: &str) -> Result<QMatMul> {
-        QMatMul::from_qtensor(self.quantized(name)?)
-    }
-
-    fn projection(&mut self, name: &str) -> Result<Projection> {
-        self.matmul(name).map(Projection)
+    fn projection(&mut self, name: &str) -> Result<Matmul> {
+        Matmul::new(self.quantized(name)?)
     }
 
     fn dense(&mut self, name: &str) -> Result<Tensor> {
@@ -102,9 +84,9 @@ impl Model {
         let embeddings = embeddings_q.dequantize_f16(device)?;
         // Small models tie the output projection to the token embeddings.
         let output = if content.tensor_infos.contains_key("output.weight") {
-            load.matmul("output.weight")?
+            load.projection("output.weight")?
         } else {
-            QMatMul::from_qtensor(embeddings_q)?
+            Matmul::new(embeddings_q)?
         };
         let output_norm = load.dense("output_norm.weight")?;
         let mut layers = Vec::with_capacity(config.block_count);

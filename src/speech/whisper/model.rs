@@ -4,22 +4,24 @@
 //! each new token costs one position instead of recomputing the whole sequence, and the
 //! cross-attention keys/values of the audio are computed once per window.
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{GgmlDType, QTensor};
 #[cfg(test)]
 use candle_core::IndexOp;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 
 use super::config::WhisperConfig;
-use viva_kernels::{self as kernels, amx};
+use viva_kernels::q8::Matmul;
+use viva_kernels::{self as kernels, bf16};
 
 /// Attention scores larger than this are computed one head at a time.
 const SCORES_BYTES_AT_ONCE: usize = 16 << 20;
 
 /// Where a layer's weights are kept. The decoder runs one token at a time, so every step reads
-/// all of its weights: on the CPU those are Q8_0, a quarter of the bytes to read. The encoder
+/// all of its weights: on the CPU those are Q8_0, a quarter of the bytes to read (multiplied by
+/// viva's VNNI kernel where the processor has it, `kernels::q8`). The encoder
 /// (and the cross-attention keys/values, computed once per window over all frames) run large
-/// matrix products: in bf16 on the CPU's tile unit where it has one (`kernels::amx`), else in
+/// matrix products: in bf16 where the CPU has AMX or AVX-512 BF16 (`kernels::bf16`), else in
 /// f32.
 #[derive(Clone, Copy)]
 enum Weights {
@@ -27,15 +29,15 @@ enum Weights {
     #[cfg_attr(not(test), allow(dead_code))]
     Dense,
     Q8OnCpu,
-    TilesOnCpu,
+    Bf16OnCpu,
 }
 
 enum Linear {
     Candle {
-        weight: QMatMul,
+        weight: Matmul,
         bias: Option<Tensor>,
     },
-    Tiles(amx::Linear),
+    Bf16(bf16::Linear),
 }
 
 impl Linear {
@@ -48,14 +50,14 @@ impl Linear {
                     None => Ok(y),
                 }
             }
-            Linear::Tiles(linear) => linear.forward(x),
+            Linear::Bf16(linear) => linear.forward(x),
         }
     }
 }
 
-/// Whether large products with these weights run on the tile unit.
-fn on_tiles(kind: Weights, device: &Device) -> bool {
-    matches!(kind, Weights::TilesOnCpu) && device.is_cpu() && amx::available()
+/// Whether large products with these weights run in bf16 (`kernels::bf16`).
+fn on_bf16_unit(kind: Weights, device: &Device) -> bool {
+    matches!(kind, Weights::Bf16OnCpu) && device.is_cpu() && bf16::available()
 }
 
 fn linear(
@@ -71,8 +73,8 @@ fn linear(
     } else {
         None
     };
-    if on_tiles(kind, weight.device()) {
-        return Ok(Linear::Tiles(amx::Linear::new(&weight, bias.as_ref())?));
+    if on_bf16_unit(kind, weight.device()) {
+        return Ok(Linear::Bf16(bf16::Linear::new(&weight, bias.as_ref())?));
     }
     Ok(Linear::Candle {
         weight: matmul_weights(weight, kind)?,
@@ -80,12 +82,12 @@ fn linear(
     })
 }
 
-fn matmul_weights(weight: Tensor, kind: Weights) -> candle_core::Result<QMatMul> {
+fn matmul_weights(weight: Tensor, kind: Weights) -> candle_core::Result<Matmul> {
     match kind {
         Weights::Q8OnCpu if weight.device().is_cpu() => {
-            QMatMul::from_qtensor(QTensor::quantize(&weight, GgmlDType::Q8_0)?)
+            Matmul::new(QTensor::quantize(&weight, GgmlDType::Q8_0)?)
         }
-        _ => Ok(QMatMul::Tensor(weight)),
+        _ => Ok(Matmul::dense(weight)),
     }
 }
 
@@ -117,8 +119,8 @@ struct Attention {
     v: Linear,
     out: Linear,
     heads: usize,
-    /// Unmasked attention over many positions (the encoder's) runs on the tile unit.
-    tiles: bool,
+    /// Unmasked attention over many positions (the encoder's) runs in bf16.
+    bf16: bool,
 }
 
 impl Attention {
@@ -136,7 +138,7 @@ impl Attention {
             v: linear(vb.pp("v_proj"), d, d, true, keys_values)?,
             out: linear(vb.pp("out_proj"), d, d, true, queries)?,
             heads,
-            tiles: on_tiles(queries, vb.device()),
+            bf16: on_bf16_unit(queries, vb.device()),
         })
     }
 
@@ -168,8 +170,8 @@ impl Attention {
         let q = self.split_heads(&self.q.forward(x)?)?;
         let (b, heads, t, d_head) = q.dims4()?;
         let q = (q * (1.0 / (d_head as f64).sqrt()))?;
-        if self.tiles && mask.is_none() {
-            let merged = amx::Attention::forward(&q, &k_t.t()?, v)?;
+        if self.bf16 && mask.is_none() {
+            let merged = bf16::Attention::forward(&q, &k_t.t()?, v)?;
             let merged = merged.transpose(1, 2)?.reshape((b, t, ()))?;
             return self.out.forward(&merged);
         }
@@ -248,11 +250,11 @@ impl Encoder {
                         vb.pp("self_attn"),
                         d,
                         c.encoder_attention_heads,
-                        Weights::TilesOnCpu,
-                        Weights::TilesOnCpu,
+                        Weights::Bf16OnCpu,
+                        Weights::Bf16OnCpu,
                     )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
-                    mlp: Mlp::load(vb.clone(), d, Weights::TilesOnCpu)?,
+                    mlp: Mlp::load(vb.clone(), d, Weights::Bf16OnCpu)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
@@ -296,7 +298,7 @@ pub struct Decoder {
     embed_tokens: Embedding,
     /// The token embeddings again, as the output projection (Q8_0 on the CPU: at f32, reading
     /// this vocabulary × d_model matrix, 80 MB for tiny.en, took most of each step).
-    output: QMatMul,
+    output: Matmul,
     positions: Tensor,
     layers: Vec<DecoderLayer>,
     norm: LayerNorm,
@@ -334,7 +336,7 @@ impl Decoder {
                         d,
                         c.decoder_attention_heads,
                         kind,
-                        Weights::TilesOnCpu,
+                        Weights::Bf16OnCpu,
                     )?,
                     mlp_norm: layer_norm(vb.pp("final_layer_norm"), d)?,
                     mlp: Mlp::load(vb.clone(), d, kind)?,

@@ -1,12 +1,15 @@
-//! Matrix products in bf16 on the AMX tile unit of recent Intel Xeons (Sapphire Rapids and
-//! later), with f32 accumulation.
+//! Matrix products in bf16 with f32 sums: on the AMX tile unit of recent Intel Xeons (Sapphire
+//! Rapids and later), else with AVX-512 BF16 (`vdpbf16ps`, AMD since Zen 4, Intel since Cooper
+//! Lake).
 //!
 //! One `tdpbf16ps` multiplies a 16 x 32 bf16 tile by a 32 x 16 one into 16 x 16 f32 sums, far
-//! more work per instruction than AVX-512 FMA; Whisper's encoder on a 30 s window is ~37 GFLOP
-//! of such products. Weights are rounded to bf16 and packed once into the tile layout the
-//! instruction reads; activations are rounded to bf16 per call. Used only when the processor has
-//! AMX-BF16 and Linux lets this process use the tile registers (`available`), and not when
-//! `VIVA_CPU_AMX=off`.
+//! more work per instruction than AVX-512 FMA; one `vdpbf16ps` does 32 products, twice an f32
+//! FMA's, on half the bytes. Whisper's encoder on a 30 s window is ~37 GFLOP of such products.
+//! Weights are rounded to bf16 and packed once into the tile layout the instructions read (the
+//! vector unit reads one tile row, 2 inputs of 16 outputs, per instruction); activations are
+//! rounded to bf16 per call. Which unit runs is decided once ([`unit`]): the tile unit when the
+//! processor has AMX-BF16 and Linux lets this process use the tile registers, unless
+//! `VIVA_CPU_AMX=off`; else AVX-512 BF16; neither when `VIVA_CPU_BF16=off`.
 //!
 //! Layouts: a product is `x · wᵀ` with `x` [m, k] and `w` [n, k], as in a linear layer. Every
 //! dimension is padded with zeros to the tile grid (m, n to 32; k to 32). The packed weights
@@ -15,8 +18,7 @@
 
 use std::sync::OnceLock;
 
-use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::contiguous_f32;
@@ -26,13 +28,56 @@ const BLOCK: usize = 32;
 /// Inputs per tile (32 bf16 = 64 bytes, a tile row).
 const K_TILE: usize = 32;
 
-/// Whether this process can use AMX bf16 tiles; asked once.
-pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let disabled = std::env::var("VIVA_CPU_AMX").is_ok_and(|v| v == "off" || v == "0");
-        !disabled && tiles::request_permission()
+/// What runs the bf16 products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// AMX tiles.
+    Tiles,
+    /// AVX-512 BF16 vector instructions.
+    Vector,
+}
+
+/// The unit this process uses for bf16 products, if any; decided once.
+pub fn unit() -> Option<Unit> {
+    static UNIT: OnceLock<Option<Unit>> = OnceLock::new();
+    *UNIT.get_or_init(|| {
+        let off = |name: &str| std::env::var(name).is_ok_and(|v| v == "off" || v == "0");
+        if off("VIVA_CPU_BF16") {
+            None
+        } else if !off("VIVA_CPU_AMX") && tiles::request_permission() {
+            Some(Unit::Tiles)
+        } else if vector::supported() {
+            Some(Unit::Vector)
+        } else {
+            None
+        }
     })
+}
+
+pub fn available() -> bool {
+    unit().is_some()
+}
+
+/// Prepares this thread for [`block`]s (the tile unit's configuration).
+fn begin() {
+    if unit() == Some(Unit::Tiles) {
+        tiles::configure();
+    }
+}
+
+/// Ends a run of [`block`]s on this thread.
+fn end() {
+    if unit() == Some(Unit::Tiles) {
+        tiles::release();
+    }
+}
+
+/// `c[0..32][0..32] = a[0..32] · (b0 | b1)ᵀ` on this process's unit (see `tiles::block`).
+fn block(a: &[u16], a_width: usize, b0: &[Tile], b1: &[Tile], c: &mut [f32], c_width: usize) {
+    match unit() {
+        Some(Unit::Tiles) => tiles::block(a, a_width, b0, b1, c, c_width),
+        _ => vector::block(a, a_width, b0, b1, c, c_width),
+    }
 }
 
 /// One 16 x 64-byte tile, aligned as the tile loads like it.
@@ -132,7 +177,7 @@ fn to_bf16_rows(x: &[f32], k: usize, out: &mut [u16], width: usize) {
     fn avx512(x: &[f32], k: usize, out: &mut [u16], width: usize) {
         portable(x, k, out, width)
     }
-    // SAFETY: AMX processors have AVX-512 (checked, not assumed).
+    // SAFETY: the features were checked just before.
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512bw")
         && std::arch::is_x86_feature_detected!("avx512vl")
@@ -142,9 +187,9 @@ fn to_bf16_rows(x: &[f32], k: usize, out: &mut [u16], width: usize) {
     portable(x, k, out, width)
 }
 
-/// `x · wᵀ (+ bias)`: x [m, k] → [m, n]. Panics if AMX is not `available()`.
+/// `x · wᵀ (+ bias)`: x [m, k] → [m, n]. Panics if no unit is `available()`.
 pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, bias: Option<&[f32]>) -> Vec<f32> {
-    assert!(available(), "AMX matmul called without AMX");
+    assert!(available(), "bf16 matmul called without a bf16 unit");
     assert_eq!(x.len(), m * w.k, "x is not [m, k]");
     let a = activations(x, m, w.k, w.k_tiles);
     let a_width = w.k_tiles * K_TILE;
@@ -152,13 +197,13 @@ pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, bias: Option<&[f32]>) -> V
     out.par_chunks_mut(BLOCK * w.n_pad)
         .zip(a.par_chunks(BLOCK * a_width))
         .for_each(|(c, a)| {
-            tiles::configure();
+            begin();
             for group in (0..w.n_pad / 16).step_by(2) {
                 let b0 = &w.tiles[group * w.k_tiles..(group + 1) * w.k_tiles];
                 let b1 = &w.tiles[(group + 1) * w.k_tiles..(group + 2) * w.k_tiles];
-                tiles::block(a, a_width, b0, b1, &mut c[group * 16..], w.n_pad);
+                block(a, a_width, b0, b1, &mut c[group * 16..], w.n_pad);
             }
-            tiles::release();
+            end();
             if let Some(bias) = bias {
                 for row in c.chunks_mut(w.n_pad) {
                     for (o, b) in row.iter_mut().zip(bias) {
@@ -194,7 +239,7 @@ pub fn attention(
     s: usize,
     d: usize,
 ) -> Vec<f32> {
-    assert!(available(), "AMX attention called without AMX");
+    assert!(available(), "bf16 attention called without a bf16 unit");
     let packed: Vec<(PackedWeights, PackedWeights)> = (0..heads)
         .into_par_iter()
         .map(|h| {
@@ -241,18 +286,18 @@ fn attend_block(
     scores: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    // No rayon call between `configure` and `release`: a task stolen while waiting could
-    // release this thread's tiles under us.
+    // No rayon call between `begin` and `end`: a task stolen while waiting could release this
+    // thread's tiles under us.
     let a_width = keys.k_tiles * K_TILE;
     let mut a = vec![0u16; BLOCK * a_width];
     to_bf16_rows(q, keys.k, &mut a, a_width);
     scores.clear();
     scores.resize(BLOCK * keys.n_pad, 0.0);
-    tiles::configure();
+    begin();
     for group in (0..keys.n_pad / 16).step_by(2) {
         let b0 = &keys.tiles[group * keys.k_tiles..(group + 1) * keys.k_tiles];
         let b1 = &keys.tiles[(group + 1) * keys.k_tiles..(group + 2) * keys.k_tiles];
-        tiles::block(&a, a_width, b0, b1, &mut scores[group * 16..], keys.n_pad);
+        block(&a, a_width, b0, b1, &mut scores[group * 16..], keys.n_pad);
     }
     let s = keys.n;
     for row in scores.chunks_mut(keys.n_pad).take(rows) {
@@ -273,127 +318,16 @@ fn attend_block(
     for group in (0..values.n_pad / 16).step_by(2) {
         let b0 = &values.tiles[group * values.k_tiles..(group + 1) * values.k_tiles];
         let b1 = &values.tiles[(group + 1) * values.k_tiles..(group + 2) * values.k_tiles];
-        tiles::block(&p, p_width, b0, b1, &mut product, BLOCK);
+        block(&p, p_width, b0, b1, &mut product, BLOCK);
         let columns = (d - group * 16).min(BLOCK);
         for (dst, src) in out.chunks_mut(d).zip(product.chunks(BLOCK)).take(rows) {
             dst[group * 16..group * 16 + columns].copy_from_slice(&src[..columns]);
         }
     }
-    tiles::release();
+    end();
 }
 
-/// Bytes of one ggml Q8_0 block: an f16 scale and 32 signed bytes.
-const Q8_0_BLOCK_BYTES: usize = 34;
-
-/// `x · wᵀ` for Q8_0 weights `w` [n, k] as ggml stores them (row-major blocks of 32 inputs),
-/// for a batch of rows (prompt prefill). The weights are widened to bf16 one panel of 32
-/// outputs at a time, in the cache, never as a whole: the product reads the quantized bytes
-/// once, as decoding does. `n` and `k` must be multiples of 32.
-pub fn matmul_q8_0(x: &[f32], m: usize, w: &[u8], n: usize, k: usize) -> Vec<f32> {
-    assert!(available(), "AMX matmul called without AMX");
-    assert!(
-        n.is_multiple_of(BLOCK) && k.is_multiple_of(K_TILE),
-        "Q8_0 product needs n, k multiples of 32"
-    );
-    assert_eq!(
-        w.len(),
-        n * k / 32 * Q8_0_BLOCK_BYTES,
-        "w is not [n, k] in Q8_0"
-    );
-    assert_eq!(x.len(), m * k, "x is not [m, k]");
-    let k_tiles = k / K_TILE;
-    let a = activations(x, m, k, k_tiles);
-    let a_width = k_tiles * K_TILE;
-    let m_pad = round_up(m.max(1), BLOCK);
-    let row_bytes = k / 32 * Q8_0_BLOCK_BYTES;
-    let panels: Vec<Vec<f32>> = (0..n / BLOCK)
-        .into_par_iter()
-        .map_init(
-            || vec![Tile([0; 512]); 2 * k_tiles],
-            |weights, panel| {
-                let rows = &w[panel * BLOCK * row_bytes..(panel + 1) * BLOCK * row_bytes];
-                widen_q8_0(rows, k_tiles, weights);
-                let (b0, b1) = weights.split_at(k_tiles);
-                let mut out = vec![0f32; m_pad * BLOCK];
-                tiles::configure();
-                for (c, a) in out.chunks_mut(BLOCK * BLOCK).zip(a.chunks(BLOCK * a_width)) {
-                    tiles::block(a, a_width, b0, b1, c, BLOCK);
-                }
-                tiles::release();
-                out
-            },
-        )
-        .collect();
-    let mut out = vec![0f32; m * n];
-    for (panel, values) in panels.iter().enumerate() {
-        for (row, src) in out.chunks_mut(n).zip(values.chunks(BLOCK)) {
-            row[panel * BLOCK..(panel + 1) * BLOCK].copy_from_slice(src);
-        }
-    }
-    out
-}
-
-/// 32 rows of Q8_0 blocks → the input tiles of their two groups of 16 outputs (`tiles[..k_tiles]`
-/// for rows 0–15, the rest for 16–31). A block covers exactly one tile's 32 inputs.
-#[allow(unsafe_code)]
-fn widen_q8_0(rows: &[u8], k_tiles: usize, tiles: &mut [Tile]) {
-    #[inline(always)]
-    fn portable(rows: &[u8], k_tiles: usize, tiles: &mut [Tile]) {
-        for (i, row) in rows.chunks(k_tiles * Q8_0_BLOCK_BYTES).enumerate() {
-            let (group, c) = (i / 16, i % 16);
-            for (t, block) in row.chunks(Q8_0_BLOCK_BYTES).enumerate() {
-                let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-                let tile = &mut tiles[group * k_tiles + t].0;
-                for (pair, q) in block[2..].chunks(2).enumerate() {
-                    tile[pair * 32 + c * 2] = bf16_bits(scale * q[0] as i8 as f32);
-                    tile[pair * 32 + c * 2 + 1] = bf16_bits(scale * q[1] as i8 as f32);
-                }
-            }
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,f16c")]
-    fn avx512(rows: &[u8], k_tiles: usize, tiles: &mut [Tile]) {
-        portable(rows, k_tiles, tiles)
-    }
-    // SAFETY: the features were checked just before.
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("f16c")
-    {
-        return unsafe { avx512(rows, k_tiles, tiles) };
-    }
-    portable(rows, k_tiles, tiles)
-}
-
-/// `x · wᵀ` on the tile unit for a Q8_0 weight on the CPU with a batch of rows; `None` when
-/// that does not apply (no AMX, one row, another format or device, sizes off the tile grid),
-/// and the caller uses candle's product.
-pub fn quantized_forward(weight: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
-    let (n, k) = weight.shape().dims2()?;
-    let rows = x.elem_count() / k.max(1);
-    let fits = weight.dtype() == GgmlDType::Q8_0
-        && x.device().is_cpu()
-        && x.dtype() == DType::F32
-        && rows > 1
-        && n.is_multiple_of(BLOCK)
-        && k.is_multiple_of(K_TILE)
-        && x.dims().last() == Some(&k);
-    if !fits || !available() {
-        return Ok(None);
-    }
-    let bytes = weight.data()?;
-    let values = x.flatten_all()?.to_vec1::<f32>()?;
-    let y = matmul_q8_0(&values, rows, &bytes, n, k);
-    let mut dims = x.dims().to_vec();
-    if let Some(last) = dims.last_mut() {
-        *last = n;
-    }
-    Tensor::from_vec(y, dims, x.device()).map(Some)
-}
-
-/// A linear layer (`x · wᵀ + b`) on the tile unit.
+/// A linear layer (`x · wᵀ + b`) in bf16.
 pub struct Linear {
     weight: PackedWeights,
     bias: Option<Vec<f32>>,
@@ -418,7 +352,7 @@ impl Linear {
 
 impl CustomOp1 for Linear {
     fn name(&self) -> &'static str {
-        "viva-amx-linear"
+        "viva-bf16-linear"
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
@@ -426,7 +360,10 @@ impl CustomOp1 for Linear {
         let dims = layout.shape().dims();
         let k = dims.last().copied().unwrap_or(0);
         if k != self.weight.k {
-            candle_core::bail!("AMX linear: {k} inputs, the weight takes {}", self.weight.k);
+            candle_core::bail!(
+                "bf16 linear: {k} inputs, the weight takes {}",
+                self.weight.k
+            );
         }
         let m = x.len() / k.max(1);
         let y = matmul(x, m, &self.weight, self.bias.as_deref());
@@ -438,7 +375,7 @@ impl CustomOp1 for Linear {
     }
 }
 
-/// Attention over [batch, heads, t, d] tensors on the tile unit (see [`attention`]).
+/// Attention over [batch, heads, t, d] tensors in bf16 (see [`attention`]).
 pub struct Attention;
 
 impl Attention {
@@ -450,7 +387,7 @@ impl Attention {
 
 impl CustomOp3 for Attention {
     fn name(&self) -> &'static str {
-        "viva-amx-attention"
+        "viva-bf16-attention"
     }
 
     fn cpu_fwd(
@@ -468,7 +405,7 @@ impl CustomOp3 for Attention {
         let (b, heads, t, d) = q_layout.shape().dims4()?;
         let (_, _, s, _) = k_layout.shape().dims4()?;
         if k_layout.shape() != v_layout.shape() || k_layout.shape().dims4()? != (b, heads, s, d) {
-            candle_core::bail!("AMX attention: q, k and v shapes do not fit");
+            candle_core::bail!("bf16 attention: q, k and v shapes do not fit");
         }
         let out = attention(q_values, k_values, v_values, b * heads, t, s, d);
         Ok((CpuStorage::F32(out), q_layout.shape().clone()))
@@ -619,6 +556,105 @@ mod tiles {
     }
 }
 
+/// The same products as [`tiles`] with AVX-512 BF16: one `vdpbf16ps` adds, for 16 outputs at
+/// once, the products of one pair of inputs (a weight tile's row) with one activation row's
+/// pair (broadcast). A block is computed 8 rows at a time, 2 x 16 outputs wide: 16 sums in
+/// registers.
+#[allow(unsafe_code)]
+mod vector {
+    use super::{Tile, BLOCK, K_TILE};
+
+    /// Rows of the block computed together.
+    const ROWS: usize = 8;
+
+    pub fn supported() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bf16")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// As `tiles::block`.
+    pub fn block(
+        a: &[u16],
+        a_width: usize,
+        b0: &[Tile],
+        b1: &[Tile],
+        c: &mut [f32],
+        c_width: usize,
+    ) {
+        let k_tiles = b0.len();
+        assert!(b1.len() == k_tiles && a_width >= k_tiles * K_TILE);
+        assert!(a.len() >= BLOCK * a_width, "activations block too short");
+        assert!(
+            c.len() >= (BLOCK - 1) * c_width + BLOCK,
+            "output block too short"
+        );
+        assert!(
+            supported(),
+            "AVX-512 BF16 block called without AVX-512 BF16"
+        );
+        #[cfg(target_arch = "x86_64")]
+        for first in (0..BLOCK).step_by(ROWS) {
+            // SAFETY: the asserts above keep every load inside `a`, `b0`, `b1` and every store
+            // inside `c`; the processor has AVX-512 BF16 (asserted).
+            unsafe {
+                rows(
+                    a.as_ptr().add(first * a_width),
+                    a_width,
+                    b0,
+                    b1,
+                    c.as_mut_ptr().add(first * c_width),
+                    c_width,
+                )
+            };
+        }
+    }
+
+    /// `ROWS` rows of a block: `a` and `c` point at the first row.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    unsafe fn rows(
+        a: *const u16,
+        a_width: usize,
+        b0: &[Tile],
+        b1: &[Tile],
+        c: *mut f32,
+        c_width: usize,
+    ) {
+        use std::arch::x86_64::*;
+        let mut sums = [[_mm512_setzero_ps(); 2]; ROWS];
+        for (t, (w0, w1)) in b0.iter().zip(b1).enumerate() {
+            for pair in 0..K_TILE / 2 {
+                let w0 = as_bf16(_mm512_loadu_si512(w0.0.as_ptr().add(pair * 32).cast()));
+                let w1 = as_bf16(_mm512_loadu_si512(w1.0.as_ptr().add(pair * 32).cast()));
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    let at = a.add(r * a_width + t * K_TILE + pair * 2);
+                    let x = as_bf16(_mm512_set1_epi32(at.cast::<i32>().read_unaligned()));
+                    sum[0] = _mm512_dpbf16_ps(sum[0], x, w0);
+                    sum[1] = _mm512_dpbf16_ps(sum[1], x, w1);
+                }
+            }
+        }
+        for (r, sum) in sums.iter().enumerate() {
+            _mm512_storeu_ps(c.add(r * c_width), sum[0]);
+            _mm512_storeu_ps(c.add(r * c_width + 16), sum[1]);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn as_bf16(v: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512bh {
+        // SAFETY: both are 64 bytes of plain data; bf16 pairs are what the integer lanes hold.
+        unsafe { std::mem::transmute(v) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,13 +682,15 @@ mod tests {
             .collect()
     }
 
-    /// Loud, not silent: this machine's processor or kernel has no AMX.
-    fn skip_without_amx() -> bool {
-        if available() {
+    /// Loud, not silent: this machine has neither AMX-BF16 nor AVX-512 BF16 (or they are
+    /// turned off).
+    fn skip_without_unit() -> bool {
+        if let Some(unit) = unit() {
+            eprintln!("bf16 products run on {unit:?}");
             return false;
         }
         eprintln!(
-            "SKIPPED: no AMX-BF16 here (or VIVA_CPU_AMX=off); the candle path is used instead"
+            "SKIPPED: no AMX-BF16 or AVX-512 BF16 here (or VIVA_CPU_BF16=off); candle's f32 products are used instead"
         );
         true
     }
@@ -667,7 +705,7 @@ mod tests {
 
     #[test]
     fn products_match_f64_within_bf16_rounding_at_ragged_sizes() {
-        if skip_without_amx() {
+        if skip_without_unit() {
             return;
         }
         for &(m, n, k) in &[(1, 16, 32), (37, 50, 70), (100, 384, 384), (33, 1152, 96)] {
@@ -691,7 +729,7 @@ mod tests {
 
     #[test]
     fn attention_matches_a_plain_softmax_of_scores() {
-        if skip_without_amx() {
+        if skip_without_unit() {
             return;
         }
         let (heads, t, s, d) = (2, 45, 70, 64);
@@ -725,36 +763,34 @@ mod tests {
     }
 
     #[test]
-    fn q8_0_products_match_candle_dequantized_weights() {
-        if skip_without_amx() {
+    fn the_vector_block_matches_f64_on_bf16_inputs() {
+        if !vector::supported() {
+            eprintln!("SKIPPED: no AVX-512 BF16 here");
             return;
         }
-        let device = candle_core::Device::Cpu;
-        let (m, n, k) = (45, 96, 160);
-        let w = Tensor::from_vec(values(n * k, 10), (n, k), &device).unwrap();
-        let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
-        let x = Tensor::from_vec(values(m * k, 11), (1, m, k), &device).unwrap();
-        let got = quantized_forward(&q, &x)
-            .unwrap()
-            .expect("a batch of Q8_0 rows fits");
-        let dequantized = q.dequantize(&device).unwrap();
-        let want = x.broadcast_matmul(&dequantized.t().unwrap()).unwrap();
-        assert_eq!(got.dims(), &[1, m, n]);
-        let diff = crate::max_difference(&got, &want);
-        assert!(
-            diff < 2.0 * (k as f32).sqrt() * 2f32.powi(-8),
-            "differs by {diff}"
-        );
-        let one_row = x.narrow(1, 0, 1).unwrap();
-        assert!(
-            quantized_forward(&q, &one_row).unwrap().is_none(),
-            "single rows stay on candle"
-        );
+        let (n, k) = (32, 96);
+        let x = values(BLOCK * k, 21);
+        let w = values(n * k, 22);
+        let packed = PackedWeights::from_rows(&w, n, k);
+        let mut a = vec![0u16; BLOCK * k];
+        to_bf16_rows(&x, k, &mut a, k);
+        let mut c = vec![0f32; BLOCK * n];
+        let (b0, b1) = packed.tiles.split_at(packed.k_tiles);
+        vector::block(&a, k, b0, b1, &mut c, n);
+        let widen = |v: &[f32]| -> Vec<f32> {
+            v.iter()
+                .map(|&x| f32::from_bits((bf16_bits(x) as u32) << 16))
+                .collect()
+        };
+        let want = reference(&widen(&x), BLOCK, &widen(&w), n, k);
+        for (i, (g, r)) in c.iter().zip(&want).enumerate() {
+            assert!((g - r).abs() < 1e-4, "at {i}: {g} vs {r}");
+        }
     }
 
     #[test]
     fn the_linear_op_keeps_leading_dimensions() {
-        if skip_without_amx() {
+        if skip_without_unit() {
             return;
         }
         let w = Tensor::from_vec(values(40 * 64, 7), (40, 64), &candle_core::Device::Cpu).unwrap();
