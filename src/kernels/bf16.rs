@@ -658,6 +658,7 @@ mod vector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_values as values;
 
     fn reference(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
         let mut out = vec![0f32; m * n];
@@ -669,17 +670,6 @@ mod tests {
             }
         }
         out
-    }
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        // A small linear congruential sequence in [-1, 1): no dependency, same on every run.
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (state >> 8) as f32 / (1 << 23) as f32 - 1.0
-            })
-            .collect()
     }
 
     /// Loud, not silent: this machine has neither AMX-BF16 nor AVX-512 BF16 (or they are

@@ -21,6 +21,18 @@ fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Res
     }
 }
 
+/// Test inputs in [-1, 1): a small linear congruential sequence, the same on every run.
+#[cfg(test)]
+fn test_values(len: usize, seed: u32) -> Vec<f32> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
 /// The largest absolute difference between two tensors' elements.
 #[cfg(test)]
 fn max_difference(a: &Tensor, b: &Tensor) -> f32 {

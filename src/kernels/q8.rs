@@ -402,18 +402,8 @@ impl Matmul {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_values as values;
     use candle_core::Device;
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        // A small linear congruential sequence in [-1, 1): the same on every run.
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (state >> 8) as f32 / (1 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
 
     /// Loud, not silent: this processor has no AVX-512 VNNI (or `VIVA_CPU_VNNI=off`).
     fn skip_without_vnni() -> bool {
