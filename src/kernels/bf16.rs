@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::contiguous_f32;
+use super::{contiguous_f32, linear_shapes, turned_off, without_padding};
 
 /// Rows (and columns) of one output block: two tiles in each direction.
 const BLOCK: usize = 32;
@@ -41,10 +41,9 @@ pub enum Unit {
 pub fn unit() -> Option<Unit> {
     static UNIT: OnceLock<Option<Unit>> = OnceLock::new();
     *UNIT.get_or_init(|| {
-        let off = |name: &str| std::env::var(name).is_ok_and(|v| v == "off" || v == "0");
-        if off("VIVA_CPU_BF16") {
+        if turned_off("VIVA_CPU_BF16") {
             None
-        } else if !off("VIVA_CPU_AMX") && tiles::request_permission() {
+        } else if !turned_off("VIVA_CPU_AMX") && tiles::request_permission() {
             Some(Unit::Tiles)
         } else if vector::supported() {
             Some(Unit::Vector)
@@ -78,6 +77,18 @@ fn block(a: &[u16], a_width: usize, b0: &[Tile], b1: &[Tile], c: &mut [f32], c_w
         Some(Unit::Tiles) => tiles::block(a, a_width, b0, b1, c, c_width),
         _ => vector::block(a, a_width, b0, b1, c, c_width),
     }
+}
+
+/// Panics unless a [`block`]'s operands hold what it reads and writes: the unsafe loads and
+/// stores of both units rely on it.
+fn check_block(a: &[u16], a_width: usize, b0: &[Tile], b1: &[Tile], c: &[f32], c_width: usize) {
+    let k_tiles = b0.len();
+    assert!(b1.len() == k_tiles && a_width >= k_tiles * K_TILE);
+    assert!(a.len() >= BLOCK * a_width, "activations block too short");
+    assert!(
+        c.len() >= (BLOCK - 1) * c_width + BLOCK,
+        "output block too short"
+    );
 }
 
 /// One 16 x 64-byte tile, aligned as the tile loads like it.
@@ -212,16 +223,8 @@ pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, bias: Option<&[f32]>) -> V
                 }
             }
         });
-    if w.n_pad == w.n {
-        out.truncate(m * w.n);
-        out
-    } else {
-        out.chunks(w.n_pad)
-            .take(m)
-            .flat_map(|row| &row[..w.n])
-            .copied()
-            .collect()
-    }
+    out.truncate(m * w.n_pad);
+    without_padding(out, w.n_pad, w.n)
 }
 
 /// Scaled dot-product attention, no mask, for contiguous [heads, t, d] q and [heads, s, d] k,
@@ -357,21 +360,9 @@ impl CustomOp1 for Linear {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(storage, layout, self.name())?;
-        let dims = layout.shape().dims();
-        let k = dims.last().copied().unwrap_or(0);
-        if k != self.weight.k {
-            candle_core::bail!(
-                "bf16 linear: {k} inputs, the weight takes {}",
-                self.weight.k
-            );
-        }
-        let m = x.len() / k.max(1);
+        let (m, shape) = linear_shapes(layout, self.weight.k, self.weight.n, self.name())?;
         let y = matmul(x, m, &self.weight, self.bias.as_deref());
-        let mut out_dims = dims.to_vec();
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.weight.n;
-        }
-        Ok((CpuStorage::F32(y), Shape::from_dims(&out_dims)))
+        Ok((CpuStorage::F32(y), shape))
     }
 }
 
@@ -416,7 +407,7 @@ impl CustomOp3 for Attention {
 /// of activations, 6–7 two columns of weights; every tile is 16 rows of 64 bytes.
 #[allow(unsafe_code)]
 mod tiles {
-    use super::{Tile, BLOCK, K_TILE};
+    use super::{check_block, Tile, K_TILE};
 
     /// Asks Linux for this process's permission to use the tile data registers (off by
     /// default since Linux 5.16), after checking CPUID for AMX-TILE and AMX-BF16.
@@ -496,18 +487,12 @@ mod tiles {
         c: &mut [f32],
         c_width: usize,
     ) {
-        let k_tiles = b0.len();
-        assert!(b1.len() == k_tiles && a_width >= k_tiles * K_TILE);
-        assert!(a.len() >= BLOCK * a_width, "activations block too short");
-        assert!(
-            c.len() >= (BLOCK - 1) * c_width + BLOCK,
-            "output block too short"
-        );
+        check_block(a, a_width, b0, b1, c, c_width);
         let a_stride = a_width * 2;
         let c_stride = c_width * 4;
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the asserts above keep every tile load and store inside `a`, `b0`, `b1`
-        // and `c`; `configure` ran on this thread first.
+        // SAFETY: `check_block` keeps every tile load and store inside `a`, `b0`, `b1` and
+        // `c`; `configure` ran on this thread first.
         unsafe {
             use std::arch::asm;
             asm!(
@@ -517,7 +502,7 @@ mod tiles {
                 "tilezero %tmm3",
                 options(att_syntax, nostack)
             );
-            for t in 0..k_tiles {
+            for t in 0..b0.len() {
                 let a_top = a.as_ptr().add(t * K_TILE);
                 let a_bottom = a_top.add(16 * a_width);
                 asm!(
@@ -562,7 +547,7 @@ mod tiles {
 /// registers.
 #[allow(unsafe_code)]
 mod vector {
-    use super::{Tile, BLOCK, K_TILE};
+    use super::{check_block, Tile, BLOCK, K_TILE};
 
     /// Rows of the block computed together.
     const ROWS: usize = 8;
@@ -588,20 +573,14 @@ mod vector {
         c: &mut [f32],
         c_width: usize,
     ) {
-        let k_tiles = b0.len();
-        assert!(b1.len() == k_tiles && a_width >= k_tiles * K_TILE);
-        assert!(a.len() >= BLOCK * a_width, "activations block too short");
-        assert!(
-            c.len() >= (BLOCK - 1) * c_width + BLOCK,
-            "output block too short"
-        );
+        check_block(a, a_width, b0, b1, c, c_width);
         assert!(
             supported(),
             "AVX-512 BF16 block called without AVX-512 BF16"
         );
         #[cfg(target_arch = "x86_64")]
         for first in (0..BLOCK).step_by(ROWS) {
-            // SAFETY: the asserts above keep every load inside `a`, `b0`, `b1` and every store
+            // SAFETY: `check_block` keeps every load inside `a`, `b0`, `b1` and every store
             // inside `c`; the processor has AVX-512 BF16 (asserted).
             unsafe {
                 rows(

@@ -21,6 +21,41 @@ fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Res
     }
 }
 
+/// For a linear layer's op taking `k` inputs to `n` outputs: the rows of an input laid out as
+/// `layout` and the output's shape (the input's with its last dimension `n`); an error naming
+/// `op` when the last dimension is not `k`.
+fn linear_shapes(layout: &Layout, k: usize, n: usize, op: &str) -> Result<(usize, Shape)> {
+    let dims = layout.shape().dims();
+    if dims.last() != Some(&k) {
+        candle_core::bail!("{op}: input {dims:?}, the weight takes {k} inputs");
+    }
+    let mut out = dims.to_vec();
+    if let Some(last) = out.last_mut() {
+        *last = n;
+    }
+    Ok((
+        layout.shape().elem_count() / k.max(1),
+        Shape::from_dims(&out),
+    ))
+}
+
+/// Rows of `width` values (outputs padded to a kernel's grid) cut to their first `n`.
+fn without_padding(values: Vec<f32>, width: usize, n: usize) -> Vec<f32> {
+    if width == n {
+        return values;
+    }
+    values
+        .chunks(width)
+        .flat_map(|row| &row[..n])
+        .copied()
+        .collect()
+}
+
+/// Whether the environment variable `name` turns a kernel off (`off` or `0`).
+fn turned_off(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "off" || v == "0")
+}
+
 /// Test inputs in [-1, 1): a small linear congruential sequence, the same on every run.
 #[cfg(test)]
 fn test_values(len: usize, seed: u32) -> Vec<f32> {

@@ -23,7 +23,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Module, Result, Shape, Tensor};
 use half::f16;
 use rayon::prelude::*;
 
-use super::contiguous_f32;
+use super::{contiguous_f32, linear_shapes, turned_off, without_padding};
 
 /// Inputs per Q8_0 block.
 const BLOCK: usize = 32;
@@ -41,10 +41,7 @@ const PARALLEL_PRODUCTS: usize = 4 << 20;
 /// Whether this process uses the VNNI kernels; asked once.
 pub fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let disabled = std::env::var("VIVA_CPU_VNNI").is_ok_and(|v| v == "off" || v == "0");
-        !disabled && cpu_has_vnni()
-    })
+    *AVAILABLE.get_or_init(|| !turned_off("VIVA_CPU_VNNI") && cpu_has_vnni())
 }
 
 fn cpu_has_vnni() -> bool {
@@ -149,13 +146,7 @@ impl PackedQ8 {
                 .with_min_len(per_thread.max(1))
                 .for_each(group);
         }
-        if width == self.n {
-            return out;
-        }
-        out.chunks(width)
-            .flat_map(|row| &row[..self.n])
-            .copied()
-            .collect()
+        without_padding(out, width, self.n)
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -170,16 +161,8 @@ impl CustomOp1 for PackedQ8 {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(storage, layout, self.name())?;
-        let dims = layout.shape().dims();
-        if dims.last() != Some(&self.k) {
-            candle_core::bail!("Q8_0 product: input {dims:?}, the weight takes {}", self.k);
-        }
-        let y = self.matmul(x, x.len() / self.k);
-        let mut out_dims = dims.to_vec();
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.n;
-        }
-        Ok((CpuStorage::F32(y), Shape::from_dims(&out_dims)))
+        let (m, shape) = linear_shapes(layout, self.k, self.n, self.name())?;
+        Ok((CpuStorage::F32(self.matmul(x, m)), shape))
     }
 }
 
