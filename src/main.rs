@@ -123,6 +123,27 @@ enum EvalCommand {
         #[arg(long)]
         verbose: bool,
     },
+    /// Score every answer of the graded set (src/interview/eval/judgement_answers.toml,
+    /// labelled 1-5 by the team) and print how well the scores track the labels: Spearman and
+    /// mean absolute error per split, mean score per kind of answer, the confusion of scores,
+    /// seconds per assessment. Exits non-zero when a target is missed.
+    Judgement {
+        /// GGUF model file (default: the configured llm_model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Score everything again with this seed and report how far any answer's score moved
+        /// (a target: at most 1).
+        #[arg(long)]
+        second_seed: Option<u64>,
+        /// `tune`, `heldout` or `all`.
+        #[arg(long, default_value = "all")]
+        split: String,
+        /// Print every answer's label and score.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Assess every evaluation answer against its question's rubric and print how often the
     /// model's assessment was usable and how often the keyword fallback stood in.
     Feedback {
@@ -203,6 +224,16 @@ fn main() -> ExitCode {
                     verbose,
                 },
         } => eval_feedback(&settings, model, seed, verbose),
+        Command::Eval {
+            command:
+                EvalCommand::Judgement {
+                    model,
+                    seed,
+                    second_seed,
+                    split,
+                    verbose,
+                },
+        } => eval_judgement(&settings, model, seed, second_seed, &split, verbose),
         command => actix_web::rt::System::new().block_on(run(command, settings)),
     };
     match result {
@@ -477,6 +508,83 @@ fn eval_conduct(
         bail!("under {:.0}%: {}", eval::TARGET * 100.0, failing.join(", "));
     }
     Ok(())
+}
+
+fn eval_judgement(
+    settings: &Settings,
+    model: Option<PathBuf>,
+    seed: u64,
+    second_seed: Option<u64>,
+    split: &str,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    use viva::interview::conductor::EngineWriter;
+    use viva::interview::eval::judgement::{self, GradedSet, Split};
+    use viva::interview::feedback::assess;
+    use viva::llm::LlmEngine;
+
+    let splits = match split {
+        "all" => vec![Split::Tune, Split::Heldout],
+        "tune" => vec![Split::Tune],
+        "heldout" => vec![Split::Heldout],
+        other => bail!("--split {other}: expected tune, heldout or all"),
+    };
+    let set = GradedSet::bundled().context("the bundled graded set")?;
+    let path = model.unwrap_or_else(|| settings.llm_model_file());
+    let device = candle_device(settings.device)?;
+    let engine = LlmEngine::load(&path, &device)
+        .with_context(|| format!("loading the language model {}", path.display()))?;
+    let mut writer = EngineWriter::new(engine);
+    let started = Instant::now();
+    let mut score_all = |seed: u64| {
+        judgement::run(
+            &set,
+            &splits,
+            |q, a| assess(&mut writer, &q.text, &q.rubric, &a.answer, seed).score,
+            |s| {
+                if verbose {
+                    eprintln!(
+                        "{} {} ({}): label {} score {} ({:.1} s)",
+                        s.answer.id,
+                        s.answer.question_id,
+                        s.answer.kind,
+                        s.answer.label,
+                        s.score,
+                        s.seconds
+                    );
+                }
+            },
+        )
+    };
+    let report = score_all(seed);
+    println!(
+        "viva eval judgement: {} answers, model {}, seed {seed}, {:.0} s\n",
+        report.scored.len(),
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", report.table());
+    let mut missed = report.missed_targets();
+    if let Some(second) = second_seed {
+        let again = score_all(second);
+        let moved = report
+            .scored
+            .iter()
+            .zip(&again.scored)
+            .map(|(a, b)| a.score.abs_diff(b.score))
+            .max()
+            .unwrap_or(0);
+        println!("\nlargest move of one answer's score between seeds {seed} and {second}: {moved}");
+        if moved > 1 {
+            missed.push(format!("a score moved by {moved} between seeds"));
+        }
+    }
+    if missed.is_empty() {
+        println!("\nall targets met");
+        Ok(())
+    } else {
+        bail!("targets missed: {}", missed.join("; "))
+    }
 }
 
 fn eval_feedback(

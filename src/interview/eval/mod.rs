@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 pub mod feedback;
+pub mod judgement;
 
 use super::conduct_check::{Expectation, Verdict};
 use super::conductor::{Conductor, Move, Source, Turn, TurnInput, TurnWriter};
