@@ -209,6 +209,30 @@ pub const SETTINGS: &[SettingSpec] = &[
         help: "How long a candidate's invite link works; 1h to 90d. A recruiter can issue a new one.",
     },
     SettingSpec {
+        key: "upload_read_timeout",
+        env: "VIVA_UPLOAD_READ_TIMEOUT",
+        default: "10s",
+        help: "Longest time (wall clock and CPU) a child process may take to read an uploaded resume's text before it is killed and the file kept as `too_complex`; 1s to 5m.",
+    },
+    SettingSpec {
+        key: "upload_read_memory_mb",
+        env: "VIVA_UPLOAD_READ_MEMORY_MB",
+        default: "512",
+        help: "Address space of that child process, in MiB (64 to 16384); a file that needs more is kept as `too_complex`.",
+    },
+    SettingSpec {
+        key: "upload_quota_per_job_mb",
+        env: "VIVA_UPLOAD_QUOTA_PER_JOB_MB",
+        default: "1024",
+        help: "Space, in MiB, all resumes of one job's candidates may take; an upload past it gets 413 `upload_quota_exceeded`. Each interview keeps one resume: a new one replaces (and deletes) the old.",
+    },
+    SettingSpec {
+        key: "uploads_per_interview_per_hour",
+        env: "VIVA_UPLOADS_PER_INTERVIEW_PER_HOUR",
+        default: "10",
+        help: "Resume uploads per interview (its invite link and its recruiter together) per hour before 429.",
+    },
+    SettingSpec {
         key: "smtp_host",
         env: "VIVA_SMTP_HOST",
         default: "(none: emails are recorded as not_configured)",
@@ -388,6 +412,13 @@ pub struct Settings {
     pub smtp_username: Option<String>,
     pub smtp_password: Option<SecretString>,
     pub smtp_from: String,
+    pub upload_read_timeout: Duration,
+    pub upload_read_memory_mb: u64,
+    pub upload_quota_per_job_mb: u64,
+    pub uploads_per_interview_per_hour: u32,
+    /// Not a setting: the viva executable that reads uploads in a child process (`None`: this
+    /// executable). Tests, whose executable is the test harness, point it at the built `viva`.
+    pub reader_program: Option<PathBuf>,
     /// Accept test-only protocol messages (`debug_panic`). Not a setting: only tests set it.
     pub test_hooks: bool,
 }
@@ -433,6 +464,11 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             smtp_from: "viva <viva@localhost>".into(),
+            upload_read_timeout: Duration::from_secs(10),
+            upload_read_memory_mb: 512,
+            upload_quota_per_job_mb: 1024,
+            uploads_per_interview_per_hour: 10,
+            reader_program: None,
             test_hooks: false,
         }
     }
@@ -656,6 +692,25 @@ impl Settings {
                     "none" => SmtpTls::None,
                     _ => return Err(invalid("expected `starttls`, `tls` or `none`".into())),
                 }
+            }
+            "upload_read_timeout" => {
+                self.upload_read_timeout =
+                    parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(300))
+                        .map_err(invalid)?
+            }
+            "upload_read_memory_mb" => {
+                self.upload_read_memory_mb = parse_count(value, 64)
+                    .ok()
+                    .filter(|mb| *mb <= 16384)
+                    .ok_or_else(|| {
+                    invalid("expected a whole number from 64 to 16384".into())
+                })? as u64
+            }
+            "upload_quota_per_job_mb" => {
+                self.upload_quota_per_job_mb = parse_count(value, 10).map_err(invalid)? as u64
+            }
+            "uploads_per_interview_per_hour" => {
+                self.uploads_per_interview_per_hour = parse_limit(value).map_err(invalid)?
             }
             "smtp_username" => self.smtp_username = Some(value.to_owned()),
             "smtp_password" => self.smtp_password = Some(SecretString::from(value.to_owned())),

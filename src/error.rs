@@ -69,6 +69,14 @@ pub enum AppError {
     ModelsUnavailable,
     #[error("service temporarily unavailable")]
     Unavailable(String),
+    /// The server is at capacity for this kind of work; the client may retry after the delay.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: Duration,
+    },
+    #[error("{0}")]
+    UploadQuota(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -110,6 +118,8 @@ impl AppError {
             Self::JobClosed(_) => "job_closed",
             Self::UnsupportedFileType(_) => "unsupported_file_type",
             Self::Unavailable(_) => "service_unavailable",
+            Self::Busy { .. } => "server_busy",
+            Self::UploadQuota(_) => "upload_quota_exceeded",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -123,7 +133,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidInput(_) | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::UploadQuota(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InviteInvalid(_) => {
                 StatusCode::UNAUTHORIZED
@@ -137,7 +147,9 @@ impl ResponseError for AppError {
             }
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::ModelsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ModelsUnavailable | Self::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -156,7 +168,7 @@ impl ResponseError for AppError {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::RateLimited(retry_after) = self {
+        if let Self::RateLimited(retry_after) | Self::Busy { retry_after, .. } = self {
             response.insert_header((
                 header::RETRY_AFTER,
                 retry_after_secs(retry_after).to_string(),
@@ -240,6 +252,12 @@ impl From<HiringError> for AppError {
                     limit: crate::hiring::resume::MAX_BYTES,
                 },
                 other => Self::UnsupportedFileType(other.to_string()),
+            },
+            HiringError::UploadQuota { .. } => Self::UploadQuota(e.to_string()),
+            HiringError::UploadRate(retry_after) => Self::RateLimited(retry_after),
+            HiringError::Reader(busy) => Self::Busy {
+                message: busy.to_string(),
+                retry_after: Duration::from_secs(5),
             },
             HiringError::Interview(interview) => interview.into(),
             HiringError::Db(db) => db.into(),

@@ -5,7 +5,8 @@
 //! (persistence), `speech` (audio input, log-mel features, speech recognition), `llm` (the
 //! language model engine), `inference` (the worker threads that own the models), `fetch`
 //! (getting and converting the model files), `interview`
-//! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge).
+//! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge),
+//! `storage` (private files on disk).
 //! The hand-written CPU kernels the models use are the `viva-kernels` package (`src/kernels/`).
 
 pub mod auth;
@@ -22,4 +23,5 @@ pub mod llm;
 pub mod speech;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;

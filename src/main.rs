@@ -76,6 +76,17 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Internal: read an upload's text from standard input under resource limits (the server
+    /// runs this in a child process for every PDF or Word upload).
+    #[command(name = "read-upload", hide = true)]
+    ReadUpload {
+        /// pdf or docx.
+        kind: String,
+        #[arg(long)]
+        memory_bytes: u64,
+        #[arg(long)]
+        cpu_seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +156,21 @@ enum ModelsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::ReadUpload {
+        kind,
+        memory_bytes,
+        cpu_seconds,
+    }) = &cli.command
+    {
+        // Before settings and logging: the child reads nothing but its input.
+        return match viva::hiring::resume_reader::serve_child(kind, *memory_bytes, *cpu_seconds) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -193,6 +219,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Chat { .. } | Command::Transcribe { .. } | Command::Eval { .. } => {
             bail!("model commands run outside the async runtime")
         }
+        Command::ReadUpload { .. } => bail!("read-upload runs before the async runtime"),
         Command::Serve => {
             let app = Application::build(settings).await?;
             println!("viva is serving on {}", app.public_url());

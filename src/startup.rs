@@ -23,6 +23,7 @@ use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::Accounts;
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
+use crate::hiring::resume_reader::{ReaderLimits, ResumeReader};
 use crate::hiring::{ActivityFeed, Mailer};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
@@ -151,6 +152,7 @@ impl Application {
             public_url: public_url.clone(),
             mailer,
             activity,
+            resume_reader: resume_reader(&settings)?,
             pool: pool.clone(),
             settings: settings.clone(),
         });
@@ -296,11 +298,30 @@ fn cookie_duration(d: Duration) -> actix_web::cookie::time::Duration {
 }
 
 fn create_dir(path: &Path, what: &'static str) -> Result<(), StartupError> {
-    std::fs::create_dir_all(path).map_err(|source| StartupError::Io {
+    crate::storage::create_private_dir(path).map_err(|source| StartupError::Io {
         what,
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Upload readers run this executable again (or the one the settings name).
+fn resume_reader(settings: &Settings) -> Result<ResumeReader, StartupError> {
+    let program = match &settings.reader_program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe().map_err(|source| StartupError::Io {
+            what: "cannot find the viva executable to read uploads with",
+            path: String::new(),
+            source,
+        })?,
+    };
+    Ok(ResumeReader::new(
+        program,
+        ReaderLimits {
+            timeout: settings.upload_read_timeout,
+            memory_bytes: settings.upload_read_memory_mb * 1024 * 1024,
+        },
+    ))
 }
 
 /// The cookie key: from settings, or kept in `{data_dir}/secret.key` (created on first start,
@@ -319,11 +340,13 @@ fn load_or_create_secret_key(settings: &Settings) -> Result<Vec<u8>, StartupErro
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 64];
             rand::Rng::fill(&mut rand::rngs::OsRng, key.as_mut_slice());
-            write_private(&path, &hex::encode(&key)).map_err(|source| StartupError::Io {
-                what: "cannot write secret key",
-                path: shown,
-                source,
-            })?;
+            crate::storage::write_private(&path, hex::encode(&key).as_bytes()).map_err(
+                |source| StartupError::Io {
+                    what: "cannot write secret key",
+                    path: shown,
+                    source,
+                },
+            )?;
             tracing::info!(path = %path.display(), "generated a new cookie secret key");
             Ok(key)
         }
@@ -333,15 +356,6 @@ fn load_or_create_secret_key(settings: &Settings) -> Result<Vec<u8>, StartupErro
             source,
         }),
     }
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
 }
 
 /// Periodic clean-up, every 10 minutes: expired session rows (database store), and

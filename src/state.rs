@@ -4,6 +4,7 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Accounts;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::hiring::resume_reader::ResumeReader;
 use crate::hiring::{ActivityFeed, Mailer};
 use crate::interview::live::SessionDeps;
 use crate::telemetry::Metrics;
@@ -20,12 +21,15 @@ pub struct AppState {
     pub public_url: String,
     pub mailer: Mailer,
     pub activity: ActivityFeed,
+    /// Reads uploaded resumes' text in child processes.
+    pub resume_reader: ResumeReader,
 }
 
 pub struct Limits {
     pub login_failures_per_ip: RateLimiter,
     pub login_failures_per_account: RateLimiter,
     pub registrations_per_ip: RateLimiter,
+    pub resume_uploads_per_interview: RateLimiter,
 }
 
 impl Limits {
@@ -40,6 +44,10 @@ impl Limits {
                 s.rate_limit_window,
             ),
             registrations_per_ip: RateLimiter::new(s.register_max_per_ip, s.rate_limit_window),
+            resume_uploads_per_interview: RateLimiter::new(
+                s.uploads_per_interview_per_hour,
+                std::time::Duration::from_secs(3600),
+            ),
         }
     }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::schema::files;
+use super::schema::{candidates, files};
 use super::{DbConn, DbError};
 use crate::db_run;
 
@@ -24,6 +24,8 @@ pub struct FileRow {
     /// The text extracted from it (empty when none could be).
     pub text: String,
     pub created_at: NaiveDateTime,
+    /// How reading the text went: `ok`, `unreadable` or `too_complex`.
+    pub text_status: String,
 }
 
 pub async fn insert(conn: &mut DbConn, row: &FileRow) -> Result<(), DbError> {
@@ -62,5 +64,40 @@ pub async fn latest_of(
             .first(conn)
             .await
             .optional()?)
+    })
+}
+
+/// Deletes the interview's files of `kind` other than `keep`, and returns their ids (their
+/// bytes are the caller's to remove).
+pub async fn delete_others(
+    conn: &mut DbConn,
+    interview_id: &str,
+    kind: &str,
+    keep: &str,
+) -> Result<Vec<String>, DbError> {
+    db_run!(conn, {
+        let others = files::table
+            .filter(files::interview_id.eq(interview_id))
+            .filter(files::kind.eq(kind))
+            .filter(files::id.ne(keep));
+        let ids: Vec<String> = others.select(files::id).load(conn).await?;
+        diesel::delete(files::table.filter(files::id.eq_any(&ids)))
+            .execute(conn)
+            .await?;
+        Ok(ids)
+    })
+}
+
+/// Bytes the files of a job's candidates take.
+pub async fn bytes_of_job(conn: &mut DbConn, job_id: &str) -> Result<i64, DbError> {
+    db_run!(conn, {
+        // Summed here: SUM of a BIGINT is NUMERIC on PostgreSQL and BIGINT on SQLite.
+        let sizes: Vec<i64> = files::table
+            .inner_join(candidates::table.on(candidates::interview_id.eq(files::interview_id)))
+            .filter(candidates::job_id.eq(job_id))
+            .select(files::size_bytes)
+            .load(conn)
+            .await?;
+        Ok(sizes.iter().sum())
     })
 }

@@ -221,6 +221,9 @@ fn migrate_blocking(url: &DatabaseUrl) -> Result<usize, DbError> {
         }
         DatabaseUrl::Sqlite(path) => {
             ensure_parent_dir(path)?;
+            crate::storage::ensure_private_file(path).map_err(|e| {
+                DbError::Unavailable(format!("cannot create {}: {e}", path.display()))
+            })?;
             let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
             diesel::connection::SimpleConnection::batch_execute(&mut conn, &sqlite_pragmas(5000))?;

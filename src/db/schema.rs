@@ -53,6 +53,7 @@ diesel::table! {
         sha256 -> Text,
         text -> Text,
         created_at -> Timestamp,
+        text_status -> Text,
     }
 }
 

@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use super::invites::{self, InviteView};
 use super::jobs;
 use super::resume::{self, ResumeKind};
+use super::resume_reader::{ReadText, ResumeReader};
 use super::{HiringError, Mailer};
+use crate::auth::rate_limit::RateLimiter;
 use crate::auth::User;
 use crate::db::candidates::CandidateRow;
 use crate::db::files::FileRow;
@@ -46,6 +48,17 @@ pub struct HiringContext<'a> {
     pub public_url: &'a str,
     pub data_dir: &'a Path,
     pub invite_ttl: std::time::Duration,
+    pub uploads: UploadLimits<'a>,
+}
+
+/// What bounds the uploads people send.
+pub struct UploadLimits<'a> {
+    /// Reads their text in child processes.
+    pub reader: &'a ResumeReader,
+    /// Uploads per interview per window (invite links and recruiters alike).
+    pub per_interview: &'a RateLimiter,
+    /// Bytes all of a job's stored files may take.
+    pub job_quota_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +83,9 @@ pub struct ResumeInfo {
     pub filename: String,
     pub content_type: String,
     pub size_bytes: i64,
+    /// `ok`, `unreadable` (damaged, or the reader failed) or `too_complex` (it ran out of time
+    /// or memory): the file is kept either way.
+    pub text_status: String,
     /// The phrases the interview was tailored with.
     pub highlights: Vec<String>,
 }
@@ -80,6 +96,7 @@ impl ResumeInfo {
             filename: file.filename.clone(),
             content_type: file.content_type.clone(),
             size_bytes: file.size_bytes,
+            text_status: file.text_status.clone(),
             highlights: resume::highlights(&file.text),
         }
     }
@@ -97,32 +114,49 @@ pub struct Created {
 /// A resume checked and read, not yet stored.
 struct ReadResume {
     kind: ResumeKind,
-    bytes: Vec<u8>,
+    bytes: std::sync::Arc<Vec<u8>>,
     filename: String,
-    text: String,
+    read: ReadText,
 }
 
-/// Sniffs and reads a resume off the async threads (PDF parsing is CPU work).
-async fn read_resume(filename: &str, bytes: Vec<u8>) -> Result<ReadResume, HiringError> {
+/// Sniffs a resume and reads its text in a child process (see [`super::resume_reader`]).
+async fn read_resume(
+    reader: &ResumeReader,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> Result<ReadResume, HiringError> {
     let kind = resume::sniff(&bytes)?;
     let filename = resume::clean_filename(filename, kind);
-    let (bytes, text) = actix_web::rt::task::spawn_blocking(move || {
-        let text = resume::extract_text(kind, &bytes);
-        (bytes, text)
-    })
-    .await
-    .map_err(|_| std::io::Error::other("resume reader stopped"))?;
+    let bytes = std::sync::Arc::new(bytes);
+    let read = reader.read(kind, std::sync::Arc::clone(&bytes)).await?;
     Ok(ReadResume {
         kind,
         bytes,
         filename,
-        text,
+        read,
     })
+}
+
+/// Refuses an upload that would take the job's stored files past its quota. `replacing`: the
+/// bytes of the file the upload replaces, freed when it is stored.
+async fn check_job_quota(
+    conn: &mut DbConn,
+    job_id: &str,
+    quota: u64,
+    adding: usize,
+    replacing: i64,
+) -> Result<(), HiringError> {
+    let used = db::files::bytes_of_job(conn, job_id).await?;
+    let after = used.saturating_sub(replacing).max(0) as u64 + adding as u64;
+    if after > quota {
+        return Err(HiringError::UploadQuota { limit_bytes: quota });
+    }
+    Ok(())
 }
 
 /// The interview's opening line about the resume, when it names something.
 fn lead_in(resume: Option<&ReadResume>) -> Option<String> {
-    let highlight = resume.and_then(|r| resume::highlights(&r.text).into_iter().next())?;
+    let highlight = resume.and_then(|r| resume::highlights(&r.read.text).into_iter().next())?;
     Some(format!(
         "Your resume mentions {highlight}; draw on it if it fits."
     ))
@@ -154,7 +188,17 @@ pub async fn add(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(upload.content_base64.trim())
                 .map_err(|e| Invalid(format!("resume.content_base64: {e}")))?;
-            Some(read_resume(&upload.filename, bytes).await?)
+            let mut conn = ctx.pool.get().await?;
+            check_job_quota(
+                &mut conn,
+                &job.id,
+                ctx.uploads.job_quota_bytes,
+                bytes.len(),
+                0,
+            )
+            .await?;
+            drop(conn);
+            Some(read_resume(ctx.uploads.reader, &upload.filename, bytes).await?)
         }
         None => None,
     };
@@ -223,7 +267,8 @@ fn invite_body(name: &str, job: &str, url: &str, expires: DateTime<Utc>) -> Stri
     )
 }
 
-/// Writes the file under `data_dir/files/` by its id and records it.
+/// Writes the file under `data_dir/files/` by its id (readable by the server alone) and records
+/// it.
 async fn store_resume(
     conn: &mut DbConn,
     data_dir: &Path,
@@ -232,10 +277,7 @@ async fn store_resume(
 ) -> Result<FileRow, HiringError> {
     let id = uuid::Uuid::new_v4().to_string();
     let path = file_path(data_dir, &id);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&path, &resume.bytes)?;
+    crate::storage::write_private(&path, &resume.bytes)?;
     let row = FileRow {
         id,
         interview_id: interview_id.to_owned(),
@@ -243,12 +285,23 @@ async fn store_resume(
         filename: resume.filename,
         content_type: resume.kind.content_type().to_owned(),
         size_bytes: i64::try_from(resume.bytes.len()).unwrap_or(i64::MAX),
-        sha256: hex::encode(Sha256::digest(&resume.bytes)),
-        text: resume.text,
+        sha256: hex::encode(Sha256::digest(resume.bytes.as_slice())),
+        text: resume.read.text,
+        text_status: resume.read.status.as_str().to_owned(),
         created_at: db::now(),
     };
-    db::files::insert(conn, &row).await?;
+    if let Err(e) = db::files::insert(conn, &row).await {
+        remove_file_bytes(data_dir, &row.id);
+        return Err(e.into());
+    }
     Ok(row)
+}
+
+/// Removes a file's bytes; a file already gone is no error worth more than a log line.
+fn remove_file_bytes(data_dir: &Path, id: &str) {
+    if let Err(e) = std::fs::remove_file(file_path(data_dir, id)) {
+        tracing::warn!(file_id = %id, error = %e, "could not remove a file's bytes");
+    }
 }
 
 /// Where file `id` lives. Ids are UUIDs made here, never names from a request.
@@ -257,14 +310,33 @@ pub fn file_path(data_dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Replaces the interview's resume (before the interview starts, the first question is
-/// tailored again).
+/// tailored again). The replaced file's bytes and record are deleted, so an interview keeps one
+/// resume however often it is sent.
 pub async fn upload_resume(
     ctx: &HiringContext<'_>,
     interview_id: &str,
     filename: &str,
     bytes: Vec<u8>,
 ) -> Result<ResumeInfo, HiringError> {
-    let resume = read_resume(filename, bytes).await?;
+    ctx.uploads
+        .per_interview
+        .hit(interview_id)
+        .map_err(HiringError::UploadRate)?;
+    let mut conn = ctx.pool.get().await?;
+    let previous = db::files::latest_of(&mut conn, interview_id, "resume").await?;
+    if let Some(candidate) = db::candidates::of_interview(&mut conn, interview_id).await? {
+        let replacing = previous.as_ref().map_or(0, |file| file.size_bytes);
+        check_job_quota(
+            &mut conn,
+            &candidate.job_id,
+            ctx.uploads.job_quota_bytes,
+            bytes.len(),
+            replacing,
+        )
+        .await?;
+    }
+    drop(conn);
+    let resume = read_resume(ctx.uploads.reader, filename, bytes).await?;
     let lead = lead_in(Some(&resume));
     let mut conn = ctx.pool.get().await?;
     let interview = db::interviews::find(&mut conn, interview_id)
@@ -274,6 +346,11 @@ pub async fn upload_resume(
         db::interviews::retailor_first_question(&mut conn, interview_id, lead.as_deref()).await?;
     }
     let file = store_resume(&mut conn, ctx.data_dir, interview_id, resume).await?;
+    let replaced = db::files::delete_others(&mut conn, interview_id, "resume", &file.id).await?;
+    drop(conn);
+    for id in replaced {
+        remove_file_bytes(ctx.data_dir, &id);
+    }
     Ok(ResumeInfo::of(&file))
 }
 
@@ -289,9 +366,7 @@ pub async fn delete_interview(
     drop(conn);
     interviews::delete(pool, owner_id, interview_id).await?;
     for id in files {
-        if let Err(e) = std::fs::remove_file(file_path(data_dir, &id)) {
-            tracing::warn!(file_id = %id, error = %e, "could not remove a deleted interview's file");
-        }
+        remove_file_bytes(data_dir, &id);
     }
     Ok(())
 }
@@ -436,9 +511,12 @@ mod tests {
     fn the_lead_in_names_the_first_highlight() {
         let resume = ReadResume {
             kind: ResumeKind::Text,
-            bytes: Vec::new(),
+            bytes: std::sync::Arc::default(),
             filename: "cv.txt".into(),
-            text: "Led the Payments Gateway rewrite.".into(),
+            read: ReadText {
+                text: "Led the Payments Gateway rewrite.".into(),
+                status: crate::hiring::resume_reader::TextStatus::Ok,
+            },
         };
         assert_eq!(
             lead_in(Some(&resume)).as_deref(),

@@ -7,6 +7,7 @@ pub mod email;
 pub mod invites;
 pub mod jobs;
 pub mod resume;
+pub mod resume_reader;
 
 use crate::auth::User;
 use crate::db::DbError;
@@ -30,6 +31,12 @@ pub enum HiringError {
     Resume(#[from] ResumeError),
     #[error("cannot store the file: {0}")]
     Storage(#[from] std::io::Error),
+    #[error("the job's uploaded files would take more than its quota of {limit_bytes} bytes; remove candidates' files or raise upload_quota_per_job_mb")]
+    UploadQuota { limit_bytes: u64 },
+    #[error("too many uploads for this interview; try again later")]
+    UploadRate(std::time::Duration),
+    #[error(transparent)]
+    Reader(#[from] resume_reader::ReaderError),
     #[error(transparent)]
     Interview(#[from] InterviewError),
     #[error(transparent)]

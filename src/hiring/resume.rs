@@ -83,19 +83,24 @@ pub fn sniff(bytes: &[u8]) -> Result<ResumeKind, ResumeError> {
     Ok(ResumeKind::Text)
 }
 
-/// The text of the resume; empty when none can be read (a scanned PDF, a damaged file).
-/// Blocking and CPU-bound: run it off the async threads.
-pub fn extract_text(kind: ResumeKind, bytes: &[u8]) -> String {
-    let text = match kind {
-        ResumeKind::Text => String::from_utf8_lossy(bytes).into_owned(),
-        ResumeKind::Docx => docx_text(bytes).unwrap_or_default(),
-        // The PDF parser is third-party code fed untrusted bytes: a panic in it is a file we
-        // cannot read, not a crashed server.
+/// The text inside a PDF or Word file, as its parser gives it; `None` when it cannot be read.
+///
+/// Never call this in the server: the parsers are third-party code fed untrusted bytes, and a
+/// crafted file can overflow the stack, loop forever or inflate into gigabytes. The server
+/// reads uploads in a child process ([`super::resume_reader`]), which calls this.
+pub fn parse_text(kind: ResumeKind, bytes: &[u8]) -> Option<String> {
+    match kind {
+        ResumeKind::Text => Some(String::from_utf8_lossy(bytes).into_owned()),
+        ResumeKind::Docx => docx_text(bytes),
         ResumeKind::Pdf => std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
             .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default(),
-    };
+            .and_then(Result::ok),
+    }
+}
+
+/// A resume's text as it is kept: words single-spaced, blank lines dropped, at most
+/// [`MAX_TEXT_CHARS`] characters.
+pub fn tidy_text(text: &str) -> String {
     let tidy: String = text
         .lines()
         .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -297,15 +302,15 @@ mod tests {
              </w:body></w:document>",
         );
         assert_eq!(
-            extract_text(ResumeKind::Docx, &word),
-            "Jane Doe\nLed the Payments & Billing rewrite."
+            parse_text(ResumeKind::Docx, &word).map(|t| tidy_text(&t)),
+            Some("Jane Doe\nLed the Payments & Billing rewrite.".to_owned())
         );
     }
 
     #[test]
     fn damaged_files_give_no_text_rather_than_an_error() {
-        assert_eq!(extract_text(ResumeKind::Pdf, b"%PDF-1.4 garbage"), "");
-        assert_eq!(extract_text(ResumeKind::Docx, b"PK\x03\x04garbage"), "");
+        assert_eq!(parse_text(ResumeKind::Pdf, b"%PDF-1.4 garbage"), None);
+        assert_eq!(parse_text(ResumeKind::Docx, b"PK\x03\x04garbage"), None);
     }
 
     #[test]

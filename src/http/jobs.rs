@@ -12,7 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::Recruiter;
 use crate::error::AppError;
 use crate::hiring::activity::ActivityKind;
-use crate::hiring::candidates::{self, HiringContext, NewCandidate};
+use crate::hiring::candidates::{self, HiringContext, NewCandidate, UploadLimits};
 use crate::hiring::invites;
 use crate::hiring::jobs::{self, JobChange, NewJob};
 use crate::interview::live::InvitesRevoked;
@@ -28,6 +28,11 @@ pub fn context(state: &AppState) -> HiringContext<'_> {
         public_url: &state.public_url,
         data_dir: &state.settings.data_dir,
         invite_ttl: state.settings.invite_ttl,
+        uploads: UploadLimits {
+            reader: &state.resume_reader,
+            per_interview: &state.limits.resume_uploads_per_interview,
+            job_quota_bytes: state.settings.upload_quota_per_job_mb * 1024 * 1024,
+        },
     }
 }
 

@@ -131,6 +131,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         db_pool_size: 4,
         fetch_models: false,
         log_level: std::env::var("VIVA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        // This process is the test harness: uploads are read by the real viva executable.
+        reader_program: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_viva"))),
         ..Settings::default()
     }
 }

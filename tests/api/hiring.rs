@@ -27,14 +27,20 @@ impl TestApp {
     }
 
     /// A GET as a candidate, with their invite token.
-    async fn get_with_token(&self, path: &str, token: &str) -> Reply {
+    pub(crate) async fn get_with_token(&self, path: &str, token: &str) -> Reply {
         let req = Self::client()
             .get(self.url(path))
             .insert_header(("x-interview-token", token));
         self.send(req, None).await
     }
 
-    async fn put_file(&self, path: &str, name: &str, bytes: Vec<u8>, auth: (&str, &str)) -> Reply {
+    pub(crate) async fn put_file(
+        &self,
+        path: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        auth: (&str, &str),
+    ) -> Reply {
         let req = Self::client()
             .put(self.url(path))
             .insert_header(("x-filename", name))
@@ -43,7 +49,7 @@ impl TestApp {
     }
 }
 
-fn job_body(title: &str) -> Value {
+pub(crate) fn job_body(title: &str) -> Value {
     json!({
         "title": title,
         "description": "Build and run our payment APIs.",
@@ -56,14 +62,19 @@ fn job_body(title: &str) -> Value {
     })
 }
 
-async fn new_job(app: &TestApp, cookie: &str, body: Value) -> Value {
+pub(crate) async fn new_job(app: &TestApp, cookie: &str, body: Value) -> Value {
     let r = app.post_json("/api/v1/jobs", &body, Some(cookie)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body
 }
 
 /// Adds a candidate; returns the creation answer and the token of its link.
-async fn invite(app: &TestApp, cookie: &str, job_id: &str, body: Value) -> (Value, String) {
+pub(crate) async fn invite(
+    app: &TestApp,
+    cookie: &str,
+    job_id: &str,
+    body: Value,
+) -> (Value, String) {
     let r = app
         .post_json(
             &format!("/api/v1/jobs/{job_id}/candidates"),
@@ -77,7 +88,7 @@ async fn invite(app: &TestApp, cookie: &str, job_id: &str, body: Value) -> (Valu
     (r.body, token)
 }
 
-fn person(name: &str) -> Value {
+pub(crate) fn person(name: &str) -> Value {
     json!({"name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', "."))})
 }
 
@@ -633,9 +644,10 @@ async fn resumes_are_sniffed_stored_and_tailor_the_interview() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
-    // Deleting the interview deletes its files from disk too.
+    // Each upload replaced the one before (its bytes deleted); deleting the interview deletes
+    // the last one from disk too.
     let files = app.data_dir.path().join("files");
-    assert_eq!(std::fs::read_dir(&files).expect("files dir").count(), 3);
+    assert_eq!(std::fs::read_dir(&files).expect("files dir").count(), 1);
     let r = app
         .delete(&format!("/api/v1/interviews/{id}"), Some(&x))
         .await;

@@ -2,6 +2,7 @@
 //! with VIVA_TEST_POSTGRES_URL set, a real Postgres database per test.
 
 mod helpers;
+mod hostile_files;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -17,3 +18,4 @@ mod live;
 mod migrations;
 mod reports;
 mod sessions;
+mod uploads;
