@@ -267,7 +267,7 @@ fn upload_cases() -> Vec<Case> {
     ));
 
     // Bad base64.
-    let bad_base64: [(&str, Value); 7] = [
+    let bad_base64: [(&str, Value); 6] = [
         (
             "not base64 at all",
             json!({"filename": "cv.pdf", "content_base64": "!!!! not base64 ****"}),
@@ -287,10 +287,6 @@ fn upload_cases() -> Vec<Case> {
         (
             "an unknown field",
             json!({"filename": "cv.pdf", "content_base64": "QQ==", "path": "/etc/passwd"}),
-        ),
-        (
-            "a filename of 100,000 `../`",
-            json!({"filename": "../".repeat(100_000), "content_base64": b64(b"Built Orbit")}),
         ),
         (
             "13.4 MB of `A` (decodes past 10 MB)",
@@ -313,6 +309,24 @@ fn upload_cases() -> Vec<Case> {
             },
         ));
     }
+    cases.push(case(
+        UPLOAD,
+        "candidate POST, a filename of 100,000 `../`",
+        |ctx| {
+            let resume =
+                json!({"filename": "../".repeat(100_000), "content_base64": b64(b"Built Orbit")});
+            let reply = post_candidate_with(ctx, resume)?;
+            let stored = find_key(&reply.json(), "filename");
+            if stored
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|name| name.contains('/'))
+            {
+                return Err(wrong(format!("stored the file as {stored:?}")));
+            }
+            upload_answer(Ok(reply), 0)
+        },
+    ));
     cases.push(case(
         UPLOAD,
         "candidate POST, base64 with a newline every 76 characters",
@@ -578,7 +592,7 @@ fn websocket_cases(live: bool) -> Vec<Case> {
         ws_frames(
             "text: test-only `debug_panic` on a real server",
             text(r#"{"type":"debug_panic"}"#),
-            open_invalid,
+            Expect::Open(None),
         ),
         ws_frames(
             "text: JSON nested 10,000 deep",
@@ -623,7 +637,7 @@ fn websocket_cases(live: bool) -> Vec<Case> {
         ws_frames(
             "text: header declaring 2^62 bytes, none sent",
             net::frame_header(true, 0, net::OP_TEXT, true, 1 << 62),
-            Expect::Closed(Some(1009)),
+            Expect::Closed(None),
         ),
         ws_frames(
             "text: header declaring 2^64-1 bytes",
@@ -1273,9 +1287,10 @@ fn http_cases() -> Vec<Case> {
     ] {
         cases.push(case(
             HTTP,
-            format!("JSON arrays nested 100,000 deep ({name})"),
+            format!("JSON arrays nested 30,000 deep ({name})"),
             move |ctx| {
-                let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+                // As deep as the 64 KiB body limit allows: the parser's recursion is reached.
+                let body = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
                 let headers = [
                     ("Content-Type", "application/json"),
                     ("Cookie", ctx.cookie.as_str()),
@@ -1284,8 +1299,8 @@ fn http_cases() -> Vec<Case> {
             },
         ));
     }
-    cases.push(http("JSON objects nested 100,000 deep (new job)", |ctx| {
-        let body = format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
+    cases.push(http("JSON objects nested 10,000 deep (new job)", |ctx| {
+        let body = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
         let headers = [
             ("Content-Type", "application/json"),
             ("Cookie", ctx.cookie.as_str()),
@@ -1304,7 +1319,7 @@ fn http_cases() -> Vec<Case> {
                 &[("Content-Type", "application/json")],
                 body.as_bytes(),
             ),
-            &[400],
+            &[413],
         )
     }));
     for (name, body) in [
