@@ -1245,6 +1245,37 @@ fn http_cases() -> Vec<Case> {
         answered_with(reply, &[400, 413, 415])
     }));
 
+    cases.push(http(
+        "20 gzip bodies of 50 KB inflating to 50 MB each, at once (login, no account)",
+        |ctx| {
+            // Each under the 64 KiB JSON limit as sent: only what they inflate to is large.
+            let bomb = std::sync::Arc::new(files::gzip_of_repeated(b' ', 50 << 20));
+            let addr = ctx.addr;
+            let senders: Vec<_> = (0..20)
+                .map(|_| {
+                    let bomb = bomb.clone();
+                    std::thread::spawn(move || {
+                        let headers = [
+                            ("Content-Type", "application/json"),
+                            ("Content-Encoding", "gzip"),
+                        ];
+                        let raw = net::request("POST", "/api/v1/auth/login", &headers, &bomb);
+                        net::exchange(addr, &raw, deadline())
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for sender in senders {
+                let reply = sender
+                    .join()
+                    .map_err(|_| wrong("a sending thread panicked"))?;
+                answers.push(answered_with(reply, &[400, 413, 415])?);
+            }
+            answers.dedup();
+            Ok(format!("{} bytes each: {}", bomb.len(), answers.join(",")))
+        },
+    ));
+
     // Slow clients.
     cases.push(http("slowloris: headers never finished", |ctx| {
         let by = deadline();
