@@ -33,6 +33,11 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
+    /// A compressed request body: what it inflates to is not known until it is inflated.
+    #[error(
+        "request bodies are not accepted compressed (Content-Encoding: {0}); send them as they are"
+    )]
+    CompressedBody(String),
     #[error("log in to continue")]
     Unauthenticated,
     #[error("email or password is incorrect")]
@@ -103,6 +108,7 @@ impl AppError {
             Self::InvalidJson(_) => "invalid_json",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::CompressedBody(_) => "unsupported_content_encoding",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
@@ -134,7 +140,9 @@ impl ResponseError for AppError {
         match self {
             Self::InvalidInput(_) | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } | Self::UploadQuota(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::CompressedBody(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::Unauthenticated | Self::InvalidCredentials | Self::InviteInvalid(_) => {
                 StatusCode::UNAUTHORIZED
             }

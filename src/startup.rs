@@ -191,6 +191,7 @@ impl Application {
                 // Listed innermost first: the request passes them bottom to top.
                 .wrap(sessions)
                 .wrap(from_fn(reject_cross_site))
+                .wrap(from_fn(mw::refuse_compressed_bodies))
                 .wrap(mw::json_errors())
                 .wrap(mw::security_headers(https))
                 .wrap(Compress::default())
