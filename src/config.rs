@@ -730,6 +730,16 @@ impl Settings {
             .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("viva.db")))
     }
 
+    /// How many X-Forwarded-For hops, from the right, were written by proxies viva trusts
+    /// (`trust_forwarded_for` is the older way of saying one).
+    pub fn trusted_proxy_hops(&self) -> usize {
+        if self.trusted_proxies == 0 && self.trust_forwarded_for {
+            1
+        } else {
+            self.trusted_proxies
+        }
+    }
+
     /// The Whisper model directory (relative names live in models_dir).
     pub fn whisper_model_dir(&self) -> PathBuf {
         self.models_dir.join(&self.whisper_model)
@@ -925,6 +935,10 @@ mod tests {
             ("VIVA_SECRET_KEY", "abcd"),
             ("VIVA_DB_POOL_SIZE", "0"),
             ("VIVA_TRUST_FORWARDED_FOR", "maybe"),
+            ("VIVA_TRUSTED_PROXIES", "-1"),
+            ("VIVA_PASSWORD_HASH_QUEUE", "many"),
+            ("VIVA_MAX_LIVE_INTERVIEWS_PER_USER", "0"),
+            ("VIVA_MAX_INTERVIEWS_PER_HOUR", "0"),
             ("VIVA_TURN_END_SILENCE", "100ms"),
             ("VIVA_TURN_MAX_ANSWER", "2h"),
         ] {
@@ -962,6 +976,17 @@ mod tests {
         let turn = s.turn_settings();
         assert_eq!(turn.end_silence, Duration::from_secs(2));
         assert_eq!(turn.max_answer, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn trust_forwarded_for_reads_as_one_trusted_proxy() {
+        let mut s = Settings::default();
+        assert_eq!(s.trusted_proxy_hops(), 0);
+        s.apply_env(env(&[("VIVA_TRUST_FORWARDED_FOR", "true")]))
+            .unwrap();
+        assert_eq!(s.trusted_proxy_hops(), 1);
+        s.apply_toml("trusted_proxies = 2\n", "viva.toml").unwrap();
+        assert_eq!(s.trusted_proxy_hops(), 2);
     }
 
     #[test]

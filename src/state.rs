@@ -1,5 +1,7 @@
 //! What every request handler can reach, built once at startup.
 
+use std::time::Duration;
+
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Accounts;
 use crate::config::Settings;
@@ -26,6 +28,8 @@ pub struct Limits {
     pub login_failures_per_ip: RateLimiter,
     pub login_failures_per_account: RateLimiter,
     pub registrations_per_ip: RateLimiter,
+    /// Interviews each user creates (practice or job candidates), by user id, per hour.
+    pub interviews_per_user: RateLimiter,
 }
 
 impl Limits {
@@ -40,6 +44,10 @@ impl Limits {
                 s.rate_limit_window,
             ),
             registrations_per_ip: RateLimiter::new(s.register_max_per_ip, s.rate_limit_window),
+            interviews_per_user: RateLimiter::new(
+                s.max_interviews_per_hour,
+                Duration::from_secs(3600),
+            ),
         }
     }
 }

@@ -235,7 +235,11 @@ async fn parallel_wrong_passwords_stop_at_the_account_limit(backend: Backend) {
         .collect();
     let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status).collect();
     assert!(rejected <= 5, "at most the limit get 401: {statuses:?}");
-    assert_eq!(rejected + limited.len(), 12, "only 401 or 429: {statuses:?}");
+    assert_eq!(
+        rejected + limited.len(),
+        12,
+        "only 401 or 429: {statuses:?}"
+    );
     for r in limited {
         assert_eq!(r.error_code(), "rate_limited");
         assert!(retry_after(r) > 0);
@@ -317,8 +321,12 @@ async fn a_spoofed_forwarded_for_does_not_escape_the_per_ip_limit() {
     };
     // The client writes whatever it likes on the left; the proxy adds 203.0.113.7.
     for i in 0..3 {
-        let r = login_forwarded(&app, &unique_email(), &format!("198.51.100.{i}, 203.0.113.7"))
-            .await;
+        let r = login_forwarded(
+            &app,
+            &unique_email(),
+            &format!("198.51.100.{i}, 203.0.113.7"),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
     }
     let r = login_forwarded(&app, &unique_email(), "198.51.100.99, 203.0.113.7").await;
@@ -328,7 +336,11 @@ async fn a_spoofed_forwarded_for_does_not_escape_the_per_ip_limit() {
         "a new spoofed hop is the same client"
     );
     let r = login_forwarded(&app, &unique_email(), "203.0.113.7").await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "without a spoofed hop");
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "without a spoofed hop"
+    );
     let r = login_forwarded(&app, &unique_email(), "203.0.113.7, 203.0.113.8").await;
     assert_eq!(
         r.status,

@@ -966,7 +966,9 @@ async fn adding_candidates_counts_against_the_hourly_interview_limit(backend: Ba
     // One budget for every interview the recruiter creates.
     let practice = json!({"interview_type": "behavioral", "skills": [], "difficulty": "easy",
                           "question_count": 1, "time_limit_minutes": 30});
-    let r = app.post_json("/api/v1/interviews", &practice, Some(&x)).await;
+    let r = app
+        .post_json("/api/v1/interviews", &practice, Some(&x))
+        .await;
     assert_eq!(r.error_code(), "too_many_interviews");
     let listed = app
         .get(&format!("/api/v1/jobs/{job_id}/candidates"), Some(&x))
@@ -975,7 +977,13 @@ async fn adding_candidates_counts_against_the_hourly_interview_limit(backend: Ba
     // Another recruiter is not held back.
     let y = app.signed_in_recruiter().await;
     let theirs = new_job(&app, &y, job_body("Data engineer")).await;
-    invite(&app, &y, theirs["id"].as_str().expect("id"), person("Di Ross")).await;
+    invite(
+        &app,
+        &y,
+        theirs["id"].as_str().expect("id"),
+        person("Di Ross"),
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -1003,7 +1011,9 @@ async fn invite_links_do_not_count_against_the_recruiters_live_limit() {
                           "question_count": 1, "time_limit_minutes": 30});
     let mut own = Vec::new();
     for _ in 0..2 {
-        let r = app.post_json("/api/v1/interviews", &practice, Some(&x)).await;
+        let r = app
+            .post_json("/api/v1/interviews", &practice, Some(&x))
+            .await;
         own.push(r.body["id"].as_str().expect("id").to_owned());
     }
     Live::connect(&app, &own[0], &x).await.until("ready").await;
