@@ -185,10 +185,40 @@ pub const SETTINGS: &[SettingSpec] = &[
         help: "Registration attempts from one client address per window before 429.",
     },
     SettingSpec {
+        key: "trusted_proxies",
+        env: "VIVA_TRUSTED_PROXIES",
+        default: "0",
+        help: "Reverse proxies in front of viva that each append the address they were reached from to X-Forwarded-For. 0: limits count the TCP peer's address. N: they count the Nth X-Forwarded-For hop from the right (the one the outermost trusted proxy added); hops to its left are the client's own and ignored, and a header with fewer hops falls back to the peer.",
+    },
+    SettingSpec {
         key: "trust_forwarded_for",
         env: "VIVA_TRUST_FORWARDED_FOR",
         default: "false",
-        help: "Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
+        help: "Older form of trusted_proxies: true means one trusted proxy (trusted_proxies = 1) when trusted_proxies is 0.",
+    },
+    SettingSpec {
+        key: "password_hash_concurrency",
+        env: "VIVA_PASSWORD_HASH_CONCURRENCY",
+        default: "0",
+        help: "Password hashes (argon2id, 19 MiB each) computed at once by logins, registrations and password changes; 0 means one per CPU core.",
+    },
+    SettingSpec {
+        key: "password_hash_queue",
+        env: "VIVA_PASSWORD_HASH_QUEUE",
+        default: "16",
+        help: "Password hashes that may wait for one of those slots; beyond that the request gets 503 `server_busy` with Retry-After.",
+    },
+    SettingSpec {
+        key: "max_live_interviews_per_user",
+        env: "VIVA_MAX_LIVE_INTERVIEWS_PER_USER",
+        default: "3",
+        help: "Live interviews (session running on this node) one signed-in user may hold at once; one more is refused before the WebSocket upgrade with 429 `too_many_live_interviews`. Interviews opened with a candidate's invite link do not count against the recruiter.",
+    },
+    SettingSpec {
+        key: "max_interviews_per_hour",
+        env: "VIVA_MAX_INTERVIEWS_PER_HOUR",
+        default: "30",
+        help: "Interviews one user may create per hour, practice interviews and job candidates alike; beyond it 429 `too_many_interviews` with Retry-After.",
     },
     SettingSpec {
         key: "workers",
@@ -400,7 +430,12 @@ pub struct Settings {
     pub login_max_failures_per_ip: u32,
     pub login_max_failures_per_account: u32,
     pub register_max_per_ip: u32,
+    pub trusted_proxies: usize,
     pub trust_forwarded_for: bool,
+    pub password_hash_concurrency: usize,
+    pub password_hash_queue: usize,
+    pub max_live_interviews_per_user: usize,
+    pub max_interviews_per_hour: u32,
     pub workers: usize,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
@@ -452,7 +487,12 @@ impl Default for Settings {
             login_max_failures_per_ip: 20,
             login_max_failures_per_account: 5,
             register_max_per_ip: 10,
+            trusted_proxies: 0,
             trust_forwarded_for: false,
+            password_hash_concurrency: 0,
+            password_hash_queue: 16,
+            max_live_interviews_per_user: 3,
+            max_interviews_per_hour: 30,
             workers: 0,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Pretty,
@@ -644,8 +684,21 @@ impl Settings {
             "register_max_per_ip" => {
                 self.register_max_per_ip = parse_limit(value).map_err(invalid)?
             }
+            "trusted_proxies" => self.trusted_proxies = parse_count(value, 0).map_err(invalid)?,
             "trust_forwarded_for" => {
                 self.trust_forwarded_for = parse_bool(value).map_err(invalid)?
+            }
+            "password_hash_concurrency" => {
+                self.password_hash_concurrency = parse_count(value, 0).map_err(invalid)?
+            }
+            "password_hash_queue" => {
+                self.password_hash_queue = parse_count(value, 0).map_err(invalid)?
+            }
+            "max_live_interviews_per_user" => {
+                self.max_live_interviews_per_user = parse_count(value, 1).map_err(invalid)?
+            }
+            "max_interviews_per_hour" => {
+                self.max_interviews_per_hour = parse_limit(value).map_err(invalid)?
             }
             "workers" => self.workers = parse_count(value, 0).map_err(invalid)?,
             "shutdown_timeout" => self.shutdown_timeout = parse_duration(value).map_err(invalid)?,
@@ -730,6 +783,16 @@ impl Settings {
         self.database_url
             .clone()
             .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("viva.db")))
+    }
+
+    /// How many X-Forwarded-For hops, from the right, were written by proxies viva trusts
+    /// (`trust_forwarded_for` is the older way of saying one).
+    pub fn trusted_proxy_hops(&self) -> usize {
+        if self.trusted_proxies == 0 && self.trust_forwarded_for {
+            1
+        } else {
+            self.trusted_proxies
+        }
     }
 
     /// The Whisper model directory (relative names live in models_dir).
@@ -927,6 +990,10 @@ mod tests {
             ("VIVA_SECRET_KEY", "abcd"),
             ("VIVA_DB_POOL_SIZE", "0"),
             ("VIVA_TRUST_FORWARDED_FOR", "maybe"),
+            ("VIVA_TRUSTED_PROXIES", "-1"),
+            ("VIVA_PASSWORD_HASH_QUEUE", "many"),
+            ("VIVA_MAX_LIVE_INTERVIEWS_PER_USER", "0"),
+            ("VIVA_MAX_INTERVIEWS_PER_HOUR", "0"),
             ("VIVA_TURN_END_SILENCE", "100ms"),
             ("VIVA_TURN_MAX_ANSWER", "2h"),
         ] {
@@ -964,6 +1031,17 @@ mod tests {
         let turn = s.turn_settings();
         assert_eq!(turn.end_silence, Duration::from_secs(2));
         assert_eq!(turn.max_answer, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn trust_forwarded_for_reads_as_one_trusted_proxy() {
+        let mut s = Settings::default();
+        assert_eq!(s.trusted_proxy_hops(), 0);
+        s.apply_env(env(&[("VIVA_TRUST_FORWARDED_FOR", "true")]))
+            .unwrap();
+        assert_eq!(s.trusted_proxy_hops(), 1);
+        s.apply_toml("trusted_proxies = 2\n", "viva.toml").unwrap();
+        assert_eq!(s.trusted_proxy_hops(), 2);
     }
 
     #[test]

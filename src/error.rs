@@ -16,6 +16,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::auth::accounts::AccountError;
+use crate::auth::hashing::HashingError;
 use crate::db::DbError;
 use crate::domain::Invalid;
 use crate::hiring::{HiringError, InviteError, ResumeError};
@@ -55,6 +56,16 @@ pub enum AppError {
     NotEnoughQuestions(String),
     #[error("too many attempts; try again in {} seconds", retry_after_secs(.0))]
     RateLimited(Duration),
+    /// The user created `max_interviews_per_hour` interviews in this hour.
+    #[error("you have created the most interviews allowed in an hour; try again in {} seconds", retry_after_secs(.0))]
+    TooManyInterviews(Duration),
+    /// The user already holds `max_live_interviews_per_user` live interviews.
+    #[error("you already have {limit} live interviews open, the most allowed at once; close one (a closed interview stays live for a short grace period) and try again")]
+    TooManyLiveInterviews { limit: usize },
+    /// Too much work of one kind at once on this server (password hashing, reading uploads):
+    /// try again soon.
+    #[error("the server is busy; try again in {} seconds", retry_after_secs(.0))]
+    Busy(Duration),
     /// The interview is over (`completed`, `abandoned`, `expired`): it cannot be held again.
     #[error("this interview is {0} and cannot be continued")]
     InterviewClosed(&'static str),
@@ -74,17 +85,14 @@ pub enum AppError {
     ModelsUnavailable,
     #[error("service temporarily unavailable")]
     Unavailable(String),
-    /// The server is at capacity for this kind of work; the client may retry after the delay.
-    #[error("{message}")]
-    Busy {
-        message: String,
-        retry_after: Duration,
-    },
     #[error("{0}")]
     UploadQuota(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// A password hash takes well under a second, so a slot frees up within one.
+const HASHING_BUSY_RETRY: Duration = Duration::from_secs(1);
 
 fn retry_after_secs(d: &Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
@@ -117,6 +125,9 @@ impl AppError {
             Self::EmailTaken => "email_taken",
             Self::NotEnoughQuestions(_) => "not_enough_questions",
             Self::RateLimited(_) => "rate_limited",
+            Self::TooManyInterviews(_) => "too_many_interviews",
+            Self::TooManyLiveInterviews { .. } => "too_many_live_interviews",
+            Self::Busy(_) => "server_busy",
             Self::InterviewClosed(_) => "interview_closed",
             Self::ModelsUnavailable => "models_unavailable",
             Self::InviteInvalid(_) => "invite_invalid",
@@ -124,7 +135,6 @@ impl AppError {
             Self::JobClosed(_) => "job_closed",
             Self::UnsupportedFileType(_) => "unsupported_file_type",
             Self::Unavailable(_) => "service_unavailable",
-            Self::Busy { .. } => "server_busy",
             Self::UploadQuota(_) => "upload_quota_exceeded",
             Self::Internal(_) => "internal_error",
         }
@@ -154,8 +164,10 @@ impl ResponseError for AppError {
                 StatusCode::CONFLICT
             }
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::ModelsUnavailable | Self::Busy { .. } => {
+            Self::RateLimited(_)
+            | Self::TooManyInterviews(_)
+            | Self::TooManyLiveInterviews { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) | Self::ModelsUnavailable | Self::Busy(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -176,7 +188,10 @@ impl ResponseError for AppError {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::RateLimited(retry_after) | Self::Busy { retry_after, .. } = self {
+        if let Self::RateLimited(retry_after)
+        | Self::TooManyInterviews(retry_after)
+        | Self::Busy(retry_after) = self
+        {
             response.insert_header((
                 header::RETRY_AFTER,
                 retry_after_secs(retry_after).to_string(),
@@ -214,6 +229,7 @@ impl From<AccountError> for AppError {
             AccountError::EmailTaken => Self::EmailTaken,
             AccountError::InvalidCredentials => Self::InvalidCredentials,
             AccountError::Db(db) => db.into(),
+            AccountError::Hashing(HashingError::Busy) => Self::Busy(HASHING_BUSY_RETRY),
             other @ AccountError::Hashing(_) => Self::internal(other),
         }
     }
@@ -263,10 +279,7 @@ impl From<HiringError> for AppError {
             },
             HiringError::UploadQuota { .. } => Self::UploadQuota(e.to_string()),
             HiringError::UploadRate(retry_after) => Self::RateLimited(retry_after),
-            HiringError::Reader(busy) => Self::Busy {
-                message: busy.to_string(),
-                retry_after: Duration::from_secs(5),
-            },
+            HiringError::Reader(_) => Self::Busy(Duration::from_secs(5)),
             HiringError::Interview(interview) => interview.into(),
             HiringError::Db(db) => db.into(),
             other @ HiringError::Storage(_) => Self::internal(other),
@@ -328,6 +341,15 @@ mod tests {
         let response = e.error_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    }
+
+    #[actix_web::test]
+    async fn busy_hashing_is_503_with_retry_after() {
+        let e = AppError::from(AccountError::Hashing(HashingError::Busy));
+        let response = e.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        assert_eq!(body_of(e).await["error"]["code"], "server_busy");
     }
 
     #[test]

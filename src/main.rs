@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use viva::auth::accounts::Registration;
-use viva::auth::hashing::Hasher;
+use viva::auth::hashing::{HashLimits, Hasher};
 use viva::auth::Accounts;
 use viva::config::Settings;
 use viva::db::{self, DbPool, PoolOptions};
@@ -283,7 +283,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     timeout: settings.db_timeout,
                 },
             )?;
-            let accounts = Accounts::new(pool, Hasher::new()?);
+            let limits = HashLimits::new(
+                settings.password_hash_concurrency,
+                settings.password_hash_queue,
+            );
+            let accounts = Accounts::new(pool, Hasher::new(limits)?);
             let (user, created) = accounts
                 .create_or_promote(Registration {
                     email: &email,

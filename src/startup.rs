@@ -17,7 +17,7 @@ use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::hashing::{Hasher, HashingError};
+use crate::auth::hashing::{HashLimits, Hasher, HashingError};
 use crate::auth::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::Accounts;
@@ -135,7 +135,13 @@ impl Application {
             public_url.clone(),
         );
         let state = web::Data::new(AppState {
-            accounts: Accounts::new(pool.clone(), Hasher::new()?),
+            accounts: Accounts::new(
+                pool.clone(),
+                Hasher::new(HashLimits::new(
+                    settings.password_hash_concurrency,
+                    settings.password_hash_queue,
+                ))?,
+            ),
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {

@@ -1,5 +1,7 @@
 //! What every request handler can reach, built once at startup.
 
+use std::time::Duration;
+
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Accounts;
 use crate::config::Settings;
@@ -30,6 +32,8 @@ pub struct Limits {
     pub login_failures_per_account: RateLimiter,
     pub registrations_per_ip: RateLimiter,
     pub resume_uploads_per_interview: RateLimiter,
+    /// Interviews each user creates (practice or job candidates), by user id, per hour.
+    pub interviews_per_user: RateLimiter,
 }
 
 impl Limits {
@@ -46,7 +50,11 @@ impl Limits {
             registrations_per_ip: RateLimiter::new(s.register_max_per_ip, s.rate_limit_window),
             resume_uploads_per_interview: RateLimiter::new(
                 s.uploads_per_interview_per_hour,
-                std::time::Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            ),
+            interviews_per_user: RateLimiter::new(
+                s.max_interviews_per_hour,
+                Duration::from_secs(3600),
             ),
         }
     }

@@ -638,7 +638,9 @@ async function diagnose() {
       showOver(closedText(interview.status));
       return;
     }
-    scheduleReconnect('Could not connect to the live interview (the server may be starting, or its speech models unavailable).');
+    const refusal = await socketRefusal();
+    if (live.over) return;
+    scheduleReconnect(refusal ?? 'Could not connect to the live interview (the server may be starting, or its speech models unavailable).');
   } catch (error) {
     if (live.over) return;
     if (config.isFatal(error)) {
@@ -648,6 +650,25 @@ async function diagnose() {
     } else {
       scheduleReconnect('Could not reach the server.');
     }
+  }
+}
+
+/**
+ * Why the server refuses the upgrade for a reason that passes (429: this person already holds
+ * their most live interviews), or null. A plain GET of the socket's path gets the same checks
+ * as the upgrade, answered in JSON (docs/protocol.md).
+ */
+async function socketRefusal() {
+  try {
+    const res = await fetch(config.socketPath(live.interviewId), {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    });
+    if (res.status !== 429) return null;
+    const data = await res.json().catch(() => null);
+    return data?.error?.message ? humanize(data.error.message) : null;
+  } catch {
+    return null;
   }
 }
 

@@ -2,6 +2,7 @@
 //! cross-site request check and rate limits.
 
 pub mod accounts;
+pub mod client_ip;
 pub mod current_user;
 pub mod hashing;
 pub mod origin_check;

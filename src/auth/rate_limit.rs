@@ -1,4 +1,4 @@
-//! Fixed-window counters keyed by client address or account, kept in memory on each node.
+//! Fixed-window counters keyed by client address, account or user, kept in memory on each node.
 //! (A multi-node deployment therefore allows up to `nodes × limit`; the limits stay meaningful
 //! against guessing because each node also slows down every attempt with argon2.)
 
@@ -30,39 +30,31 @@ impl RateLimiter {
         }
     }
 
-    /// `Err(retry_after)` when `key` has used up its window.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
-        self.check_at(key, Instant::now())
-    }
-
-    /// Counts one event for `key`.
-    pub fn record(&self, key: &str) {
-        self.record_at(key, Instant::now())
+    /// Counts one event for `key` now, or refuses it (`Err(retry_after)`) when the window is
+    /// used up, in one step: checking and counting apart would let a burst of parallel
+    /// requests all pass the check before any of them is counted. The event stays counted
+    /// once [`Reservation::keep`] is called; dropped unkept, it is given back.
+    pub fn reserve(&self, key: &str) -> Result<Reservation<'_>, Duration> {
+        let window_started = self.reserve_at(key, Instant::now())?;
+        Ok(Reservation {
+            limiter: self,
+            key: key.to_owned(),
+            window_started,
+            kept: false,
+        })
     }
 
     /// Counts one event and refuses it when over the limit, in one step.
     pub fn hit(&self, key: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        self.check_at(key, now)?;
-        self.record_at(key, now);
-        Ok(())
+        self.reserve(key).map(Reservation::keep)
     }
 
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);
     }
 
-    fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let windows = self.lock();
-        match windows.get(key) {
-            Some(w) if now < w.started + self.window && w.count >= self.limit => {
-                Err(w.started + self.window - now)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn record_at(&self, key: &str, now: Instant) {
+    /// The start of the window the event was counted in.
+    fn reserve_at(&self, key: &str, now: Instant) -> Result<Instant, Duration> {
         let mut windows = self.lock();
         if windows.len() >= PRUNE_AT {
             let window = self.window;
@@ -78,12 +70,51 @@ impl RateLimiter {
                 count: 0,
             };
         }
-        w.count = w.count.saturating_add(1);
+        if w.count >= self.limit {
+            return Err(w.started + self.window - now);
+        }
+        w.count += 1;
+        Ok(w.started)
+    }
+
+    /// Gives back one event counted in the window that started at `window_started` (a later
+    /// window has not counted it).
+    fn release(&self, key: &str, window_started: Instant) {
+        if let Some(w) = self.lock().get_mut(key) {
+            if w.started == window_started {
+                w.count = w.count.saturating_sub(1);
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
         // A panic while holding the lock cannot leave a window half-written; keep going.
         self.windows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One event counted ahead of the work it pays for; given back when dropped unkept (the work
+/// did not happen, or its outcome should not count).
+#[must_use = "a reservation is given back when dropped; call keep() to count the event"]
+pub struct Reservation<'a> {
+    limiter: &'a RateLimiter,
+    key: String,
+    window_started: Instant,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    /// The event counts.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.limiter.release(&self.key, self.window_started);
+        }
     }
 }
 
@@ -96,17 +127,42 @@ mod tests {
         let limiter = RateLimiter::new(3, Duration::from_secs(60));
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check_at("ip", t0).is_ok());
-            limiter.record_at("ip", t0);
+            assert_eq!(limiter.reserve_at("ip", t0), Ok(t0));
         }
         let retry = limiter
-            .check_at("ip", t0 + Duration::from_secs(10))
+            .reserve_at("ip", t0 + Duration::from_secs(10))
             .unwrap_err();
         assert_eq!(retry, Duration::from_secs(50));
-        assert!(limiter.check_at("other", t0).is_ok());
-        assert!(limiter.check_at("ip", t0 + Duration::from_secs(61)).is_ok());
-        limiter.record_at("ip", t0 + Duration::from_secs(61));
-        assert!(limiter.check_at("ip", t0 + Duration::from_secs(62)).is_ok());
+        assert!(limiter.reserve_at("other", t0).is_ok());
+        let t1 = t0 + Duration::from_secs(61);
+        assert_eq!(limiter.reserve_at("ip", t1), Ok(t1), "a new window");
+        assert!(limiter
+            .reserve_at("ip", t1 + Duration::from_secs(1))
+            .is_ok());
+    }
+
+    #[test]
+    fn a_reservation_counts_until_given_back() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let first = limiter.reserve("a").unwrap();
+        let second = limiter.reserve("a").unwrap();
+        assert!(limiter.reserve("a").is_err(), "both places are taken");
+        drop(first);
+        let third = limiter.reserve("a").unwrap();
+        third.keep();
+        second.keep();
+        assert!(limiter.reserve("a").is_err(), "kept events stay counted");
+    }
+
+    #[test]
+    fn giving_back_after_the_window_ended_leaves_the_new_window_alone() {
+        let limiter = RateLimiter::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let old_window = limiter.reserve_at("a", t0).unwrap();
+        let t1 = t0 + Duration::from_secs(61);
+        limiter.reserve_at("a", t1).unwrap();
+        limiter.release("a", old_window);
+        assert!(limiter.reserve_at("a", t1).is_err());
     }
 
     #[test]
@@ -123,7 +179,7 @@ mod tests {
         let limiter = RateLimiter::new(1, Duration::from_millis(1));
         let t0 = Instant::now();
         for i in 0..(PRUNE_AT * 2) {
-            limiter.record_at(&i.to_string(), t0 + Duration::from_millis(2 * i as u64));
+            let _ = limiter.reserve_at(&i.to_string(), t0 + Duration::from_millis(2 * i as u64));
         }
         assert!(limiter.lock().len() <= PRUNE_AT);
     }

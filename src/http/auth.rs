@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::accounts::{AccountError, Registration};
 use crate::auth::current_user::{ensure_store_available, log_in};
+use crate::auth::hashing::HashingError;
 use crate::auth::CurrentUser;
 use crate::domain::{Email, Role};
 use crate::error::AppError;
@@ -30,12 +31,12 @@ pub async fn register(
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req, &state);
-    state
+    let attempt = state
         .limits
         .registrations_per_ip
-        .hit(&ip)
+        .reserve(&ip)
         .map_err(AppError::RateLimited)?;
-    let user = state
+    let registered = state
         .accounts
         .register(Registration {
             email: &body.email,
@@ -43,7 +44,12 @@ pub async fn register(
             display_name: &body.display_name,
             role: Role::Candidate,
         })
-        .await?;
+        .await;
+    // A registration the busy server did not get to try does not use up the address's budget.
+    if !matches!(registered, Err(AccountError::Hashing(HashingError::Busy))) {
+        attempt.keep();
+    }
+    let user = registered?;
     tracing::info!(user_id = %user.id, "registered");
     Ok(HttpResponse::Created().json(user))
 }
@@ -60,10 +66,15 @@ pub async fn login(
         .map(|e| e.to_string())
         .unwrap_or_else(|_| body.email.trim().to_lowercase());
     let limits = &state.limits;
-    limits
+    // Each attempt takes its place in both budgets before its password is hashed, so parallel
+    // attempts cannot all slip past the limit; a place is given back unless the attempt failed.
+    let ip_attempt = limits
         .login_failures_per_ip
-        .check(&ip)
-        .and_then(|()| limits.login_failures_per_account.check(&account))
+        .reserve(&ip)
+        .map_err(AppError::RateLimited)?;
+    let account_attempt = limits
+        .login_failures_per_account
+        .reserve(&account)
         .map_err(AppError::RateLimited)?;
 
     match state
@@ -72,14 +83,15 @@ pub async fn login(
         .await
     {
         Ok(user) => {
+            drop(account_attempt);
             limits.login_failures_per_account.reset(&account);
             log_in(&session, &user)?;
             tracing::info!(user_id = %user.id, "logged in");
             Ok(HttpResponse::Ok().json(user))
         }
         Err(AccountError::InvalidCredentials) => {
-            limits.login_failures_per_ip.record(&ip);
-            limits.login_failures_per_account.record(&account);
+            ip_attempt.keep();
+            account_attempt.keep();
             Err(AppError::InvalidCredentials)
         }
         Err(other) => Err(other.into()),
@@ -107,22 +119,17 @@ pub async fn me(user: CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(user.0)
 }
 
-/// The address limits are counted against: the TCP peer, or the first X-Forwarded-For hop
-/// when the operator said a trusted proxy sets it.
-fn client_ip(req: &HttpRequest, state: &AppState) -> String {
-    if state.settings.trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty());
-        if let Some(ip) = forwarded {
-            return ip.to_owned();
-        }
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The address limits are counted against: the TCP peer, or the `X-Forwarded-For` hop added
+/// by the outermost trusted proxy (see [`crate::auth::client_ip`]).
+pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
+    let forwarded_for = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    crate::auth::client_ip::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded_for,
+        state.settings.trusted_proxy_hops(),
+    )
+    .map_or_else(|| "unknown".into(), |ip| ip.to_string())
 }

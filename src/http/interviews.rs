@@ -21,7 +21,13 @@ pub async fn create(
     user: CurrentUser,
     body: web::Json<RawRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let budget = state
+        .limits
+        .interviews_per_user
+        .reserve(&user.0.id)
+        .map_err(AppError::TooManyInterviews)?;
     let interview = interviews::create(&state.pool, &user.0.id, &body).await?;
+    budget.keep();
     Ok(HttpResponse::Created().json(interview))
 }
 

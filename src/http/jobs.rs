@@ -81,7 +81,14 @@ pub async fn add_candidate(
     path: web::Path<String>,
     body: web::Json<NewCandidate>,
 ) -> Result<HttpResponse, AppError> {
+    // A candidate is an interview created by the recruiter: it counts against their budget.
+    let budget = state
+        .limits
+        .interviews_per_user
+        .reserve(&user.0.id)
+        .map_err(AppError::TooManyInterviews)?;
     let created = candidates::add(&context(&state), &user.0, &path, body.into_inner()).await?;
+    budget.keep();
     state
         .activity
         .publish(&created.candidate.interview_id, ActivityKind::Invited);

@@ -16,6 +16,7 @@ use crate::auth::origin_check::AllowedOrigins;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::interview::interviews::{self, InterviewStatus};
+use crate::interview::live::registry::{Holder, TooManyLive};
 use crate::interview::live::{
     Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket, CLOSE_INVITE_ENDED,
 };
@@ -61,6 +62,9 @@ pub async fn connect(
     }
     let query = web::Query::<ConnectQuery>::from_query(req.query_string())
         .map_err(|e| AppError::InvalidInput(format!("query string: {e}")))?;
+    // Only a signed-in user's own connection counts against their live interviews: a
+    // candidate's invite link opens its one interview and counts against no one.
+    let mut holder_id = None;
     let invite = match (&query.token, user) {
         (Some(token), _) => {
             let grant = crate::hiring::invites::authorize(&state.pool, token, true).await?;
@@ -88,6 +92,7 @@ pub async fn connect(
                     interview.interview.status.as_str(),
                 ));
             }
+            holder_id = Some(user.0.id);
             None
         }
         (None, None) => return Err(AppError::Unauthenticated),
@@ -95,7 +100,17 @@ pub async fn connect(
     let Some(deps) = state.live.clone() else {
         return Err(AppError::ModelsUnavailable);
     };
-    let session = session_for(&deps, &path);
+    let holder = holder_id.as_deref().map(|user_id| Holder {
+        user_id,
+        max_live: state.settings.max_live_interviews_per_user,
+    });
+    let too_many = |e: TooManyLive| AppError::TooManyLiveInterviews { limit: e.limit };
+    if let Some(holder) = holder {
+        deps.registry.admits(&path, holder).map_err(too_many)?;
+    }
+    // Only a real handshake may start a session: one that no socket ever joins would stay.
+    ws::handshake(&req).map_err(|e| AppError::InvalidInput(format!("WebSocket handshake: {e}")))?;
+    let session = session_for(&deps, &path, holder).map_err(too_many)?;
     if invite.is_some() {
         deps.activity
             .publish(&path, crate::hiring::activity::ActivityKind::Opened);
@@ -113,13 +128,19 @@ pub async fn connect(
         .map_err(|e| AppError::InvalidInput(format!("WebSocket handshake: {e}")))
 }
 
-/// The interview's live session on this node, started (supervised) when there is none.
-fn session_for(deps: &Arc<SessionDeps>, interview_id: &str) -> Addr<InterviewSession> {
-    deps.registry.get_or_start(interview_id, |instance| {
-        let deps = deps.clone();
-        let id = interview_id.to_owned();
-        Supervisor::start(move |_| InterviewSession::new(id, instance, deps))
-    })
+/// The interview's live session on this node, started (supervised) when there is none and
+/// `holder` may hold one more.
+fn session_for(
+    deps: &Arc<SessionDeps>,
+    interview_id: &str,
+    holder: Option<Holder<'_>>,
+) -> Result<Addr<InterviewSession>, TooManyLive> {
+    deps.registry
+        .get_or_start(interview_id, holder, |instance| {
+            let deps = deps.clone();
+            let id = interview_id.to_owned();
+            Supervisor::start(move |_| InterviewSession::new(id, instance, deps))
+        })
 }
 
 pub struct InterviewSocket {

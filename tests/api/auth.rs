@@ -1,9 +1,12 @@
 //! Accounts: register, log in, who am I, log out, and the abuse limits around them.
 
 use awc::http::StatusCode;
+use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, unique_email, Backend, STRONG_PASSWORD};
+use crate::helpers::{
+    spawn_app, spawn_app_with, unique_email, Backend, Reply, TestApp, STRONG_PASSWORD,
+};
 
 crate::on_both_backends!(
     register_login_me_logout_round_trip,
@@ -12,6 +15,7 @@ crate::on_both_backends!(
     invalid_registrations_get_400_with_a_reason,
     failed_logins_are_rate_limited_with_retry_after,
     registrations_are_rate_limited_per_ip,
+    parallel_wrong_passwords_stop_at_the_account_limit,
 );
 
 async fn register_login_me_logout_round_trip(backend: Backend) {
@@ -198,4 +202,173 @@ async fn registrations_are_rate_limited_per_ip(backend: Backend) {
     let r = app.register(&unique_email(), STRONG_PASSWORD, "N").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.header("retry-after").is_some());
+}
+
+/// The `Retry-After` of a refused request, in seconds.
+fn retry_after(r: &Reply) -> u64 {
+    r.header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After in seconds: {:?}", r.headers))
+}
+
+async fn parallel_wrong_passwords_stop_at_the_account_limit(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.login_max_failures_per_account = 5;
+        s.login_max_failures_per_ip = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    let email = unique_email();
+    app.register(&email, STRONG_PASSWORD, "Target").await;
+
+    // All at once: every attempt is counted before its password is hashed.
+    let answers = join_all((0..12).map(|_| app.login(&email, "wrong wrong wrong"))).await;
+    let rejected = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited: Vec<&Reply> = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status).collect();
+    assert!(rejected <= 5, "at most the limit get 401: {statuses:?}");
+    assert_eq!(
+        rejected + limited.len(),
+        12,
+        "only 401 or 429: {statuses:?}"
+    );
+    for r in limited {
+        assert_eq!(r.error_code(), "rate_limited");
+        assert!(retry_after(r) > 0);
+    }
+    // The account is locked now, even for its password.
+    let r = app.login(&email, STRONG_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn a_burst_beyond_the_hashing_bound_is_refused_with_retry_after() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+        s.password_hash_concurrency = 1;
+        s.password_hash_queue = 0;
+        s.login_max_failures_per_ip = 1000;
+        s.login_max_failures_per_account = 1000;
+        s.register_max_per_ip = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    let email = unique_email();
+    let r = app.register(&email, STRONG_PASSWORD, "Target").await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    // Logins and registrations hash passwords; with one hash at a time and none waiting, a
+    // burst of them gets some refused at once instead of queueing behind each other.
+    let logins = join_all((0..8).map(|_| app.login(&email, "wrong wrong wrong")));
+    let emails: Vec<String> = (0..8).map(|_| unique_email()).collect();
+    let registrations = join_all(
+        emails
+            .iter()
+            .map(|email| app.register(email, STRONG_PASSWORD, "Burst")),
+    );
+    let (logins, registrations) = futures_util::join!(logins, registrations);
+    let mut refused = 0;
+    for (r, served) in logins
+        .iter()
+        .map(|r| (r, StatusCode::UNAUTHORIZED))
+        .chain(registrations.iter().map(|r| (r, StatusCode::CREATED)))
+    {
+        if r.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(r.error_code(), "server_busy", "{:?}", r.body);
+            assert!(retry_after(r) > 0);
+            refused += 1;
+        } else {
+            assert_eq!(r.status, served, "{:?}", r.body);
+        }
+    }
+    assert!(refused > 0, "a burst of 16 hashes over 1 slot refuses some");
+    assert!(refused < 16, "the slot serves some of them");
+    // Once the burst is over, hashing works again.
+    let r = app.login(&email, STRONG_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+/// A wrong-password login as if through a proxy that set `X-Forwarded-For` to `hops`.
+async fn login_forwarded(app: &TestApp, email: &str, hops: &str) -> Reply {
+    let req = TestApp::client()
+        .post(app.url("/api/v1/auth/login"))
+        .insert_header(("content-type", "application/json"))
+        .insert_header(("x-forwarded-for", hops));
+    let body = json!({"email": email, "password": "wrong wrong wrong"});
+    app.send(req, Some(body.to_string().into_bytes())).await
+}
+
+#[actix_web::test]
+async fn a_spoofed_forwarded_for_does_not_escape_the_per_ip_limit() {
+    // One proxy, configured the older way: it appends the address it was reached from.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+        s.trust_forwarded_for = true;
+        s.login_max_failures_per_ip = 3;
+        s.login_max_failures_per_account = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    // The client writes whatever it likes on the left; the proxy adds 203.0.113.7.
+    for i in 0..3 {
+        let r = login_forwarded(
+            &app,
+            &unique_email(),
+            &format!("198.51.100.{i}, 203.0.113.7"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
+    }
+    let r = login_forwarded(&app, &unique_email(), "198.51.100.99, 203.0.113.7").await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "a new spoofed hop is the same client"
+    );
+    let r = login_forwarded(&app, &unique_email(), "203.0.113.7").await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "without a spoofed hop"
+    );
+    let r = login_forwarded(&app, &unique_email(), "203.0.113.7, 203.0.113.8").await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "another client of the proxy has its own budget"
+    );
+
+    // Two proxies (a CDN, then a load balancer): the second hop from the right is the client.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+        s.trusted_proxies = 2;
+        s.login_max_failures_per_ip = 2;
+        s.login_max_failures_per_account = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    for spoofed in ["10.1.1.1", "10.2.2.2"] {
+        let hops = format!("{spoofed}, 198.51.100.7, 192.0.2.1");
+        let r = login_forwarded(&app, &unique_email(), &hops).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = login_forwarded(&app, &unique_email(), "10.3.3.3, 198.51.100.7, 192.0.2.1").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = login_forwarded(&app, &unique_email(), "198.51.100.8, 192.0.2.1").await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxies"
+    );
 }

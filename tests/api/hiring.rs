@@ -96,6 +96,7 @@ on_both_backends!(
     jobs_belong_to_their_recruiter,
     a_token_opens_its_own_interview_and_nothing_else,
     revoked_and_expired_links_stop_working,
+    adding_candidates_counts_against_the_hourly_interview_limit,
 );
 
 async fn jobs_belong_to_their_recruiter(backend: Backend) {
@@ -951,4 +952,88 @@ impl EventStream {
             }
         }
     }
+}
+
+async fn adding_candidates_counts_against_the_hourly_interview_limit(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.max_interviews_per_hour = 2).await else {
+        return;
+    };
+    let x = app.signed_in_recruiter().await;
+    let job = new_job(&app, &x, job_body("Backend engineer")).await;
+    let job_id = job["id"].as_str().expect("id");
+    invite(&app, &x, job_id, person("Ann Lee")).await;
+    invite(&app, &x, job_id, person("Bo Chen")).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/jobs/{job_id}/candidates"),
+            &person("Cy Park"),
+            Some(&x),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_interviews")
+    );
+    assert!(r.header("retry-after").is_some());
+    // One budget for every interview the recruiter creates.
+    let practice = json!({"interview_type": "behavioral", "skills": [], "difficulty": "easy",
+                          "question_count": 1, "time_limit_minutes": 30});
+    let r = app
+        .post_json("/api/v1/interviews", &practice, Some(&x))
+        .await;
+    assert_eq!(r.error_code(), "too_many_interviews");
+    let listed = app
+        .get(&format!("/api/v1/jobs/{job_id}/candidates"), Some(&x))
+        .await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
+    // Another recruiter is not held back.
+    let y = app.signed_in_recruiter().await;
+    let theirs = new_job(&app, &y, job_body("Data engineer")).await;
+    invite(
+        &app,
+        &y,
+        theirs["id"].as_str().expect("id"),
+        person("Di Ross"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn invite_links_do_not_count_against_the_recruiters_live_limit() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |s| s.max_live_interviews_per_user = 1).await
+    else {
+        return;
+    };
+    let x = app.signed_in_recruiter().await;
+    let mut body = job_body("Backend engineer");
+    body["question_count"] = json!(1);
+    let job = new_job(&app, &x, body).await;
+    let job_id = job["id"].as_str().expect("id");
+    // Candidates interviewing at once is the hiring flow working, whoever invited them.
+    let mut open = Vec::new();
+    for name in ["Ann Lee", "Bo Chen"] {
+        let (created, token) = invite(&app, &x, job_id, person(name)).await;
+        let id = created["candidate"]["interview_id"].as_str().expect("id");
+        let mut live = Live::connect_with_token(&app, id, &token).await;
+        live.until("ready").await;
+        open.push(live);
+    }
+    // The recruiter's own live interview is theirs to count: one is allowed, a second is not.
+    let practice = json!({"interview_type": "behavioral", "skills": [], "difficulty": "easy",
+                          "question_count": 1, "time_limit_minutes": 30});
+    let mut own = Vec::new();
+    for _ in 0..2 {
+        let r = app
+            .post_json("/api/v1/interviews", &practice, Some(&x))
+            .await;
+        own.push(r.body["id"].as_str().expect("id").to_owned());
+    }
+    Live::connect(&app, &own[0], &x).await.until("ready").await;
+    let r = app
+        .get(&format!("/api/v1/interviews/{}/ws", own[1]), Some(&x))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_live_interviews")
+    );
 }

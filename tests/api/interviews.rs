@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use viva::interview::catalog::Bank;
 
 use crate::catalog::admin_questions;
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 
 crate::on_both_backends!(
     a_planned_interview_covers_the_requested_skills,
@@ -16,6 +16,7 @@ crate::on_both_backends!(
     another_users_interview_is_404,
     deleting_an_interview_removes_it_and_its_questions,
     a_disabled_question_is_never_planned,
+    creating_more_interviews_than_the_hourly_limit_gives_429,
 );
 
 fn request(interview_type: &str, skills: &[&str], difficulty: &str, count: i64) -> Value {
@@ -405,4 +406,52 @@ async fn a_disabled_question_is_never_planned(backend: Backend) {
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{skill}");
     }
+}
+
+async fn creating_more_interviews_than_the_hourly_limit_gives_429(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.max_interviews_per_hour = 3).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    // A refused request creates nothing and costs nothing.
+    let r = app
+        .post_json(
+            "/api/v1/interviews",
+            &request("cooking", &[], "easy", 1),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // Six at once: exactly the limit are created.
+    let body = request("behavioral", &[], "easy", 1);
+    let answers = futures_util::future::join_all(
+        (0..6).map(|_| app.post_json("/api/v1/interviews", &body, Some(&cookie))),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status).collect();
+    let created = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 3, "{statuses:?}");
+    for r in answers.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(
+            (r.status, r.error_code()),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_interviews"),
+            "{:?}",
+            r.body
+        );
+        let retry_after: u64 = r
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    }
+    let r = app.get("/api/v1/interviews", Some(&cookie)).await;
+    assert_eq!(r.body["total"], 3);
+
+    // Another user has a budget of their own.
+    let (_, other) = app.signed_in_user().await;
+    create(&app, &other, &body).await;
 }

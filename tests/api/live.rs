@@ -896,4 +896,94 @@ on_both_backends!(
     a_spoken_answer_is_transcribed_answered_and_stored,
     a_reconnect_resumes_with_the_whole_history,
     finish_completes_the_interview,
+    one_live_interview_more_than_allowed_is_refused_before_the_upgrade,
 );
+
+// ---- per-user caps ----------------------------------------------------------------------
+
+async fn one_live_interview_more_than_allowed_is_refused_before_the_upgrade(backend: Backend) {
+    let Some(app) = spawn_live_app(backend, |s| {
+        s.max_live_interviews_per_user = 2;
+        s.interview_grace = Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(new_interview(&app, &cookie, 1).await);
+    }
+    let mut first = Live::connect(&app, &ids[0], &cookie).await;
+    first.until("ready").await;
+    let mut second = Live::connect(&app, &ids[1], &cookie).await;
+    second.until("ready").await;
+
+    // A real WebSocket client gets 429 instead of the upgrade.
+    let refused = awc::Client::new()
+        .ws(format!(
+            "ws://127.0.0.1:{}/api/v1/interviews/{}/ws",
+            app.port, ids[2]
+        ))
+        .header("cookie", cookie.as_str())
+        .connect()
+        .await;
+    match refused {
+        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a third live interview must not upgrade"),
+    }
+    // A plain request says why, in the usual JSON shape.
+    let r = app
+        .get(&format!("/api/v1/interviews/{}/ws", ids[2]), Some(&cookie))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_live_interviews")
+    );
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains('2')));
+
+    // Coming back to an interview that is already live is not one more (it takes over).
+    let mut again = Live::connect(&app, &ids[1], &cookie).await;
+    again.until("ready").await;
+    expect_error(&mut second, "taken_over").await;
+    // Someone else is not held back by this user.
+    let (_, other) = app.signed_in_user().await;
+    let theirs = new_interview(&app, &other, 1).await;
+    Live::connect(&app, &theirs, &other)
+        .await
+        .until("ready")
+        .await;
+
+    // Once a closed interview's session ends (after its 1 s grace), its slot is free again.
+    drop((first, second, again));
+    let url = format!(
+        "ws://127.0.0.1:{}/api/v1/interviews/{}/ws",
+        app.port, ids[2]
+    );
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        match awc::Client::new()
+            .ws(url.as_str())
+            .header("cookie", cookie.as_str())
+            .connect()
+            .await
+        {
+            Ok(_) => break,
+            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
+                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS)
+            }
+            Err(e) => panic!("unexpected error {e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -258,6 +258,11 @@ impl InterviewSession {
         self.socket = None;
         // An answer half-spoken when the connection dropped is not an answer.
         self.detector.reset();
+        self.arm_grace(ctx);
+    }
+
+    /// Retires the session after `grace` unless a connection is attached by then.
+    fn arm_grace(&mut self, ctx: &mut Context<Self>) {
         let grace = self.deps.grace;
         self.grace_timer = Some(ctx.run_later(grace, |act, ctx| {
             if act.socket.is_none() {
@@ -1036,6 +1041,11 @@ impl Actor for InterviewSession {
         // Runs again after every supervisor restart.
         if !self.retired {
             self.begin_load(ctx);
+            // A session whose first connection never attaches (its handshake failed after the
+            // session was started) still ends, and frees its place in its holder's limit.
+            if self.socket.is_none() {
+                self.arm_grace(ctx);
+            }
         }
     }
 }
