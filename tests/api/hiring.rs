@@ -43,7 +43,7 @@ impl TestApp {
     }
 }
 
-fn job_body(title: &str) -> Value {
+pub(crate) fn job_body(title: &str) -> Value {
     json!({
         "title": title,
         "description": "Build and run our payment APIs.",
@@ -56,14 +56,19 @@ fn job_body(title: &str) -> Value {
     })
 }
 
-async fn new_job(app: &TestApp, cookie: &str, body: Value) -> Value {
+pub(crate) async fn new_job(app: &TestApp, cookie: &str, body: Value) -> Value {
     let r = app.post_json("/api/v1/jobs", &body, Some(cookie)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body
 }
 
 /// Adds a candidate; returns the creation answer and the token of its link.
-async fn invite(app: &TestApp, cookie: &str, job_id: &str, body: Value) -> (Value, String) {
+pub(crate) async fn invite(
+    app: &TestApp,
+    cookie: &str,
+    job_id: &str,
+    body: Value,
+) -> (Value, String) {
     let r = app
         .post_json(
             &format!("/api/v1/jobs/{job_id}/candidates"),
@@ -77,7 +82,7 @@ async fn invite(app: &TestApp, cookie: &str, job_id: &str, body: Value) -> (Valu
     (r.body, token)
 }
 
-fn person(name: &str) -> Value {
+pub(crate) fn person(name: &str) -> Value {
     json!({"name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', "."))})
 }
 
