@@ -310,6 +310,18 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: "info",
         help: "Log filter, e.g. `info` or `viva=debug,actix_web=info`.",
     },
+    SettingSpec {
+        key: "metrics_bind",
+        env: "VIVA_METRICS_BIND",
+        default: "(none)",
+        help: "Serve Prometheus metrics at /metrics on this separate address only (HOST:PORT, e.g. 127.0.0.1:9464), never on the main port. With neither this nor metrics_token, /metrics is not served.",
+    },
+    SettingSpec {
+        key: "metrics_token",
+        env: "VIVA_METRICS_TOKEN",
+        default: "(none)",
+        help: "Secret (at least 16 characters) that scrapers must send as `Authorization: Bearer <token>` to read /metrics, on the main port (when metrics_bind is unset) or on metrics_bind. Never printed.",
+    },
 ];
 
 /// The file read when `--config` / `VIVA_CONFIG` is not given (only if it exists).
@@ -454,6 +466,8 @@ pub struct Settings {
     /// Not a setting: the viva executable that reads uploads in a child process (`None`: this
     /// executable). Tests, whose executable is the test harness, point it at the built `viva`.
     pub reader_program: Option<PathBuf>,
+    pub metrics_bind: Option<SocketAddr>,
+    pub metrics_token: Option<SecretString>,
     /// Accept test-only protocol messages (`debug_panic`). Not a setting: only tests set it.
     pub test_hooks: bool,
 }
@@ -509,6 +523,8 @@ impl Default for Settings {
             upload_quota_per_job_mb: 1024,
             uploads_per_interview_per_hour: 10,
             reader_program: None,
+            metrics_bind: None,
+            metrics_token: None,
             test_hooks: false,
         }
     }
@@ -600,7 +616,10 @@ impl Settings {
     fn set(&mut self, spec: &SettingSpec, value: &str, origin: &str) -> Result<(), ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid {
             setting: format!("{} ({})", spec.env, spec.key),
-            value: if matches!(spec.key, "secret_key" | "database_url" | "smtp_password") {
+            value: if matches!(
+                spec.key,
+                "secret_key" | "database_url" | "smtp_password" | "metrics_token"
+            ) {
                 "<hidden>".into()
             } else {
                 value.to_owned()
@@ -773,6 +792,16 @@ impl Settings {
                 })?;
                 self.smtp_from = value.to_owned();
             }
+            "metrics_bind" => {
+                self.metrics_bind = Some(
+                    value
+                        .parse()
+                        .map_err(|_| invalid("expected HOST:PORT, e.g. 127.0.0.1:9464".into()))?,
+                )
+            }
+            "metrics_token" => {
+                self.metrics_token = Some(parse_metrics_token(value).map_err(invalid)?)
+            }
             other => unreachable!("setting `{other}` is in SETTINGS but has no parser"),
         }
         Ok(())
@@ -904,6 +933,16 @@ fn parse_bool(value: &str) -> Result<bool, String> {
     }
 }
 
+fn parse_metrics_token(value: &str) -> Result<SecretString, String> {
+    if value.chars().count() < 16 {
+        return Err("must be at least 16 characters".into());
+    }
+    if !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces (it travels in a header)".into());
+    }
+    Ok(SecretString::from(value.to_owned()))
+}
+
 pub fn parse_secret_key(value: &str) -> Result<Vec<u8>, String> {
     let bytes = hex::decode(value.trim()).map_err(|_| "expected hex characters".to_string())?;
     if bytes.len() != 64 {
@@ -1012,6 +1051,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("topsecretvalue"), "{err}");
+    }
+
+    #[test]
+    fn metrics_settings_parse_and_the_token_stays_secret() {
+        let mut s = Settings::default();
+        s.apply_env(env(&[
+            ("VIVA_METRICS_BIND", "127.0.0.1:9464"),
+            ("VIVA_METRICS_TOKEN", "scrape-me-0123456789"),
+        ]))
+        .unwrap();
+        assert_eq!(s.metrics_bind, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(
+            s.metrics_token.as_ref().map(|t| t.expose_secret()),
+            Some("scrape-me-0123456789")
+        );
+        assert!(!format!("{s:?}").contains("scrape-me-0123456789"));
+        for value in [
+            "short-secret",
+            "has a space in it ok",
+            "tab\there-0123456789",
+        ] {
+            let err = Settings::default()
+                .apply_env(env(&[("VIVA_METRICS_TOKEN", value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("VIVA_METRICS_TOKEN") && !err.contains(value),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("email or password is incorrect")]
     InvalidCredentials,
+    /// `/metrics` without the configured `metrics_token`.
+    #[error("send the metrics token as `Authorization: Bearer <token>`")]
+    MetricsToken,
     #[error("you do not have access to this")]
     Forbidden,
     #[error("cross-site request refused: {0}")]
@@ -119,6 +122,7 @@ impl AppError {
             Self::CompressedBody(_) => "unsupported_content_encoding",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::MetricsToken => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::CrossSite(_) => "cross_site_request",
             Self::NotFound => "not_found",
@@ -153,9 +157,10 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType | Self::CompressedBody(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            Self::Unauthenticated | Self::InvalidCredentials | Self::InviteInvalid(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::InviteInvalid(_)
+            | Self::MetricsToken => StatusCode::UNAUTHORIZED,
             Self::InviteGone { .. } => StatusCode::GONE,
             Self::UnsupportedFileType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden | Self::CrossSite(_) => StatusCode::FORBIDDEN,
@@ -188,14 +193,19 @@ impl ResponseError for AppError {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::RateLimited(retry_after)
-        | Self::TooManyInterviews(retry_after)
-        | Self::Busy(retry_after) = self
-        {
-            response.insert_header((
-                header::RETRY_AFTER,
-                retry_after_secs(retry_after).to_string(),
-            ));
+        match self {
+            Self::RateLimited(retry_after)
+            | Self::TooManyInterviews(retry_after)
+            | Self::Busy(retry_after) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    retry_after_secs(retry_after).to_string(),
+                ));
+            }
+            Self::MetricsToken => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: ErrorDetail {

@@ -30,7 +30,7 @@ use crate::inference::Engines;
 use crate::interview::catalog::Bank;
 use crate::interview::live::{SessionDeps, SessionRegistry};
 use crate::state::{AppState, Limits};
-use crate::telemetry::{record_http_metrics, Metrics};
+use crate::telemetry::{record_request, Metrics, RequestSpan};
 
 pub const SESSION_COOKIE: &str = "viva_session";
 
@@ -67,6 +67,8 @@ pub struct Application {
     server: Server,
     addr: SocketAddr,
     public_url: String,
+    /// The `metrics_bind` listener, when set.
+    metrics: Option<(Server, SocketAddr)>,
 }
 
 impl Application {
@@ -166,6 +168,12 @@ impl Application {
         let idle = cookie_duration(settings.session_idle_timeout);
         let max_body = settings.max_body_bytes;
         let static_dir = settings.static_dir.clone();
+        let metrics_on_main_port =
+            settings.metrics_bind.is_none() && settings.metrics_token.is_some();
+        let metrics = match settings.metrics_bind {
+            Some(bind) => Some(serve_metrics(bind, state.clone())?),
+            None => None,
+        };
         if !static_dir.join("index.html").exists() {
             tracing::warn!(dir = %static_dir.display(), "no index.html in static_dir (VIVA_STATIC_DIR); the browser app will 404");
         }
@@ -188,6 +196,11 @@ impl Application {
                 .app_data(http::json_config(max_body))
                 .app_data(web::PayloadConfig::new(max_body))
                 .configure(http::routes)
+                .configure(|cfg| {
+                    if metrics_on_main_port {
+                        http::metrics_route(cfg)
+                    }
+                })
                 .service(
                     Files::new("/", &static_dir)
                         .index_file("index.html")
@@ -201,9 +214,9 @@ impl Application {
                 .wrap(mw::json_errors())
                 .wrap(mw::security_headers(https))
                 .wrap(Compress::default())
-                .wrap(from_fn(record_http_metrics))
+                .wrap(from_fn(record_request))
                 .wrap(from_fn(mw::request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(mw::finish_when_client_leaves))
         })
         .listen(listener)
@@ -216,10 +229,20 @@ impl Application {
 
         spawn_housekeeping(pool, settings.session_store);
         tracing::info!(%addr, %public_url, "viva listening");
+        match &metrics {
+            Some((_, metrics_addr)) => tracing::info!(%metrics_addr, "metrics at /metrics"),
+            None if metrics_on_main_port => {
+                tracing::info!("metrics at /metrics on the main port, for VIVA_METRICS_TOKEN")
+            }
+            None => tracing::info!(
+                "metrics are not served: set VIVA_METRICS_BIND and/or VIVA_METRICS_TOKEN"
+            ),
+        }
         Ok(Self {
             server,
             addr,
             public_url,
+            metrics,
         })
     }
 
@@ -229,6 +252,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the `metrics_bind` listener listens, when set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The origin users reach (settings' public_url, or derived from the bound address).
@@ -244,8 +272,43 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish within
     /// shutdown_timeout) or until stopped through [`Application::handle`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((metrics, _)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics = actix_web::rt::spawn(metrics);
+        let served = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics.await;
+        served
     }
+}
+
+/// The `metrics_bind` listener: `/metrics` and nothing else, on one worker. It follows the
+/// main server: stopped when that one stops (see [`Application::run_until_stopped`]).
+fn serve_metrics(
+    bind: SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<(Server, SocketAddr), StartupError> {
+    let listener =
+        TcpListener::bind(bind).map_err(|source| StartupError::Bind { addr: bind, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartupError::Bind { addr: bind, source })?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(http::metrics_route)
+            .default_service(web::to(http::not_found))
+            .wrap(mw::json_errors())
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { addr, source })?
+    .run();
+    Ok((server, addr))
 }
 
 /// Loads the models and starts their workers off the async runtime; `None` (after an error

@@ -1,29 +1,197 @@
-//! Logs (tracing) and metrics (Prometheus).
+//! Logs (tracing) and metrics (Prometheus), and what keeps both safe to collect: invite tokens
+//! never reach a log line or span ([`redact_target`]), and clients cannot add metric series
+//! ([`method_label`], [`route_label`]).
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpMessage, HttpRequest};
+use percent_encoding::percent_decode_str;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
-use tracing_subscriber::EnvFilter;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, Settings};
 use crate::state::AppState;
 
 /// Installs the global log subscriber. Later calls (tests start many apps) are no-ops.
 pub fn init_tracing(settings: &Settings) {
+    let _ = tracing_subscriber::registry()
+        .with(log_layer(settings, std::io::stderr))
+        .try_init();
+}
+
+/// The log output the settings ask for (format and filter), written to `writer`. Tests add a
+/// second one that writes to a buffer they read.
+pub fn log_layer<S, W>(settings: &Settings, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
-    };
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    match settings.log_format {
+        LogFormat::Json => layer.json().flatten_event(true).with_filter(filter).boxed(),
+        LogFormat::Pretty => layer.compact().with_filter(filter).boxed(),
+    }
+}
+
+/// What replaces a secret in a logged URL.
+pub const REDACTED: &str = "[redacted]";
+
+/// Query parameters whose value is a secret: the invite token of the live socket (browsers
+/// cannot set headers on a WebSocket, so a candidate's socket carries it in the query).
+const SECRET_QUERY_PARAMS: &[&str] = &["token"];
+
+/// Path segments followed by a secret: `/i/{token}`, the candidate's invite link.
+const SECRET_PATH_MARKERS: &[&str] = &["i"];
+
+/// A request target (path and query) fit for a log line or span: every secret it can carry is
+/// replaced by `[redacted]` (`/i/[redacted]`, `/ws?token=[redacted]`). Every place that logs a
+/// URL, path or query goes through here. Secrets are recognised the way the router and the
+/// query parser read them (percent-decoded, case-insensitively), so an encoded spelling that
+/// still opens the interview is redacted too; the rest is logged as sent.
+pub fn redact_target(target: &str) -> String {
+    match target.split_once('?') {
+        Some((path, query)) => format!("{}?{}", redact_path(path), redact_query(query)),
+        None => redact_path(target),
+    }
+}
+
+fn redact_path(path: &str) -> String {
+    let mut follows_marker = false;
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|raw| {
+            // An encoded slash (`i%2F…`) hides two segments in one: look at both.
+            let decoded = percent_decode_str(raw).decode_utf8_lossy();
+            let mut secret = false;
+            for part in decoded.split('/').filter(|part| !part.is_empty()) {
+                secret |= follows_marker;
+                follows_marker = SECRET_PATH_MARKERS
+                    .iter()
+                    .any(|marker| part.eq_ignore_ascii_case(marker));
+            }
+            if secret {
+                REDACTED
+            } else {
+                raw
+            }
+        })
+        .collect();
+    segments.join("/")
+}
+
+fn redact_query(query: &str) -> String {
+    let pairs: Vec<Cow<'_, str>> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(name) => format!("{name}={REDACTED}").into(),
+            _ => pair.into(),
+        })
+        .collect();
+    pairs.join("&")
+}
+
+fn is_secret_param(raw_name: &str) -> bool {
+    let name: String = url::form_urlencoded::parse(raw_name.as_bytes())
+        .map(|(name, _)| name)
+        .collect();
+    SECRET_QUERY_PARAMS
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
+}
+
+/// The request method as a metric label or log field: a standard method by name, anything
+/// else `OTHER`, so clients cannot make up label values.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// The route label of requests that found nothing: no route and no static file.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The route label of the browser app's static files (the fallback for every other path).
+pub const STATIC_ROUTE: &str = "static";
+
+/// The route a request matched as a metric label or log field: its pattern
+/// (`/api/v1/interviews/{id}`, never the raw path, whose ids and tokens are unbounded and
+/// secret), [`STATIC_ROUTE`], or [`UNMATCHED_ROUTE`] once the answer is known to be a 404 there.
+pub fn route_label(req: &HttpRequest, status: Option<StatusCode>) -> Cow<'static, str> {
+    match req.match_pattern() {
+        Some(pattern) if !pattern.is_empty() => pattern.into(),
+        Some(_) if status != Some(StatusCode::NOT_FOUND) => STATIC_ROUTE.into(),
+        _ => UNMATCHED_ROUTE.into(),
+    }
+}
+
+/// tracing-actix-web's request span, built from the bounded and redacted forms above instead of
+/// the raw method and target.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("", |target| target.as_str());
+        let user_agent = request
+            .headers()
+            .get("user-agent")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        let client_ip = request
+            .connection_info()
+            .realip_remote_addr()
+            .unwrap_or("")
+            .to_owned();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = method_label(request.method()),
+            http.route = %route_label(request.request(), None),
+            http.target = %redact_target(target),
+            http.client_ip = %client_ip,
+            http.user_agent = %user_agent,
+            http.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }
 
 pub struct Metrics {
@@ -86,32 +254,112 @@ impl Default for Metrics {
     }
 }
 
-/// Middleware: counts and times every request, labelled by route pattern (not raw path, so
-/// ids in URLs don't explode the label set).
-pub async fn record_http_metrics(
+/// Middleware: counts and times every request by route pattern, method and status (each label
+/// bounded by the code, whatever clients send), and writes the access log line, which carries
+/// the request span (so the redacted target).
+pub async fn record_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let result = next.call(req).await;
-    if let (Some(state), Ok(res)) = (state, &result) {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
-        let status = res.status().as_u16().to_string();
-        state
-            .metrics
-            .http_requests
-            .with_label_values(&[&route, &method, &status])
-            .inc();
-        state
-            .metrics
-            .http_seconds
-            .with_label_values(&[&route, &method])
-            .observe(started.elapsed().as_secs_f64());
+    if let Ok(res) = &result {
+        let elapsed = started.elapsed();
+        let status = res.status().as_u16();
+        tracing::info!(
+            status,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "request"
+        );
+        if let Some(state) = state {
+            let route = route_label(res.request(), Some(res.status()));
+            state
+                .metrics
+                .http_requests
+                .with_label_values(&[route.as_ref(), method, status.to_string().as_str()])
+                .inc();
+            state
+                .metrics
+                .http_seconds
+                .with_label_values(&[route.as_ref(), method])
+                .observe(elapsed.as_secs_f64());
+        }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_paths_lose_their_token() {
+        for (target, logged) in [
+            ("/i/abcDEF123", "/i/[redacted]"),
+            ("/i/abcDEF123/", "/i/[redacted]/"),
+            ("/i/abcDEF123?lang=en", "/i/[redacted]?lang=en"),
+            ("/i//abcDEF123", "/i//[redacted]"),
+            ("/%69/abcDEF123", "/%69/[redacted]"),
+            ("/I/abcDEF123", "/I/[redacted]"),
+            ("/i%2FabcDEF123", "/[redacted]"),
+            ("/i/i/abcDEF123", "/i/[redacted]/[redacted]"),
+            ("/i/", "/i/"),
+            ("/i", "/i"),
+        ] {
+            assert_eq!(redact_target(target), logged, "{target}");
+        }
+    }
+
+    #[test]
+    fn token_parameters_lose_their_value_and_the_rest_stays() {
+        for (target, logged) in [
+            (
+                "/api/v1/interviews/42/ws?token=abcDEF123",
+                "/api/v1/interviews/42/ws?token=[redacted]",
+            ),
+            (
+                "/ws?lang=en&token=abc%2BDEF&x=1",
+                "/ws?lang=en&token=[redacted]&x=1",
+            ),
+            (
+                "/ws?token=abc&token=def",
+                "/ws?token=[redacted]&token=[redacted]",
+            ),
+            ("/ws?%74oken=abc", "/ws?%74oken=[redacted]"),
+            ("/ws?TOKEN=abc", "/ws?TOKEN=[redacted]"),
+            ("/ws?to+ken=abc", "/ws?to+ken=abc"),
+            ("/ws?tokens=abc&token", "/ws?tokens=abc&token"),
+            ("/ws?token=", "/ws?token=[redacted]"),
+            ("/ws?", "/ws?"),
+            ("/i/abc?token=def", "/i/[redacted]?token=[redacted]"),
+        ] {
+            assert_eq!(redact_target(target), logged, "{target}");
+        }
+    }
+
+    #[test]
+    fn targets_without_secrets_are_logged_as_sent() {
+        for target in [
+            "/",
+            "",
+            "/api/v1/interviews/5f0c/report?format=pdf",
+            "/api/v1/invite",
+            "/index.html?v=%20x",
+            "/static/app.js",
+        ] {
+            assert_eq!(redact_target(target), target);
+        }
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for junk in ["PROPFIND", "get", "X".repeat(4000).as_str()] {
+            let method = Method::from_bytes(junk.as_bytes()).expect("a token is a method");
+            assert_eq!(method_label(&method), "OTHER", "{junk}");
+        }
+    }
 }

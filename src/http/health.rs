@@ -1,5 +1,8 @@
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -14,8 +17,36 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
     })))
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+/// Prometheus text; with `metrics_token` set, only for a scraper that sends it as a bearer
+/// token. Which port serves it at all is startup's choice (`metrics_bind`).
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(token) = &state.settings.metrics_token {
+        if !bearer_token_is(&req, token) {
+            return Err(AppError::MetricsToken);
+        }
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
+}
+
+/// Whether the request's `Authorization: Bearer …` is `expected`, compared in constant time.
+fn bearer_token_is(req: &HttpRequest, expected: &SecretString) -> bool {
+    let Some((scheme, sent)) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().split_once(' '))
+    else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer")
+        && bool::from(
+            sent.trim()
+                .as_bytes()
+                .ct_eq(expected.expose_secret().as_bytes()),
+        )
 }

@@ -23,7 +23,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let resume_body = || web::PayloadConfig::new(crate::hiring::resume::MAX_BYTES);
     cfg.route("/healthz", web::get().to(health::healthz))
         .service(web::resource("/i/{token}").get(invite::page))
-        .route("/metrics", web::get().to(health::metrics))
         .service(
             // Resources (not bare routes) so a known path with the wrong method is a 405.
             web::scope("/api/v1")
@@ -104,6 +103,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/questions/{id}").patch(questions::update)),
         );
+}
+
+/// `GET /metrics`: mounted on the main app only when a token guards it and no separate
+/// `metrics_bind` listener serves it instead (startup decides).
+pub fn metrics_route(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(health::metrics));
 }
 
 /// JSON bodies: size-limited, and every way they can be wrong answered in the JSON error shape.

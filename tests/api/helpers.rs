@@ -3,13 +3,13 @@
 //! a fresh SQLite file, or a fresh PostgreSQL database created for the test and dropped after.
 
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use awc::http::StatusCode;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use tempfile::TempDir;
-use viva::config::{DatabaseUrl, Settings};
+use viva::config::{DatabaseUrl, LogFormat, Settings};
 use viva::inference::Engines;
 use viva::startup::{Application, SESSION_COOKIE};
 
@@ -108,6 +108,8 @@ impl Drop for PostgresTestDb {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The `metrics_bind` listener's port, when the settings set one.
+    pub metrics_port: Option<u16>,
     /// The app's database (for tests that look at or change it directly).
     pub database: DatabaseUrl,
     pub data_dir: TempDir,
@@ -222,21 +224,90 @@ async fn start_app(
     data_dir: TempDir,
     engines: Option<Engines>,
 ) -> TestApp {
-    viva::telemetry::init_tracing(&settings);
+    init_logs(&settings);
     let database = settings.database();
     let app = Application::build_with_engines(settings.clone(), engines)
         .await
         .expect("app starts");
     let port = app.port();
+    let metrics_port = app.metrics_addr().map(|addr| addr.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         database,
         data_dir,
         postgres,
         handle,
+    }
+}
+
+/// Installs this process's log subscriber (once): the app's own log output on stderr (filter
+/// `VIVA_TEST_LOG`, default `warn`), and every `info` line, in both formats, into the buffer of
+/// a running [`LogCapture`].
+fn init_logs(settings: &Settings) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let json = Settings {
+        log_format: LogFormat::Json,
+        log_level: "info".into(),
+        ..Settings::default()
+    };
+    let pretty = Settings {
+        log_format: LogFormat::Pretty,
+        ..json.clone()
+    };
+    let _ = tracing_subscriber::registry()
+        .with(viva::telemetry::log_layer(settings, std::io::stderr))
+        .with(viva::telemetry::log_layer(&json, || CaptureWriter))
+        .with(viva::telemetry::log_layer(&pretty, || CaptureWriter))
+        .try_init();
+}
+
+static CAPTURED_LOGS: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+fn captured_logs() -> std::sync::MutexGuard<'static, Option<Vec<u8>>> {
+    CAPTURED_LOGS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+struct CaptureWriter;
+
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(lines) = captured_logs().as_mut() {
+            lines.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log lines this test process writes between `start` and `finish` (those of tests running
+/// alongside too), as the server writes them in its JSON and its pretty format. One at a time.
+pub struct LogCapture(());
+
+impl LogCapture {
+    pub fn start() -> Self {
+        let mut captured = captured_logs();
+        assert!(captured.is_none(), "one log capture at a time");
+        *captured = Some(Vec::new());
+        Self(())
+    }
+
+    pub fn finish(self) -> String {
+        let lines = captured_logs().take().unwrap_or_default();
+        String::from_utf8_lossy(&lines).into_owned()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        captured_logs().take();
     }
 }
 

@@ -1,5 +1,5 @@
 //! What every request meets: JSON errors, size limits, security headers, the cross-site
-//! check, health and metrics.
+//! check and health (metrics: telemetry.rs).
 
 use awc::http::StatusCode;
 use serde_json::json;
@@ -184,22 +184,6 @@ async fn localhost_spelling_of_the_origin_is_accepted_without_public_url() {
         .post(app.url("/api/v1/auth/logout"))
         .insert_header(("origin", origin.as_str()));
     assert_eq!(app.send(req, None).await.status, StatusCode::NO_CONTENT);
-}
-
-#[actix_web::test]
-async fn metrics_count_requests_by_route() {
-    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
-    app.get("/api/v1/auth/me", None).await;
-    let r = app.get("/metrics", None).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let text = String::from_utf8_lossy(&r.raw);
-    assert!(
-        text.contains(
-            r#"viva_http_requests_total{method="GET",route="/api/v1/auth/me",status="401"} 1"#
-        ),
-        "{text}"
-    );
-    assert!(text.contains("viva_http_request_duration_seconds_bucket"));
 }
 
 #[actix_web::test]

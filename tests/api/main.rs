@@ -19,3 +19,4 @@ mod migrations;
 mod reports;
 mod sessions;
 mod uploads;
+mod telemetry;
