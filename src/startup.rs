@@ -20,7 +20,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::hashing::{Hasher, HashingError};
 use crate::auth::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
-use crate::auth::Accounts;
+use crate::auth::{Accounts, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
 use crate::hiring::{ActivityFeed, Mailer};
@@ -31,7 +31,7 @@ use crate::interview::live::{SessionDeps, SessionRegistry};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{record_http_metrics, Metrics};
 
-pub const SESSION_COOKIE: &str = "viva_session";
+pub use crate::auth::session_store::SESSION_COOKIE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -133,8 +133,15 @@ impl Application {
             activity.clone(),
             public_url.clone(),
         );
+        let accounts = Accounts::new(pool.clone(), Hasher::new()?);
         let state = web::Data::new(AppState {
-            accounts: Accounts::new(pool.clone(), Hasher::new()?),
+            logins: Logins::new(
+                session_backend.clone(),
+                key.clone(),
+                accounts.clone(),
+                settings.session_absolute_timeout,
+            ),
+            accounts,
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {

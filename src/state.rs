@@ -1,7 +1,7 @@
 //! What every request handler can reach, built once at startup.
 
 use crate::auth::rate_limit::RateLimiter;
-use crate::auth::Accounts;
+use crate::auth::{Accounts, Logins};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::hiring::{ActivityFeed, Mailer};
@@ -12,6 +12,8 @@ pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
     pub accounts: Accounts,
+    /// Where open streams learn that the login they were opened under ended.
+    pub logins: Logins,
     pub limits: Limits,
     pub metrics: Metrics,
     /// What live interviews need; `None` when the server runs without models.

@@ -43,7 +43,7 @@ impl TestApp {
     }
 }
 
-fn job_body(title: &str) -> Value {
+pub(crate) fn job_body(title: &str) -> Value {
     json!({
         "title": title,
         "description": "Build and run our payment APIs.",
@@ -56,14 +56,19 @@ fn job_body(title: &str) -> Value {
     })
 }
 
-async fn new_job(app: &TestApp, cookie: &str, body: Value) -> Value {
+pub(crate) async fn new_job(app: &TestApp, cookie: &str, body: Value) -> Value {
     let r = app.post_json("/api/v1/jobs", &body, Some(cookie)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body
 }
 
 /// Adds a candidate; returns the creation answer and the token of its link.
-async fn invite(app: &TestApp, cookie: &str, job_id: &str, body: Value) -> (Value, String) {
+pub(crate) async fn invite(
+    app: &TestApp,
+    cookie: &str,
+    job_id: &str,
+    body: Value,
+) -> (Value, String) {
     let r = app
         .post_json(
             &format!("/api/v1/jobs/{job_id}/candidates"),
@@ -77,7 +82,7 @@ async fn invite(app: &TestApp, cookie: &str, job_id: &str, body: Value) -> (Valu
     (r.body, token)
 }
 
-fn person(name: &str) -> Value {
+pub(crate) fn person(name: &str) -> Value {
     json!({"name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', "."))})
 }
 
@@ -871,13 +876,13 @@ type Body = std::pin::Pin<
     Box<dyn futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>>,
 >;
 
-struct EventStream {
+pub(crate) struct EventStream {
     response: Body,
     buffer: String,
 }
 
 impl EventStream {
-    async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
+    pub(crate) async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
         let response = awc::Client::builder()
             .disable_timeout()
             .finish()
@@ -901,7 +906,7 @@ impl EventStream {
     }
 
     /// The next event (name, data), skipping keep-alive comments.
-    async fn next(&mut self) -> (String, Value) {
+    pub(crate) async fn next(&mut self) -> (String, Value) {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -931,7 +936,24 @@ impl EventStream {
         }
     }
 
-    async fn until_activity(&mut self, activity: &str) -> Value {
+    /// Reads on until the server ends the stream (failing after a generous wait).
+    pub(crate) async fn ends(&mut self) {
+        // One deadline for the whole wait: keep-alive comments must not keep the test going.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, self.response.next())
+                .await
+                .unwrap_or_else(|_| panic!("the stream is still open after 90 s"));
+            match chunk {
+                None => return,
+                Some(Ok(bytes)) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                // A chunked body cut off is ended too, only less politely.
+                Some(Err(_)) => return,
+            }
+        }
+    }
+
+    pub(crate) async fn until_activity(&mut self, activity: &str) -> Value {
         loop {
             let (name, data) = self.next().await;
             if name == "candidate" && data["activity"] == activity {

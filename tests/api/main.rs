@@ -17,3 +17,4 @@ mod live;
 mod migrations;
 mod reports;
 mod sessions;
+mod streams;

@@ -52,6 +52,9 @@ pub enum ToSocket {
 
 /// Close code for a connection whose invite was revoked or expired.
 pub const CLOSE_INVITE_ENDED: u16 = 4001;
+/// Close code for a connection whose login session ended (logout, logout-all, expiry, the
+/// account removed).
+pub const CLOSE_SESSION_ENDED: u16 = 4002;
 /// Close code for a connection another one took over from.
 pub const CLOSE_TAKEN_OVER: u16 = 4000;
 /// Close code after the interview ended (normal closure).
@@ -99,4 +102,27 @@ pub struct Audio {
 pub struct Client {
     pub connection: u64,
     pub message: ClientMsg,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_close_code_is_documented() {
+        let doc = include_str!("../../../docs/protocol.md");
+        for code in [
+            CLOSE_NORMAL,
+            CLOSE_INTERNAL,
+            CLOSE_RECONNECT,
+            CLOSE_TAKEN_OVER,
+            CLOSE_INVITE_ENDED,
+            CLOSE_SESSION_ENDED,
+        ] {
+            assert!(
+                doc.contains(&format!("\n| {code} |")),
+                "docs/protocol.md's close codes lack {code}"
+            );
+        }
+    }
 }
