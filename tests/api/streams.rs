@@ -19,6 +19,28 @@ on_both_backends!(
     a_role_change_or_a_removed_account_ends_the_job_stream,
 );
 
+#[test]
+fn every_close_code_is_documented() {
+    use viva::interview::live::{
+        CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_NORMAL, CLOSE_RECONNECT, CLOSE_SESSION_ENDED,
+        CLOSE_TAKEN_OVER,
+    };
+    let doc = include_str!("../../docs/protocol.md");
+    for code in [
+        CLOSE_NORMAL,
+        CLOSE_INTERNAL,
+        CLOSE_RECONNECT,
+        CLOSE_TAKEN_OVER,
+        CLOSE_INVITE_ENDED,
+        CLOSE_SESSION_ENDED,
+    ] {
+        assert!(
+            doc.contains(&format!("\n| {code} |")),
+            "docs/protocol.md's close codes lack {code}"
+        );
+    }
+}
+
 /// A signed-in recruiter with a job.
 struct Recruiter {
     id: String,

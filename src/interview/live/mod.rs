@@ -103,26 +103,3 @@ pub struct Client {
     pub connection: u64,
     pub message: ClientMsg,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_close_code_is_documented() {
-        let doc = include_str!("../../../docs/protocol.md");
-        for code in [
-            CLOSE_NORMAL,
-            CLOSE_INTERNAL,
-            CLOSE_RECONNECT,
-            CLOSE_TAKEN_OVER,
-            CLOSE_INVITE_ENDED,
-            CLOSE_SESSION_ENDED,
-        ] {
-            assert!(
-                doc.contains(&format!("\n| {code} |")),
-                "docs/protocol.md's close codes lack {code}"
-            );
-        }
-    }
-}
