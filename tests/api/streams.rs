@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use awc::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_live_app, Backend, TestApp, STRONG_PASSWORD};
+use crate::helpers::{
+    loud, redis_test_url, spawn_app_with, spawn_live_app, Backend, TestApp, STRONG_PASSWORD,
+};
 use crate::hiring::{invite, job_body, new_job, person, EventStream};
 use crate::live::{new_interview, Live, Next};
 use crate::on_both_backends;
@@ -201,6 +203,66 @@ async fn a_role_change_or_a_removed_account_ends_the_job_stream(backend: Backend
     assert_eq!(error["code"], "invalid_message", "{error}");
     y.still_served(&app, &y.cookie, &mut y_live, &mut y_events)
         .await;
+}
+
+#[actix_web::test]
+async fn a_logout_on_another_node_ends_the_stream_within_a_heartbeat() {
+    logout_on_another_node(None).await;
+}
+
+#[actix_web::test]
+async fn a_logout_on_another_node_ends_the_stream_with_the_redis_store() {
+    let Some(redis_url) = redis_test_url() else {
+        loud(
+            "SKIPPED: Redis variant not run; set VIVA_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)",
+        );
+        return;
+    };
+    logout_on_another_node(Some(redis_url)).await;
+}
+
+/// Two nodes over one database and secret key (and one Redis, when given): a stream on the
+/// first ends when the second logs its session out (no in-process notice reaches it).
+async fn logout_on_another_node(redis_url: Option<String>) {
+    let redis = |s: &mut viva::config::Settings| {
+        if let Some(url) = &redis_url {
+            s.session_store = viva::config::SessionStoreKind::Redis;
+            s.redis_url = url.clone().into();
+        }
+    };
+    let Some(first) = spawn_app_with(Backend::Sqlite, redis).await else {
+        return;
+    };
+    let dir = first.data_dir.path().to_path_buf();
+    let Some(second) = spawn_app_with(Backend::Sqlite, |s| {
+        s.data_dir = dir.clone();
+        s.database_url = Some(viva::config::DatabaseUrl::Sqlite(dir.join("viva.db")));
+        redis(s);
+    })
+    .await
+    else {
+        return;
+    };
+    let x = Recruiter::new(&first).await;
+    let laptop = x.another_session(&first).await;
+    let mut events = x.job_events(&first, &x.cookie).await;
+    let mut laptop_events = x.job_events(&first, &laptop).await;
+
+    let r = second
+        .post_json("/api/v1/auth/logout", &json!({}), Some(&x.cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.get("/api/v1/auth/me", Some(&x.cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    events.ends().await;
+    invite(&first, &laptop, &x.job_id, person("Ann Lee")).await;
+    assert_eq!(
+        laptop_events.until_activity("invited").await["candidate"]["name"],
+        "Ann Lee"
+    );
 }
 
 /// `viva admin create --role candidate` on an existing account changes only its role.
