@@ -89,7 +89,7 @@ impl Logins {
         Some(LoginWatch {
             checker: self.checker.clone(),
             session_id: session_id(&key),
-            key: key.into(),
+            key,
             user_id: user.id.clone(),
             allowed,
             notices: Some(self.notices.subscribe()),
