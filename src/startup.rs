@@ -20,7 +20,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::hashing::{HashLimits, Hasher, HashingError};
 use crate::auth::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
-use crate::auth::Accounts;
+use crate::auth::{Accounts, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
 use crate::hiring::resume_reader::{ReaderLimits, ResumeReader};
@@ -32,7 +32,7 @@ use crate::interview::live::{SessionDeps, SessionRegistry};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{record_request, Metrics, RequestSpan};
 
-pub const SESSION_COOKIE: &str = "viva_session";
+pub use crate::auth::session_store::SESSION_COOKIE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -136,14 +136,21 @@ impl Application {
             activity.clone(),
             public_url.clone(),
         );
+        let accounts = Accounts::new(
+            pool.clone(),
+            Hasher::new(HashLimits::new(
+                settings.password_hash_concurrency,
+                settings.password_hash_queue,
+            ))?,
+        );
         let state = web::Data::new(AppState {
-            accounts: Accounts::new(
-                pool.clone(),
-                Hasher::new(HashLimits::new(
-                    settings.password_hash_concurrency,
-                    settings.password_hash_queue,
-                ))?,
+            logins: Logins::new(
+                session_backend.clone(),
+                key.clone(),
+                accounts.clone(),
+                settings.session_absolute_timeout,
             ),
+            accounts,
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::auth::rate_limit::RateLimiter;
-use crate::auth::Accounts;
+use crate::auth::{Accounts, Logins};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::hiring::resume_reader::ResumeReader;
@@ -15,6 +15,8 @@ pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
     pub accounts: Accounts,
+    /// Where open streams learn that the login they were opened under ended.
+    pub logins: Logins,
     pub limits: Limits,
     pub metrics: Metrics,
     /// What live interviews need; `None` when the server runs without models.

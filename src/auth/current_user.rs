@@ -1,11 +1,14 @@
 //! The signed-in user of a request, and the session entries that say who it is.
 
+use std::time::Duration;
+
 use actix_session::{Session, SessionExt};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use super::accounts::AccountError;
 use super::session_store::STORE_UNAVAILABLE;
-use super::User;
+use super::{Accounts, User};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -40,6 +43,41 @@ pub fn ensure_store_available(session: &Session) -> Result<(), AppError> {
     }
 }
 
+/// What [`log_in`] wrote into a session: whose login it is, and when and under which
+/// session generation it began.
+pub(crate) struct LoginEntries {
+    pub user_id: String,
+    generation: Option<i64>,
+    logged_in_at: i64,
+}
+
+impl LoginEntries {
+    /// The entries as `read` gives them (each value as JSON); `None` when nobody logged in.
+    pub(crate) fn read(read: impl Fn(&str) -> Option<serde_json::Value>) -> Option<Self> {
+        let user_id = read(USER_ID).and_then(|v| v.as_str().map(str::to_owned))?;
+        Some(Self {
+            user_id,
+            generation: read(GENERATION).and_then(|v| v.as_i64()),
+            logged_in_at: read(LOGGED_IN_AT).and_then(|v| v.as_i64()).unwrap_or(0),
+        })
+    }
+
+    /// The user this login signs in, while it is still valid: the account exists, logout-all
+    /// has not moved its session generation on, and the absolute timeout has not passed.
+    pub(crate) async fn user(
+        self,
+        accounts: &Accounts,
+        absolute_timeout: Duration,
+    ) -> Result<Option<User>, AccountError> {
+        let age = chrono::Utc::now().timestamp() - self.logged_in_at;
+        if age > absolute_timeout.as_secs() as i64 {
+            return Ok(None);
+        }
+        let user = accounts.find(&self.user_id).await?;
+        Ok(user.filter(|user| Some(user.session_generation) == self.generation))
+    }
+}
+
 /// A request made by a signed-in user whose session is still valid: not logged out, not
 /// ended by logout-all (generation), not past the absolute timeout.
 #[derive(Debug, Clone)]
@@ -56,29 +94,23 @@ impl FromRequest for CurrentUser {
             let state = state
                 .ok_or_else(|| AppError::internal(std::io::Error::other("AppState missing")))?;
             ensure_store_available(&session)?;
-            let read = |key: &str| session.get::<serde_json::Value>(key).ok().flatten();
-            let Some(user_id) = read(USER_ID).and_then(|v| v.as_str().map(str::to_owned)) else {
+            let Some(login) =
+                LoginEntries::read(|key| session.get::<serde_json::Value>(key).ok().flatten())
+            else {
                 return Err(AppError::Unauthenticated);
             };
-            let generation = read(GENERATION).and_then(|v| v.as_i64());
-            let logged_in_at = read(LOGGED_IN_AT).and_then(|v| v.as_i64()).unwrap_or(0);
-
-            let absolute_limit = state.settings.session_absolute_timeout.as_secs() as i64;
-            let too_old = chrono::Utc::now().timestamp() - logged_in_at > absolute_limit;
-            let user = if too_old {
-                None
-            } else {
-                // On a task of its own: actix drops the other extractors of a request when one
-                // fails (a malformed JSON body next to this one), and a SQLite query dropped
-                // half-way panics diesel-async's wrapper on actix's single-threaded runtime.
-                let accounts = state.accounts.clone();
-                actix_web::rt::spawn(async move { accounts.find(&user_id).await })
+            // On a task of its own: actix drops the other extractors of a request when one
+            // fails (a malformed JSON body next to this one), and a SQLite query dropped
+            // half-way panics diesel-async's wrapper on actix's single-threaded runtime.
+            let accounts = state.accounts.clone();
+            let absolute_timeout = state.settings.session_absolute_timeout;
+            let user =
+                actix_web::rt::spawn(async move { login.user(&accounts, absolute_timeout).await })
                     .await
-                    .map_err(AppError::internal)??
-            };
+                    .map_err(AppError::internal)??;
             match user {
-                Some(user) if Some(user.session_generation) == generation => Ok(Self(user)),
-                _ => {
+                Some(user) => Ok(Self(user)),
+                None => {
                     session.purge();
                     Err(AppError::Unauthenticated)
                 }
@@ -128,9 +160,7 @@ impl FromRequest for Recruiter {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = signed_in_as(req, payload, |role| {
-            matches!(role, Role::Recruiter | Role::Admin)
-        });
+        let user = signed_in_as(req, payload, Role::recruits);
         Box::pin(async move { user.await.map(Self) })
     }
 }

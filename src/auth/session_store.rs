@@ -15,6 +15,9 @@ use crate::db::{self, sessions::SessionRow, DbPool};
 
 type SessionState = HashMap<String, String>;
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "viva_session";
+
 /// Session entry set when the store could not be read. actix-session turns store errors into
 /// bare 500s outside every other middleware (no JSON body, no security headers); instead the
 /// request goes on with this marker and [`crate::auth::current_user`] answers 503 in JSON.
@@ -98,7 +101,12 @@ pub struct DatabaseSessionStore {
 
 /// Rows are keyed by this, not by the cookie's key.
 fn row_id(key: &SessionKey) -> String {
-    hex::encode(Sha256::digest(key.as_ref().as_bytes()))
+    session_id(key.as_ref())
+}
+
+/// A session's name that does not reveal its key (a SHA-256 of it, in hex).
+pub(crate) fn session_id(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 fn expiry(ttl: &CookieDuration) -> chrono::NaiveDateTime {

@@ -17,6 +17,11 @@ impl Role {
         }
     }
 
+    /// Recruiters and admins manage jobs and hiring interviews.
+    pub fn recruits(self) -> bool {
+        matches!(self, Self::Recruiter | Self::Admin)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         match raw {
             "candidate" => Ok(Self::Candidate),

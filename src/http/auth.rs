@@ -98,9 +98,14 @@ pub async fn login(
     }
 }
 
-pub async fn logout(session: Session) -> Result<HttpResponse, AppError> {
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
     ensure_store_available(&session)?;
     session.purge();
+    state.logins.session_ended(&req);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -111,6 +116,7 @@ pub async fn logout_all(
 ) -> Result<HttpResponse, AppError> {
     state.accounts.end_all_sessions(&user.0.id).await?;
     session.purge();
+    state.logins.user_sessions_ended(&user.0.id);
     tracing::info!(user_id = %user.0.id, "ended all sessions");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,10 +6,12 @@ use std::time::Duration;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Recruiter;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::hiring::activity::ActivityKind;
 use crate::hiring::candidates::{self, HiringContext, NewCandidate, UploadLimits};
@@ -120,11 +122,17 @@ struct CandidateActivity<'a> {
 /// `candidate` (one candidate, with what just happened) as links are opened and interviews
 /// start, get answers and end. A follower that fell behind gets `resync` and reloads.
 pub async fn events(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: Recruiter,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let job_id = path.into_inner();
+    // The stream lasts only as long as the login that opened it may read the job.
+    let login = state
+        .logins
+        .watch(&req, &user.0, Role::recruits)
+        .ok_or(AppError::Unauthenticated)?;
     let snapshot = candidates::list(&state.pool, &user.0, &job_id).await?;
     let first = sse("snapshot", &snapshot);
     let follower = Follower {
@@ -136,7 +144,8 @@ pub async fn events(
     let stream = futures_util::stream::unfold(follower, |mut follower| async move {
         let bytes = follower.next().await?;
         Some((Ok::<_, actix_web::Error>(bytes), follower))
-    });
+    })
+    .take_until(login.ended(KEEP_ALIVE));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         // Compression would hold events back until a buffer fills.
@@ -164,16 +173,26 @@ impl Follower {
                 Ok(Err(RecvError::Closed)) => return None,
                 Ok(Ok(event)) => event,
             };
-            match candidates::by_interview(&self.pool, &self.job_id, &event.interview_id).await {
-                Ok(Some(candidate)) => {
+            // On a task of its own: the stream is dropped at once when its login ends or its
+            // reader leaves, and a SQLite query dropped half-way panics diesel-async's wrapper.
+            let (pool, job_id) = (self.pool.clone(), self.job_id.clone());
+            let found = actix_web::rt::spawn(async move {
+                candidates::by_interview(&pool, &job_id, &event.interview_id)
+                    .await
+                    .map(|candidate| candidate.map(|c| (event.kind, c)))
+            })
+            .await;
+            match found {
+                Ok(Ok(Some((activity, candidate)))) => {
                     let update = CandidateActivity {
-                        activity: event.kind,
+                        activity,
                         candidate: &candidate,
                     };
                     return Some(sse("candidate", &update));
                 }
-                Ok(None) => {} // another job's interview
-                Err(e) => tracing::warn!(error = %e, "job events: cannot read a candidate"),
+                Ok(Ok(None)) => {} // another job's interview
+                Ok(Err(e)) => tracing::warn!(error = %e, "job events: cannot read a candidate"),
+                Err(e) => tracing::warn!(error = %e, "job events: the candidate lookup failed"),
             }
         }
     }

@@ -8,17 +8,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix::fut::{ActorFutureExt, WrapFuture};
 use actix::{Actor, ActorContext, Addr, AsyncContext, Handler, StreamHandler, Supervisor};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use crate::auth::origin_check::AllowedOrigins;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, LoginWatch};
 use crate::error::AppError;
 use crate::interview::interviews::{self, InterviewStatus};
 use crate::interview::live::registry::{Holder, TooManyLive};
 use crate::interview::live::{
     Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket, CLOSE_INVITE_ENDED,
+    CLOSE_SESSION_ENDED,
 };
 use crate::interview::protocol::{
     decode_audio, parse_client_text, AudioPace, ErrorCode, ServerMsg, MAX_AUDIO_FRAME_BYTES,
@@ -65,6 +67,7 @@ pub async fn connect(
     // Only a signed-in user's own connection counts against their live interviews: a
     // candidate's invite link opens its one interview and counts against no one.
     let mut holder_id = None;
+    let mut login = None;
     let invite = match (&query.token, user) {
         (Some(token), _) => {
             let grant = crate::hiring::invites::authorize(&state.pool, token, true).await?;
@@ -92,6 +95,14 @@ pub async fn connect(
                     interview.interview.status.as_str(),
                 ));
             }
+            // The owner's own interview stays theirs whatever their role becomes: only the
+            // end of the login closes it.
+            login = Some(
+                state
+                    .logins
+                    .watch(&req, &user.0, |_| true)
+                    .ok_or(AppError::Unauthenticated)?,
+            );
             holder_id = Some(user.0.id);
             None
         }
@@ -121,6 +132,7 @@ pub async fn connect(
         last_heard: Instant::now(),
         pace: AudioPace::new(),
         invite,
+        login,
     };
     ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(MAX_WS_FRAME_BYTES)
@@ -151,6 +163,9 @@ pub struct InterviewSocket {
     /// Set for a candidate's connection: no questions before they are asked, and no
     /// feedback, report or score unless the job allows.
     invite: Option<InviteAccess>,
+    /// Set for the owner's connection (opened with their login session) until `started`
+    /// hands it to the task that closes the connection when that login ends.
+    login: Option<LoginWatch>,
 }
 
 impl InterviewSocket {
@@ -198,6 +213,24 @@ impl InterviewSocket {
         expired
     }
 
+    /// Closes the connection: the login session it was opened under ended (logout,
+    /// logout-all, expiry, the account removed).
+    fn login_ended(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        tracing::info!("closing a live connection: its login session ended");
+        self.event(
+            ctx,
+            &ServerMsg::error(
+                ErrorCode::SessionEnded,
+                "Your login session ended: sign in again to continue.",
+            ),
+        );
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::from(CLOSE_SESSION_ENDED),
+            description: Some("session_ended".into()),
+        }));
+        ctx.stop();
+    }
+
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
         let samples = match decode_audio(bytes) {
             Ok(samples) => samples,
@@ -238,6 +271,14 @@ impl Actor for InterviewSocket {
             socket: ctx.address().recipient(),
             invite_id: self.invite.as_ref().map(|invite| invite.invite_id.clone()),
         });
+        if let Some(login) = self.login.take() {
+            ctx.spawn(
+                login
+                    .ended(PING_EVERY)
+                    .into_actor(self)
+                    .map(|(), socket, ctx| socket.login_ended(ctx)),
+            );
+        }
         ctx.run_interval(PING_EVERY, |socket, ctx| {
             if socket.invite_expired(ctx) {
                 return;

@@ -90,6 +90,7 @@ pub enum ErrorCode {
     TakenOver,
     InviteRevoked,
     InviteExpired,
+    SessionEnded,
     Internal,
 }
 

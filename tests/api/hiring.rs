@@ -884,13 +884,13 @@ type Body = std::pin::Pin<
     Box<dyn futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>>,
 >;
 
-struct EventStream {
+pub(crate) struct EventStream {
     response: Body,
     buffer: String,
 }
 
 impl EventStream {
-    async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
+    pub(crate) async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
         let response = awc::Client::builder()
             .disable_timeout()
             .finish()
@@ -914,7 +914,7 @@ impl EventStream {
     }
 
     /// The next event (name, data), skipping keep-alive comments.
-    async fn next(&mut self) -> (String, Value) {
+    pub(crate) async fn next(&mut self) -> (String, Value) {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -944,7 +944,24 @@ impl EventStream {
         }
     }
 
-    async fn until_activity(&mut self, activity: &str) -> Value {
+    /// Reads on until the server ends the stream (failing after a generous wait).
+    pub(crate) async fn ends(&mut self) {
+        // One deadline for the whole wait: keep-alive comments must not keep the test going.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, self.response.next())
+                .await
+                .unwrap_or_else(|_| panic!("the stream is still open after 90 s"));
+            match chunk {
+                None => return,
+                Some(Ok(bytes)) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                // A chunked body cut off is ended too, only less politely.
+                Some(Err(_)) => return,
+            }
+        }
+    }
+
+    pub(crate) async fn until_activity(&mut self, activity: &str) -> Value {
         loop {
             let (name, data) = self.next().await;
             if name == "candidate" && data["activity"] == activity {

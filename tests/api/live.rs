@@ -120,6 +120,21 @@ impl Live {
         }
     }
 
+    /// Waits for `count` of the server's pings (answering them); fails on anything else.
+    pub(crate) async fn pings(&mut self, count: usize) {
+        for _ in 0..count {
+            let frame = actix_web::rt::time::timeout(EVENT_TIMEOUT, self.conn.next())
+                .await
+                .unwrap_or_else(|_| panic!("no ping within {EVENT_TIMEOUT:?}"));
+            match frame {
+                Some(Ok(Frame::Ping(payload))) => {
+                    let _ = self.conn.send(Message::Pong(payload)).await;
+                }
+                other => panic!("expected a ping, got {other:?}; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
     pub(crate) async fn event(&mut self) -> Value {
         match self.next().await {
             Next::Event(event) => event,
@@ -211,7 +226,7 @@ pub(crate) fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 /// A planned behavioral interview of `questions` questions; returns its id.
-async fn new_interview(app: &TestApp, cookie: &str, questions: i64) -> String {
+pub(crate) async fn new_interview(app: &TestApp, cookie: &str, questions: i64) -> String {
     let r = app
         .post_json(
             "/api/v1/interviews",

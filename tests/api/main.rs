@@ -20,3 +20,4 @@ mod reports;
 mod sessions;
 mod uploads;
 mod telemetry;
+mod streams;

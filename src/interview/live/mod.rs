@@ -52,6 +52,9 @@ pub enum ToSocket {
 
 /// Close code for a connection whose invite was revoked or expired.
 pub const CLOSE_INVITE_ENDED: u16 = 4001;
+/// Close code for a connection whose login session ended (logout, logout-all, expiry, the
+/// account removed).
+pub const CLOSE_SESSION_ENDED: u16 = 4002;
 /// Close code for a connection another one took over from.
 pub const CLOSE_TAKEN_OVER: u16 = 4000;
 /// Close code after the interview ended (normal closure).
