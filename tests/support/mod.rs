@@ -78,7 +78,8 @@ pub fn jfk() -> Option<PathBuf> {
         Ok(()) => Some(cached),
         Err(reason) => {
             unavailable(&format!(
-                "jfk.wav from npm package {NODEJS_WHISPER}: {reason}"
+                "jfk.wav from the npm package {NODEJS_WHISPER}, because `npm pack` failed: \
+                 {reason}"
             ));
             None
         }
@@ -139,9 +140,10 @@ pub fn goforward() -> Option<(PathBuf, &'static str)> {
     static ONE: OnceLock<Option<(PathBuf, String)>> = OnceLock::new();
     ONE.get_or_init(|| {
         let data = pocketsphinx_data()?;
-        Some(goforward_wav(data).unwrap_or_else(|reason| {
-            panic!("goforward in {}: {reason}", data.display())
-        }))
+        Some(
+            goforward_wav(data)
+                .unwrap_or_else(|reason| panic!("goforward in {}: {reason}", data.display())),
+        )
     })
     .as_ref()
     .map(|(path, text)| (path.clone(), text.as_str()))
@@ -228,9 +230,9 @@ fn pocketsphinx_data() -> Option<&'static Path> {
         };
         unavailable(&format!(
             "speech recordings from the Debian package {POCKETSPHINX_PACKAGE}, because fetching \
-             it failed: {reason}. The tests fetch it themselves with `apt-get download` (no root \
-             needed, but Debian's package lists: if this machine has none, they fetch their own, \
-             which needs network access). Without apt, unpack the package yourself into {}.",
+             it failed: {reason}. The tests fetch it with `apt-get download` (no root needed; on a \
+             machine without package lists they fetch their own, which needs network access). \
+             Without apt, unpack the package into {}.",
             unpacked.display()
         ));
         None
@@ -266,8 +268,9 @@ fn fetch_deb(package: &str, destination: &Path) -> Result<(), String> {
 /// (no lists because nobody ran `apt-get update`, or stale ones), with lists of our own fetched
 /// into `work` (`apt-get update` needs no root when it writes to a folder of ours).
 fn download_deb(package: &str, work: &Path) -> Result<(), String> {
-    let Err(with_system_lists) =
-        run(Command::new("apt-get").args(["download", package]).current_dir(work))
+    let Err(with_system_lists) = run(Command::new("apt-get")
+        .args(["download", package])
+        .current_dir(work))
     else {
         return Ok(());
     };

@@ -144,9 +144,10 @@ pub fn write_wav(
         }
         writer.finalize()
     })();
-    if let Err(e) = written.map_err(|e| e.to_string()).and_then(|()| {
-        std::fs::rename(&partial, &destination).map_err(|e| e.to_string())
-    }) {
+    if let Err(e) = written
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&partial, &destination).map_err(|e| e.to_string()))
+    {
         panic!("writing {}: {e}", destination.display());
     }
     destination
