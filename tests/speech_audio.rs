@@ -4,6 +4,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use support::WavEncoding;
 use viva::speech::audio::{self, AudioError};
 
 /// A real 16 kHz recording (LibriVox, 2.5 s of speech) to derive variants from.
@@ -11,9 +12,30 @@ fn speech_16k() -> Option<PathBuf> {
     support::librivox().into_iter().nth(1).map(|(path, _)| path)
 }
 
-fn sox_variant(source: &Path, name: &str, options: &[&str]) -> Option<Vec<f32>> {
-    let path = support::sox(source, name, options)?;
-    Some(audio::read_wav(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
+/// Writes `samples` (16 kHz) as `name` at `rate` Hz (resampled by the tests' own reference
+/// resampler, not the app's), `channels` and `encoding`, and reads it back through the app.
+fn variant(
+    name: &str,
+    samples: &[f32],
+    rate: u32,
+    channels: u16,
+    encoding: WavEncoding,
+) -> Vec<f32> {
+    let at_rate = if rate == 16_000 {
+        samples.to_vec()
+    } else {
+        support::resample(samples, 16_000, rate)
+    };
+    let path = support::write_wav(name, &at_rate, rate, channels, encoding);
+    audio::read_wav(&path).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// `samples` rounded to 16-bit values, as a 16-bit WAV stores them.
+fn as_16_bit(samples: &[f32]) -> Vec<f32> {
+    samples
+        .iter()
+        .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) / 32768.0)
+        .collect()
 }
 
 /// Normalised cross-correlation of `b` against `a` at the best lag in `-max_lag..=max_lag`,
@@ -85,37 +107,29 @@ fn resampled_variants_match_the_original() {
     let original = audio::read_wav(&source).unwrap();
     assert!(original.len() > 16_000, "{} samples", original.len());
 
-    let cases: [(&str, &[&str]); 2] = [
-        ("speech-44k-stereo.wav", &["-r", "44100", "-c", "2"]),
-        (
-            "speech-48k-float.wav",
-            &["-r", "48000", "-e", "floating-point", "-b", "32"],
-        ),
+    let cases = [
+        ("speech-44k-stereo.wav", 44_100, 2, WavEncoding::Int(16)),
+        ("speech-48k-float.wav", 48_000, 1, WavEncoding::Float),
     ];
-    for (name, options) in cases {
-        let Some(variant) = sox_variant(&source, name, options) else {
-            return;
-        };
-        assert_matches(name, &original, &variant, 0.9999, 0.01);
+    for (name, rate, channels, encoding) in cases {
+        let ours = variant(name, &original, rate, channels, encoding);
+        assert_matches(name, &original, &ours, 0.9999, 0.01);
     }
 }
 
 #[test]
-fn upsampled_8k_matches_sox() {
+fn upsampled_8k_matches_a_reference_resampler() {
     let Some(source) = speech_16k() else { return };
     let original = audio::read_wav(&source).unwrap();
-    let Some(narrow) = support::sox(&source, "speech-8k.wav", &["-r", "8000"]) else {
-        return;
-    };
-    let ours = audio::read_wav(&narrow).unwrap();
+    let narrow = as_16_bit(&support::resample(&original, 16_000, 8_000));
+    let path = support::write_wav("speech-8k.wav", &narrow, 8_000, 1, WavEncoding::Int(16));
+    let ours = audio::read_wav(&path).unwrap();
     // 8 kHz has nothing above 4 kHz: against the original only the lower band can match ...
     assert_matches("speech-8k.wav vs original", &original, &ours, 0.95, 0.3);
-    // ... while sox's own 8 kHz -> 16 kHz conversion of the same file should be nearly identical.
-    let Some(back) = support::sox(&narrow, "speech-8k-to-16k.wav", &["-r", "16000"]) else {
-        return;
-    };
-    let sox_16k = audio::read_wav(&back).unwrap();
-    assert_matches("speech-8k.wav vs sox", &sox_16k, &ours, 0.999, 0.05);
+    // ... while the reference resampler's 8 kHz -> 16 kHz of the same samples should be nearly
+    // identical.
+    let reference = support::resample(&narrow, 8_000, 16_000);
+    assert_matches("speech-8k.wav vs reference", &reference, &ours, 0.999, 0.05);
 }
 
 #[test]
@@ -123,31 +137,14 @@ fn sample_formats_decode_to_the_same_samples() {
     let Some(source) = speech_16k() else { return };
     let original = audio::read_wav(&source).unwrap();
     // 16-bit values are exact in 24-bit, 32-bit and float containers; 8-bit loses the low byte.
-    let cases: [(&str, &[&str], f32); 4] = [
-        ("speech-24bit.wav", &["-b", "24"], 1e-7),
-        (
-            "speech-32bit.wav",
-            &["-b", "32", "-e", "signed-integer"],
-            1e-7,
-        ),
-        (
-            "speech-float.wav",
-            &["-b", "32", "-e", "floating-point"],
-            1e-7,
-        ),
-        (
-            "speech-8bit.wav",
-            &["-b", "8", "-e", "unsigned-integer"],
-            1.0 / 128.0 + 1e-6,
-        ),
+    let cases = [
+        ("speech-24bit.wav", WavEncoding::Int(24), 1e-7),
+        ("speech-32bit.wav", WavEncoding::Int(32), 1e-7),
+        ("speech-float.wav", WavEncoding::Float, 1e-7),
+        ("speech-8bit.wav", WavEncoding::Int(8), 1.0 / 128.0 + 1e-6),
     ];
-    for (name, options, tolerance) in cases {
-        // `-D`: no dither, so the conversion is deterministic.
-        let mut all = vec!["-D"];
-        all.extend_from_slice(options);
-        let Some(decoded) = sox_variant(&source, name, &all) else {
-            return;
-        };
+    for (name, encoding, tolerance) in cases {
+        let decoded = variant(name, &original, 16_000, 1, encoding);
         assert_eq!(decoded.len(), original.len(), "{name}");
         let worst = original
             .iter()
@@ -160,7 +157,7 @@ fn sample_formats_decode_to_the_same_samples() {
 
 #[test]
 fn real_recordings_decode_at_16k() {
-    let mut checked = 0;
+    // Each set is complete or, after a loud SKIPPED line (a failure under CI), empty.
     for (path, transcript) in support::librivox().into_iter().chain(support::cards()) {
         assert!(
             !transcript.is_empty() && !transcript.contains("<s>"),
@@ -178,22 +175,16 @@ fn real_recordings_decode_at_16k() {
             "{} is silent",
             path.display()
         );
-        checked += 1;
     }
     if let Some((path, transcript)) = support::goforward() {
         assert_eq!(transcript, "go forward ten meters");
         let samples = audio::read_wav(&path).unwrap();
         assert_eq!(samples.len(), 89_160 / 2);
-        checked += 1;
     }
     if let Some(path) = support::jfk() {
         let samples = audio::read_wav(&path).unwrap();
         let seconds = samples.len() as f64 / 16_000.0;
         assert!((10.5..11.5).contains(&seconds), "jfk.wav: {seconds} s");
-        checked += 1;
-    }
-    if checked > 0 {
-        assert!(checked >= 5, "only {checked} recordings found");
     }
 }
 

@@ -31,16 +31,11 @@ fn transcribe(engine: &WhisperEngine, path: &Path) -> String {
 }
 
 /// Every recording with a transcript: LibriVox read speech, the "cards" and "go forward"
-/// recordings.
+/// recordings (empty after a loud SKIPPED line, or a failure under CI, when they cannot be had).
 fn corpus() -> Vec<(PathBuf, &'static str)> {
     let mut files = support::librivox();
     files.extend(support::cards());
     files.extend(support::goforward());
-    if files.is_empty() {
-        support::unavailable(
-            "pocketsphinx-testdata recordings (apt-get install pocketsphinx-testdata)",
-        );
-    }
     files
 }
 

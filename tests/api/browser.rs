@@ -154,21 +154,21 @@ async fn log_in(page: &mut Page<impl Socket>, app: &TestApp, email: &str) {
     wait_for_view(page, "the dashboard", |v| v.signed_in).await;
 }
 
-/// What the fake microphone plays (it loops): 0.5 s of silence, `recording`, 4 s of silence
-/// (long enough for the server to hear the answer end). `None` after a loud line without sox.
-fn microphone(recording: &std::path::Path) -> Option<PathBuf> {
-    let microphone = crate::support::test_audio_dir().join("jfk-with-pauses.wav");
-    let padded = std::process::Command::new("sox")
-        .arg(recording)
-        .arg(&microphone)
-        .args(["pad", "0.5", "4"])
-        .status();
-    if matches!(padded, Ok(s) if s.success()) {
-        Some(microphone)
-    } else {
-        crate::support::unavailable("sox (apt package sox) to pad the microphone recording");
-        None
-    }
+/// What the fake microphone plays (it loops): 0.5 s of silence, `recording` (16 kHz), 4 s of
+/// silence (long enough for the server to hear the answer end).
+fn microphone(recording: &std::path::Path) -> PathBuf {
+    let speech = viva::speech::audio::read_wav(recording)
+        .unwrap_or_else(|e| panic!("{}: {e}", recording.display()));
+    let mut padded = vec![0.0; 8_000];
+    padded.extend_from_slice(&speech);
+    padded.resize(padded.len() + 64_000, 0.0);
+    crate::support::write_wav(
+        "jfk-with-pauses.wav",
+        &padded,
+        16_000,
+        1,
+        crate::support::WavEncoding::Int(16),
+    )
 }
 
 /// A browser whose microphone plays `microphone`, allowed without asking.
@@ -258,9 +258,7 @@ async fn answers_an_interview_by_voice_in_the_browser() {
     let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let Some(microphone) = microphone(&jfk) else {
-        return;
-    };
+    let microphone = microphone(&jfk);
     let browser = with_microphone(&chromium, &microphone).await;
     let email = crate::helpers::unique_email();
     let r = app
@@ -501,9 +499,7 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
     else {
         return;
     };
-    let Some(microphone) = microphone(&jfk) else {
-        return;
-    };
+    let microphone = microphone(&jfk);
 
     // The recruiter: a job, then their live job page.
     let email = crate::helpers::unique_email();

@@ -3,11 +3,14 @@
 //! - `jfk()`: `jfk.wav` (11 s, 16 kHz) from the npm package `nodejs-whisper`, fetched once with
 //!   `npm pack` and cached under `target/test-audio/`.
 //! - `librivox()`, `cards()`, `goforward()`: 16 kHz recordings with transcripts from Debian's
-//!   `pocketsphinx-testdata`; the transcripts are read from the package's own files.
-//! - `sox()`: variants of a file (other rates, channels, sample formats) made with `sox`.
+//!   `pocketsphinx-testdata`, fetched once with `apt-get download` (no root needed) and unpacked
+//!   under `target/test-audio/`; an installed copy in /usr/share is used only when that fails.
+//!   The transcripts are read from the package's own files.
+//! - `resample()`, `write_wav()` (in `variants.rs`): other rates, channel counts and sample
+//!   formats of a recording.
 //!
-//! What is missing is reported through `unavailable`: a failure under CI (which installs it all),
-//! a loud "SKIPPED" line otherwise.
+//! What is missing is reported through `unavailable`: a failure under CI, a loud "SKIPPED" line
+//! otherwise.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -17,13 +20,18 @@ use std::sync::{Mutex, OnceLock};
 
 mod models;
 mod smtp;
+mod variants;
 #[allow(unused_imports)]
 pub use models::*;
 #[allow(unused_imports)]
 pub use smtp::*;
+#[allow(unused_imports)]
+pub use variants::*;
 
 const NODEJS_WHISPER: &str = "nodejs-whisper@0.3.1";
-const POCKETSPHINX_DATA: &str = "/usr/share/pocketsphinx/test/data";
+const POCKETSPHINX_PACKAGE: &str = "pocketsphinx-testdata";
+/// Where the recordings lie inside the package (and, installed, under `/`).
+const POCKETSPHINX_DATA: &str = "usr/share/pocketsphinx/test/data";
 const LIBRIVOX_IDS: [&str; 5] = [
     "sense_and_sensibility_01_austen_64kb-0870",
     "sense_and_sensibility_01_austen_64kb-0880",
@@ -70,7 +78,8 @@ pub fn jfk() -> Option<PathBuf> {
         Ok(()) => Some(cached),
         Err(reason) => {
             unavailable(&format!(
-                "jfk.wav from npm package {NODEJS_WHISPER}: {reason}"
+                "jfk.wav from the npm package {NODEJS_WHISPER}, because `npm pack` failed: \
+                 {reason}"
             ));
             None
         }
@@ -104,42 +113,43 @@ fn fetch_jfk(destination: &Path) -> Result<(), String> {
 /// LibriVox "Sense and Sensibility" sentences (3–7 s each) with their reference transcripts.
 pub fn librivox() -> Vec<(PathBuf, &'static str)> {
     static SET: OnceLock<Vec<(PathBuf, String)>> = OnceLock::new();
-    let dir = Path::new(POCKETSPHINX_DATA).join("librivox");
-    borrowed(
-        SET.get_or_init(|| {
-            labelled_set(&dir, &dir.join("transcription"), &LIBRIVOX_IDS, "librivox")
-        }),
-    )
+    borrowed(SET.get_or_init(|| {
+        let Some(data) = pocketsphinx_data() else {
+            return Vec::new();
+        };
+        let dir = data.join("librivox");
+        labelled_set(&dir, &dir.join("transcription"), &LIBRIVOX_IDS)
+    }))
 }
 
 /// Spoken playing cards ("ten of clubs", …), 1–3 s each, with their reference transcripts.
 pub fn cards() -> Vec<(PathBuf, &'static str)> {
     static SET: OnceLock<Vec<(PathBuf, String)>> = OnceLock::new();
-    let dir = Path::new(POCKETSPHINX_DATA).join("cards");
-    borrowed(
-        SET.get_or_init(|| {
-            labelled_set(&dir, &dir.join("cards.transcription"), &CARD_IDS, "cards")
-        }),
-    )
+    borrowed(SET.get_or_init(|| {
+        let Some(data) = pocketsphinx_data() else {
+            return Vec::new();
+        };
+        let dir = data.join("cards");
+        labelled_set(&dir, &dir.join("cards.transcription"), &CARD_IDS)
+    }))
 }
 
 /// "go forward ten meters": the package's raw 16 kHz PCM wrapped into a WAV under
 /// `target/test-audio/`, with the sentence read from the package's grammar.
 pub fn goforward() -> Option<(PathBuf, &'static str)> {
     static ONE: OnceLock<Option<(PathBuf, String)>> = OnceLock::new();
-    ONE.get_or_init(|| match goforward_wav() {
-        Ok(found) => Some(found),
-        Err(reason) => {
-            unavailable(&format!("goforward from pocketsphinx-testdata: {reason}"));
-            None
-        }
+    ONE.get_or_init(|| {
+        let data = pocketsphinx_data()?;
+        Some(
+            goforward_wav(data)
+                .unwrap_or_else(|reason| panic!("goforward in {}: {reason}", data.display())),
+        )
     })
     .as_ref()
     .map(|(path, text)| (path.clone(), text.as_str()))
 }
 
-fn goforward_wav() -> Result<(PathBuf, String), String> {
-    let data = Path::new(POCKETSPHINX_DATA);
+fn goforward_wav(data: &Path) -> Result<(PathBuf, String), String> {
     let raw =
         std::fs::read(data.join("goforward.raw")).map_err(|e| format!("goforward.raw: {e}"))?;
     let grammar = std::fs::read_to_string(data.join("goforward.gram"))
@@ -170,61 +180,126 @@ fn goforward_wav() -> Result<(PathBuf, String), String> {
     Ok((destination, sentence))
 }
 
-/// Runs `sox INPUT OPTIONS... target/test-audio/NAME` (OPTIONS are output-format options such
-/// as `-r 8000`, `-c 2`, `-b 24`, `-e floating-point`) and returns the output path.
-pub fn sox(input: &Path, name: &str, options: &[&str]) -> Option<PathBuf> {
-    let destination = test_audio_dir().join(name);
-    // sox picks the output format from the extension, so the temporary name keeps it.
-    let partial = test_audio_dir().join(format!("partial-{}-{name}", std::process::id()));
-    let made = run(Command::new("sox").arg(input).args(options).arg(&partial))
-        .and_then(|()| std::fs::rename(&partial, &destination).map_err(|e| e.to_string()));
-    match made {
-        Ok(()) => Some(destination),
-        Err(reason) => {
-            let _ = std::fs::remove_file(&partial);
-            unavailable(&format!("sox (apt package sox): {reason}"));
-            None
-        }
-    }
-}
-
 /// Files `DIR/ID.wav` for each id, with transcripts from a Sphinx transcription file whose lines
-/// read `<s> words </s> (ID)`.
-fn labelled_set(
-    dir: &Path,
-    transcription: &Path,
-    ids: &[&str],
-    what: &str,
-) -> Vec<(PathBuf, String)> {
-    let text = match std::fs::read_to_string(transcription) {
-        Ok(text) => text,
-        Err(e) => {
-            unavailable(&format!(
-                "{what} from pocketsphinx-testdata ({}: {e})",
-                transcription.display()
-            ));
-            return Vec::new();
-        }
-    };
+/// read `<s> words </s> (ID)`. The package is there, so anything missing is a failure.
+fn labelled_set(dir: &Path, transcription: &Path, ids: &[&str]) -> Vec<(PathBuf, String)> {
+    let text = std::fs::read_to_string(transcription)
+        .unwrap_or_else(|e| panic!("{}: {e}", transcription.display()));
     let mut set = Vec::new();
     for id in ids {
         let wav = dir.join(format!("{id}.wav"));
-        let sentence = text.lines().find_map(|line| {
-            let (words, label) = line.trim().rsplit_once('(')?;
-            (label.trim_end_matches(')').trim() == *id).then(|| {
-                words
-                    .split_whitespace()
-                    .filter(|w| *w != "<s>" && *w != "</s>")
-                    .collect::<Vec<_>>()
-                    .join(" ")
+        assert!(wav.is_file(), "{} is missing", wav.display());
+        let sentence = text
+            .lines()
+            .find_map(|line| {
+                let (words, label) = line.trim().rsplit_once('(')?;
+                (label.trim_end_matches(')').trim() == *id).then(|| {
+                    words
+                        .split_whitespace()
+                        .filter(|w| *w != "<s>" && *w != "</s>")
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
             })
-        });
-        match sentence {
-            Some(sentence) if wav.is_file() => set.push((wav, sentence)),
-            _ => unavailable(&format!("{what}: {} or its transcript", wav.display())),
-        }
+            .unwrap_or_else(|| panic!("no transcript for {id} in {}", transcription.display()));
+        set.push((wav, sentence));
     }
     set
+}
+
+/// The data folder of `pocketsphinx-testdata`: unpacked under `target/test-audio/` (fetched the
+/// first time), else the installed package's; `None` after `unavailable` when neither can be had.
+fn pocketsphinx_data() -> Option<&'static Path> {
+    static DATA: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let unpacked = test_audio_dir().join(POCKETSPHINX_PACKAGE);
+        if unpacked.join(POCKETSPHINX_DATA).is_dir() {
+            return Some(unpacked.join(POCKETSPHINX_DATA));
+        }
+        let fetched = fetch_deb(POCKETSPHINX_PACKAGE, &unpacked);
+        if fetched.is_ok() && unpacked.join(POCKETSPHINX_DATA).is_dir() {
+            return Some(unpacked.join(POCKETSPHINX_DATA));
+        }
+        let installed = Path::new("/").join(POCKETSPHINX_DATA);
+        if installed.is_dir() {
+            return Some(installed);
+        }
+        let reason = match fetched {
+            Ok(()) => format!("the package has no {POCKETSPHINX_DATA}"),
+            Err(reason) => reason,
+        };
+        unavailable(&format!(
+            "speech recordings from the Debian package {POCKETSPHINX_PACKAGE}, because fetching \
+             it failed: {reason}. The tests fetch it with `apt-get download` (no root needed; on a \
+             machine without package lists they fetch their own, which needs network access). \
+             Without apt, unpack the package into {}.",
+            unpacked.display()
+        ));
+        None
+    })
+    .as_deref()
+}
+
+/// Downloads the Debian package `package` with `apt-get download` (no root needed) and unpacks it
+/// into `destination` with `dpkg-deb -x`.
+fn fetch_deb(package: &str, destination: &Path) -> Result<(), String> {
+    let work = test_audio_dir().join(format!("apt-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let result = (|| {
+        download_deb(package, &work)?;
+        let deb = find_file(&work, |name| {
+            name.starts_with(&format!("{package}_")) && name.ends_with(".deb")
+        })
+        .ok_or_else(|| format!("`apt-get download {package}` wrote no .deb"))?;
+        let unpacked = work.join("unpacked");
+        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked))?;
+        // Rename into place so a concurrent test binary never sees a half-unpacked package.
+        match std::fs::rename(&unpacked, destination) {
+            Ok(()) => Ok(()),
+            Err(_) if destination.is_dir() => Ok(()), // another test binary was first
+            Err(e) => Err(format!("{}: {e}", destination.display())),
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+/// `apt-get download PACKAGE` into `work`, with the system's package lists or, when that fails
+/// (no lists because nobody ran `apt-get update`, or stale ones), with lists of our own fetched
+/// into `work` (`apt-get update` needs no root when it writes to a folder of ours).
+fn download_deb(package: &str, work: &Path) -> Result<(), String> {
+    let Err(with_system_lists) = run(Command::new("apt-get")
+        .args(["download", package])
+        .current_dir(work))
+    else {
+        return Ok(());
+    };
+    let lists = work.join("lists");
+    let cache = work.join("cache");
+    for dir in [lists.join("partial"), cache.join("archives/partial")] {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let own_lists = [
+        format!("Dir::State::Lists={}", lists.display()),
+        format!("Dir::Cache={}", cache.display()),
+        "Debug::NoLocking=1".to_string(),
+    ];
+    let apt_get = |args: &[&str]| {
+        let mut command = Command::new("apt-get");
+        for option in &own_lists {
+            command.arg("-o").arg(option);
+        }
+        command.args(args).current_dir(work);
+        command
+    };
+    run(&mut apt_get(&["update"]))
+        .and_then(|()| run(&mut apt_get(&["download", package])))
+        .map_err(|e| {
+            format!(
+                "`apt-get download {package}` failed ({with_system_lists}), and with package \
+                 lists of our own too ({e})"
+            )
+        })
 }
 
 fn borrowed(set: &'static [(PathBuf, String)]) -> Vec<(PathBuf, &'static str)> {
