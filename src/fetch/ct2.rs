@@ -858,4 +858,118 @@ mod tests {
             "{err}"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        /// Names the converter maps, to aim aliases and renamed variables at.
+        const NAMES: [&str; 8] = [
+            "decoder/embeddings/weight",
+            "decoder/projection/weight",
+            "encoder/conv1/weight",
+            "encoder/conv2/bias",
+            "encoder/layer_0/ffn/linear_0/weight",
+            "encoder/layer_7/self_attention/linear_0/weight",
+            "decoder/layer_0/attention/linear_1/bias",
+            "decoder/position_encodings/encodings",
+        ];
+
+        /// What converting any bytes must lead to: safetensors that read back, with no more
+        /// data than twice the model's own, or an error that says what is wrong.
+        fn check_converted(bytes: &[u8]) -> Result<(), TestCaseError> {
+            match convert(bytes, None) {
+                Ok(out) => {
+                    let st = safetensors::SafeTensors::deserialize(&out.safetensors)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(st.len(), out.tensor_count);
+                    let written: usize = st.tensors().iter().map(|(_, t)| t.data().len()).sum();
+                    let stored: usize = parse(bytes)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?
+                        .variables
+                        .iter()
+                        .map(|v| v.data.len())
+                        .sum();
+                    prop_assert!(written <= 2 * stored, "{written} bytes written from {stored}");
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            Ok(())
+        }
+
+        /// Dimensions of any rank, and data of the size they need.
+        fn reshaped() -> impl Strategy<Value = (Vec<u32>, u8)> {
+            (proptest::collection::vec(0u32..7, 0..5), prop_oneof![Just(0u8), Just(4), 0u8..8])
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(512))]
+
+            #[test]
+            fn mutated_models_convert_or_fail_clearly(bytes in fuzzing::mutated(tiny_model().bytes())) {
+                check_converted(&bytes)?;
+            }
+
+            #[test]
+            fn variables_of_any_shape_convert_or_fail_clearly(
+                which in any::<proptest::sample::Index>(),
+                rename in proptest::option::of(proptest::sample::select(NAMES.to_vec())),
+                (shape, dtype) in reshaped(),
+            ) {
+                let mut w = tiny_model();
+                let i = which.index(w.vars.len());
+                let size = Ct2Dtype::from_code(dtype).map_or(1, Ct2Dtype::size);
+                let elements: usize = shape.iter().map(|&d| d as usize).product();
+                let var = &mut w.vars[i];
+                if let Some(name) = rename {
+                    var.0 = name.to_owned();
+                }
+                var.1 = shape;
+                var.2 = dtype;
+                var.3 = vec![0; elements * size];
+                check_converted(&w.bytes())?;
+            }
+
+            #[test]
+            fn aliases_convert_or_fail_clearly(
+                aliases in proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            proptest::sample::select(NAMES.to_vec()).prop_map(str::to_owned),
+                            (0u32..1000).prop_map(|i| format!("encoder/layer_{i}/ffn/linear_1/weight")),
+                        ],
+                        prop_oneof![
+                            proptest::sample::select(NAMES.to_vec()).prop_map(str::to_owned),
+                            "\\PC{0,12}",
+                        ],
+                    ),
+                    0..64,
+                )
+            ) {
+                let mut w = tiny_model();
+                w.aliases.extend(aliases);
+                check_converted(&w.bytes())?;
+            }
+
+            /// The reader the Whisper model loads its weights with, on a damaged converted file.
+            #[test]
+            fn damaged_safetensors_are_read_or_refused(
+                bytes in fuzzing::mutated(
+                    convert(&tiny_model().bytes(), None)
+                        .map(|c| c.safetensors)
+                        .unwrap_or_default()
+                )
+            ) {
+                match candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu) {
+                    Ok(tensors) => {
+                        let total: usize = tensors.values().map(|t| t.elem_count()).sum();
+                        prop_assert!(total <= bytes.len());
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
+    }
 }
