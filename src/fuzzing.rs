@@ -118,7 +118,11 @@ mod tests {
     #[test]
     fn edits_stay_inside_the_bytes() {
         let bytes = apply(vec![1, 2, 3], &[Edit::Word64(any_index(), u64::MAX)]);
-        assert_eq!(bytes, vec![1, 2, 3], "a word longer than the file is not written");
+        assert_eq!(
+            bytes,
+            vec![1, 2, 3],
+            "a word longer than the file is not written"
+        );
         let bytes = apply(vec![0; 8], &[Edit::Word32(any_index(), 0x0403_0201)]);
         assert_eq!(bytes.len(), 8);
         assert!(bytes.windows(4).any(|w| w == [1, 2, 3, 4]));

@@ -42,6 +42,8 @@ pub enum AudioError {
     TooLong { seconds: f64 },
     #[error("the audio contains NaN or infinite samples")]
     NonFinite,
+    #[error("samples must lie in [-1, 1]")]
+    OutOfRange,
     #[error("16-bit PCM data must have an even number of bytes, got {0}")]
     OddPcmLength(usize),
     #[error("resampling failed: {0}")]
@@ -83,6 +85,10 @@ pub fn resample_to_16k(samples: &[f32], rate: u32) -> Result<Vec<f32>, AudioErro
     check_duration(samples.len() as u64, rate)?;
     if samples.iter().any(|s| !s.is_finite()) {
         return Err(AudioError::NonFinite);
+    }
+    // Far out of range, the resampler's FFT overflows to NaN and rubato panics on it.
+    if samples.iter().any(|s| s.abs() > 1.0) {
+        return Err(AudioError::OutOfRange);
     }
     let target = SAMPLE_RATE as u32;
     if rate == target || samples.is_empty() {
@@ -173,7 +179,9 @@ fn decode<R: Read>(mut source: R) -> Result<Vec<f32>, AudioError> {
     resample_to_16k(&mono, spec.sample_rate)
 }
 
-/// Averages interleaved channels into one, scaling each sample by `scale`.
+/// Averages interleaved channels into one, scaling each sample by `scale` and clipping it to
+/// [-1, 1] (float files may hold anything, and a damaged header can declare a bit depth its
+/// samples exceed).
 fn downmix<S, I>(samples: I, channels: usize, scale: f64) -> Result<Vec<f32>, AudioError>
 where
     S: Into<f64>,
@@ -186,13 +194,14 @@ where
         sum += sample.map_err(wav_error)?.into();
         count += 1;
         if count == channels {
-            mono.push((sum * scale / channels as f64) as f32);
+            let sample = (sum * scale / channels as f64) as f32;
+            if !sample.is_finite() {
+                return Err(AudioError::NonFinite);
+            }
+            mono.push(sample.clamp(-1.0, 1.0));
             sum = 0.0;
             count = 0;
         }
-    }
-    if mono.iter().any(|s| !s.is_finite()) {
-        return Err(AudioError::NonFinite);
     }
     Ok(mono)
 }
@@ -327,6 +336,26 @@ mod tests {
     }
 
     #[test]
+    fn far_out_of_range_samples_are_refused_or_clipped_not_a_panic() {
+        // Found by `resampling_any_accepted_rate_gives_the_ratio_of_samples`: rubato panicked
+        // ("Imaginary part of first value was non-zero") on samples such as 2.4e35.
+        let mut loud = vec![0.5f32; 300];
+        loud[100] = 2.4e35;
+        assert!(matches!(
+            resample_to_16k(&loud, 8_000),
+            Err(AudioError::OutOfRange)
+        ));
+        let float = wav_bytes(spec(1, 8_000, 32, hound::SampleFormat::Float), |w| {
+            for s in loud {
+                w.write_sample(s).unwrap();
+            }
+        });
+        let samples = decode_wav(&float).unwrap();
+        assert_eq!(samples.len(), 600);
+        assert!(samples.iter().all(|s| s.is_finite()));
+    }
+
+    #[test]
     fn resampled_length_follows_the_ratio() {
         for (len, rate, want) in [
             (8_000, 8_000, 16_000),
@@ -408,9 +437,13 @@ mod tests {
                 proptest::sample::select(encodings),
                 1u16..=3,
                 proptest::sample::select(vec![8_000u32, 16_000, 44_100]),
-                proptest::collection::vec(-1.0f32..1.0, 1..48),
+                proptest::collection::vec(-1.0f32..1.0, 1..16),
             )
-                .prop_map(|((bits, format), channels, rate, values)| {
+                .prop_map(|((bits, format), channels, rate, frames)| {
+                    // hound writes whole frames only: every channel of every frame.
+                    let values = frames
+                        .iter()
+                        .flat_map(|&v| std::iter::repeat_n(v, usize::from(channels)));
                     wav_bytes(spec(channels, rate, bits, format), |w| {
                         for v in values {
                             let written = match format {
@@ -518,6 +551,9 @@ mod tests {
                     }
                     Err(AudioError::NonFinite) => {
                         prop_assert!(samples.iter().any(|s| !s.is_finite()))
+                    }
+                    Err(AudioError::OutOfRange) => {
+                        prop_assert!(samples.iter().any(|s| s.abs() > 1.0))
                     }
                     Err(other) => prop_assert!(false, "unexpected {other}"),
                 }
