@@ -525,7 +525,10 @@ impl Settings {
     fn set(&mut self, spec: &SettingSpec, value: &str, origin: &str) -> Result<(), ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid {
             setting: format!("{} ({})", spec.env, spec.key),
-            value: if matches!(spec.key, "secret_key" | "database_url" | "smtp_password") {
+            value: if matches!(
+                spec.key,
+                "secret_key" | "database_url" | "smtp_password" | "redis_url"
+            ) {
                 "<hidden>".into()
             } else {
                 value.to_owned()
@@ -918,6 +921,17 @@ mod tests {
         for spec in SETTINGS {
             let _ = Settings::default().set(spec, "x", "test");
         }
+    }
+
+    #[test]
+    fn a_redis_url_is_not_echoed_in_errors() {
+        // Found by `secret_values_are_not_repeated_in_errors`.
+        let err = Settings::default()
+            .apply_env(env(&[("VIVA_REDIS_URL", "reddis://:hunter2@cache:6379")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("VIVA_REDIS_URL"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     mod properties {
