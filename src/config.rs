@@ -741,11 +741,18 @@ fn parse_path(value: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(value))
 }
 
+/// Longest duration any setting takes: timers and rate-limit windows add durations to the
+/// clock, which cannot hold arbitrary ones (`Instant + 10^12 years` panics).
+const MAX_DURATION: Duration = Duration::from_secs(3650 * 24 * 3600);
+
 fn parse_duration(value: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(value)
         .map_err(|e| format!("{e}; expected a duration such as 30s, 15m, 24h or 7d"))?;
     if duration.is_zero() {
         return Err("must be longer than zero".into());
+    }
+    if duration > MAX_DURATION {
+        return Err("must be at most 3650 days".into());
     }
     Ok(duration)
 }
@@ -934,6 +941,22 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
     }
 
+    #[test]
+    fn durations_the_clock_cannot_hold_are_refused() {
+        // Accepted before: the rate limiter's `Instant + window` then panicked on a login.
+        let err = Settings::default()
+            .apply_env(env(&[("VIVA_RATE_LIMIT_WINDOW", "300000000000y")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("VIVA_RATE_LIMIT_WINDOW"), "{err}");
+        let mut s = Settings::default();
+        s.apply_env(env(&[("VIVA_RATE_LIMIT_WINDOW", "3650days")]))
+            .unwrap();
+        assert!(std::time::Instant::now()
+            .checked_add(s.rate_limit_window)
+            .is_some());
+    }
+
     mod properties {
         use proptest::prelude::*;
 
@@ -954,6 +977,7 @@ mod tests {
                 ".{0,40}",
                 "-?[0-9]{1,30}(\\.[0-9]{0,5})?",
                 "[0-9]{1,24} ?(ns|ms|s|m|h|d|w|months|y|years)",
+                (any::<u64>(), "(s|m|h|d|y)").prop_map(|(n, unit)| format!("{n}{unit}")),
                 "(sqlite://|postgres://|postgresql://|redis://|rediss://|http://|https://|cuda:)\\PC{0,30}",
                 "[0-9a-fA-F]{0,140}",
                 "\\[?[0-9a-f:.]{0,40}\\]?:[0-9]{0,7}",
