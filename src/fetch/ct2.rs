@@ -51,6 +51,12 @@ pub enum Ct2Error {
     DanglingAlias { alias: String, target: String },
     #[error("the model lacks {0}, needed to describe it")]
     Missing(&'static str),
+    #[error("{name} has shape {shape:?}, but a Whisper model's has {rank} dimensions")]
+    BadRank {
+        name: &'static str,
+        shape: Vec<usize>,
+        rank: usize,
+    },
     #[error("config.json of the CTranslate2 model is not valid JSON: {0}")]
     BadConfig(#[from] serde_json::Error),
     #[error("writing safetensors: {0}")]
@@ -423,17 +429,22 @@ fn layer_count(tensors: &[HfTensor<'_>], side: &str) -> usize {
 
 /// Reads the model's dimensions from its converted tensors and scalar settings.
 pub fn dims(model: &Ct2Model<'_>, tensors: &[HfTensor<'_>]) -> Result<WhisperDims, Ct2Error> {
-    let shape = |name: &'static str| {
-        tensors
+    // The dimensions of tensor `name`, which must have `rank` of them.
+    let shape = |name: &'static str, rank: usize| {
+        let shape = tensors
             .iter()
             .find(|t| t.name == name)
             .map(|t| t.shape.clone())
-            .ok_or(Ct2Error::Missing(name))
+            .ok_or(Ct2Error::Missing(name))?;
+        if shape.len() != rank {
+            return Err(Ct2Error::BadRank { name, shape, rank });
+        }
+        Ok(shape)
     };
-    let embed = shape(EMBED_TOKENS)?;
-    let conv1 = shape("model.encoder.conv1.weight")?;
-    let enc_fc1 = shape("model.encoder.layers.0.fc1.weight")?;
-    let dec_fc1 = shape("model.decoder.layers.0.fc1.weight")?;
+    let embed = shape(EMBED_TOKENS, 2)?;
+    let conv1 = shape("model.encoder.conv1.weight", 3)?;
+    let enc_fc1 = shape("model.encoder.layers.0.fc1.weight", 2)?;
+    let dec_fc1 = shape("model.decoder.layers.0.fc1.weight", 2)?;
     Ok(WhisperDims {
         d_model: embed[1],
         vocab_size: embed[0],
@@ -446,8 +457,8 @@ pub fn dims(model: &Ct2Model<'_>, tensors: &[HfTensor<'_>]) -> Result<WhisperDim
             .ok_or(Ct2Error::Missing("decoder/num_heads"))?,
         encoder_ffn_dim: enc_fc1[0],
         decoder_ffn_dim: dec_fc1[0],
-        max_source_positions: shape("model.encoder.embed_positions.weight")?[0],
-        max_target_positions: shape("model.decoder.embed_positions.weight")?[0],
+        max_source_positions: shape("model.encoder.embed_positions.weight", 2)?[0],
+        max_target_positions: shape("model.decoder.embed_positions.weight", 2)?[0],
     })
 }
 
@@ -859,6 +870,19 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_variable_of_the_wrong_rank_is_an_error_not_a_panic() {
+        // Rank-1 token embeddings panicked on `embed[1]`.
+        let mut w = tiny_model();
+        for var in &mut w.vars {
+            if var.0 == "decoder/embeddings/weight" {
+                var.1 = vec![24];
+            }
+        }
+        let err = convert(&w.bytes(), None).unwrap_err();
+        assert!(matches!(err, Ct2Error::BadRank { rank: 2, .. }), "{err}");
+    }
+
     mod properties {
         use proptest::prelude::*;
 
@@ -892,7 +916,10 @@ mod tests {
                         .iter()
                         .map(|v| v.data.len())
                         .sum();
-                    prop_assert!(written <= 2 * stored, "{written} bytes written from {stored}");
+                    prop_assert!(
+                        written <= 2 * stored,
+                        "{written} bytes written from {stored}"
+                    );
                 }
                 Err(e) => prop_assert!(!e.to_string().is_empty()),
             }
@@ -901,7 +928,10 @@ mod tests {
 
         /// Dimensions of any rank, and data of the size they need.
         fn reshaped() -> impl Strategy<Value = (Vec<u32>, u8)> {
-            (proptest::collection::vec(0u32..7, 0..5), prop_oneof![Just(0u8), Just(4), 0u8..8])
+            (
+                proptest::collection::vec(0u32..7, 0..5),
+                prop_oneof![Just(0u8), Just(4), 0u8..8],
+            )
         }
 
         proptest! {
