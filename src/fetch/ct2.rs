@@ -49,6 +49,8 @@ pub enum Ct2Error {
     NonZeroKeyBias(String),
     #[error("alias {alias} points at {target}, which is not in the model")]
     DanglingAlias { alias: String, target: String },
+    #[error("two variables or aliases both become {0}")]
+    Duplicate(String),
     #[error("the model lacks {0}, needed to describe it")]
     Missing(&'static str),
     #[error("{name} has shape {shape:?}, but a Whisper model's has {rank} dimensions")]
@@ -384,6 +386,10 @@ pub fn hf_tensors<'a>(model: &Ct2Model<'a>) -> Result<Vec<HfTensor<'a>>, Ct2Erro
     // An output projection that is stored (not an alias) but equals the embeddings is tied too.
     let embed = out.iter().find(|t| t.name == EMBED_TOKENS).map(|t| t.data);
     out.retain(|t| t.name != TIED_OUTPUT_PROJECTION || Some(t.data) != embed);
+    let mut names = BTreeSet::new();
+    if let Some(twice) = out.iter().find(|t| !names.insert(t.name.as_str())) {
+        return Err(Ct2Error::Duplicate(twice.name.clone()));
+    }
     Ok(out)
 }
 
@@ -881,6 +887,18 @@ mod tests {
         }
         let err = convert(&w.bytes(), None).unwrap_err();
         assert!(matches!(err, Ct2Error::BadRank { rank: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn two_tensors_of_one_name_are_an_error() {
+        // Found by `aliases_convert_or_fail_clearly`: the alias silently replaced the variable.
+        let mut w = tiny_model();
+        w.aliases.push((
+            "encoder/conv1/weight".into(),
+            "decoder/layer_0/attention/linear_1/bias".into(),
+        ));
+        let err = convert(&w.bytes(), None).unwrap_err();
+        assert!(matches!(err, Ct2Error::Duplicate(_)), "{err}");
     }
 
     mod properties {
