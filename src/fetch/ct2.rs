@@ -49,6 +49,11 @@ pub enum Ct2Error {
     NonZeroKeyBias(String),
     #[error("alias {alias} points at {target}, which is not in the model")]
     DanglingAlias { alias: String, target: String },
+    #[error(
+        "the aliases of model.bin ask for {written} bytes of tensors from {stored} stored; \
+         at most twice the stored bytes are written"
+    )]
+    TooManyCopies { written: usize, stored: usize },
     #[error("two variables or aliases both become {0}")]
     Duplicate(String),
     #[error("the model lacks {0}, needed to describe it")]
@@ -389,6 +394,13 @@ pub fn hf_tensors<'a>(model: &Ct2Model<'a>) -> Result<Vec<HfTensor<'a>>, Ct2Erro
     let mut names = BTreeSet::new();
     if let Some(twice) = out.iter().find(|t| !names.insert(t.name.as_str())) {
         return Err(Ct2Error::Duplicate(twice.name.clone()));
+    }
+    // Aliases are written as copies: without a bound, a small model.bin naming one large
+    // variable under many aliases would make the output (and memory) many times its size.
+    let stored: usize = model.variables.iter().map(|v| v.data.len()).sum();
+    let written: usize = out.iter().map(|t| t.data.len()).sum();
+    if written > stored.saturating_mul(2) {
+        return Err(Ct2Error::TooManyCopies { written, stored });
     }
     Ok(out)
 }
@@ -899,6 +911,19 @@ mod tests {
         ));
         let err = convert(&w.bytes(), None).unwrap_err();
         assert!(matches!(err, Ct2Error::Duplicate(_)), "{err}");
+    }
+
+    #[test]
+    fn many_aliases_of_one_variable_are_refused() {
+        let mut w = tiny_model();
+        for i in 0..20 {
+            w.aliases.push((
+                format!("encoder/layer_{i}/ffn/linear_1/weight"),
+                "encoder/conv1/weight".into(),
+            ));
+        }
+        let err = convert(&w.bytes(), None).unwrap_err();
+        assert!(matches!(err, Ct2Error::TooManyCopies { .. }), "{err}");
     }
 
     mod properties {
