@@ -31,7 +31,7 @@ pub struct Requantized {
 /// Q8_0; other tensors and all metadata are kept (`general.file_type` is updated to match).
 pub fn requantize_q4_1_to_q8_0(src: &[u8]) -> Result<Requantized, GgufError> {
     let mut reader = Cursor::new(src);
-    let content = gguf_file::Content::read(&mut reader)?;
+    let content = crate::llm::read_gguf_header(&mut reader)?;
     if let Some(v) = content.metadata.get("general.alignment") {
         let alignment = v.to_u64().or_else(|_| v.to_u32().map(u64::from))?;
         if alignment != gguf_file::DEFAULT_ALIGNMENT {
@@ -103,7 +103,10 @@ mod tests {
             ("general.alignment", Value::U32(32)),
             ("general.file_type", Value::U32(FILE_TYPE_Q4_1)),
             ("general.name", Value::String("tiny".into())),
-            ("tokenizer.ggml.scores", Value::Array(vec![Value::F32(0.5); 3])),
+            (
+                "tokenizer.ggml.scores",
+                Value::Array(vec![Value::F32(0.5); 3]),
+            ),
         ];
         let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
         let mut out = Cursor::new(Vec::new());
@@ -206,7 +209,14 @@ mod tests {
         (
             proptest::collection::vec(prop_oneof![4 => 1u64..65, 1 => big()], 0..6),
             // F32, F16, Q4_1, Q8_0, an unknown code, anything.
-            prop_oneof![Just(0u32), Just(1), Just(3), Just(8), Just(99), any::<u32>()],
+            prop_oneof![
+                Just(0u32),
+                Just(1),
+                Just(3),
+                Just(8),
+                Just(99),
+                any::<u32>()
+            ],
             prop_oneof![Just(0u64), Just(32), 0u64..4096, big()],
         )
             .prop_map(|(dims, dtype, offset)| RawTensor {
@@ -245,7 +255,16 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..1024),
         )
             .prop_map(
-                |(version, declared_tensors, declared_metadata, alignment, name, array, tensors, data)| {
+                |(
+                    version,
+                    declared_tensors,
+                    declared_metadata,
+                    alignment,
+                    name,
+                    array,
+                    tensors,
+                    data,
+                )| {
                     RawGguf {
                         version,
                         declared_tensors,
@@ -279,6 +298,55 @@ mod tests {
     fn the_small_file_is_requantized() {
         let out = requantize_q4_1_to_q8_0(&small_q4_1_file()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((out.converted, out.kept), (1, 1));
+    }
+
+    fn empty_header() -> RawGguf {
+        RawGguf {
+            version: 3,
+            declared_tensors: None,
+            declared_metadata: None,
+            alignment: None,
+            name: None,
+            array: None,
+            tensors: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_alignment_of_zero_is_an_error_not_a_panic() {
+        // Found by `any_header_is_requantized_or_refused`: candle divided by it.
+        let raw = RawGguf {
+            alignment: Some(0),
+            ..empty_header()
+        };
+        let err = requantize_q4_1_to_q8_0(&raw.bytes()).unwrap_err();
+        assert!(err.to_string().contains("alignment"), "{err}");
+    }
+
+    #[test]
+    fn tensors_larger_than_the_file_are_an_error_not_a_panic() {
+        // Found by `mutated_files_are_requantized_or_refused`: candle multiplied the dimensions
+        // unchecked ("attempt to multiply with overflow").
+        // Found by `mutated_files_are_requantized_or_refused` too: an empty tensor aborted the
+        // process (candle made a misaligned slice of an empty buffer).
+        for dims in [
+            vec![1 << 32, 1 << 32, 1 << 8],
+            vec![1 << 40, 64],
+            vec![64],
+            vec![0, 32],
+        ] {
+            let raw = RawGguf {
+                tensors: vec![RawTensor {
+                    dims: dims.clone(),
+                    dtype: 3,
+                    offset: 0,
+                }],
+                ..empty_header()
+            };
+            let err = requantize_q4_1_to_q8_0(&raw.bytes()).unwrap_err();
+            assert!(err.to_string().contains("t0"), "{dims:?}: {err}");
+        }
     }
 
     proptest! {

@@ -112,11 +112,10 @@ impl LlmEngine {
             source,
         };
         let mut reader = BufReader::new(File::open(gguf).map_err(io_error)?);
-        let content =
-            gguf_file::Content::read(&mut reader).map_err(|source| LlmError::NotGguf {
-                path: gguf.to_owned(),
-                source,
-            })?;
+        let content = super::read_gguf_header(&mut reader).map_err(|source| LlmError::NotGguf {
+            path: gguf.to_owned(),
+            source,
+        })?;
         let config = ModelConfig::from_metadata(&content.metadata)?;
         let tokenizer = Tokenizer::from_metadata(&content.metadata)?;
         let template = ChatTemplate::for_tokenizer(&tokenizer)?;
@@ -519,9 +518,12 @@ mod tests {
                 ..GenerateOptions::default()
             };
             let messages = [ChatMessage::new(ChatRole::User, "ab")];
-            let reply = engine.generate(&mut engine.new_conversation(), &messages, &options, &mut |_| {
-                ControlFlow::Continue(())
-            });
+            let reply = engine.generate(
+                &mut engine.new_conversation(),
+                &messages,
+                &options,
+                &mut |_| ControlFlow::Continue(()),
+            );
             if let Err(e) = reply {
                 prop_assert!(!e.to_string().is_empty());
             }
@@ -541,11 +543,63 @@ mod tests {
             };
             let messages = [ChatMessage::new(ChatRole::User, "ab")];
             let reply = engine
-                .generate(&mut engine.new_conversation(), &messages, &options, &mut |_| {
-                    ControlFlow::Continue(())
-                })
+                .generate(
+                    &mut engine.new_conversation(),
+                    &messages,
+                    &options,
+                    &mut |_| ControlFlow::Continue(()),
+                )
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(reply.generated_tokens >= 1);
+        }
+
+        fn load_error(numbers: &[(&str, u32)]) -> String {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.path().join("model.gguf");
+            std::fs::write(&path, tiny_llama(numbers)).unwrap_or_else(|e| panic!("{e}"));
+            match LlmEngine::load(&path, &Device::Cpu) {
+                Ok(_) => panic!("{numbers:?} loaded"),
+                Err(e) => e.to_string(),
+            }
+        }
+
+        #[test]
+        fn a_huge_block_count_is_an_error_not_an_abort() {
+            // Found by `absurd_numbers_in_the_metadata_are_refused_or_run`: the layer list was
+            // allocated for every declared block up front ("memory allocation of
+            // 1348330629600 bytes failed", the process aborted).
+            let error = load_error(&[("llama.block_count", u32::MAX)]);
+            assert!(error.contains("blk.1"), "{error}");
+        }
+
+        #[test]
+        fn sizes_the_weights_do_not_have_are_errors_not_aborts() {
+            // The rotary tables were sized by these numbers alone.
+            let error = load_error(&[
+                ("llama.embedding_length", 16),
+                ("llama.rope.dimension_count", 8),
+            ]);
+            assert!(error.contains("token_embd.weight"), "{error}");
+            let error = load_error(&[
+                ("llama.embedding_length", 1 << 20),
+                ("llama.rope.dimension_count", 1 << 20),
+                ("llama.attention.head_count", 1),
+                ("llama.attention.head_count_kv", 1),
+            ]);
+            assert!(error.contains("attention heads"), "{error}");
+        }
+
+        #[test]
+        fn a_huge_context_is_capped() {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.path().join("model.gguf");
+            let bytes = tiny_llama(&[("llama.context_length", u32::MAX)]);
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+            let engine = LlmEngine::load(&path, &Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                engine.config().context_length,
+                crate::llm::config::MAX_CONTEXT_LENGTH
+            );
         }
 
         proptest! {
