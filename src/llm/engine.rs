@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 
 use super::chat::{ChatMessage, ChatRole, ChatTemplate};
@@ -402,7 +401,7 @@ mod tests {
     }
 
     mod properties {
-        use candle_core::quantized::gguf_file::Value;
+        use candle_core::quantized::gguf_file::{self, Value};
         use candle_core::quantized::{GgmlDType, QTensor};
         use proptest::prelude::*;
 
