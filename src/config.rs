@@ -17,6 +17,7 @@ use crate::speech::vad::TurnSettings;
 use crate::speech::whisper::WindowPolicy;
 
 /// One documented setting.
+#[derive(Debug)]
 pub struct SettingSpec {
     /// Key in `viva.toml`.
     pub key: &'static str,
@@ -618,7 +619,7 @@ impl Settings {
             setting: format!("{} ({})", spec.env, spec.key),
             value: if matches!(
                 spec.key,
-                "secret_key" | "database_url" | "smtp_password" | "metrics_token"
+                "secret_key" | "database_url" | "smtp_password" | "redis_url" | "metrics_token"
             ) {
                 "<hidden>".into()
             } else {
@@ -884,11 +885,18 @@ fn parse_path(value: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(value))
 }
 
+/// Longest duration any setting takes: timers and rate-limit windows add durations to the
+/// clock, which cannot hold arbitrary ones (`Instant + 10^12 years` panics).
+const MAX_DURATION: Duration = Duration::from_secs(3650 * 24 * 3600);
+
 fn parse_duration(value: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(value)
         .map_err(|e| format!("{e}; expected a duration such as 30s, 15m, 24h or 7d"))?;
     if duration.is_zero() {
         return Err("must be longer than zero".into());
+    }
+    if duration > MAX_DURATION {
+        return Err("must be at most 3650 days".into());
     }
     Ok(duration)
 }
@@ -1118,6 +1126,188 @@ mod tests {
         // A value that some parser rejects is fine; reaching `unreachable!` is not.
         for spec in SETTINGS {
             let _ = Settings::default().set(spec, "x", "test");
+        }
+    }
+
+    #[test]
+    fn a_redis_url_is_not_echoed_in_errors() {
+        // Found by `secret_values_are_not_repeated_in_errors`.
+        let err = Settings::default()
+            .apply_env(env(&[("VIVA_REDIS_URL", "reddis://:hunter2@cache:6379")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("VIVA_REDIS_URL"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn durations_the_clock_cannot_hold_are_refused() {
+        // Accepted before: the rate limiter's `Instant + window` then panicked on a login.
+        let err = Settings::default()
+            .apply_env(env(&[("VIVA_RATE_LIMIT_WINDOW", "300000000000y")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("VIVA_RATE_LIMIT_WINDOW"), "{err}");
+        let mut s = Settings::default();
+        s.apply_env(env(&[("VIVA_RATE_LIMIT_WINDOW", "3650days")]))
+            .unwrap();
+        assert!(std::time::Instant::now()
+            .checked_add(s.rate_limit_window)
+            .is_some());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        /// Settings whose values are secrets: an error about them must not repeat the value.
+        const SECRET: [&str; 4] = ["secret_key", "database_url", "smtp_password", "redis_url"];
+
+        fn setting() -> impl Strategy<Value = &'static SettingSpec> {
+            proptest::sample::select(SETTINGS.iter().collect::<Vec<_>>())
+        }
+
+        /// Any text, text shaped like numbers and durations, and prefixes the parsers look for.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\\PC{0,40}",
+                ".{0,40}",
+                "-?[0-9]{1,30}(\\.[0-9]{0,5})?",
+                "[0-9]{1,24} ?(ns|ms|s|m|h|d|w|months|y|years)",
+                (any::<u64>(), "(s|m|h|d|y)").prop_map(|(n, unit)| format!("{n}{unit}")),
+                "(sqlite://|postgres://|postgresql://|redis://|rediss://|http://|https://|cuda:)\\PC{0,30}",
+                "[0-9a-fA-F]{0,140}",
+                "\\[?[0-9a-f:.]{0,40}\\]?:[0-9]{0,7}",
+            ]
+        }
+
+        fn durations(s: &Settings) -> [Duration; 9] {
+            [
+                s.db_timeout,
+                s.turn_end_silence,
+                s.turn_max_answer,
+                s.interview_grace,
+                s.session_idle_timeout,
+                s.session_absolute_timeout,
+                s.rate_limit_window,
+                s.shutdown_timeout,
+                s.invite_ttl,
+            ]
+        }
+
+        /// What setting `spec` to `value` from `origin` must lead to: a value the server can
+        /// use, or one line naming the setting (and not repeating a secret).
+        fn check_set(
+            result: Result<Settings, ConfigError>,
+            spec: &SettingSpec,
+        ) -> Result<(), TestCaseError> {
+            match result {
+                Ok(settings) => {
+                    let now = std::time::Instant::now();
+                    for d in durations(&settings) {
+                        // Timers and rate-limit windows add these to the clock.
+                        prop_assert!(now.checked_add(d).is_some(), "{d:?} overflows the clock");
+                        prop_assert!(i64::try_from(d.as_secs()).is_ok());
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    prop_assert!(message.contains(spec.env), "{message}");
+                    prop_assert!(!message.contains('\n'), "{message}");
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(1000))]
+
+            #[test]
+            fn any_environment_value_is_used_or_named_in_an_error(spec in setting(), value in value()) {
+                let mut settings = Settings::default();
+                let lookup = |name: &str| (name == spec.env).then(|| value.clone());
+                let result = settings.apply_env(lookup).map(|()| settings);
+                check_set(result, spec)?;
+            }
+
+            #[test]
+            fn any_file_value_is_used_or_named_in_an_error(spec in setting(), value in value()) {
+                let mut table = toml::Table::new();
+                table.insert(spec.key.to_owned(), toml::Value::String(value.clone()));
+                let text = toml::to_string(&table).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut settings = Settings::default();
+                let result = settings.apply_toml(&text, "viva.toml").map(|()| settings);
+                check_set(result, spec)?;
+            }
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(256))]
+
+            #[test]
+            fn secret_values_are_not_repeated_in_errors(
+                key in proptest::sample::select(SECRET.to_vec()),
+                before in value(),
+                after in "\\PC{0,10}",
+            ) {
+                let value = format!("{before}hunter2-{after}");
+                let spec = SETTINGS.iter().find(|s| s.key == key);
+                let spec = spec.ok_or_else(|| TestCaseError::fail(key))?;
+                let lookup = |name: &str| (name == spec.env).then(|| value.clone());
+                if let Err(e) = Settings::default().apply_env(lookup) {
+                    prop_assert!(!e.to_string().contains("hunter2"), "{e}");
+                }
+            }
+        }
+
+        /// A TOML value of any type, a couple of levels deep.
+        fn toml_value() -> impl Strategy<Value = toml::Value> {
+            let leaf = prop_oneof![
+                any::<i64>().prop_map(toml::Value::Integer),
+                any::<f64>().prop_map(toml::Value::Float),
+                any::<bool>().prop_map(toml::Value::Boolean),
+                value().prop_map(toml::Value::String),
+            ];
+            leaf.prop_recursive(2, 12, 3, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..3).prop_map(toml::Value::Array),
+                    proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..3)
+                        .prop_map(|m| toml::Value::Table(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(512))]
+
+            #[test]
+            fn any_toml_document_is_applied_or_refused(
+                entries in proptest::collection::vec(
+                    (prop_oneof![setting().prop_map(|s| s.key.to_owned()), "[a-z_]{1,20}"], toml_value()),
+                    0..6,
+                )
+            ) {
+                let table: toml::Table = entries.into_iter().collect();
+                let text = toml::to_string(&table).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut settings = Settings::default();
+                if let Err(e) = settings.apply_toml(&text, "viva.toml") {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+
+            #[test]
+            fn any_text_as_a_config_file_is_applied_or_refused(text in prop_oneof![
+                "\\PC{0,200}",
+                ".{0,200}",
+                "([a-z_]{1,20} ?= ?(\"[^\"]{0,20}\"|[0-9]{1,20}|true|\\[|\\{)\n){0,6}",
+            ]) {
+                let mut settings = Settings::default();
+                if let Err(e) = settings.apply_toml(&text, "viva.toml") {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
         }
     }
 }

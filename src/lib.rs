@@ -15,6 +15,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod fetch;
+#[cfg(test)]
+mod fuzzing;
 pub mod hiring;
 pub mod http;
 pub mod inference;

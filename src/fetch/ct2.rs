@@ -49,8 +49,21 @@ pub enum Ct2Error {
     NonZeroKeyBias(String),
     #[error("alias {alias} points at {target}, which is not in the model")]
     DanglingAlias { alias: String, target: String },
+    #[error(
+        "the aliases of model.bin ask for {written} bytes of tensors from {stored} stored; \
+         at most twice the stored bytes are written"
+    )]
+    TooManyCopies { written: usize, stored: usize },
+    #[error("two variables or aliases both become {0}")]
+    Duplicate(String),
     #[error("the model lacks {0}, needed to describe it")]
     Missing(&'static str),
+    #[error("{name} has shape {shape:?}, but a Whisper model's has {rank} dimensions")]
+    BadRank {
+        name: &'static str,
+        shape: Vec<usize>,
+        rank: usize,
+    },
     #[error("config.json of the CTranslate2 model is not valid JSON: {0}")]
     BadConfig(#[from] serde_json::Error),
     #[error("writing safetensors: {0}")]
@@ -378,6 +391,17 @@ pub fn hf_tensors<'a>(model: &Ct2Model<'a>) -> Result<Vec<HfTensor<'a>>, Ct2Erro
     // An output projection that is stored (not an alias) but equals the embeddings is tied too.
     let embed = out.iter().find(|t| t.name == EMBED_TOKENS).map(|t| t.data);
     out.retain(|t| t.name != TIED_OUTPUT_PROJECTION || Some(t.data) != embed);
+    let mut names = BTreeSet::new();
+    if let Some(twice) = out.iter().find(|t| !names.insert(t.name.as_str())) {
+        return Err(Ct2Error::Duplicate(twice.name.clone()));
+    }
+    // Aliases are written as copies: without a bound, a small model.bin naming one large
+    // variable under many aliases would make the output (and memory) many times its size.
+    let stored: usize = model.variables.iter().map(|v| v.data.len()).sum();
+    let written: usize = out.iter().map(|t| t.data.len()).sum();
+    if written > stored.saturating_mul(2) {
+        return Err(Ct2Error::TooManyCopies { written, stored });
+    }
     Ok(out)
 }
 
@@ -423,17 +447,22 @@ fn layer_count(tensors: &[HfTensor<'_>], side: &str) -> usize {
 
 /// Reads the model's dimensions from its converted tensors and scalar settings.
 pub fn dims(model: &Ct2Model<'_>, tensors: &[HfTensor<'_>]) -> Result<WhisperDims, Ct2Error> {
-    let shape = |name: &'static str| {
-        tensors
+    // The dimensions of tensor `name`, which must have `rank` of them.
+    let shape = |name: &'static str, rank: usize| {
+        let shape = tensors
             .iter()
             .find(|t| t.name == name)
             .map(|t| t.shape.clone())
-            .ok_or(Ct2Error::Missing(name))
+            .ok_or(Ct2Error::Missing(name))?;
+        if shape.len() != rank {
+            return Err(Ct2Error::BadRank { name, shape, rank });
+        }
+        Ok(shape)
     };
-    let embed = shape(EMBED_TOKENS)?;
-    let conv1 = shape("model.encoder.conv1.weight")?;
-    let enc_fc1 = shape("model.encoder.layers.0.fc1.weight")?;
-    let dec_fc1 = shape("model.decoder.layers.0.fc1.weight")?;
+    let embed = shape(EMBED_TOKENS, 2)?;
+    let conv1 = shape("model.encoder.conv1.weight", 3)?;
+    let enc_fc1 = shape("model.encoder.layers.0.fc1.weight", 2)?;
+    let dec_fc1 = shape("model.decoder.layers.0.fc1.weight", 2)?;
     Ok(WhisperDims {
         d_model: embed[1],
         vocab_size: embed[0],
@@ -446,8 +475,8 @@ pub fn dims(model: &Ct2Model<'_>, tensors: &[HfTensor<'_>]) -> Result<WhisperDim
             .ok_or(Ct2Error::Missing("decoder/num_heads"))?,
         encoder_ffn_dim: enc_fc1[0],
         decoder_ffn_dim: dec_fc1[0],
-        max_source_positions: shape("model.encoder.embed_positions.weight")?[0],
-        max_target_positions: shape("model.decoder.embed_positions.weight")?[0],
+        max_source_positions: shape("model.encoder.embed_positions.weight", 2)?[0],
+        max_target_positions: shape("model.decoder.embed_positions.weight", 2)?[0],
     })
 }
 
@@ -857,5 +886,163 @@ mod tests {
             matches!(err, Ct2Error::UnsupportedWeightDtype { .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_variable_of_the_wrong_rank_is_an_error_not_a_panic() {
+        // Rank-1 token embeddings panicked on `embed[1]`.
+        let mut w = tiny_model();
+        for var in &mut w.vars {
+            if var.0 == "decoder/embeddings/weight" {
+                var.1 = vec![24];
+            }
+        }
+        let err = convert(&w.bytes(), None).unwrap_err();
+        assert!(matches!(err, Ct2Error::BadRank { rank: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn two_tensors_of_one_name_are_an_error() {
+        // Found by `aliases_convert_or_fail_clearly`: the alias silently replaced the variable.
+        let mut w = tiny_model();
+        w.aliases.push((
+            "encoder/conv1/weight".into(),
+            "decoder/layer_0/attention/linear_1/bias".into(),
+        ));
+        let err = convert(&w.bytes(), None).unwrap_err();
+        assert!(matches!(err, Ct2Error::Duplicate(_)), "{err}");
+    }
+
+    #[test]
+    fn many_aliases_of_one_variable_are_refused() {
+        let mut w = tiny_model();
+        for i in 0..20 {
+            w.aliases.push((
+                format!("encoder/layer_{i}/ffn/linear_1/weight"),
+                "encoder/conv1/weight".into(),
+            ));
+        }
+        let err = convert(&w.bytes(), None).unwrap_err();
+        assert!(matches!(err, Ct2Error::TooManyCopies { .. }), "{err}");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        /// Names the converter maps, to aim aliases and renamed variables at.
+        const NAMES: [&str; 8] = [
+            "decoder/embeddings/weight",
+            "decoder/projection/weight",
+            "encoder/conv1/weight",
+            "encoder/conv2/bias",
+            "encoder/layer_0/ffn/linear_0/weight",
+            "encoder/layer_7/self_attention/linear_0/weight",
+            "decoder/layer_0/attention/linear_1/bias",
+            "decoder/position_encodings/encodings",
+        ];
+
+        /// What converting any bytes must lead to: safetensors that read back, with no more
+        /// data than twice the model's own, or an error that says what is wrong.
+        fn check_converted(bytes: &[u8]) -> Result<(), TestCaseError> {
+            match convert(bytes, None) {
+                Ok(out) => {
+                    let st = safetensors::SafeTensors::deserialize(&out.safetensors)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(st.len(), out.tensor_count);
+                    let written: usize = st.tensors().iter().map(|(_, t)| t.data().len()).sum();
+                    let stored: usize = parse(bytes)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?
+                        .variables
+                        .iter()
+                        .map(|v| v.data.len())
+                        .sum();
+                    prop_assert!(
+                        written <= 2 * stored,
+                        "{written} bytes written from {stored}"
+                    );
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            Ok(())
+        }
+
+        /// Dimensions of any rank, and data of the size they need.
+        fn reshaped() -> impl Strategy<Value = (Vec<u32>, u8)> {
+            (
+                proptest::collection::vec(0u32..7, 0..5),
+                prop_oneof![Just(0u8), Just(4), 0u8..8],
+            )
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(512))]
+
+            #[test]
+            fn mutated_models_convert_or_fail_clearly(bytes in fuzzing::mutated(tiny_model().bytes())) {
+                check_converted(&bytes)?;
+            }
+
+            #[test]
+            fn variables_of_any_shape_convert_or_fail_clearly(
+                which in any::<proptest::sample::Index>(),
+                rename in proptest::option::of(proptest::sample::select(NAMES.to_vec())),
+                (shape, dtype) in reshaped(),
+            ) {
+                let mut w = tiny_model();
+                let i = which.index(w.vars.len());
+                let size = Ct2Dtype::from_code(dtype).map_or(1, Ct2Dtype::size);
+                let elements: usize = shape.iter().map(|&d| d as usize).product();
+                let var = &mut w.vars[i];
+                if let Some(name) = rename {
+                    var.0 = name.to_owned();
+                }
+                var.1 = shape;
+                var.2 = dtype;
+                var.3 = vec![0; elements * size];
+                check_converted(&w.bytes())?;
+            }
+
+            #[test]
+            fn aliases_convert_or_fail_clearly(
+                aliases in proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            proptest::sample::select(NAMES.to_vec()).prop_map(str::to_owned),
+                            (0u32..1000).prop_map(|i| format!("encoder/layer_{i}/ffn/linear_1/weight")),
+                        ],
+                        prop_oneof![
+                            proptest::sample::select(NAMES.to_vec()).prop_map(str::to_owned),
+                            "\\PC{0,12}",
+                        ],
+                    ),
+                    0..64,
+                )
+            ) {
+                let mut w = tiny_model();
+                w.aliases.extend(aliases);
+                check_converted(&w.bytes())?;
+            }
+
+            /// The reader the Whisper model loads its weights with, on a damaged converted file.
+            #[test]
+            fn damaged_safetensors_are_read_or_refused(
+                bytes in fuzzing::mutated(
+                    convert(&tiny_model().bytes(), None)
+                        .map(|c| c.safetensors)
+                        .unwrap_or_default()
+                )
+            ) {
+                match candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu) {
+                    Ok(tensors) => {
+                        let total: usize = tensors.values().map(|t| t.elem_count()).sum();
+                        prop_assert!(total <= bytes.len());
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
     }
 }

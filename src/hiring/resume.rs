@@ -353,4 +353,65 @@ mod tests {
             "the sniffed kind wins"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        /// What sniffing any bytes must lead to: a kind the bytes really have, or a reason.
+        fn check_sniffed(bytes: &[u8]) -> Result<(), TestCaseError> {
+            match sniff(bytes) {
+                Ok(ResumeKind::Pdf) => prop_assert!(bytes.starts_with(b"%PDF-")),
+                Ok(ResumeKind::Docx) => prop_assert!(bytes.starts_with(b"PK\x03\x04")),
+                Ok(ResumeKind::Text) => prop_assert!(std::str::from_utf8(bytes).is_ok()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            Ok(())
+        }
+
+        fn word_document() -> impl Strategy<Value = Vec<u8>> {
+            "[a-zA-Z ]{0,80}".prop_map(|text| {
+                docx(&format!(
+                    "<w:document><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"
+                ))
+            })
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(512))]
+
+            #[test]
+            fn any_bytes_get_a_kind_or_a_reason(
+                bytes in proptest::collection::vec(any::<u8>(), 0..1024)
+            ) {
+                check_sniffed(&bytes)?;
+            }
+
+            #[test]
+            fn magic_numbers_followed_by_garbage(
+                magic in proptest::sample::select(vec![&b"%PDF-"[..], b"PK\x03\x04", b"#!", b"\xef\xbb\xbf"]),
+                rest in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                check_sniffed(&[magic, &rest].concat())?;
+            }
+
+            #[test]
+            fn mutated_word_documents_get_a_kind_or_a_reason(
+                bytes in word_document().prop_flat_map(fuzzing::mutated)
+            ) {
+                check_sniffed(&bytes)?;
+            }
+
+            #[test]
+            fn any_text_is_text_or_refused_for_its_control_characters(text in "\\PC{0,200}|.{0,200}") {
+                match sniff(text.as_bytes()) {
+                    Ok(kind) => prop_assert!(kind == ResumeKind::Text || kind == ResumeKind::Pdf),
+                    Err(ResumeError::Empty) => prop_assert!(text.is_empty()),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
+    }
 }

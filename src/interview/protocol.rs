@@ -368,4 +368,161 @@ mod tests {
             r#"{"type":"ended","reason":"time_limit"}"#
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        const TYPES: [&str; 9] = [
+            "start",
+            "end_turn",
+            "text",
+            "interrupt",
+            "finish",
+            "mode",
+            "debug_panic",
+            "Start",
+            "",
+        ];
+
+        /// A JSON value of any shape, a few levels deep.
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                ".{0,40}".prop_map(serde_json::Value::from),
+                prop_oneof![Just("hands_free"), Just("push_to_talk")]
+                    .prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4)
+                        .prop_map(serde_json::Value::Array),
+                    proptest::collection::btree_map(".{0,8}", inner, 0..4)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// An object that looks like a client message: a known (or wrong) `type` and fields
+        /// of any shape, some named like the real ones.
+        fn message_like() -> impl Strategy<Value = String> {
+            let key = prop_oneof![Just("text".to_owned()), Just("mode".to_owned()), ".{0,8}"];
+            (
+                prop_oneof![
+                    proptest::sample::select(TYPES.to_vec()).prop_map(serde_json::Value::from),
+                    json_value(),
+                ],
+                proptest::collection::vec((key, json_value()), 0..4),
+            )
+                .prop_map(|(kind, fields)| {
+                    let mut object = serde_json::Map::new();
+                    object.insert("type".into(), kind);
+                    object.extend(fields);
+                    serde_json::Value::Object(object).to_string()
+                })
+        }
+
+        fn valid_message() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(r#"{"type":"start"}"#.to_owned()),
+                Just(r#"{"type":"mode","mode":"push_to_talk"}"#.to_owned()),
+                ".{1,60}".prop_map(|t| serde_json::json!({"type":"text","text":t}).to_string()),
+            ]
+        }
+
+        /// What any text frame must lead to: a message, or an error with a reason and a code.
+        fn check_text(frame: &str) -> Result<(), TestCaseError> {
+            match parse_client_text(frame) {
+                Ok(ClientMsg::Text { text }) => {
+                    let chars = text.trim().chars().count();
+                    prop_assert!(chars > 0 && chars <= MAX_TEXT_ANSWER_CHARS);
+                }
+                Ok(_) => prop_assert!(frame.len() <= MAX_TEXT_FRAME_BYTES),
+                Err(e) => {
+                    prop_assert!(!e.to_string().is_empty());
+                    prop_assert_eq!(e.code(), ErrorCode::InvalidMessage);
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(512))]
+
+            #[test]
+            fn any_text_frame_is_a_message_or_a_clear_error(frame in "\\PC{0,200}") {
+                check_text(&frame)?;
+            }
+
+            #[test]
+            fn message_shaped_json_is_a_message_or_a_clear_error(frame in message_like()) {
+                check_text(&frame)?;
+            }
+
+            #[test]
+            fn mutated_messages_are_messages_or_clear_errors(
+                frame in valid_message().prop_flat_map(|m| fuzzing::mutated(m.into_bytes()))
+            ) {
+                check_text(&String::from_utf8_lossy(&frame))?;
+            }
+
+            #[test]
+            fn long_frames_are_refused_by_size(extra in 1usize..64, fill in any::<char>()) {
+                let body: String = std::iter::repeat_n(fill, MAX_TEXT_FRAME_BYTES + extra).collect();
+                let frame = serde_json::json!({"type":"text","text":body}).to_string();
+                prop_assert_eq!(parse_client_text(&frame), Err(ProtocolError::TextTooLarge));
+            }
+
+            #[test]
+            fn audio_frames_decode_or_are_refused(
+                frame in prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..512),
+                    (MAX_AUDIO_FRAME_BYTES - 3..MAX_AUDIO_FRAME_BYTES + 4, any::<u8>())
+                        .prop_map(|(len, byte)| vec![byte; len]),
+                ]
+            ) {
+                match decode_audio(&frame) {
+                    Ok(samples) => {
+                        prop_assert!(frame.len() <= MAX_AUDIO_FRAME_BYTES);
+                        prop_assert_eq!(samples.len() * 2, frame.len());
+                        prop_assert!(samples.iter().all(|s| (-1.0..1.0).contains(s)));
+                    }
+                    Err(ProtocolError::AudioTooLarge) => {
+                        prop_assert!(frame.len() > MAX_AUDIO_FRAME_BYTES)
+                    }
+                    Err(ProtocolError::OddAudio(n)) => {
+                        prop_assert_eq!(n, frame.len());
+                        prop_assert!(n % 2 == 1);
+                    }
+                    Err(other) => prop_assert!(false, "unexpected {other}"),
+                }
+            }
+
+            #[test]
+            fn audio_pace_never_admits_more_than_the_allowance(
+                frames in proptest::collection::vec(
+                    (0usize..=MAX_AUDIO_FRAME_BYTES / 2, 0u64..5_000),
+                    1..64,
+                )
+            ) {
+                let start = Instant::now();
+                let mut pace = AudioPace::new();
+                let (mut at, mut admitted) = (Duration::ZERO, 0u64);
+                for (samples, gap_ms) in frames {
+                    at += Duration::from_millis(gap_ms);
+                    if pace.admit(samples, start + at) {
+                        admitted += samples as u64;
+                    }
+                    let allowed =
+                        (AUDIO_BURST_SECONDS + AUDIO_MAX_SPEED * at.as_secs_f64()) * 16_000.0;
+                    prop_assert!(admitted as f64 <= allowed);
+                }
+            }
+        }
+    }
 }

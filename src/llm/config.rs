@@ -6,6 +6,13 @@ use candle_core::quantized::gguf_file::Value;
 
 use super::LlmError;
 
+/// Widest attention head accepted (real models use 64 to 256): the rotary tables are sized by
+/// it.
+const MAX_HEAD_DIM: usize = 512;
+/// Most positions used: a model declaring a longer context runs with this many (the rotary
+/// tables are sized by it, and no interview comes near it).
+pub const MAX_CONTEXT_LENGTH: usize = 1 << 16;
+
 /// The transformer families this engine runs. They share one forward pass; they differ in
 /// the rotary embedding layout and in whether q/k/v projections carry biases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +96,11 @@ impl ModelConfig {
             )));
         }
         let head_dim = embedding_length / head_count;
+        if head_dim > MAX_HEAD_DIM {
+            return Err(LlmError::BadModel(format!(
+                "attention heads of {head_dim} dimensions (at most {MAX_HEAD_DIM} are supported)"
+            )));
+        }
         if let Ok(rope_dim) = number("rope.dimension_count") {
             if rope_dim != head_dim {
                 return Err(LlmError::BadModel(format!(
@@ -103,7 +115,7 @@ impl ModelConfig {
             head_count,
             head_count_kv,
             head_dim,
-            context_length: number("context_length")?,
+            context_length: number("context_length")?.min(MAX_CONTEXT_LENGTH),
             rms_norm_eps: float("attention.layer_norm_rms_epsilon").unwrap_or(1e-5) as f64,
             rope_freq_base: float("rope.freq_base").unwrap_or(10_000.0),
         })

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 
 use super::chat::{ChatMessage, ChatRole, ChatTemplate};
@@ -112,11 +111,10 @@ impl LlmEngine {
             source,
         };
         let mut reader = BufReader::new(File::open(gguf).map_err(io_error)?);
-        let content =
-            gguf_file::Content::read(&mut reader).map_err(|source| LlmError::NotGguf {
-                path: gguf.to_owned(),
-                source,
-            })?;
+        let content = super::read_gguf_header(&mut reader).map_err(|source| LlmError::NotGguf {
+            path: gguf.to_owned(),
+            source,
+        })?;
         let config = ModelConfig::from_metadata(&content.metadata)?;
         let tokenizer = Tokenizer::from_metadata(&content.metadata)?;
         let template = ChatTemplate::for_tokenizer(&tokenizer)?;
@@ -400,5 +398,232 @@ mod tests {
         original.truncate(keep);
         let from_original = logits(&engine, &mut original, &prompt[keep..]);
         assert_eq!(from_fork, from_original);
+    }
+
+    mod properties {
+        use candle_core::quantized::gguf_file::{self, Value};
+        use candle_core::quantized::{GgmlDType, QTensor};
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        /// GPT-2's byte-level alphabet: one token per byte, so any text encodes.
+        fn byte_tokens() -> Vec<String> {
+            let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+            let mut shifted = 0u32;
+            (0..=255u8)
+                .map(|b| {
+                    if printable(b) {
+                        char::from(b).to_string()
+                    } else {
+                        shifted += 1;
+                        char::from_u32(0xFF + shifted).map_or_else(String::new, String::from)
+                    }
+                })
+                .collect()
+        }
+
+        const NUMBERS: [&str; 6] = [
+            "llama.block_count",
+            "llama.context_length",
+            "llama.embedding_length",
+            "llama.attention.head_count",
+            "llama.attention.head_count_kv",
+            "llama.rope.dimension_count",
+        ];
+
+        /// A complete llama model small enough to write per test case: 1 layer, 8-wide
+        /// embeddings, 2 heads sharing 1 key/value head, f32 weights, a byte-level vocabulary
+        /// with the ChatML markers. `numbers` replaces metadata numbers.
+        fn tiny_llama(numbers: &[(&str, u32)]) -> Vec<u8> {
+            let mut tokens = byte_tokens();
+            tokens.extend(["ab", "<|im_start|>", "<|im_end|>"].map(String::from));
+            let mut types = vec![Value::I32(1); tokens.len()];
+            let n = types.len();
+            types[n - 2..].fill(Value::I32(3));
+            let mut metadata = vec![
+                ("general.architecture", Value::String("llama".into())),
+                ("llama.block_count", Value::U32(1)),
+                ("llama.context_length", Value::U32(64)),
+                ("llama.embedding_length", Value::U32(8)),
+                ("llama.attention.head_count", Value::U32(2)),
+                ("llama.attention.head_count_kv", Value::U32(1)),
+                ("llama.rope.dimension_count", Value::U32(4)),
+                ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+                ("tokenizer.ggml.model", Value::String("gpt2".into())),
+                ("tokenizer.ggml.pre", Value::String("gpt2".into())),
+                (
+                    "tokenizer.ggml.tokens",
+                    Value::Array(tokens.iter().cloned().map(Value::String).collect()),
+                ),
+                (
+                    "tokenizer.ggml.merges",
+                    Value::Array(vec![Value::String("a b".into())]),
+                ),
+                ("tokenizer.ggml.token_type", Value::Array(types)),
+                ("tokenizer.ggml.eos_token_id", Value::U32(n as u32 - 1)),
+            ];
+            for (key, value) in numbers {
+                if let Some(entry) = metadata.iter_mut().find(|(k, _)| k == key) {
+                    entry.1 = Value::U32(*value);
+                }
+            }
+            let weight = |rows: usize, columns: usize| {
+                let values: Vec<f32> = (0..rows * columns)
+                    .map(|i| ((i * 7 % 13) as f32 - 6.0) / 20.0)
+                    .collect();
+                Tensor::from_vec(values, (rows, columns), &Device::Cpu)
+                    .and_then(|t| if rows == 1 { t.flatten_all() } else { Ok(t) })
+                    .and_then(|t| QTensor::quantize(&t, GgmlDType::F32))
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let tensors = [
+                ("token_embd.weight", weight(n, 8)),
+                ("output_norm.weight", weight(1, 8)),
+                ("blk.0.attn_norm.weight", weight(1, 8)),
+                ("blk.0.attn_q.weight", weight(8, 8)),
+                ("blk.0.attn_k.weight", weight(4, 8)),
+                ("blk.0.attn_v.weight", weight(4, 8)),
+                ("blk.0.attn_output.weight", weight(8, 8)),
+                ("blk.0.ffn_norm.weight", weight(1, 8)),
+                ("blk.0.ffn_gate.weight", weight(16, 8)),
+                ("blk.0.ffn_up.weight", weight(16, 8)),
+                ("blk.0.ffn_down.weight", weight(8, 16)),
+            ];
+            let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+            let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (*k, t)).collect();
+            let mut out = std::io::Cursor::new(Vec::new());
+            gguf_file::write(&mut out, &metadata, &tensors).unwrap_or_else(|e| panic!("{e}"));
+            out.into_inner()
+        }
+
+        /// What loading any file must lead to: an engine that generates (or refuses to,
+        /// clearly), or an error saying what is wrong with the file.
+        fn check_loaded(bytes: &[u8]) -> Result<(), TestCaseError> {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let path = dir.path().join("model.gguf");
+            std::fs::write(&path, bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let engine = match LlmEngine::load(&path, &Device::Cpu) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    prop_assert!(!e.to_string().is_empty());
+                    return Ok(());
+                }
+            };
+            let options = GenerateOptions {
+                max_tokens: 2,
+                temperature: 0.0,
+                ..GenerateOptions::default()
+            };
+            let messages = [ChatMessage::new(ChatRole::User, "ab")];
+            let reply = engine.generate(
+                &mut engine.new_conversation(),
+                &messages,
+                &options,
+                &mut |_| ControlFlow::Continue(()),
+            );
+            if let Err(e) = reply {
+                prop_assert!(!e.to_string().is_empty());
+            }
+            Ok(())
+        }
+
+        #[test]
+        fn the_tiny_model_loads_and_generates() {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.path().join("model.gguf");
+            std::fs::write(&path, tiny_llama(&[])).unwrap_or_else(|e| panic!("{e}"));
+            let engine = LlmEngine::load(&path, &Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+            let options = GenerateOptions {
+                max_tokens: 2,
+                temperature: 0.0,
+                ..GenerateOptions::default()
+            };
+            let messages = [ChatMessage::new(ChatRole::User, "ab")];
+            let reply = engine
+                .generate(
+                    &mut engine.new_conversation(),
+                    &messages,
+                    &options,
+                    &mut |_| ControlFlow::Continue(()),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(reply.generated_tokens >= 1);
+        }
+
+        fn load_error(numbers: &[(&str, u32)]) -> String {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.path().join("model.gguf");
+            std::fs::write(&path, tiny_llama(numbers)).unwrap_or_else(|e| panic!("{e}"));
+            match LlmEngine::load(&path, &Device::Cpu) {
+                Ok(_) => panic!("{numbers:?} loaded"),
+                Err(e) => e.to_string(),
+            }
+        }
+
+        #[test]
+        fn a_huge_block_count_is_an_error_not_an_abort() {
+            // Found by `absurd_numbers_in_the_metadata_are_refused_or_run`: the layer list was
+            // allocated for every declared block up front ("memory allocation of
+            // 1348330629600 bytes failed", the process aborted).
+            let error = load_error(&[("llama.block_count", u32::MAX)]);
+            assert!(error.contains("blk.1"), "{error}");
+        }
+
+        #[test]
+        fn sizes_the_weights_do_not_have_are_errors_not_aborts() {
+            // The rotary tables were sized by these numbers alone.
+            let error = load_error(&[
+                ("llama.embedding_length", 16),
+                ("llama.rope.dimension_count", 8),
+            ]);
+            assert!(error.contains("token_embd.weight"), "{error}");
+            let error = load_error(&[
+                ("llama.embedding_length", 1 << 20),
+                ("llama.rope.dimension_count", 1 << 20),
+                ("llama.attention.head_count", 1),
+                ("llama.attention.head_count_kv", 1),
+            ]);
+            assert!(error.contains("attention heads"), "{error}");
+        }
+
+        #[test]
+        fn a_huge_context_is_capped() {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.path().join("model.gguf");
+            let bytes = tiny_llama(&[("llama.context_length", u32::MAX)]);
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+            let engine = LlmEngine::load(&path, &Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                engine.config().context_length,
+                crate::llm::config::MAX_CONTEXT_LENGTH
+            );
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(256))]
+
+            #[test]
+            fn absurd_numbers_in_the_metadata_are_refused_or_run(
+                numbers in proptest::collection::vec(
+                    (
+                        proptest::sample::select(NUMBERS.to_vec()),
+                        prop_oneof![
+                            Just(0u32), Just(1), Just(2), Just(3), Just(4), Just(16), Just(4096),
+                            Just(1 << 20), Just(1 << 31), Just(u32::MAX), any::<u32>(),
+                        ],
+                    ),
+                    1..4,
+                )
+            ) {
+                check_loaded(&tiny_llama(&numbers))?;
+            }
+
+            #[test]
+            fn mutated_models_are_refused_or_run(bytes in fuzzing::mutated(tiny_llama(&[]))) {
+                check_loaded(&bytes)?;
+            }
+        }
     }
 }

@@ -81,6 +81,14 @@ impl Model {
             device,
         };
         let embeddings_q = load.quantized("token_embd.weight")?;
+        // Buffers below are sized by the metadata: it must describe the weights the file holds.
+        match embeddings_q.shape().dims() {
+            [_, width] if *width == config.embedding_length => {}
+            dims => candle_core::bail!(
+                "token_embd.weight has shape {dims:?}, but the metadata says embeddings are {} wide",
+                config.embedding_length
+            ),
+        }
         let embeddings = embeddings_q.dequantize_f16(device)?;
         // Small models tie the output projection to the token embeddings.
         let output = if content.tensor_infos.contains_key("output.weight") {
@@ -89,7 +97,8 @@ impl Model {
             Matmul::new(embeddings_q)?
         };
         let output_norm = load.dense("output_norm.weight")?;
-        let mut layers = Vec::with_capacity(config.block_count);
+        // block_count comes from the file: no more room than it has tensors.
+        let mut layers = Vec::with_capacity(config.block_count.min(content.tensor_infos.len()));
         for i in 0..config.block_count {
             let name = |part: &str| format!("blk.{i}.{part}");
             let biases = if config.architecture.has_qkv_bias() {

@@ -42,6 +42,8 @@ pub enum AudioError {
     TooLong { seconds: f64 },
     #[error("the audio contains NaN or infinite samples")]
     NonFinite,
+    #[error("samples must lie in [-1, 1]")]
+    OutOfRange,
     #[error("16-bit PCM data must have an even number of bytes, got {0}")]
     OddPcmLength(usize),
     #[error("resampling failed: {0}")]
@@ -83,6 +85,10 @@ pub fn resample_to_16k(samples: &[f32], rate: u32) -> Result<Vec<f32>, AudioErro
     check_duration(samples.len() as u64, rate)?;
     if samples.iter().any(|s| !s.is_finite()) {
         return Err(AudioError::NonFinite);
+    }
+    // Far out of range, the resampler's FFT overflows to NaN and rubato panics on it.
+    if samples.iter().any(|s| s.abs() > 1.0) {
+        return Err(AudioError::OutOfRange);
     }
     let target = SAMPLE_RATE as u32;
     if rate == target || samples.is_empty() {
@@ -173,7 +179,9 @@ fn decode<R: Read>(mut source: R) -> Result<Vec<f32>, AudioError> {
     resample_to_16k(&mono, spec.sample_rate)
 }
 
-/// Averages interleaved channels into one, scaling each sample by `scale`.
+/// Averages interleaved channels into one, scaling each sample by `scale` and clipping it to
+/// [-1, 1] (float files may hold anything, and a damaged header can declare a bit depth its
+/// samples exceed).
 fn downmix<S, I>(samples: I, channels: usize, scale: f64) -> Result<Vec<f32>, AudioError>
 where
     S: Into<f64>,
@@ -186,13 +194,14 @@ where
         sum += sample.map_err(wav_error)?.into();
         count += 1;
         if count == channels {
-            mono.push((sum * scale / channels as f64) as f32);
+            let sample = (sum * scale / channels as f64) as f32;
+            if !sample.is_finite() {
+                return Err(AudioError::NonFinite);
+            }
+            mono.push(sample.clamp(-1.0, 1.0));
             sum = 0.0;
             count = 0;
         }
-    }
-    if mono.iter().any(|s| !s.is_finite()) {
-        return Err(AudioError::NonFinite);
     }
     Ok(mono)
 }
@@ -327,6 +336,26 @@ mod tests {
     }
 
     #[test]
+    fn far_out_of_range_samples_are_refused_or_clipped_not_a_panic() {
+        // Found by `resampling_any_accepted_rate_gives_the_ratio_of_samples`: rubato panicked
+        // ("Imaginary part of first value was non-zero") on samples such as 2.4e35.
+        let mut loud = vec![0.5f32; 300];
+        loud[100] = 2.4e35;
+        assert!(matches!(
+            resample_to_16k(&loud, 8_000),
+            Err(AudioError::OutOfRange)
+        ));
+        let float = wav_bytes(spec(1, 8_000, 32, hound::SampleFormat::Float), |w| {
+            for s in loud {
+                w.write_sample(s).unwrap();
+            }
+        });
+        let samples = decode_wav(&float).unwrap();
+        assert_eq!(samples.len(), 600);
+        assert!(samples.iter().all(|s| s.is_finite()));
+    }
+
+    #[test]
     fn resampled_length_follows_the_ratio() {
         for (len, rate, want) in [
             (8_000, 8_000, 16_000),
@@ -340,6 +369,195 @@ mod tests {
                 want,
                 "{len} @ {rate}"
             );
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing;
+
+        /// A RIFF/WAVE file with a 16-byte `fmt ` chunk holding exactly these fields, and a data
+        /// chunk that declares `data_len` bytes whatever `data` holds.
+        #[allow(clippy::too_many_arguments)]
+        fn raw_wav(
+            format_tag: u16,
+            channels: u16,
+            rate: u32,
+            byte_rate: u32,
+            block_align: u16,
+            bits: u16,
+            data_len: u32,
+            data: &[u8],
+        ) -> Vec<u8> {
+            let mut out = Vec::new();
+            out.extend(b"RIFF");
+            out.extend((36 + data.len() as u32).to_le_bytes());
+            out.extend(b"WAVEfmt ");
+            out.extend(16u32.to_le_bytes());
+            out.extend(format_tag.to_le_bytes());
+            out.extend(channels.to_le_bytes());
+            out.extend(rate.to_le_bytes());
+            out.extend(byte_rate.to_le_bytes());
+            out.extend(block_align.to_le_bytes());
+            out.extend(bits.to_le_bytes());
+            out.extend(b"data");
+            out.extend(data_len.to_le_bytes());
+            out.extend(data);
+            out
+        }
+
+        fn rate() -> impl Strategy<Value = u32> {
+            prop_oneof![
+                Just(0u32),
+                Just(1),
+                Just(MIN_RATE - 1),
+                Just(MIN_RATE),
+                Just(8_000),
+                Just(16_000),
+                Just(44_100),
+                Just(MAX_RATE),
+                Just(MAX_RATE + 1),
+                Just(u32::MAX),
+                any::<u32>(),
+            ]
+        }
+
+        /// A small valid WAV written by hound, in one of the encodings viva reads.
+        fn valid_wav() -> impl Strategy<Value = Vec<u8>> {
+            let encodings = vec![
+                (8u16, hound::SampleFormat::Int),
+                (16, hound::SampleFormat::Int),
+                (24, hound::SampleFormat::Int),
+                (32, hound::SampleFormat::Int),
+                (32, hound::SampleFormat::Float),
+            ];
+            (
+                proptest::sample::select(encodings),
+                1u16..=3,
+                proptest::sample::select(vec![8_000u32, 16_000, 44_100]),
+                proptest::collection::vec(-1.0f32..1.0, 1..16),
+            )
+                .prop_map(|((bits, format), channels, rate, frames)| {
+                    // hound writes whole frames only: every channel of every frame.
+                    let values = frames
+                        .iter()
+                        .flat_map(|&v| std::iter::repeat_n(v, usize::from(channels)));
+                    wav_bytes(spec(channels, rate, bits, format), |w| {
+                        for v in values {
+                            let written = match format {
+                                hound::SampleFormat::Float => w.write_sample(v),
+                                hound::SampleFormat::Int => {
+                                    let peak = (1i64 << (bits - 1)) - 1;
+                                    w.write_sample((f64::from(v) * peak as f64) as i32)
+                                }
+                            };
+                            written.unwrap();
+                        }
+                    })
+                })
+        }
+
+        /// What any WAV input must lead to: 16 kHz samples that are all finite, or an error
+        /// that says what is wrong.
+        fn check_decoded(bytes: &[u8]) -> Result<(), TestCaseError> {
+            match decode_wav(bytes) {
+                Ok(samples) => {
+                    prop_assert!(!samples.is_empty());
+                    prop_assert!(samples.iter().all(|s| s.is_finite()));
+                    // No more output than 16 kHz from the slowest rate accepted would give.
+                    prop_assert!(samples.len() <= bytes.len() * 16_000 / MIN_RATE as usize + 1);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config(512))]
+
+            #[test]
+            fn mutated_wavs_decode_or_fail_clearly(bytes in valid_wav().prop_flat_map(fuzzing::mutated)) {
+                check_decoded(&bytes)?;
+            }
+
+            #[test]
+            fn truncated_wavs_fail_clearly(bytes in valid_wav(), cut in any::<proptest::sample::Index>()) {
+                let cut = cut.index(bytes.len());
+                prop_assert!(decode_wav(&bytes[..cut]).is_err());
+            }
+
+            #[test]
+            fn absurd_headers_are_refused_or_decoded(
+                format_tag in prop_oneof![Just(1u16), Just(3), Just(0xfffe), any::<u16>()],
+                channels in prop_oneof![Just(0u16), Just(1), Just(2), Just(u16::MAX), any::<u16>()],
+                rate in rate(),
+                byte_rate in any::<u32>(),
+                block_align in prop_oneof![Just(0u16), Just(1), Just(2), Just(u16::MAX), any::<u16>()],
+                bits in prop_oneof![
+                    Just(0u16), Just(1), Just(8), Just(12), Just(16), Just(24), Just(32), Just(64),
+                    Just(u16::MAX), any::<u16>(),
+                ],
+                data_len in prop_oneof![Just(0u32), Just(u32::MAX), Just(0x7fff_ffff), any::<u32>()],
+                data in proptest::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let declared = if data_len == 0 { data.len() as u32 } else { data_len };
+                let bytes = raw_wav(format_tag, channels, rate, byte_rate, block_align, bits, declared, &data);
+                check_decoded(&bytes)?;
+            }
+
+            #[test]
+            fn garbage_is_not_a_wav(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                check_decoded(&bytes)?;
+            }
+
+            #[test]
+            fn pcm16_decodes_every_even_length(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                match pcm16le_to_f32(&bytes) {
+                    Ok(samples) => {
+                        prop_assert_eq!(samples.len() * 2, bytes.len());
+                        prop_assert!(samples.iter().all(|s| (-1.0..1.0).contains(s)));
+                    }
+                    Err(e) => {
+                        prop_assert!(bytes.len() % 2 == 1);
+                        prop_assert!(!e.to_string().is_empty());
+                    }
+                }
+            }
+        }
+
+        proptest! {
+            // Every accepted rate builds its own resampler: fewer, costlier cases.
+            #![proptest_config(fuzzing::config(48))]
+
+            #[test]
+            fn resampling_any_accepted_rate_gives_the_ratio_of_samples(
+                rate in prop_oneof![rate(), MIN_RATE..=MAX_RATE],
+                samples in proptest::collection::vec(
+                    prop_oneof![20 => -1.0f32..1.0, 1 => any::<f32>()],
+                    0..300,
+                ),
+            ) {
+                match resample_to_16k(&samples, rate) {
+                    Ok(out) => {
+                        let want = (samples.len() as u64 * 16_000).div_ceil(u64::from(rate));
+                        prop_assert_eq!(out.len() as u64, want);
+                        prop_assert!(out.iter().all(|s| s.is_finite()));
+                    }
+                    Err(AudioError::SampleRate(r)) => {
+                        prop_assert_eq!(r, rate);
+                        prop_assert!(!(MIN_RATE..=MAX_RATE).contains(&rate));
+                    }
+                    Err(AudioError::NonFinite) => {
+                        prop_assert!(samples.iter().any(|s| !s.is_finite()))
+                    }
+                    Err(AudioError::OutOfRange) => {
+                        prop_assert!(samples.iter().any(|s| s.abs() > 1.0))
+                    }
+                    Err(other) => prop_assert!(false, "unexpected {other}"),
+                }
+            }
         }
     }
 }
