@@ -90,6 +90,8 @@ pub enum ErrorCode {
     TakenOver,
     InviteRevoked,
     InviteExpired,
+    /// The database cannot be reached: what was just sent was not saved.
+    DatabaseUnavailable,
     Internal,
 }
 
