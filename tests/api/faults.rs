@@ -17,7 +17,7 @@ use awc::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{send_request, spawn_live_app, Backend, Reply, TestApp, STRONG_PASSWORD};
-use crate::live::Live;
+use crate::live::{Live, Next};
 use crate::support;
 
 /// How long a server process may take to load its models and answer (a busy 2-core machine).
@@ -161,8 +161,7 @@ async fn a_server_killed_while_a_reply_streams_resumes_the_interview() {
 async fn killed_and_restarted(when: KillWhen) {
     let scratch = tempfile::tempdir().expect("temp dir");
     let data_dir = scratch.path().join("data");
-    let Some(mut server) = ServerProcess::start(&data_dir, scratch.path().join("first.log"))
-    else {
+    let Some(mut server) = ServerProcess::start(&data_dir, scratch.path().join("first.log")) else {
         return;
     };
 
@@ -226,7 +225,10 @@ async fn killed_and_restarted(when: KillWhen) {
     if reply_was_lost {
         let reply = live.until_listening().await;
         assert_eq!(reply["role"], "interviewer", "{reply}");
-        assert_eq!(reply["question_position"], 1, "the reply to the first answer");
+        assert_eq!(
+            reply["question_position"], 1,
+            "the reply to the first answer"
+        );
     } else {
         let (state, _) = live.until("state").await;
         assert_eq!(state["state"], "listening");
@@ -305,15 +307,7 @@ impl PrivateCluster {
         let data = cluster.data_dir();
         if let Err(e) = cluster.run(
             "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--no-sync",
-            ],
+            &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"],
         ) {
             support::unavailable(&format!("initdb for the private PostgreSQL cluster: {e}"));
             return None;
@@ -430,7 +424,7 @@ fn is_root() -> bool {
 
 #[actix_web::test]
 async fn postgres_restarted_mid_interview_gives_errors_then_the_interview_continues() {
-    let Some(cluster) = PrivateCluster::start() else {
+    let Some(cluster) = PrivateCluster::start().map(std::sync::Arc::new) else {
         return;
     };
     let url = cluster.url();
@@ -455,7 +449,8 @@ async fn postgres_restarted_mid_interview_gives_errors_then_the_interview_contin
         .await;
     live.until_listening().await;
 
-    cluster.stop_immediately();
+    let stopping = cluster.clone();
+    keeping_alive(&mut live, move || stopping.stop_immediately()).await;
     // Twice: the second attempt meets the pool after its connections died, too.
     for _ in 0..2 {
         live.send_json(json!({"type": "text", "text": SECOND_ANSWER}))
@@ -476,7 +471,8 @@ async fn postgres_restarted_mid_interview_gives_errors_then_the_interview_contin
         assert_eq!(state["state"], "listening", "the answer can be sent again");
     }
 
-    cluster.start_server();
+    let starting = cluster.clone();
+    keeping_alive(&mut live, move || starting.start_server()).await;
     live.send_json(json!({"type": "text", "text": SECOND_ANSWER}))
         .await;
     let (transcript, _) = live.until("transcript").await;
@@ -501,6 +497,26 @@ async fn postgres_restarted_mid_interview_gives_errors_then_the_interview_contin
 }
 
 // ---- shared ---------------------------------------------------------------------------------
+
+/// Runs `work` on a blocking thread (not on the runtime the in-process server shares), while
+/// answering the server's pings so that it keeps the connection.
+async fn keeping_alive<T: Send + 'static>(
+    live: &mut Live,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let mut task = actix_web::rt::task::spawn_blocking(work);
+    loop {
+        if let Ok(done) = actix_web::rt::time::timeout(Duration::from_millis(200), &mut task).await
+        {
+            return done.expect("the blocking work finished");
+        }
+        if let Ok(Next::Closed(code)) =
+            actix_web::rt::time::timeout(Duration::from_secs(1), live.next()).await
+        {
+            panic!("the connection closed ({code:?}); seen: {:#?}", live.seen);
+        }
+    }
+}
 
 /// A planned behavioral interview of three questions: two answers never end it.
 fn interview_request() -> Value {
