@@ -46,6 +46,7 @@ const STATE_TEXT = {
 const ERROR_TEXT = {
   busy: 'The server is busy right now and could not handle that. Wait a moment, then answer again (or press Resume).',
   internal: 'Something went wrong on the server. Try again; if it keeps happening, reload the page.',
+  database_unavailable: 'The server cannot reach its database, so your last answer was not saved. Wait a moment, then send it again.',
   not_your_turn: 'Wait for the interviewer to finish, then answer.',
   not_started: 'The interview has not started yet: press Start first.',
   interview_over: 'This interview is over.',
@@ -786,6 +787,7 @@ function onServerError(code, message) {
       inviteEnded(code, INVITE_ENDED_TEXT[code]);
       return;
     case 'not_your_turn':
+    case 'database_unavailable':
       if (live.lastText && !ui.textInput.value) ui.textInput.value = live.lastText;
       break;
     default:

@@ -91,6 +91,8 @@ pub enum ErrorCode {
     InviteRevoked,
     InviteExpired,
     SessionEnded,
+    /// The database cannot be reached: what was just sent was not saved.
+    DatabaseUnavailable,
     Internal,
 }
 

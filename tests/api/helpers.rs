@@ -359,24 +359,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: awc::ClientRequest, body: Option<Vec<u8>>) -> Reply {
-        let mut res = match body {
-            Some(b) => req.send_body(b).await,
-            None => req.send().await,
-        }
-        .expect("request reaches the server");
-        let raw = res
-            .body()
-            .limit(16 << 20)
-            .await
-            .expect("read body")
-            .to_vec();
-        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Reply {
-            status: res.status(),
-            headers: res.headers().clone(),
-            body,
-            raw,
-        }
+        send_request(req, body).await
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -426,6 +409,28 @@ impl TestApp {
             email,
             r.session_cookie().expect("login sets a session cookie"),
         )
+    }
+}
+
+/// Sends `req` (to any server, in-process or not) and reads the whole response.
+pub async fn send_request(req: awc::ClientRequest, body: Option<Vec<u8>>) -> Reply {
+    let mut res = match body {
+        Some(b) => req.send_body(b).await,
+        None => req.send().await,
+    }
+    .expect("request reaches the server");
+    let raw = res
+        .body()
+        .limit(16 << 20)
+        .await
+        .expect("read body")
+        .to_vec();
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    Reply {
+        status: res.status(),
+        headers: res.headers().clone(),
+        body,
+        raw,
     }
 }
 

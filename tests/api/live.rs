@@ -36,10 +36,12 @@ pub(crate) enum Next {
 
 impl Live {
     pub(crate) async fn connect(app: &TestApp, interview_id: &str, cookie: &str) -> Self {
-        let url = format!(
-            "ws://127.0.0.1:{}/api/v1/interviews/{interview_id}/ws",
-            app.port
-        );
+        Self::connect_to(app.port, interview_id, cookie).await
+    }
+
+    /// Connects with a session cookie to the server on `port` (in-process or a child process).
+    pub(crate) async fn connect_to(port: u16, interview_id: &str, cookie: &str) -> Self {
+        let url = format!("ws://127.0.0.1:{port}/api/v1/interviews/{interview_id}/ws");
         let (response, conn) = awc::Client::new()
             .ws(url)
             .header("cookie", cookie)

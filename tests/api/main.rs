@@ -11,6 +11,7 @@ mod browser;
 mod catalog;
 mod cdp;
 mod cli;
+mod faults;
 mod hiring;
 mod http_edge;
 mod interviews;

@@ -160,8 +160,11 @@ impl InterviewSession {
         let load = detached(load(self.deps.pool.clone(), self.interview_id.clone()));
         ctx.wait(load.into_actor(self).map(|result, act, ctx| match result {
             Some(Ok(loaded)) => act.loaded(loaded, ctx),
-            Some(Err(e)) => act.load_failed(&e.to_string(), ctx),
-            None => act.load_failed("the loading task failed", ctx),
+            Some(Err(e)) => {
+                let unavailable = matches!(e, LiveError::Db(DbError::Unavailable(_)));
+                act.load_failed(&e.to_string(), unavailable, ctx);
+            }
+            None => act.load_failed("the loading task failed", false, ctx),
         }));
     }
 
@@ -182,15 +185,22 @@ impl InterviewSession {
         self.send_ready();
     }
 
-    fn load_failed(&mut self, reason: &str, ctx: &mut Context<Self>) {
+    fn load_failed(&mut self, reason: &str, database_unavailable: bool, ctx: &mut Context<Self>) {
         tracing::error!(interview_id = %self.interview_id, reason, "cannot load the interview");
         if let Some(connection) = self.socket.take() {
-            connection.dismiss(
-                ErrorCode::Internal,
-                "The interview could not be loaded; try again in a moment.",
-                CLOSE_INTERNAL,
-                "interview unavailable",
-            );
+            let (code, text) = if database_unavailable {
+                (
+                    ErrorCode::DatabaseUnavailable,
+                    "The interview could not be loaded: the database is unavailable. Try again in \
+                     a moment.",
+                )
+            } else {
+                (
+                    ErrorCode::Internal,
+                    "The interview could not be loaded; try again in a moment.",
+                )
+            };
+            connection.dismiss(code, text, CLOSE_INTERNAL, "interview unavailable");
         }
         // The next connection tries again.
         self.retire(ctx);
@@ -393,15 +403,26 @@ impl InterviewSession {
             Phase::Listening if self.time_up => self.close_for_time(ctx),
             Phase::Listening if loaded.progress.position.is_none() => self.greet(ctx),
             Phase::Listening if loaded.progress.awaiting_reply => {
-                // The server stopped between an answer and its reply: reply now.
-                let answer = loaded
-                    .detail
-                    .messages
-                    .last()
-                    .map(|m| m.text.clone())
-                    .unwrap_or_default();
+                // The reply to the last answer was never stored (the server stopped, or the
+                // database failed, before it was): reply now. The answer's feedback followed
+                // that reply, so it is still owed too (without the audio, if the server
+                // restarted: only the text was stored).
+                let answer = loaded.detail.messages.last().cloned();
+                let text = answer.as_ref().map(|m| m.text.clone()).unwrap_or_default();
+                let assessed = |id: &str| loaded.detail.feedback.iter().any(|f| f.message_id == id);
+                if let Some(answer) = answer.filter(|m| !assessed(&m.id)) {
+                    if self.pending_feedback.is_none() {
+                        self.pending_feedback = Some(PendingFeedback {
+                            position: answer.question_position.unwrap_or(1),
+                            message_id: answer.id,
+                            answer: answer.text,
+                            audio: None,
+                            time_to_first_word_ms: None,
+                        });
+                    }
+                }
                 self.set_phase(Phase::Busy(LiveState::Thinking));
-                self.conduct(answer, ctx);
+                self.conduct(text, ctx);
             }
             Phase::Over => self.send(ServerMsg::error(
                 ErrorCode::InterviewOver,
@@ -987,10 +1008,17 @@ impl InterviewSession {
     fn storage_failed(&mut self, error: Option<DbError>, _ctx: &mut Context<Self>) {
         tracing::error!(interview_id = %self.interview_id, error = ?error, "could not store the interview's progress");
         self.reply = None;
-        self.send(ServerMsg::error(
-            ErrorCode::Internal,
-            "That could not be saved (the database is unavailable); please try again.",
-        ));
+        let (code, text) = match error {
+            Some(DbError::Unavailable(_)) => (
+                ErrorCode::DatabaseUnavailable,
+                "The database is unavailable, so that was not saved; send it again in a moment.",
+            ),
+            _ => (
+                ErrorCode::Internal,
+                "That could not be saved; please try again.",
+            ),
+        };
+        self.send(ServerMsg::error(code, text));
         let back = if self
             .loaded
             .as_ref()
