@@ -19,6 +19,6 @@ mod live;
 mod migrations;
 mod reports;
 mod sessions;
-mod uploads;
-mod telemetry;
 mod streams;
+mod telemetry;
+mod uploads;
