@@ -207,6 +207,10 @@ fn viva(data_dir: &Path, models: Option<&viva::fetch::DefaultModels>) -> Command
         .env("VIVA_FETCH_MODELS", "false")
         .env("VIVA_WORKERS", "2")
         .env("VIVA_SHUTDOWN_TIMEOUT", "1s")
+        // The corpus makes a fresh interview (and job candidate) for most cases, and holds
+        // several live ones: the per-user caps are not what it tests.
+        .env("VIVA_MAX_INTERVIEWS_PER_HOUR", "100000")
+        .env("VIVA_MAX_LIVE_INTERVIEWS_PER_USER", "1000")
         .env(
             "VIVA_STATIC_DIR",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),

@@ -464,6 +464,27 @@ mod tests {
         }
     }
 
+    /// The keyword-only baseline of BENCHMARKS.md (what every score falls back to when the
+    /// model's assessment is rejected): `cargo test --lib keyword_baseline -- --nocapture`.
+    #[test]
+    fn keyword_baseline() {
+        use crate::interview::feedback::assessment::{fallback_score, rubric_coverage};
+        use crate::interview::words::word_count;
+        let set = GradedSet::bundled().expect("set");
+        let report = run(
+            &set,
+            &[Split::Tune, Split::Heldout],
+            |q, a| fallback_score(&rubric_coverage(&a.answer, &q.rubric), word_count(&a.answer)),
+            |_| {},
+        );
+        eprintln!("{}", report.table());
+        assert_eq!(report.all.answers, set.answers.len());
+        assert!(
+            !report.missed_targets().is_empty(),
+            "keyword matching alone does not meet the targets (pasted rubric wording scores high)"
+        );
+    }
+
     #[test]
     fn a_constant_grader_misses_the_targets_and_a_perfect_one_meets_them() {
         let set = GradedSet::bundled().expect("set");
