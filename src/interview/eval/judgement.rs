@@ -474,7 +474,12 @@ mod tests {
         let report = run(
             &set,
             &[Split::Tune, Split::Heldout],
-            |q, a| fallback_score(&rubric_coverage(&a.answer, &q.rubric), word_count(&a.answer)),
+            |q, a| {
+                fallback_score(
+                    &rubric_coverage(&a.answer, &q.rubric),
+                    word_count(&a.answer),
+                )
+            },
             |_| {},
         );
         eprintln!("{}", report.table());
