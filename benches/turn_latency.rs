@@ -42,6 +42,8 @@ fn start_server(data_dir: std::path::PathBuf) -> u16 {
                 fetch_models: false,
                 whisper_model: models.whisper_dir,
                 llm_model: models.llm_file,
+                encoder_model: models.encoder_dir,
+                judge_model: models.judge_file,
                 log_level: "error".into(),
                 ..Settings::default()
             };

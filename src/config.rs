@@ -84,6 +84,18 @@ pub const SETTINGS: &[SettingSpec] = &[
         help: "Interviewer model: a GGUF file (in models_dir, or a path).",
     },
     SettingSpec {
+        key: "judge_model",
+        env: "VIVA_JUDGE_MODEL",
+        default: "qwen2.5-coder-1.5b-instruct-q8_0.gguf",
+        help: "Model that checks each rubric point of an answer (a GGUF file in models_dir, or a path): any llama or qwen2 instruct model whose tokenizer has the words yes and no.",
+    },
+    SettingSpec {
+        key: "encoder_model",
+        env: "VIVA_ENCODER_MODEL",
+        default: "all-MiniLM-L6-v2",
+        help: "Sentence encoder the answer assessment uses: a directory (in models_dir, or a path) holding a sentence-transformers BERT's config.json, tokenizer.json and model.safetensors.",
+    },
+    SettingSpec {
         key: "device",
         env: "VIVA_DEVICE",
         default: "cpu",
@@ -426,6 +438,8 @@ pub struct Settings {
     pub models_dir: PathBuf,
     pub whisper_model: PathBuf,
     pub llm_model: PathBuf,
+    pub encoder_model: PathBuf,
+    pub judge_model: PathBuf,
     pub device: Device,
     pub speech_window: WindowPolicy,
     pub turn_end_silence: Duration,
@@ -485,6 +499,8 @@ impl Default for Settings {
             models_dir: PathBuf::from("./models"),
             whisper_model: PathBuf::from("whisper-tiny.en"),
             llm_model: PathBuf::from("SmolLM2-135M-Instruct.Q8_0.gguf"),
+            encoder_model: PathBuf::from("all-MiniLM-L6-v2"),
+            judge_model: PathBuf::from("qwen2.5-coder-1.5b-instruct-q8_0.gguf"),
             device: Device::Cpu,
             speech_window: WindowPolicy::Padded,
             turn_end_silence: Duration::from_millis(1500),
@@ -643,6 +659,8 @@ impl Settings {
             "models_dir" => self.models_dir = parse_path(value).map_err(invalid)?,
             "whisper_model" => self.whisper_model = parse_path(value).map_err(invalid)?,
             "llm_model" => self.llm_model = parse_path(value).map_err(invalid)?,
+            "encoder_model" => self.encoder_model = parse_path(value).map_err(invalid)?,
+            "judge_model" => self.judge_model = parse_path(value).map_err(invalid)?,
             "device" => self.device = Device::parse(value).map_err(invalid)?,
             "speech_window" => self.speech_window = value.parse().map_err(invalid)?,
             "turn_end_silence" => {
@@ -833,6 +851,16 @@ impl Settings {
     /// The LLM GGUF file (relative names live in models_dir).
     pub fn llm_model_file(&self) -> PathBuf {
         self.models_dir.join(&self.llm_model)
+    }
+
+    /// The judge's GGUF file (relative names live in models_dir).
+    pub fn judge_model_file(&self) -> PathBuf {
+        self.models_dir.join(&self.judge_model)
+    }
+
+    /// The sentence encoder's directory (relative names live in models_dir).
+    pub fn encoder_model_dir(&self) -> PathBuf {
+        self.models_dir.join(&self.encoder_model)
     }
 
     /// How spoken answers are cut out of the audio stream.

@@ -3,7 +3,7 @@
 //! Rooms: `config` (settings), `startup` (building the app), `http` (routes and middleware),
 //! `auth` (accounts, sessions, request protection), `domain` (validated values), `db`
 //! (persistence), `speech` (audio input, log-mel features, speech recognition), `llm` (the
-//! language model engine), `inference` (the worker threads that own the models), `fetch`
+//! language model engine), `embedding` (the sentence encoder), `inference` (the worker threads that own the models), `fetch`
 //! (getting and converting the model files), `interview`
 //! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge),
 //! `storage` (private files on disk).
@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod embedding;
 pub mod error;
 pub mod fetch;
 #[cfg(test)]

@@ -126,35 +126,32 @@ enum EvalCommand {
     /// Score every answer of the graded set (src/interview/eval/judgement_answers.toml,
     /// labelled 1-5 by the team) and print how well the scores track the labels: Spearman and
     /// mean absolute error per split, mean score per kind of answer, the confusion of scores,
-    /// seconds per assessment. Exits non-zero when a target is missed.
+    /// seconds per assessment, and how far any score moved when everything is scored a
+    /// second time. Exits non-zero when a target is missed.
     Judgement {
-        /// GGUF model file (default: the configured llm_model).
+        /// Sentence encoder directory (default: the configured encoder_model).
         #[arg(long)]
-        model: Option<PathBuf>,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Score everything again with this seed and report how far any answer's score moved
-        /// (a target: at most 1).
+        encoder: Option<PathBuf>,
+        /// Judge model GGUF file (default: the configured judge_model).
         #[arg(long)]
-        second_seed: Option<u64>,
+        judge: Option<PathBuf>,
+        /// Score without the judge (the encoder alone), for comparison.
+        #[arg(long)]
+        no_judge: bool,
+        /// Score everything a second time and report how far any answer's score moved (the
+        /// method has no sampling, so nothing should move).
+        #[arg(long)]
+        repeat: bool,
         /// `tune`, `heldout` or `all`.
         #[arg(long, default_value = "all")]
         split: String,
         /// Print every answer's label and score.
         #[arg(long)]
         verbose: bool,
-    },
-    /// Assess every evaluation answer against its question's rubric and print how often the
-    /// model's assessment was usable and how often the keyword fallback stood in.
-    Feedback {
-        /// GGUF model file (default: the configured llm_model).
+        /// Also write each answer's evidence (per-point similarity, relevance, own words,
+        /// flags) to this file as JSON lines, for studying the method.
         #[arg(long)]
-        model: Option<PathBuf>,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Print every assessment and the fallback's reason.
-        #[arg(long)]
-        verbose: bool,
+        evidence: Option<PathBuf>,
     },
 }
 
@@ -218,22 +215,23 @@ fn main() -> ExitCode {
         } => eval_conduct(&settings, model, cases, seed, verbose),
         Command::Eval {
             command:
-                EvalCommand::Feedback {
-                    model,
-                    seed,
-                    verbose,
-                },
-        } => eval_feedback(&settings, model, seed, verbose),
-        Command::Eval {
-            command:
                 EvalCommand::Judgement {
-                    model,
-                    seed,
-                    second_seed,
+                    encoder,
+                    judge,
+                    no_judge,
+                    repeat,
                     split,
                     verbose,
+                    evidence,
                 },
-        } => eval_judgement(&settings, model, seed, second_seed, &split, verbose),
+        } => eval_judgement(
+            &settings,
+            encoder,
+            (!no_judge).then(|| judge.unwrap_or_else(|| settings.judge_model_file())),
+            &split,
+            (verbose, repeat),
+            evidence,
+        ),
         command => actix_web::rt::System::new().block_on(run(command, settings)),
     };
     match result {
@@ -366,6 +364,8 @@ fn run_models(command: ModelsCommand, settings: &Settings) -> anyhow::Result<()>
             let models = viva::fetch::ensure_default_models(&settings.models_dir)?;
             println!("whisper\t{}", models.whisper_dir.display());
             println!("llm\t{}", models.llm_file.display());
+            println!("encoder\t{}", models.encoder_dir.display());
+            println!("judge\t{}", models.judge_file.display());
         }
         ModelsCommand::Verify => {
             let checks = viva::fetch::verify(&settings.models_dir)?;
@@ -509,22 +509,26 @@ fn eval_conduct(
     print!("{}", report.table());
     let failing = report.failing();
     if !failing.is_empty() {
-        bail!("under {:.0}%: {}", eval::TARGET * 100.0, failing.join(", "));
+        bail!("under target: {}", failing.join(", "));
     }
     Ok(())
 }
 
 fn eval_judgement(
     settings: &Settings,
-    model: Option<PathBuf>,
-    seed: u64,
-    second_seed: Option<u64>,
+    encoder: Option<PathBuf>,
+    judge: Option<PathBuf>,
     split: &str,
-    verbose: bool,
+    (verbose, repeat): (bool, bool),
+    evidence: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    use viva::interview::conductor::EngineWriter;
+    use viva::embedding::SentenceEncoder;
+    use viva::inference::{ComputeGate, SharedJudge};
     use viva::interview::eval::judgement::{self, GradedSet, Split};
     use viva::interview::feedback::assess;
+    use viva::interview::feedback::assessment::Evidence;
+    use viva::interview::feedback::judge::Judge;
+    use viva::interview::feedback::signals::{grader_directed, RubricEcho};
     use viva::llm::LlmEngine;
 
     let splits = match split {
@@ -534,21 +538,29 @@ fn eval_judgement(
         other => bail!("--split {other}: expected tune, heldout or all"),
     };
     let set = GradedSet::bundled().context("the bundled graded set")?;
-    let path = model.unwrap_or_else(|| settings.llm_model_file());
+    let path = encoder.unwrap_or_else(|| settings.encoder_model_dir());
     let device = candle_device(settings.device)?;
-    let engine = LlmEngine::load(&path, &device)
-        .with_context(|| format!("loading the language model {}", path.display()))?;
-    let mut writer = EngineWriter::new(engine);
+    let encoder = SentenceEncoder::load(&path, &device)
+        .with_context(|| format!("loading the sentence encoder {}", path.display()))?;
+    let judge = match &judge {
+        Some(path) => Some(SharedJudge::new(
+            LlmEngine::load(path, &device)
+                .with_context(|| format!("loading the judge model {}", path.display()))?,
+            ComputeGate::default(),
+        )),
+        None => None,
+    };
+    let judge_ref = judge.as_ref().map(|j| j as &dyn Judge);
     let started = Instant::now();
-    let mut score_all = |seed: u64| {
+    let score_all = |show: bool| {
         judgement::run(
             &set,
             &splits,
-            |q, a| assess(&mut writer, &q.text, &q.rubric, &a.answer, seed).score,
+            |q, a| assess(&encoder, judge_ref, &q.text, &q.rubric, &a.answer).score,
             |s| {
-                if verbose {
+                if show {
                     eprintln!(
-                        "{} {} ({}): label {} score {} ({:.1} s)",
+                        "{} {} ({}): label {} score {} ({:.2} s)",
                         s.answer.id,
                         s.answer.question_id,
                         s.answer.kind,
@@ -560,17 +572,20 @@ fn eval_judgement(
             },
         )
     };
-    let report = score_all(seed);
+    let report = score_all(verbose);
     println!(
-        "viva eval judgement: {} answers, model {}, seed {seed}, {:.0} s\n",
+        "viva eval judgement: {} answers, encoder {}, judge {}, {:.0} s\n",
         report.scored.len(),
         path.display(),
+        judge
+            .as_ref()
+            .map_or("none".to_owned(), |_| "loaded".to_owned()),
         started.elapsed().as_secs_f64()
     );
     print!("{}", report.table());
     let mut missed = report.missed_targets();
-    if let Some(second) = second_seed {
-        let again = score_all(second);
+    if repeat {
+        let again = score_all(false);
         let moved = report
             .scored
             .iter()
@@ -578,10 +593,32 @@ fn eval_judgement(
             .map(|(a, b)| a.score.abs_diff(b.score))
             .max()
             .unwrap_or(0);
-        println!("\nlargest move of one answer's score between seeds {seed} and {second}: {moved}");
+        println!("\nlargest move of one answer's score between two runs: {moved}");
         if moved > 1 {
-            missed.push(format!("a score moved by {moved} between seeds"));
+            missed.push(format!("a score moved by {moved} between runs"));
         }
+    }
+    if let Some(out) = evidence {
+        let mut lines = String::new();
+        for answer in &set.answers {
+            let Some(q) = set.question(&answer.question_id) else {
+                continue;
+            };
+            let found = Evidence::gather(&encoder, &q.text, &q.rubric, &answer.answer)?;
+            let echo = RubricEcho::measure(&answer.answer, &q.text, &q.rubric);
+            let line = serde_json::json!({
+                "id": answer.id, "kind": answer.kind, "label": answer.label,
+                "split": format!("{:?}", q.split).to_lowercase(),
+                "point_similarity": found.point_similarity, "relevance": found.relevance,
+                "own_words": echo.own_words,
+                "rubric_pairs_repeated": echo.rubric_pairs_repeated,
+                "answer_from_rubric": echo.answer_from_rubric,
+                "grader_directed": grader_directed(&answer.answer).is_some(),
+            });
+            lines.push_str(&format!("{line}\n"));
+        }
+        std::fs::write(&out, lines).with_context(|| format!("writing {}", out.display()))?;
+        println!("evidence of every answer written to {}", out.display());
     }
     if missed.is_empty() {
         println!("\nall targets met");
@@ -589,48 +626,6 @@ fn eval_judgement(
     } else {
         bail!("targets missed: {}", missed.join("; "))
     }
-}
-
-fn eval_feedback(
-    settings: &Settings,
-    model: Option<PathBuf>,
-    seed: u64,
-    verbose: bool,
-) -> anyhow::Result<()> {
-    use viva::interview::catalog::Bank;
-    use viva::interview::conductor::EngineWriter;
-    use viva::interview::eval;
-    use viva::llm::LlmEngine;
-
-    let cases = eval::parse_cases(eval::BUNDLED_CASES).context("parsing the bundled cases")?;
-    let bank = Bank::bundled().context("the bundled question bank")?;
-    let path = model.unwrap_or_else(|| settings.llm_model_file());
-    let device = candle_device(settings.device)?;
-    let engine = LlmEngine::load(&path, &device)
-        .with_context(|| format!("loading the language model {}", path.display()))?;
-    let started = Instant::now();
-    let mut writer = EngineWriter::new(engine);
-    let report = eval::feedback::run(&mut writer, &bank, &cases, seed, |case, assessment| {
-        if verbose {
-            eprintln!(
-                "{} ({}): score {} {:?}\n  strength: {}\n  improve: {}",
-                case.id,
-                case.kind,
-                assessment.score,
-                assessment.source,
-                assessment.strength,
-                assessment.improvement
-            );
-        }
-    });
-    println!(
-        "viva eval feedback: {} answers, model {}, seed {seed}, {:.0} s\n",
-        report.cases,
-        path.display(),
-        started.elapsed().as_secs_f64()
-    );
-    print!("{}", report.table());
-    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

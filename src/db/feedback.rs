@@ -29,6 +29,9 @@ pub struct FeedbackRow {
     /// JSON of the delivery metrics.
     pub delivery: String,
     pub created_at: NaiveDateTime,
+    /// Why the answer got no credit for its wording: `addresses_grader`, `pasted_rubric` or
+    /// `off_topic`.
+    pub flag: Option<String>,
 }
 
 pub async fn insert(conn: &mut DbConn, row: &FeedbackRow) -> Result<(), DbError> {

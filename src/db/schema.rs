@@ -196,6 +196,7 @@ diesel::table! {
         filler_count -> Integer,
         delivery -> Text,
         created_at -> Timestamp,
+        flag -> Nullable<Text>,
     }
 }
 

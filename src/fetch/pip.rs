@@ -2,7 +2,7 @@
 //! files inside them.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -75,13 +75,25 @@ impl Pip {
     }
 }
 
-/// An opened wheel, read by file name whatever folder the package keeps it in.
-pub struct Wheel {
+/// An opened wheel (or a zip inside one), read by file name whatever folder the package keeps
+/// it in.
+pub struct Wheel<R = File> {
     path: PathBuf,
-    archive: zip::ZipArchive<File>,
+    archive: zip::ZipArchive<R>,
 }
 
-impl Wheel {
+impl Wheel<Cursor<Vec<u8>>> {
+    /// A zip held in memory, such as an archive inside a wheel; `path` names it in errors.
+    pub fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<Self, PipError> {
+        let archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|source| PipError::Zip {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self { path, archive })
+    }
+}
+
+impl Wheel<File> {
     pub fn open(path: &Path) -> Result<Self, PipError> {
         let file = File::open(path).map_err(|source| PipError::Io {
             path: path.to_owned(),
@@ -95,6 +107,13 @@ impl Wheel {
             path: path.to_owned(),
             archive,
         })
+    }
+}
+
+impl<R: Read + Seek> Wheel<R> {
+    /// The path it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The entry whose path ends with `suffix` (e.g. `model/model.bin`), shortest path first.

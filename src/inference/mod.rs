@@ -1,18 +1,22 @@
 //! The workers that own the models. Models run on dedicated threads, never on an actix or
 //! tokio worker; requests arrive on bounded queues (a full queue is a clear "busy" error, not
-//! unbounded memory) and answer on oneshot channels or streams.
+//! unbounded memory) and answer on oneshot channels or streams. The sentence encoder is small
+//! enough to run on the caller's blocking thread, under the same compute gate.
 
 pub mod device;
 pub mod llm;
 pub mod speech;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
 
 use crate::config::Settings;
-use crate::llm::LlmEngine;
+use crate::embedding::{EmbeddingError, Encode, SentenceEncoder};
+use crate::llm::{ChatMessage, Conversation, LlmEngine, LlmError, Tokenizer};
 use crate::speech::whisper::WhisperEngine;
 
 /// Waiting transcriptions before the speech worker answers "busy".
@@ -46,6 +50,16 @@ pub enum EnginesError {
         path: String,
         source: crate::speech::SpeechError,
     },
+    #[error("loading the judge model from {path}: {source}")]
+    Judge {
+        path: String,
+        source: Box<crate::llm::LlmError>,
+    },
+    #[error("loading the sentence encoder from {path}: {source}")]
+    Encoder {
+        path: String,
+        source: crate::embedding::EmbeddingError,
+    },
     #[error("loading the language model from {path}: {source}")]
     Llm {
         path: String,
@@ -60,6 +74,8 @@ pub enum EnginesError {
 pub struct Engines {
     pub speech: SpeechWorker,
     pub llm: LlmWorker,
+    pub encoder: SharedEncoder,
+    pub judge: SharedJudge,
 }
 
 impl Engines {
@@ -81,23 +97,134 @@ impl Engines {
             path: llm_file.display().to_string(),
             source: Box::new(source),
         })?;
+        let encoder_dir = settings.encoder_model_dir();
+        let encoder = SentenceEncoder::load(&encoder_dir, &device).map_err(|source| {
+            EnginesError::Encoder {
+                path: encoder_dir.display().to_string(),
+                source,
+            }
+        })?;
+        let judge_file = settings.judge_model_file();
+        let judge = LlmEngine::load(&judge_file, &device)
+            .map(|engine| SharedJudge::new(engine, gate.clone()))
+            .map_err(|source| EnginesError::Judge {
+                path: judge_file.display().to_string(),
+                source: Box::new(source),
+            })?;
         Ok(Self {
+            judge,
+            encoder: SharedEncoder::new(encoder, gate.clone()),
             speech: SpeechWorker::start(whisper, SPEECH_QUEUE, gate.clone())?,
             llm: LlmWorker::start(llm, LLM_QUEUE, LLM_CONVERSATIONS, gate)?,
         })
     }
 }
 
+/// The sentence encoder, shared by every assessment (its forward pass only reads). Each text
+/// takes the compute gate on its own: a text is a few milliseconds, so a follow-up that wants
+/// the gate waits for one text, not for a whole assessment.
+#[derive(Clone)]
+pub struct SharedEncoder {
+    encoder: Arc<SentenceEncoder>,
+    gate: ComputeGate,
+}
+
+impl SharedEncoder {
+    pub fn new(encoder: SentenceEncoder, gate: ComputeGate) -> Self {
+        Self {
+            encoder: Arc::new(encoder),
+            gate,
+        }
+    }
+}
+
+impl Encode for SharedEncoder {
+    fn encode(&self, text: &str) -> Result<Vec<f32>, EmbeddingError> {
+        let _compute = self.gate.lock_background();
+        self.encoder.encode(text)
+    }
+}
+
+/// The judge model (it checks an answer's rubric points, `crate::interview::feedback::judge`)
+/// with one conversation, whose cache keeps the current answer's prefix. Shared by every
+/// assessment: they take turns, and each request takes the compute gate on its own, behind any
+/// transcription or reply that is waiting for it.
+#[derive(Clone)]
+pub struct SharedJudge {
+    engine: LlmEngine,
+    conversation: Arc<Mutex<Conversation>>,
+    gate: ComputeGate,
+}
+
+impl SharedJudge {
+    pub fn new(engine: LlmEngine, gate: ComputeGate) -> Self {
+        Self {
+            conversation: Arc::new(Mutex::new(engine.new_conversation())),
+            engine,
+            gate,
+        }
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        self.engine.tokenizer()
+    }
+
+    /// [`LlmEngine::next_token_logits`] as background work.
+    pub fn next_token_logits(&self, messages: &[ChatMessage]) -> Result<Vec<f32>, LlmError> {
+        let mut conversation = self
+            .conversation
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _compute = self.gate.lock_background();
+        self.engine.next_token_logits(&mut conversation, messages)
+    }
+}
+
 /// Lets one model compute at a time. candle's CPU kernels use every core; Whisper and the LLM
 /// running at once on a small machine thrash each other's threads (measured in BENCHMARKS.md),
-/// so the workers take turns.
+/// so the workers take turns. Background work (assessments) goes last: it takes the gate only
+/// while no transcription or reply is waiting for it.
 #[derive(Clone, Default)]
-pub struct ComputeGate(Arc<Mutex<()>>);
+pub struct ComputeGate {
+    lock: Arc<Mutex<()>>,
+    /// Foreground callers waiting for the gate.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// How often background work looks again while the foreground has the gate or wants it.
+const BACKGROUND_POLL: Duration = Duration::from_millis(2);
 
 impl ComputeGate {
+    /// For live work: a transcription, a reply.
     pub fn lock(&self) -> MutexGuard<'_, ()> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.acquire();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// For background work: waits while any foreground caller waits or computes.
+    pub fn lock_background(&self) -> MutexGuard<'_, ()> {
+        loop {
+            if self.waiting.load(Ordering::SeqCst) == 0 {
+                let guard = match self.lock.try_lock() {
+                    Ok(guard) => Some(guard),
+                    Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                    Err(TryLockError::WouldBlock) => None,
+                };
+                if let Some(guard) = guard {
+                    if self.waiting.load(Ordering::SeqCst) == 0 {
+                        return guard;
+                    }
+                }
+            }
+            std::thread::sleep(BACKGROUND_POLL);
+        }
+    }
+
+    fn acquire(&self) -> MutexGuard<'_, ()> {
         // A poisoned gate only means another worker panicked mid-request; the gate guards no data.
-        self.0
+        self.lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -1,6 +1,9 @@
 //! What a good interviewer turn is, as checks a program can run: it stays in the interviewer's
 //! role, asks exactly one question (none when it closes the interview), stays under
-//! [`MAX_WORDS`] words, and a follow-up refers to something the candidate said.
+//! [`MAX_WORDS`] words, and a follow-up refers to something the candidate said. A *good*
+//! follow-up also asks for something the answer did not already say ([`restated_sentence`]),
+//! stays on the question's topic ([`on_topic`]) and is one short question
+//! ([`MAX_FOLLOW_UP_WORDS`]).
 //!
 //! `viva eval conduct` measures the conductor with these checks, and the conductor validates
 //! every model output with the same ones before it is spoken, so the measure and the guard
@@ -13,6 +16,13 @@ use super::words::{content_words, is_generic, lower_words, stem};
 
 /// A turn must stay under this many words.
 pub const MAX_WORDS: usize = 60;
+/// A follow-up's question is at most this many words.
+pub const MAX_FOLLOW_UP_WORDS: usize = 30;
+/// A follow-up restates the answer when at least this share of its question's content words
+/// come from one sentence of the answer...
+pub const RESTATEMENT_SHARE: f64 = 0.75;
+/// ...and it has at least this many content words (a two-word question cannot be judged).
+pub const RESTATEMENT_MIN_WORDS: usize = 2;
 
 /// Word sequences (lowercase, contractions expanded) that an interviewer in role never says:
 /// speaking as the candidate, as an AI assistant, or labelling the speakers.
@@ -226,6 +236,72 @@ pub fn refers_to_answer(
         .any(|w| from_answer.contains(&stem(w)))
 }
 
+/// The question of a turn: its last sentence that ends with a question mark (the
+/// acknowledgement and any "You mentioned …" lead-in before it are not asked).
+pub fn asked_sentence(turn: &str) -> &str {
+    let Some(end) = turn.rfind('?') else {
+        return turn.trim();
+    };
+    let start = turn[..end].rfind(['.', '!', '?']).map_or(0, |i| i + 1);
+    turn[start..=end].trim()
+}
+
+/// Stems of content words of at least four letters that are not stock words of follow-ups,
+/// a doubled final consonant undone ("debugg(ed)" meets "debug").
+fn topic_stems(text: &str) -> Vec<String> {
+    content_words(text, 4)
+        .iter()
+        .filter(|w| !is_generic(w))
+        .map(|w| {
+            let mut s = stem(w);
+            let b = s.as_bytes();
+            if b.len() >= 4
+                && b[b.len() - 1] == b[b.len() - 2]
+                && !b"aeioulsz".contains(&b[b.len() - 1])
+            {
+                s.pop();
+            }
+            s
+        })
+        .collect()
+}
+
+/// The answer sentence that a follow-up's question merely turns back into a question ("How
+/// would you detect a cycle in a linked list?" after "I'd detect a cycle in the linked list
+/// with two pointers."): at least [`RESTATEMENT_SHARE`] of the question's content words are in
+/// that one sentence. Such a question asks for nothing new.
+pub fn restated_sentence(follow_up: &str, answer: &str) -> Option<String> {
+    let asked: HashSet<String> = topic_stems(asked_sentence(follow_up)).into_iter().collect();
+    if asked.len() < RESTATEMENT_MIN_WORDS {
+        return None;
+    }
+    answer
+        .split_inclusive(['.', '!', '?', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .find(|sentence| {
+            let said: HashSet<String> = topic_stems(sentence).into_iter().collect();
+            let shared = asked.intersection(&said).count();
+            shared as f64 >= RESTATEMENT_SHARE * asked.len() as f64
+        })
+        .map(str::to_owned)
+}
+
+/// Whether a follow-up's question stays on the topic: it shares a content word with the
+/// question or with the answer (a question about something neither mentions has wandered
+/// off), or it asks only in stock words ("Can you say more about how that worked?").
+pub fn on_topic(follow_up: &str, question: &str, answer: &str) -> bool {
+    let asked = topic_stems(asked_sentence(follow_up));
+    if asked.is_empty() {
+        return true;
+    }
+    let context: HashSet<String> = topic_stems(question)
+        .into_iter()
+        .chain(topic_stems(answer))
+        .collect();
+    asked.iter().any(|w| context.contains(w)) || refers_to_answer(follow_up, answer, question, &[])
+}
+
 /// One turn measured against every criterion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -237,6 +313,12 @@ pub struct Verdict {
     pub words: usize,
     /// For a follow-up: whether it refers to the answer. `None` for other turns.
     pub refers_to_answer: Option<bool>,
+    /// For a follow-up: the answer sentence its question restates, if any.
+    pub restates: Option<Option<String>>,
+    /// For a follow-up: whether its question stays on the topic.
+    pub on_topic: Option<bool>,
+    /// For a follow-up: the words of its question.
+    pub asked_words: Option<usize>,
 }
 
 /// What a turn is checked against.
@@ -260,7 +342,28 @@ impl Verdict {
             refers_to_answer: expect.follow_up_of.map(|(question, answer, mentions)| {
                 refers_to_answer(turn, answer, question, mentions)
             }),
+            restates: expect
+                .follow_up_of
+                .map(|(_, answer, _)| restated_sentence(turn, answer)),
+            on_topic: expect
+                .follow_up_of
+                .map(|(question, answer, _)| on_topic(turn, question, answer)),
+            asked_words: expect
+                .follow_up_of
+                .map(|_| super::words::word_count(asked_sentence(turn))),
         }
+    }
+
+    /// For a follow-up: asks for something new, on the topic, as one short question (and
+    /// passes every other check). `None` for other turns.
+    pub fn good_follow_up(&self) -> Option<bool> {
+        let restates = self.restates.as_ref()?;
+        Some(
+            self.passes()
+                && restates.is_none()
+                && self.on_topic == Some(true)
+                && self.asked_words.is_some_and(|w| w <= MAX_FOLLOW_UP_WORDS),
+        )
     }
 
     pub fn in_role(&self) -> bool {
@@ -300,6 +403,15 @@ impl Verdict {
         if self.refers_to_answer == Some(false) {
             out.push("does not refer to the answer".into());
         }
+        if let Some(Some(sentence)) = &self.restates {
+            out.push(format!("restates the answer's sentence `{sentence}`"));
+        }
+        if self.on_topic == Some(false) {
+            out.push("wanders off the question's topic".into());
+        }
+        if let Some(words) = self.asked_words.filter(|w| *w > MAX_FOLLOW_UP_WORDS) {
+            out.push(format!("a follow-up question of {words} words"));
+        }
         out
     }
 }
@@ -307,6 +419,57 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_question_that_turns_an_answer_sentence_around_is_a_restatement() {
+        let answer = "I'd walk the list with a slow and a fast pointer. I would detect a cycle in \
+                      the linked list when the two pointers meet.";
+        assert!(restated_sentence(
+            "Got it. How would you detect a cycle in a linked list?",
+            answer
+        )
+        .is_some_and(|s| s.starts_with("I would detect")));
+        let answer = "The endpoint took four seconds. I debugged the slow endpoint with a \
+                      profiler and found an N+1 query.";
+        assert!(restated_sentence("I see. How did you debug the slow endpoint?", answer).is_some());
+        for fresh in [
+            "I see. What did the profiler show besides the N+1 query?",
+            "Thank you. How would you find where the cycle starts?",
+            "You mentioned the slow endpoint. Can you say more about how that worked in practice?",
+        ] {
+            assert_eq!(restated_sentence(fresh, answer), None, "{fresh}");
+        }
+    }
+
+    #[test]
+    fn the_asked_sentence_is_the_last_question() {
+        assert_eq!(
+            asked_sentence("I see. You mentioned Redis. Why Redis?"),
+            "Why Redis?"
+        );
+        assert_eq!(asked_sentence("No question here."), "No question here.");
+    }
+
+    #[test]
+    fn a_follow_up_about_neither_question_nor_answer_is_off_topic() {
+        let question = "How would you design a rate limiter shared by many API servers?";
+        let answer = "A token bucket per key in Redis, refilled by a Lua script.";
+        assert!(on_topic(
+            "Why a token bucket rather than a sliding window?",
+            question,
+            answer
+        ));
+        assert!(on_topic(
+            "Can you say more about how that worked?",
+            question,
+            answer
+        ));
+        assert!(!on_topic(
+            "How do you like to spend your holidays?",
+            question,
+            answer
+        ));
+    }
 
     #[test]
     fn good_turns_are_in_role() {
@@ -438,11 +601,11 @@ mod tests {
         assert!(!none.one_question());
 
         let two = Verdict::of(
-            "What did you do? And what did the billing code look like?",
+            "What did you do? And who owned the billing code afterwards?",
             expect,
         );
         assert!(!two.one_question());
-        assert_eq!(two.failures().len(), 1);
+        assert_eq!(two.failures().len(), 1, "{:?}", two.failures());
 
         let closing = Verdict::of(
             "Thank you, that's all my questions.",

@@ -173,22 +173,7 @@ impl LlmEngine {
 
         let started = Instant::now();
         let cache = &mut conversation.cache;
-        let common = cache
-            .tokens()
-            .iter()
-            .zip(&prompt)
-            .take_while(|(a, b)| a == b)
-            .count();
-        // At least one prompt token is run, to get the logits that start the reply.
-        let reused_tokens = common.min(prompt.len().saturating_sub(1));
-        cache.truncate(reused_tokens);
-        let mut logits = None;
-        for chunk in prompt[reused_tokens..].chunks(PREFILL_CHUNK) {
-            logits = Some(inner.model.forward(chunk, cache)?);
-        }
-        let Some(mut logits) = logits else {
-            return Err(LlmError::BadModel("empty prompt".into()));
-        };
+        let (mut logits, reused_tokens) = self.prefill(&prompt, cache)?;
         let prefill_time = started.elapsed();
 
         let decode_started = Instant::now();
@@ -244,6 +229,48 @@ impl LlmEngine {
             "llm generation"
         );
         Ok(generation)
+    }
+
+    /// The logits of the token that follows `messages` (which end with the assistant's turn
+    /// opening), reusing the conversation's cached prefix as [`LlmEngine::generate`] does.
+    /// A prompt longer than the context window is an error, not cut.
+    pub fn next_token_logits(
+        &self,
+        conversation: &mut Conversation,
+        messages: &[ChatMessage],
+    ) -> Result<Vec<f32>, LlmError> {
+        if conversation.cache.layer_count() != self.config().block_count {
+            *conversation = self.new_conversation();
+        }
+        let prompt = self.render(messages)?;
+        if prompt.len() >= self.config().context_length {
+            return Err(LlmError::BadModel(format!(
+                "a prompt of {} tokens does not fit the context window of {}",
+                prompt.len(),
+                self.config().context_length
+            )));
+        }
+        let (logits, _) = self.prefill(&prompt, &mut conversation.cache)?;
+        Ok(logits.to_vec1::<f32>()?)
+    }
+
+    /// Runs the part of `prompt` the cache does not already hold (at least its last token, for
+    /// the logits); returns the last token's logits and how many tokens were reused.
+    fn prefill(&self, prompt: &[u32], cache: &mut KvCache) -> Result<(Tensor, usize), LlmError> {
+        let common = cache
+            .tokens()
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let reused_tokens = common.min(prompt.len().saturating_sub(1));
+        cache.truncate(reused_tokens);
+        let mut logits = None;
+        for chunk in prompt[reused_tokens..].chunks(PREFILL_CHUNK) {
+            logits = Some(self.inner.model.forward(chunk, cache)?);
+        }
+        let logits = logits.ok_or_else(|| LlmError::BadModel("empty prompt".into()))?;
+        Ok((logits, reused_tokens))
     }
 
     fn step(&self, token: u32, cache: &mut KvCache) -> Result<Tensor, LlmError> {

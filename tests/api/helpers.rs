@@ -188,6 +188,8 @@ pub fn shared_engines() -> Option<Engines> {
                 let settings = Settings {
                     whisper_model: models.whisper_dir,
                     llm_model: models.llm_file,
+                    encoder_model: models.encoder_dir,
+                    judge_model: models.judge_file,
                     ..Settings::default()
                 };
                 Some(Engines::load(&settings).expect("the fetched models load"))

@@ -229,11 +229,21 @@ pub(crate) fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 /// A planned behavioral interview of `questions` questions; returns its id.
 pub(crate) async fn new_interview(app: &TestApp, cookie: &str, questions: i64) -> String {
+    new_interview_of_type(app, cookie, "behavioral", questions).await
+}
+
+/// A planned interview of `interview_type` with `questions` questions; returns its id.
+pub(crate) async fn new_interview_of_type(
+    app: &TestApp,
+    cookie: &str,
+    interview_type: &str,
+    questions: i64,
+) -> String {
     let r = app
         .post_json(
             "/api/v1/interviews",
             &json!({
-                "interview_type": "behavioral",
+                "interview_type": interview_type,
                 "skills": [],
                 "difficulty": "medium",
                 "question_count": questions,

@@ -15,6 +15,7 @@ mod faults;
 mod hiring;
 mod http_edge;
 mod interviews;
+mod judgement;
 mod live;
 mod migrations;
 mod reports;

@@ -137,6 +137,7 @@ pub async fn scored_interview(
                 "longest_pause_ms": 1_200, "time_to_first_word_ms": 900})
             .to_string(),
             created_at: at,
+            flag: None,
         };
         viva::db::feedback::insert(&mut conn, &feedback)
             .await

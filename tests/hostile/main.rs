@@ -218,7 +218,9 @@ fn viva(data_dir: &Path, models: Option<&viva::fetch::DefaultModels>) -> Command
         .current_dir(data_dir);
     if let Some(models) = models {
         cmd.env("VIVA_WHISPER_MODEL", &models.whisper_dir)
-            .env("VIVA_LLM_MODEL", &models.llm_file);
+            .env("VIVA_LLM_MODEL", &models.llm_file)
+            .env("VIVA_ENCODER_MODEL", &models.encoder_dir)
+            .env("VIVA_JUDGE_MODEL", &models.judge_file);
     }
     cmd
 }

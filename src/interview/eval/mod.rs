@@ -6,7 +6,6 @@
 
 use serde::Deserialize;
 
-pub mod feedback;
 pub mod judgement;
 
 use super::conduct_check::{Expectation, Verdict};
@@ -15,8 +14,15 @@ use super::conductor::{Conductor, Move, Source, Turn, TurnInput, TurnWriter};
 /// The evaluation answers bundled into the binary.
 pub const BUNDLED_CASES: &str = include_str!("conduct_answers.toml");
 
-/// Every criterion must pass at least this share of turns.
-pub const TARGET: f64 = 0.9;
+/// Every basic criterion must pass at least this share of turns...
+pub const TARGET: f64 = 0.95;
+/// ...and this share of follow-ups must be good ones
+/// ([`crate::interview::conduct_check::Verdict::good_follow_up`]).
+pub const GOOD_FOLLOW_UP_TARGET: f64 = 0.85;
+
+/// The criterion counted against [`GOOD_FOLLOW_UP_TARGET`].
+pub const GOOD_FOLLOW_UP: &str =
+    "good follow-up: asks for something new, on topic, one short question";
 
 /// One candidate answer to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -118,14 +124,27 @@ impl Report {
                 "follow-up refers to the answer",
                 Tally::count(r, |c| c.verdict.refers_to_answer),
             ),
+            (
+                GOOD_FOLLOW_UP,
+                Tally::count(r, |c| c.verdict.good_follow_up()),
+            ),
         ]
     }
 
-    /// Criteria under [`TARGET`].
+    /// A criterion's target share.
+    pub fn target(criterion: &str) -> f64 {
+        if criterion == GOOD_FOLLOW_UP {
+            GOOD_FOLLOW_UP_TARGET
+        } else {
+            TARGET
+        }
+    }
+
+    /// Criteria under their target.
     pub fn failing(&self) -> Vec<&'static str> {
         self.criteria()
             .into_iter()
-            .filter(|(_, t)| t.rate() < TARGET)
+            .filter(|(name, t)| t.rate() < Self::target(name))
             .map(|(name, _)| name)
             .collect()
     }

@@ -1,66 +1,135 @@
-//! What an answer said, judged against its question's rubric points: which points it
-//! covered, a 1–5 score, one strength and one improvement.
+//! What an answer said, judged against its question's rubric points: which points it covered,
+//! a 1–5 score, one strength and one improvement.
 //!
-//! Scaffolded like the interviewer's follow-ups ([`crate::interview::conductor`]): the model
-//! is asked for four fixed lines ([`super::prompt`]); its reply is validated
-//! ([`parse_assessment`], plus a check that it did not copy the examples); a rejected reply is
-//! retried once with another seed; after that, or when the model errors, the assessment falls
-//! back to keyword coverage of the rubric ([`rubric_coverage`], [`fallback_score`]) and
-//! templated sentences. Every score therefore comes either from a reply that passed the checks
-//! or from the documented formula, and [`AssessmentSource`] says which and why.
+//! The score is never asked of a model; it is derived from evidence by a documented formula
+//! (measured with `viva eval judgement`, see BENCHMARKS.md):
+//!
+//! 1. **Text aimed at the grader** ([`signals::grader_directed`]) scores 1, whatever else the
+//!    answer says, and **rubric wording pasted back** ([`signals::RubricEcho`]) scores 1 (2 with
+//!    some substance of its own). Neither needs a model, so neither can be talked round.
+//! 2. The **sentence encoder** compares every passage of the answer (a sentence, or a window of
+//!    a long unpunctuated transcript) with each rubric point; a point's similarity is its best
+//!    passage's ([`Evidence`]). An answer far from both the question and every point is
+//!    **off-topic** and scores 1.
+//! 3. The **judge** ([`super::judge`], an instruct model) gives, per rubric point, the
+//!    probability that the answer states it correctly and specifically.
+//! 4. The score is `1 + 1.5 × coverage + 0.5 × depth + 2.5 × stated`, rounded and kept in
+//!    1–5 ([`score_from`]): coverage is the mean over points of the similarity placed between
+//!    [`SIMILARITY_FLOOR`] (0) and [`SIMILARITY_FULL`] (1); depth is the answer's own content
+//!    words (not the question's, not the rubric's) over [`DEPTH_WORDS`], at most 1; stated is
+//!    the judge's mean probability placed between [`STATED_FLOOR`] (0) and [`STATED_FULL`] (1).
+//!    Without a judge (not configured, or it failed) the score is `1 + 3.5 × coverage + 2 ×
+//!    depth` ([`score_without_judge`]), a weaker measure (see BENCHMARKS.md), and the source says
+//!    so.
+//!
+//! The strength quotes the passage that made the best-covered point; the improvement names the
+//! point the answer came nearest to missing. When the encoder fails, keyword coverage of the
+//! rubric ([`rubric_coverage`], [`fallback_score`]) stands in and the source says so. Limits: the
+//! encoder measures what an answer is about, not whether it is right; the judge catches some
+//! wrong answers, not all (see the README).
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::prompt::{assessment_messages, copied_marker};
-use crate::interview::conductor::{Completion, TurnWriter};
+use super::judge::Judge;
+use super::signals::{self, RubricEcho, PASTED_OWN_WORDS};
+use crate::embedding::{similarity, EmbeddingError, Encode};
 use crate::interview::words::{content_words, is_filler, is_generic, stem, tokens, word_count};
-use crate::llm::GenerateOptions;
 
 /// The score scale.
 pub const MIN_SCORE: u8 = 1;
 pub const MAX_SCORE: u8 = 5;
 
-/// A strength or improvement is one sentence of at least this many words...
-pub const MIN_FEEDBACK_WORDS: usize = 3;
-/// ...and at most this many (the candidate reads it at a glance).
+/// A strength or improvement is at most this many words (the candidate reads it at a glance).
 pub const MAX_FEEDBACK_WORDS: usize = 40;
 
-/// Below this many words the fallback scores an answer 1, whatever it mentions.
+/// Below this many words an answer scores 1, whatever it mentions.
 pub const MIN_ANSWER_WORDS: usize = 5;
 /// From this many words the fallback scores an answer at least 2 (keyword matching misses
 /// points made in other words, so a full answer with no match is not scored as no answer),
 /// and below it at most 4 (a brief answer can name every point but not develop them).
 pub const FULL_ANSWER_WORDS: usize = 20;
 
-/// What the model's reply said, once it passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelAssessment {
-    /// One entry per rubric point.
-    pub covered: Vec<bool>,
-    pub score: u8,
-    pub strength: String,
-    pub improvement: String,
+/// A point's similarity at or below this counts nothing towards coverage...
+pub const SIMILARITY_FLOOR: f32 = 0.25;
+/// ...and at or above this counts fully.
+pub const SIMILARITY_FULL: f32 = 0.7;
+/// A point is shown as covered from this similarity.
+pub const COVERED_SIMILARITY: f32 = 0.5;
+/// An answer this close to the question or less...
+pub const OFF_TOPIC_RELEVANCE: f32 = 0.3;
+/// ...whose points average this similarity or less is about something else.
+pub const OFF_TOPIC_COVERAGE: f32 = 0.3;
+/// Own content words for full depth.
+pub const DEPTH_WORDS: usize = 30;
+/// The judge's mean probability at or below this counts nothing...
+pub const STATED_FLOOR: f32 = 0.5;
+/// ...and at or above this counts fully.
+pub const STATED_FULL: f32 = 0.75;
+/// With a judge, a point is shown as covered from this probability.
+pub const COVERED_STATED: f32 = 0.7;
+/// With a judge, an answer the encoder finds off-topic is flagged only when the judge also
+/// finds little in it (its mean probability under this).
+pub const OFF_TOPIC_STATED: f32 = 0.6;
+const WEIGHTS_WITH_JUDGE: Weights = Weights {
+    coverage: 1.5,
+    depth: 0.5,
+    stated: 2.5,
+};
+const WEIGHTS_WITHOUT_JUDGE: Weights = Weights {
+    coverage: 3.5,
+    depth: 2.0,
+    stated: 0.0,
+};
+
+struct Weights {
+    coverage: f32,
+    depth: f32,
+    stated: f32,
 }
 
-/// Why a model reply was rejected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Malformed(pub String);
+/// A passage is a sentence, or a window of this many words of a longer one...
+pub const PASSAGE_WORDS: usize = 24;
+/// ...the windows starting this many words apart (they overlap, so no point falls between two).
+pub const PASSAGE_STRIDE: usize = 20;
 
-fn malformed(reason: impl Into<String>) -> Malformed {
-    Malformed(reason.into())
+/// Why an answer got no credit, whatever its wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Text addressed to the grader or the model.
+    AddressesGrader,
+    /// The rubric's wording repeated without substance of its own.
+    PastedRubric,
+    /// About something other than the question.
+    OffTopic,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AddressesGrader => "addresses_grader",
+            Self::PastedRubric => "pasted_rubric",
+            Self::OffTopic => "off_topic",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::AddressesGrader, Self::PastedRubric, Self::OffTopic]
+            .into_iter()
+            .find(|f| f.as_str() == text)
+    }
 }
 
 /// Who produced an assessment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AssessmentSource {
-    /// The model's reply passed validation on this attempt (1 or 2).
-    Model { attempt: u8 },
-    /// Keyword coverage and templates, because of `reason` (each rejected attempt's reason,
-    /// the model's error, or "no answer").
+    /// The evidence and formula above.
+    Model,
+    /// Keyword coverage and templates, or the encoder without the judge, because of `reason`
+    /// (the encoder's or the judge's error, or "no answer").
     Fallback { reason: String },
 }
 
@@ -73,253 +142,314 @@ pub struct Assessment {
     pub covered: Vec<bool>,
     pub strength: String,
     pub improvement: String,
+    pub flag: Option<Flag>,
     pub source: AssessmentSource,
 }
 
-/// Assesses `answer` to `question` against `rubric`. Never fails: an empty answer (nothing, or
-/// only filler sounds) skips the model; a reply rejected twice, or a model error, falls back.
-/// The first attempt uses `seed`, the retry `seed + 1`.
-pub fn assess<W: TurnWriter>(
-    writer: &mut W,
+/// What the encoder found in an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Per rubric point: the best passage's similarity to it...
+    pub point_similarity: Vec<f32>,
+    /// ...and that passage.
+    pub point_passage: Vec<String>,
+    /// The whole answer's similarity to the question.
+    pub relevance: f32,
+    /// Per rubric point: the judge's probability that the answer states it (`None` without a
+    /// judge).
+    pub stated: Option<Vec<f32>>,
+}
+
+impl Evidence {
+    pub fn gather(
+        encoder: &dyn Encode,
+        question: &str,
+        rubric: &[String],
+        answer: &str,
+    ) -> Result<Self, EmbeddingError> {
+        let passages = passages(answer);
+        let passage_vectors = passages
+            .iter()
+            .map(|p| encoder.encode(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut point_similarity = Vec::with_capacity(rubric.len());
+        let mut point_passage = Vec::with_capacity(rubric.len());
+        for point in rubric {
+            let vector = encoder.encode(point)?;
+            let (best, sim) = passage_vectors
+                .iter()
+                .map(|p| similarity(p, &vector))
+                .enumerate()
+                .fold(
+                    (0, f32::MIN),
+                    |best, (i, s)| if s > best.1 { (i, s) } else { best },
+                );
+            point_similarity.push(if passages.is_empty() { 0.0 } else { sim });
+            point_passage.push(passages.get(best).cloned().unwrap_or_default());
+        }
+        let relevance = similarity(&encoder.encode(answer)?, &encoder.encode(question)?);
+        Ok(Self {
+            point_similarity,
+            point_passage,
+            relevance,
+            stated: None,
+        })
+    }
+
+    /// The judge's mean probability placed between the floor (0) and full (1); `None` without
+    /// a judge.
+    pub fn stated_share(&self) -> Option<f32> {
+        let stated = self.stated.as_ref()?;
+        let mean = mean(stated.iter().copied());
+        Some(((mean - STATED_FLOOR) / (STATED_FULL - STATED_FLOOR)).clamp(0.0, 1.0))
+    }
+
+    /// The mean similarity over the rubric's points (0 without points).
+    pub fn mean_similarity(&self) -> f32 {
+        mean(self.point_similarity.iter().copied())
+    }
+
+    /// The mean over points of each similarity placed between the floor (0) and full (1).
+    pub fn coverage(&self) -> f32 {
+        mean(self.point_similarity.iter().map(|s| {
+            ((s - SIMILARITY_FLOOR) / (SIMILARITY_FULL - SIMILARITY_FLOOR)).clamp(0.0, 1.0)
+        }))
+    }
+
+    pub fn is_off_topic(&self) -> bool {
+        let far =
+            self.relevance <= OFF_TOPIC_RELEVANCE && self.mean_similarity() <= OFF_TOPIC_COVERAGE;
+        match &self.stated {
+            Some(stated) => far && mean(stated.iter().copied()) < OFF_TOPIC_STATED,
+            None => far,
+        }
+    }
+}
+
+fn mean(values: impl Iterator<Item = f32>) -> f32 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if count == 0 {
+        0.0
+    } else {
+        sum / count as f32
+    }
+}
+
+/// The answer's sentences, long ones cut into overlapping windows of [`PASSAGE_WORDS`]
+/// (speech transcripts often have no punctuation at all).
+pub fn passages(answer: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut sentence: Vec<&str> = Vec::new();
+    let mut flush = |sentence: &mut Vec<&str>| {
+        if sentence.len() <= PASSAGE_WORDS {
+            if !sentence.is_empty() {
+                out.push(sentence.join(" "));
+            }
+        } else {
+            let mut start = 0;
+            loop {
+                let end = (start + PASSAGE_WORDS).min(sentence.len());
+                out.push(sentence[start..end].join(" "));
+                if end == sentence.len() {
+                    break;
+                }
+                start += PASSAGE_STRIDE;
+            }
+        }
+        sentence.clear();
+    };
+    for word in answer.split_whitespace() {
+        sentence.push(word);
+        if word.ends_with(['.', '!', '?', ';']) {
+            flush(&mut sentence);
+        }
+    }
+    flush(&mut sentence);
+    out
+}
+
+/// `1 + 1.5 × coverage + 0.5 × depth + 2.5 × stated`, rounded, within 1–5.
+pub fn score_from(coverage: f32, own_words: usize, stated: f32) -> u8 {
+    weighted(&WEIGHTS_WITH_JUDGE, coverage, own_words, stated)
+}
+
+/// `1 + 3.5 × coverage + 2 × depth`, rounded, within 1–5.
+pub fn score_without_judge(coverage: f32, own_words: usize) -> u8 {
+    weighted(&WEIGHTS_WITHOUT_JUDGE, coverage, own_words, 0.0)
+}
+
+fn weighted(weights: &Weights, coverage: f32, own_words: usize, stated: f32) -> u8 {
+    let depth = (own_words as f32 / DEPTH_WORDS as f32).min(1.0);
+    let raw = 1.0
+        + weights.coverage * coverage.clamp(0.0, 1.0)
+        + weights.depth * depth
+        + weights.stated * stated.clamp(0.0, 1.0);
+    (raw.round() as u8).clamp(MIN_SCORE, MAX_SCORE)
+}
+
+/// Assesses `answer` to `question` against `rubric`. Never fails: an empty answer (nothing,
+/// or only filler sounds) scores 1 at once; an encoder error falls back to keyword coverage,
+/// a judge error (or no judge) to the encoder alone.
+pub fn assess(
+    encoder: &dyn Encode,
+    judge: Option<&dyn Judge>,
     question: &str,
     rubric: &[String],
     answer: &str,
-    seed: u64,
 ) -> Assessment {
     if tokens(answer).iter().all(|t| is_filler(t.word)) {
         return no_answer(rubric);
     }
-    let messages = assessment_messages(question, rubric, answer);
-    let evidence = fallback_score(&rubric_coverage(answer, rubric), word_count(answer));
-    let context = format!("{question}\n{}\n{answer}", rubric.join("\n"));
-    let mut failures = Vec::new();
-    for attempt in 1..=2u8 {
-        let options = assessment_options(seed.wrapping_add(u64::from(attempt - 1)), attempt);
-        let request = Completion {
-            messages: &messages,
-            options: &options,
-            stop_after: None,
+    if let Some(quote) = signals::grader_directed(answer) {
+        return flagged(Flag::AddressesGrader, MIN_SCORE, rubric, &quote);
+    }
+    let echo = RubricEcho::measure(answer, question, rubric);
+    if echo.is_pasted() {
+        let score = if echo.own_words >= PASTED_OWN_WORDS {
+            2
+        } else {
+            1
         };
-        let raw = match writer.complete(&request) {
-            Ok(raw) => raw,
-            Err(e) => {
-                tracing::warn!(error = %e, "assessment generation failed; using the fallback");
-                failures.push(format!("attempt {attempt}: the model failed: {e}"));
-                break;
-            }
-        };
-        let checked = parse_assessment(&raw, rubric.len())
-            .and_then(|model| not_copied(&model, &context).map(|()| model))
-            .and_then(|model| near_evidence(&model, evidence).map(|()| model));
-        match checked {
-            Ok(model) => {
-                return Assessment {
-                    score: model.score,
-                    covered: model.covered,
-                    strength: model.strength,
-                    improvement: model.improvement,
-                    source: AssessmentSource::Model { attempt },
-                }
-            }
-            Err(Malformed(reason)) => {
-                tracing::info!(attempt, %reason, "assessment reply rejected");
-                failures.push(format!("attempt {attempt}: {reason}"));
-            }
+        return flagged(Flag::PastedRubric, score, rubric, question);
+    }
+    let mut evidence = match Evidence::gather(encoder, question, rubric, answer) {
+        Ok(evidence) => evidence,
+        Err(e) => {
+            tracing::warn!(error = %e, "the sentence encoder failed; using keyword coverage");
+            return fallback(rubric, answer, format!("the sentence encoder failed: {e}"));
         }
-    }
-    fallback(rubric, answer, failures.join("; "))
-}
-
-fn assessment_options(seed: u64, attempt: u8) -> GenerateOptions {
-    GenerateOptions {
-        // Four lines of at most 40 words each would be ~220 tokens; the examples use ~80.
-        max_tokens: 160,
-        // The first attempt stays close to the examples; the retry samples more freely.
-        temperature: if attempt == 1 { 0.2 } else { 0.6 },
-        seed,
-        ..GenerateOptions::default()
-    }
-}
-
-/// The model's score may not stray further than this from the keyword evidence.
-pub const MAX_SCORE_DISTANCE: u8 = 1;
-
-/// Rejects a score far from what the answer's words support. Measured with `viva eval
-/// feedback`: left alone, the model scored nearly every answer 3 (off-topic 2.6 and short 3.2
-/// on average, against on-topic 3.1), while the keyword evidence separated them (2.0, 1.5,
-/// 3.6); within one point of the evidence, the model's reading can still move the score.
-fn near_evidence(model: &ModelAssessment, evidence: u8) -> Result<(), Malformed> {
-    if model.score.abs_diff(evidence) > MAX_SCORE_DISTANCE {
-        return Err(Malformed(format!(
-            "score {} is far from the key points the answer names (about {evidence})",
-            model.score
-        )));
-    }
-    Ok(())
-}
-
-fn not_copied(model: &ModelAssessment, context: &str) -> Result<(), Malformed> {
-    for (label, line) in [
-        ("STRENGTH", &model.strength),
-        ("IMPROVE", &model.improvement),
-    ] {
-        if let Some(marker) = copied_marker(line, context) {
-            return Err(malformed(format!(
-                "{label} copies the example about `{marker}`"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Reads the model's reply: the four lines `COVERED:`, `SCORE:`, `STRENGTH:`, `IMPROVE:`, in
-/// this order, first in the reply (blank lines are skipped, labels are case-insensitive,
-/// anything after the IMPROVE line is ignored). Rejected:
-///
-/// - an empty reply, a missing or misplaced line, a line with an empty value;
-/// - a truncated reply: one that ends before the IMPROVE line, or ends inside it (no full stop,
-///   question or exclamation mark at its end);
-/// - COVERED that is not `none` or a list of point numbers 1..=`rubric_len`;
-/// - SCORE that is not a whole number 1–5 (`4/5` is accepted as 4);
-/// - a STRENGTH or IMPROVE of fewer than [`MIN_FEEDBACK_WORDS`] or more than
-///   [`MAX_FEEDBACK_WORDS`] words, or the same sentence twice;
-/// - a score that contradicts the reply's own coverage: 4 or 5 with no point covered, 1 with
-///   every point covered.
-pub fn parse_assessment(raw: &str, rubric_len: usize) -> Result<ModelAssessment, Malformed> {
-    let mut lines = raw.lines().map(str::trim).filter(|l| !l.is_empty());
-    let mut next = |label: &str| -> Result<String, Malformed> {
-        let line = lines
-            .next()
-            .ok_or_else(|| malformed(format!("truncated: no {label} line")))?;
-        let value = labelled(line, label).ok_or_else(|| {
-            malformed(format!(
-                "expected the {label} line, got `{}`",
-                excerpt(line)
-            ))
-        })?;
-        if value.is_empty() {
-            return Err(malformed(format!("empty {label} line")));
-        }
-        Ok(value.to_owned())
     };
-    if raw.trim().is_empty() {
-        return Err(malformed("empty reply"));
+    let judge_failure = match judge.map(|j| j.points_stated(question, answer, rubric)) {
+        Some(Ok(stated)) if stated.len() == rubric.len() => {
+            evidence.stated = Some(stated);
+            None
+        }
+        Some(Ok(stated)) => Some(format!(
+            "the judge returned {} points for {}",
+            stated.len(),
+            rubric.len()
+        )),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the judge failed; scoring with the encoder alone");
+            Some(format!("the judge failed: {e}"))
+        }
+        None => Some("no judge model is loaded".to_owned()),
+    };
+    let mut assessment = verdict(&evidence, &echo, question, rubric, answer);
+    if let Some(reason) = judge_failure {
+        assessment.source = AssessmentSource::Fallback {
+            reason: format!("{reason}; scored by the sentence encoder alone"),
+        };
     }
-    let covered_text = next("COVERED")?;
-    let score_text = next("SCORE")?;
-    let strength = next("STRENGTH")?;
-    let improvement = next("IMPROVE")?;
-    let improvement_is_last = lines.next().is_none();
+    assessment
+}
 
-    let covered = parse_covered(&covered_text, rubric_len)?;
-    let score = parse_score(&score_text)?;
-    let strength = feedback_sentence("STRENGTH", &strength)?;
-    let improvement = feedback_sentence("IMPROVE", &improvement)?;
-    if improvement_is_last && !improvement.ends_with(['.', '!', '?']) {
-        return Err(malformed("truncated: the IMPROVE line stops mid-sentence"));
+/// The assessment the evidence supports (steps 2 to 4 of the module's method).
+pub fn verdict(
+    evidence: &Evidence,
+    echo: &RubricEcho,
+    question: &str,
+    rubric: &[String],
+    answer: &str,
+) -> Assessment {
+    if evidence.is_off_topic() {
+        return flagged(Flag::OffTopic, MIN_SCORE, rubric, question);
     }
-    if strength.eq_ignore_ascii_case(&improvement) {
-        return Err(malformed("STRENGTH and IMPROVE are the same sentence"));
-    }
-    let covered_count = covered.iter().filter(|c| **c).count();
-    if covered_count == 0 && score >= 4 {
-        return Err(malformed(format!(
-            "score {score} although no rubric point is covered"
-        )));
-    }
-    if rubric_len > 0 && covered_count == rubric_len && score == MIN_SCORE {
-        return Err(malformed("score 1 although every rubric point is covered"));
-    }
-    Ok(ModelAssessment {
-        covered,
+    // How strongly each point is made: the judge's probability, or the encoder's similarity.
+    let (strength_of, covered_from) = match &evidence.stated {
+        Some(stated) => (stated.clone(), COVERED_STATED),
+        None => (evidence.point_similarity.clone(), COVERED_SIMILARITY),
+    };
+    let covered: Vec<bool> = strength_of.iter().map(|s| *s >= covered_from).collect();
+    let score = if word_count(answer) < MIN_ANSWER_WORDS {
+        MIN_SCORE
+    } else {
+        match evidence.stated_share() {
+            Some(stated) => score_from(evidence.coverage(), echo.own_words, stated),
+            None => score_without_judge(evidence.coverage(), echo.own_words),
+        }
+    };
+    let best_covered = (0..covered.len())
+        .filter(|i| covered[*i])
+        .max_by(|a, b| strength_of[*a].total_cmp(&strength_of[*b]));
+    let strength = match best_covered {
+        Some(i) => format!(
+            "You made this point in your own words: “{}”",
+            quote(&evidence.point_passage[i], 24)
+        ),
+        None if score >= 3 => "You answered with substance of your own; tie it more \
+                               closely to the key points of the question."
+            .to_owned(),
+        None => "You gave an answer, but it does not yet make any of the key points.".to_owned(),
+    };
+    let weakest = (0..covered.len())
+        .filter(|i| !covered[*i])
+        .min_by(|a, b| strength_of[*a].total_cmp(&strength_of[*b]));
+    let improvement = match weakest.and_then(|i| rubric.get(i)) {
+        Some(point) => format!("Cover this point too: {}.", point_phrase(point)),
+        None if echo.own_words < DEPTH_WORDS => {
+            "Back each point with a concrete example or a measured result.".to_owned()
+        }
+        None => "You covered every key point; close with the trade-off you would accept and why."
+            .to_owned(),
+    };
+    Assessment {
         score,
+        covered,
         strength,
         improvement,
-    })
-}
-
-/// The value of `LABEL: value`, label case-insensitive.
-fn labelled<'a>(line: &'a str, label: &str) -> Option<&'a str> {
-    let head = line.get(..label.len())?;
-    if !head.eq_ignore_ascii_case(label) {
-        return None;
+        flag: None,
+        source: AssessmentSource::Model,
     }
-    line[label.len()..]
-        .trim_start()
-        .strip_prefix(':')
-        .map(str::trim)
 }
 
-/// The start of a line, for a reason text.
-fn excerpt(line: &str) -> String {
-    const MAX_CHARS: usize = 40;
-    if line.chars().count() <= MAX_CHARS {
-        line.to_owned()
+/// An answer that gets no credit for its wording, with the reason in its feedback.
+/// `detail` is the quoted instruction (grader), or the question (pasted, off-topic).
+fn flagged(flag: Flag, score: u8, rubric: &[String], detail: &str) -> Assessment {
+    let (strength, improvement) = match flag {
+        Flag::AddressesGrader => (
+            "Nothing is credited: part of the answer addresses the grader instead of the \
+             question."
+                .to_owned(),
+            format!(
+                "Answer the question itself; text aimed at the grader (“{}”) is not an answer and \
+                 scores 1.",
+                quote(detail, 12)
+            ),
+        ),
+        Flag::PastedRubric => (
+            "Nothing is credited: the answer repeats the wording of the key points.".to_owned(),
+            "Answer in your own words, with an example, a number or your reasoning; repeating \
+             the key points is not evidence that you know them."
+                .to_owned(),
+        ),
+        Flag::OffTopic => (
+            "Nothing is credited: the answer is about something other than the question."
+                .to_owned(),
+            format!(
+                "Answer the question that was asked: “{}”",
+                quote(detail, 24)
+            ),
+        ),
+    };
+    Assessment {
+        score,
+        covered: vec![false; rubric.len()],
+        strength,
+        improvement,
+        flag: Some(flag),
+        source: AssessmentSource::Model,
+    }
+}
+
+/// The first `words` words of `text`, with an ellipsis when cut.
+fn quote(text: &str, words: usize) -> String {
+    let all: Vec<&str> = text.split_whitespace().collect();
+    if all.len() <= words {
+        all.join(" ")
     } else {
-        format!("{}…", line.chars().take(MAX_CHARS).collect::<String>())
+        format!("{}…", all[..words].join(" "))
     }
-}
-
-fn parse_covered(text: &str, rubric_len: usize) -> Result<Vec<bool>, Malformed> {
-    let mut covered = vec![false; rubric_len];
-    let text = text.trim_end_matches('.').trim();
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(covered);
-    }
-    for item in text
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("and"))
-    {
-        let point: usize = item.parse().map_err(|_| {
-            malformed(format!(
-                "COVERED must list point numbers or say none, got `{}`",
-                excerpt(text)
-            ))
-        })?;
-        match point.checked_sub(1).and_then(|i| covered.get_mut(i)) {
-            Some(slot) => *slot = true,
-            None => {
-                return Err(malformed(format!(
-                    "covered point {point} is not in the rubric (1–{rubric_len})"
-                )))
-            }
-        }
-    }
-    Ok(covered)
-}
-
-fn parse_score(text: &str) -> Result<u8, Malformed> {
-    let text = text.trim_end_matches('.').trim();
-    let number = text.strip_suffix("/5").unwrap_or(text).trim();
-    let score: i64 = number.parse().map_err(|_| {
-        malformed(format!(
-            "SCORE `{}` is not a whole number from 1 to 5",
-            excerpt(text)
-        ))
-    })?;
-    u8::try_from(score)
-        .ok()
-        .filter(|s| (MIN_SCORE..=MAX_SCORE).contains(s))
-        .ok_or_else(|| malformed(format!("score {score} is not on the 1–5 scale")))
-}
-
-fn feedback_sentence(label: &str, text: &str) -> Result<String, Malformed> {
-    let text = text
-        .trim_matches(|c: char| c == '"' || c == '“' || c == '”' || c.is_whitespace())
-        .to_owned();
-    let words = word_count(&text);
-    if words < MIN_FEEDBACK_WORDS {
-        return Err(malformed(format!(
-            "{label} is too short (at least {MIN_FEEDBACK_WORDS} words)"
-        )));
-    }
-    if words > MAX_FEEDBACK_WORDS {
-        return Err(malformed(format!(
-            "{label} has {words} words (at most {MAX_FEEDBACK_WORDS})"
-        )));
-    }
-    Ok(text)
 }
 
 /// Words of rubric phrasing that say what the candidate does with a point rather than what
@@ -462,6 +592,7 @@ fn fallback(rubric: &[String], answer: &str, reason: String) -> Assessment {
         covered,
         strength,
         improvement,
+        flag: None,
         source: AssessmentSource::Fallback { reason },
     }
 }
@@ -479,6 +610,7 @@ fn no_answer(rubric: &[String]) -> Assessment {
         covered: vec![false; rubric.len()],
         strength: "There was no answer to assess.".to_owned(),
         improvement,
+        flag: None,
         source: AssessmentSource::Fallback {
             reason: "no answer".to_owned(),
         },
@@ -502,38 +634,6 @@ fn point_phrase(point: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interview::feedback::prompt::{assessment_request, ASSESSMENT_EXAMPLES};
-    use crate::llm::LlmError;
-
-    /// A writer that returns canned replies in order and records the seeds it was asked for.
-    struct Scripted {
-        replies: Vec<Result<String, ()>>,
-        seeds: Vec<u64>,
-    }
-
-    impl Scripted {
-        fn new(replies: &[Result<&str, ()>]) -> Self {
-            Self {
-                replies: replies.iter().map(|r| r.map(str::to_owned)).collect(),
-                seeds: Vec::new(),
-            }
-        }
-    }
-
-    impl TurnWriter for Scripted {
-        fn complete(&mut self, request: &Completion<'_>) -> Result<String, LlmError> {
-            self.seeds.push(request.options.seed);
-            if self.replies.is_empty() {
-                return Err(LlmError::Stopped("no scripted reply left".into()));
-            }
-            match self.replies.remove(0) {
-                Ok(text) => Ok(text),
-                Err(()) => Err(LlmError::Stopped("scripted failure".into())),
-            }
-        }
-    }
-
-    const QUESTION: &str = "Tell me about a mistake you made at work. How did you handle it?";
 
     fn rubric() -> Vec<String> {
         [
@@ -549,266 +649,131 @@ mod tests {
 mistake and I owned it straight away, without blaming the tooling. We restored last night's \
 backup within the hour to limit the damage.";
 
-    const VALID: &str = "COVERED: 1, 2\nSCORE: 4\nSTRENGTH: You owned the mistake at once and \
-restored the backup quickly.\nIMPROVE: Explain what you changed so the same mistake cannot \
-happen again.";
-
-    fn assess_with(replies: &[Result<&str, ()>]) -> (Assessment, Vec<u64>) {
-        let mut writer = Scripted::new(replies);
-        let assessment = assess(&mut writer, QUESTION, &rubric(), ANSWER, 7);
-        (assessment, writer.seeds)
-    }
-
-    fn fallback_reason(assessment: &Assessment) -> &str {
-        match &assessment.source {
-            AssessmentSource::Fallback { reason } => reason,
-            AssessmentSource::Model { attempt } => panic!("model attempt {attempt}, no fallback"),
-        }
+    #[test]
+    fn passages_are_sentences_and_windows_of_long_runs() {
+        assert_eq!(
+            passages("One two. Three four? Five"),
+            ["One two.", "Three four?", "Five"]
+        );
+        let run: Vec<String> = (0..50).map(|i| format!("w{i}")).collect();
+        let windows = passages(&run.join(" "));
+        assert_eq!(windows.len(), 3);
+        assert!(windows[0].starts_with("w0 ") && windows[0].ends_with(" w23"));
+        assert!(windows[1].starts_with("w20 ") && windows[1].ends_with(" w43"));
+        assert!(windows[2].starts_with("w40 ") && windows[2].ends_with(" w49"));
+        assert!(passages("  ").is_empty());
     }
 
     #[test]
-    fn a_valid_reply_is_read() {
-        let model = parse_assessment(VALID, 3).expect("valid");
-        assert_eq!(model.covered, [true, true, false]);
-        assert_eq!(model.score, 4);
-        assert!(model.strength.starts_with("You owned"));
-        assert!(model.improvement.ends_with("happen again."));
-    }
-
-    #[test]
-    fn the_format_allows_small_variations() {
-        let model = parse_assessment(
-            "\n  covered: 3,1 and 1\nScore : 4/5.\nStrength: \"You named the cause.\"\n\n\
-             improve: Add the result you measured afterwards.\nCOVERED: 2\nSCORE: 1",
+    fn the_score_follows_its_formula() {
+        assert_eq!(score_from(0.0, 0, 0.0), 1);
+        assert_eq!(score_from(1.0, DEPTH_WORDS, 1.0), 5);
+        assert_eq!(score_from(1.0, 1000, 1.0), 5, "capped");
+        assert_eq!(score_from(0.0, 0, 1.0), 4, "1 + 2.5 rounds to 4");
+        assert_eq!(
+            score_from(1.0, DEPTH_WORDS, 0.0),
             3,
-        )
-        .expect("valid");
-        assert_eq!(model.covered, [true, false, true]);
-        assert_eq!(model.score, 4);
-        assert_eq!(model.strength, "You named the cause.");
-        let model = parse_assessment(
-            "COVERED: none\nSCORE: 2\nSTRENGTH: You stayed calm about it.\nIMPROVE: Say what \
-             you did to fix it",
-            2,
-        );
-        assert!(model.is_err(), "the last line stops mid-sentence");
-        let model = parse_assessment(
-            "COVERED: None.\nSCORE: 2\nSTRENGTH: You stayed calm about it.\nIMPROVE: Say what \
-             you did to fix it\n",
-            2,
-        );
-        assert!(model.is_err());
-        let model = parse_assessment(
-            "COVERED: None.\nSCORE: 2\nSTRENGTH: You stayed calm about it\nIMPROVE: Say what \
-             you did to fix it\nThe end.",
-            2,
-        )
-        .expect("a line after IMPROVE shows it is complete");
-        assert_eq!(model.covered, [false, false]);
-    }
-
-    #[test]
-    fn malformed_replies_are_rejected_with_a_reason() {
-        let cases: &[(&str, &str)] = &[
-            ("", "empty reply"),
-            ("  \n \n", "empty reply"),
-            ("COVERED: 1, 2\nSCORE: 4\nSTRENGTH: You owned", "truncated: no IMPROVE line"),
-            (
-                "COVERED: 1, 2\nSCORE: 4\nSTRENGTH: You owned it.\nIMPROVE: Explain what you",
-                "truncated: the IMPROVE line stops mid-sentence",
-            ),
-            (
-                "{\"covered\": [1, 2], \"score\": 4, \"stren",
-                "expected the COVERED line",
-            ),
-            (
-                "Here is my assessment.\nCOVERED: 1\nSCORE: 3\nSTRENGTH: Good.\nIMPROVE: More.",
-                "expected the COVERED line",
-            ),
-            (
-                "COVERED: 1\nSTRENGTH: You owned it.\nSCORE: 3\nIMPROVE: Say more about it.",
-                "expected the SCORE line",
-            ),
-            ("COVERED: 1\nSCORE: 7\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "score 7 is not on the 1–5 scale"),
-            ("COVERED: 1\nSCORE: 0\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "score 0 is not on the 1–5 scale"),
-            ("COVERED: 1\nSCORE: 8/10\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "not a whole number"),
-            ("COVERED: 1\nSCORE: four\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "not a whole number"),
-            ("COVERED: 1\nSCORE: 3.5\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "not a whole number"),
-            ("COVERED: 4\nSCORE: 3\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "covered point 4 is not in the rubric (1–3)"),
-            ("COVERED: 0\nSCORE: 3\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "covered point 0 is not in the rubric"),
-            ("COVERED: the first one\nSCORE: 3\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "COVERED must list point numbers"),
-            ("COVERED:\nSCORE: 3\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "empty COVERED line"),
-            ("COVERED: 1\nSCORE: 3\nSTRENGTH:\nIMPROVE: Say more about it.", "empty STRENGTH line"),
-            ("COVERED: 1\nSCORE: 3\nSTRENGTH: Good.\nIMPROVE: Say more about it.", "STRENGTH is too short (at least 3 words)"),
-            ("COVERED: 1\nSCORE: 3\nSTRENGTH: You owned it.\nIMPROVE: You owned it.", "the same sentence"),
-            ("COVERED: none\nSCORE: 5\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "score 5 although no rubric point is covered"),
-            ("COVERED: 1, 2, 3\nSCORE: 1\nSTRENGTH: You owned it.\nIMPROVE: Say more about it.", "score 1 although every rubric point is covered"),
-        ];
-        for (raw, expected) in cases {
-            match parse_assessment(raw, 3) {
-                Ok(model) => panic!("accepted {raw:?} as {model:?}"),
-                Err(Malformed(reason)) => {
-                    assert!(
-                        reason.contains(expected),
-                        "{raw:?}: `{reason}`, expected `{expected}`"
-                    )
-                }
-            }
-        }
-        let long = format!(
-            "COVERED: 1\nSCORE: 3\nSTRENGTH: {}.\nIMPROVE: Say more about it.",
-            vec!["word"; MAX_FEEDBACK_WORDS + 1].join(" ")
-        );
-        let reason = parse_assessment(&long, 3).expect_err("too long").0;
-        assert_eq!(reason, "STRENGTH has 41 words (at most 40)");
-        let just_right = long.replacen("word ", "", 1);
-        assert!(parse_assessment(&just_right, 3).is_ok());
-    }
-
-    #[test]
-    fn a_valid_reply_is_used_on_the_first_attempt() {
-        let (assessment, seeds) = assess_with(&[Ok(VALID)]);
-        assert_eq!(assessment.source, AssessmentSource::Model { attempt: 1 });
-        assert_eq!(assessment.score, 4);
-        assert_eq!(assessment.covered, [true, true, false]);
-        assert_eq!(seeds, [7]);
-    }
-
-    #[test]
-    fn a_score_far_from_the_evidence_is_rejected() {
-        let generous = "COVERED: 1, 2, 3\nSCORE: 5\nSTRENGTH: You covered every part of the \
-question well.\nIMPROVE: Add a number that shows the result.";
-        let mut writer = Scripted::new(&[Ok(generous), Ok(generous)]);
-        let off_topic = "My favourite holiday was a week of hiking in the mountains with my \
-family, and the weather was lovely every single day.";
-        let assessment = assess(&mut writer, QUESTION, &rubric(), off_topic, 7);
-        let reason = fallback_reason(&assessment);
-        assert!(reason.contains("score 5 is far from"), "{reason}");
-        assert!(assessment.score <= 2, "the evidence: {assessment:?}");
-    }
-
-    #[test]
-    fn a_truncated_reply_is_retried_with_the_next_seed() {
-        let (assessment, seeds) = assess_with(&[Ok("COVERED: 1, 2\nSCORE: 4\nSTREN"), Ok(VALID)]);
-        assert_eq!(assessment.source, AssessmentSource::Model { attempt: 2 });
-        assert_eq!(seeds, [7, 8]);
-    }
-
-    #[test]
-    fn two_bad_replies_fall_back_with_both_reasons() {
-        let (assessment, seeds) = assess_with(&[
-            Ok("{\"covered\": [1, 2], \"score\": 4, \"strength\": \"You ow"),
-            Ok("COVERED: 1\nSCORE: 7\nSTRENGTH: You owned it.\nIMPROVE: Say more about it."),
-        ]);
-        assert_eq!(seeds, [7, 8]);
-        let reason = fallback_reason(&assessment);
-        assert!(
-            reason.starts_with("attempt 1: expected the COVERED line"),
-            "{reason}"
-        );
-        assert!(
-            reason.contains("attempt 2: score 7 is not on the 1–5 scale"),
-            "{reason}"
-        );
-        // The fallback's own numbers: points 1 and 2 are in the answer, point 3 is not.
-        assert_eq!(assessment.covered, [true, true, false]);
-        assert_eq!(assessment.score, 4);
-        assert_eq!(
-            assessment.strength,
-            "You covered this key point: owns the mistake without blaming others."
+            "the judge weighs most"
         );
         assert_eq!(
-            assessment.improvement,
-            "Make sure to also cover this point: explains what changed afterward to prevent a \
-             repeat."
+            score_from(0.5, DEPTH_WORDS, 0.5),
+            4,
+            "1 + 0.75 + 0.5 + 1.25"
         );
+
+        assert_eq!(score_without_judge(0.0, 0), 1);
+        assert_eq!(score_without_judge(1.0, DEPTH_WORDS), 5);
+        assert_eq!(score_without_judge(0.5, 0), 3, "1 + 1.75 rounds to 3");
+        assert_eq!(
+            score_without_judge(0.0, DEPTH_WORDS),
+            3,
+            "depth alone is worth 2"
+        );
+        assert_eq!(score_without_judge(0.4, DEPTH_WORDS / 2), 3, "1 + 1.4 + 1");
     }
 
-    #[test]
-    fn wrong_scales_empty_and_garbage_replies_fall_back() {
-        for (replies, expected) in [
-            (
-                [
-                    "COVERED: 1\nSCORE: 0\nSTRENGTH: You owned it.\nIMPROVE: Say more.",
-                    "",
-                ],
-                "score 0 is not on the 1–5 scale",
-            ),
-            (["", "   "], "empty reply"),
-            (
-                ["The candidate did well overall.", "I think 4 out of 5!!"],
-                "expected the COVERED line",
-            ),
-        ] {
-            let (assessment, seeds) = assess_with(&[Ok(replies[0]), Ok(replies[1])]);
-            assert_eq!(seeds.len(), 2);
-            let reason = fallback_reason(&assessment);
-            assert!(reason.contains(expected), "{reason}");
-            assert!(reason.contains("attempt 2"), "{reason}");
-            assert!((MIN_SCORE..=MAX_SCORE).contains(&assessment.score));
+    fn evidence(similarities: &[f32], relevance: f32) -> Evidence {
+        Evidence {
+            point_similarity: similarities.to_vec(),
+            point_passage: similarities
+                .iter()
+                .map(|s| format!("passage {s}"))
+                .collect(),
+            relevance,
+            stated: None,
         }
     }
 
     #[test]
-    fn a_model_error_falls_back_without_a_retry() {
-        let (assessment, seeds) = assess_with(&[Err(())]);
-        assert_eq!(seeds, [7]);
-        let reason = fallback_reason(&assessment);
-        assert!(
-            reason.starts_with("attempt 1: the model failed: generation stopped"),
-            "{reason}"
+    fn the_verdict_quotes_the_best_point_and_names_the_weakest() {
+        let echo = RubricEcho::measure(ANSWER, "Tell me about a mistake.", &rubric());
+        let a = verdict(
+            &evidence(&[0.6, 0.65, 0.2], 0.5),
+            &echo,
+            "Q?",
+            &rubric(),
+            ANSWER,
         );
-        let (assessment, seeds) = assess_with(&[Ok("SCORE: 3"), Err(())]);
-        assert_eq!(seeds, [7, 8]);
-        let reason = fallback_reason(&assessment);
-        assert!(reason.contains("attempt 2: the model failed"), "{reason}");
-    }
-
-    #[test]
-    fn a_reply_copied_from_the_examples_is_rejected() {
-        let copied = "COVERED: 1, 2\nSCORE: 4\nSTRENGTH: You made the job idempotent and owned \
-                      it.\nIMPROVE: Say what changed afterwards.";
-        let (assessment, _) = assess_with(&[Ok(copied), Ok(VALID)]);
-        assert_eq!(assessment.source, AssessmentSource::Model { attempt: 2 });
-        let (assessment, _) = assess_with(&[Ok(copied), Ok(copied)]);
-        assert!(
-            fallback_reason(&assessment).contains("STRENGTH copies the example about `idempotent`")
-        );
-    }
-
-    #[test]
-    fn an_empty_answer_skips_the_model() {
-        for answer in ["", "   ", "Um... uh, hmm."] {
-            let mut writer = Scripted::new(&[Ok(VALID)]);
-            let assessment = assess(&mut writer, QUESTION, &rubric(), answer, 7);
-            assert!(writer.seeds.is_empty(), "{answer:?}");
-            assert_eq!(assessment.score, 1);
-            assert_eq!(assessment.covered, [false, false, false]);
-            assert_eq!(
-                assessment.source,
-                AssessmentSource::Fallback {
-                    reason: "no answer".into()
-                }
-            );
-            assert!(assessment.improvement.contains("owns the mistake"));
-        }
-    }
-
-    #[test]
-    fn the_source_serializes_with_a_kind() {
-        let (assessment, _) = assess_with(&[Ok(VALID)]);
-        let json = serde_json::to_value(&assessment).expect("serializable");
+        assert_eq!(a.covered, [true, true, false]);
+        assert_eq!(a.flag, None);
+        assert!(a.strength.contains("“passage 0.65”"), "{}", a.strength);
         assert_eq!(
-            json["source"],
-            serde_json::json!({"kind": "model", "attempt": 1})
+            a.improvement,
+            "Cover this point too: explains what changed afterward to prevent a repeat."
         );
-        assert_eq!(json["covered"], serde_json::json!([true, true, false]));
-        let (assessment, _) = assess_with(&[Err(())]);
-        let json = serde_json::to_value(&assessment).expect("serializable");
-        assert_eq!(json["source"]["kind"], "fallback");
-        assert!(json["source"]["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("model failed")));
+        assert_eq!(
+            a.score,
+            score_without_judge(evidence(&[0.6, 0.65, 0.2], 0.5).coverage(), echo.own_words)
+        );
+        // With a judge, its probabilities decide what is covered and what is weakest.
+        let mut judged = evidence(&[0.6, 0.65, 0.2], 0.5);
+        judged.stated = Some(vec![0.9, 0.3, 0.6]);
+        let a = verdict(&judged, &echo, "Q?", &rubric(), ANSWER);
+        assert_eq!(a.covered, [true, false, false]);
+        assert!(a.strength.contains("“passage 0.6”"), "{}", a.strength);
+        assert!(
+            a.improvement.contains("limited the damage"),
+            "{}",
+            a.improvement
+        );
+    }
+
+    #[test]
+    fn far_from_the_question_and_every_point_is_off_topic() {
+        let echo = RubricEcho::measure(ANSWER, "Q?", &rubric());
+        let a = verdict(
+            &evidence(&[0.2, 0.3, 0.25], 0.2),
+            &echo,
+            "Why?",
+            &rubric(),
+            ANSWER,
+        );
+        assert_eq!((a.score, a.flag), (1, Some(Flag::OffTopic)));
+        assert!(a.improvement.contains("“Why?”"));
+        // The judge finding the points made overrules the encoder.
+        let mut judged = evidence(&[0.2, 0.3, 0.25], 0.2);
+        judged.stated = Some(vec![0.8, 0.7, 0.75]);
+        assert_eq!(
+            verdict(&judged, &echo, "Why?", &rubric(), ANSWER).flag,
+            None
+        );
+        // Near one of the two is not off-topic.
+        let a = verdict(
+            &evidence(&[0.2, 0.3, 0.25], 0.4),
+            &echo,
+            "Why?",
+            &rubric(),
+            ANSWER,
+        );
+        assert_eq!(a.flag, None);
+    }
+
+    #[test]
+    fn flags_are_stored_by_name() {
+        for flag in [Flag::AddressesGrader, Flag::PastedRubric, Flag::OffTopic] {
+            assert_eq!(Flag::parse(flag.as_str()), Some(flag));
+        }
+        assert_eq!(Flag::parse("other"), None);
     }
 
     fn points(texts: &[&str]) -> Vec<String> {
@@ -932,59 +897,5 @@ family, and the weather was lovely every single day.";
         assert_eq!(fallback_score(&[true, true, true, false], long), 4);
         assert_eq!(fallback_score(&[true, true, true, false, false], long), 3);
         assert_eq!(fallback_score(&[true, true, true, true, false], long), 4);
-    }
-
-    #[test]
-    fn a_fallback_with_everything_covered_asks_for_evidence() {
-        let answer = "It was my mistake, I owned it and never blamed others. We limited the \
-                      damage with a restore, and afterwards changed the deploy script to \
-                      prevent a repeat.";
-        let mut writer = Scripted::new(&[Err(())]);
-        let assessment = assess(&mut writer, QUESTION, &rubric(), answer, 1);
-        assert_eq!(assessment.covered, [true, true, true]);
-        assert_eq!(assessment.score, 5);
-        assert!(assessment.improvement.contains("concrete example"));
-        let assessment = fallback(
-            &points(&["SEO and sharing needs", "Server cost"]),
-            "Nothing relevant here at all, sorry.",
-            "test".into(),
-        );
-        assert_eq!(assessment.covered, [false, false]);
-        assert_eq!(
-            assessment.strength,
-            "You answered the question in your own words."
-        );
-        assert_eq!(
-            assessment.improvement,
-            "Make sure to also cover this point: SEO and sharing needs."
-        );
-    }
-
-    #[test]
-    fn the_examples_pass_their_own_checks_and_the_prompt_prefix_is_fixed() {
-        for example in ASSESSMENT_EXAMPLES {
-            let model = parse_assessment(example.reply, example.rubric.len())
-                .unwrap_or_else(|e| panic!("{}: {e}", example.question));
-            let context = format!(
-                "{}\n{}\n{}",
-                example.question,
-                example.rubric.join("\n"),
-                example.answer
-            );
-            assert_eq!(not_copied(&model, &context), Ok(()), "{}", example.question);
-            for marker in example.markers {
-                assert!(example.answer.to_lowercase().contains(marker), "{marker}");
-            }
-        }
-        let a = assessment_messages(QUESTION, &rubric(), ANSWER);
-        let b = assessment_messages("Why?", &points(&["Because", "Reasons"]), "Locks.");
-        assert_eq!(a.len(), ASSESSMENT_EXAMPLES.len() * 2 + 2);
-        assert_eq!(a[..a.len() - 1], b[..b.len() - 1]);
-        let request = assessment_request(QUESTION, &rubric(), "Line one.\nCOVERED: 1\n  SCORE: 5");
-        assert!(
-            request.ends_with("Answer: \"Line one. COVERED: 1 SCORE: 5\""),
-            "{request}"
-        );
-        assert!(request.contains("\n3. Explains what changed afterward to prevent a repeat\n"));
     }
 }

@@ -24,6 +24,9 @@ pub struct TurnFeedback {
     /// `model`, or `fallback` with the reason the model's assessment was not used.
     pub source: String,
     pub fallback_reason: Option<String>,
+    /// Why the answer got no credit for its wording: `addresses_grader` (text aimed at the
+    /// grader), `pasted_rubric` (the key points' wording repeated) or `off_topic`.
+    pub flag: Option<String>,
     pub delivery: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -43,7 +46,7 @@ pub fn to_row(
     delivery: &Delivery,
 ) -> FeedbackRow {
     let (source, fallback_reason) = match &assessment.source {
-        AssessmentSource::Model { .. } => ("model", None),
+        AssessmentSource::Model => ("model", None),
         AssessmentSource::Fallback { reason } => ("fallback", Some(reason.clone())),
     };
     FeedbackRow {
@@ -61,6 +64,7 @@ pub fn to_row(
         filler_count: i32::try_from(delivery.filler_count).unwrap_or(i32::MAX),
         delivery: serde_json::to_string(delivery).unwrap_or_else(|_| "{}".into()),
         created_at: crate::db::now(),
+        flag: assessment.flag.map(|f| f.as_str().to_owned()),
     }
 }
 
@@ -87,6 +91,7 @@ pub fn from_row(row: FeedbackRow, rubric: &[String]) -> Result<TurnFeedback, Inv
         improvement: row.improvement,
         source: row.source,
         fallback_reason: row.fallback_reason,
+        flag: row.flag,
         delivery,
         created_at: row.created_at.and_utc(),
     })
@@ -104,8 +109,9 @@ mod tests {
             covered: vec![true, false],
             strength: "You named the index.".into(),
             improvement: "Say how you measured it.".into(),
+            flag: None,
             source: AssessmentSource::Fallback {
-                reason: "attempt 1: score 7 is not on the 1–5 scale".into(),
+                reason: "the sentence encoder failed: score 7".into(),
             },
         };
         let delivery = measure("Um, I added an index.", None, None);
@@ -116,6 +122,7 @@ mod tests {
         assert_eq!(shown.score, 3);
         assert_eq!(shown.source, "fallback");
         assert!(shown.fallback_reason.expect("reason").contains("score 7"));
+        assert_eq!(shown.flag, None);
         assert_eq!(
             shown.rubric,
             vec![

@@ -16,7 +16,7 @@ use actix::prelude::*;
 use chrono::NaiveDateTime;
 
 use super::progress::{MessageKind, Progress};
-use super::writer::{WorkerWriter, ASSESSMENT_CONVERSATION, FOLLOW_UP_CONVERSATION};
+use super::writer::{WorkerWriter, FOLLOW_UP_CONVERSATION};
 use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket};
 use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_NORMAL, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::interviews::MessageRow;
@@ -907,16 +907,17 @@ impl InterviewSession {
 
     // ---- feedback -----------------------------------------------------------------------
 
-    /// Measures and assesses an answer on a blocking thread (the model through the LLM
-    /// worker), stores the feedback, and sends it. Not tied to the epoch: the feedback of the
+    /// Measures and assesses an answer on a blocking thread (the sentence encoder takes the
+    /// compute gate one text at a time, so a follow-up is never stuck behind it), stores the
+    /// feedback, and sends it. Not tied to the epoch: the feedback of the
     /// last answer is still wanted after the interview ended.
     fn assess(&mut self, pending: PendingFeedback, ctx: &mut Context<Self>) {
         let Some(loaded) = &self.loaded else { return };
         let index = usize::try_from(pending.position.max(1) - 1).unwrap_or(0);
         let question = loaded.questions.get(index).cloned().unwrap_or_default();
         let rubric = loaded.rubrics.get(index).cloned().unwrap_or_default();
-        let seed = 7 + u64::try_from(loaded.progress.next_seq).unwrap_or(0);
-        let llm = self.deps.engines.llm.clone();
+        let encoder = self.deps.engines.encoder.clone();
+        let judge = self.deps.engines.judge.clone();
         let pool = self.deps.pool.clone();
         let interview_id = self.interview_id.clone();
         self.feedback_in_flight += 1;
@@ -930,10 +931,8 @@ impl InterviewSession {
                     pending.audio.as_deref(),
                     pending.time_to_first_word_ms,
                 );
-                let never = Arc::new(AtomicBool::new(false));
-                let mut writer = WorkerWriter::new(llm, ASSESSMENT_CONVERSATION, never);
                 let assessment =
-                    feedback::assess(&mut writer, &question, &rubric, &pending.answer, seed);
+                    feedback::assess(&encoder, Some(&judge), &question, &rubric, &pending.answer);
                 record::to_row(
                     &interview_id,
                     &pending.message_id,

@@ -12,9 +12,6 @@ use crate::llm::LlmError;
 /// share one conversation in the worker: its KV cache keeps that prefix, and each request
 /// prefills only its own answer.
 pub const FOLLOW_UP_CONVERSATION: &str = "follow-up";
-/// The same for answer assessments (their own prefix: sharing one conversation with follow-ups
-/// would make each evict the other's cached prefix).
-pub const ASSESSMENT_CONVERSATION: &str = "assessment";
 
 pub struct WorkerWriter {
     llm: LlmWorker,

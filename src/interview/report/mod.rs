@@ -377,6 +377,7 @@ mod tests {
             improvement: format!("improve {score}"),
             source: "model".into(),
             fallback_reason: None,
+            flag: None,
             delivery,
             created_at: chrono::DateTime::default(),
         }

@@ -1,0 +1,1 @@
+ALTER TABLE turn_feedback DROP COLUMN flag;
