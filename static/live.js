@@ -996,7 +996,7 @@ function renderFeedback(feedback) {
   if (feedback.source === 'fallback') {
     const note = document.createElement('p');
     note.className = 'feedback__note';
-    note.textContent = 'Scored by matching the key points (the model’s assessment was not usable).';
+    note.textContent = 'Scored by a simpler method (a model was not available for this answer).';
     box.append(note);
   }
   item.append(box);

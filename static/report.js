@@ -376,9 +376,9 @@ function feedbackBox(feedback) {
   if (feedback.source === 'fallback') {
     const note = document.createElement('p');
     note.className = 'feedback__note';
-    note.textContent = 'Scored by keyword matching';
+    note.textContent = 'Scored by a simpler method';
     if (feedback.fallback_reason) {
-      note.title = `The model’s assessment was not used: ${feedback.fallback_reason}`;
+      note.title = `Why: ${feedback.fallback_reason}`;
       note.classList.add('feedback__note--reason');
     }
     box.append(note);
