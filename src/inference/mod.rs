@@ -19,6 +19,8 @@ use crate::embedding::{EmbeddingError, Encode, SentenceEncoder};
 use crate::llm::{ChatMessage, Conversation, LlmEngine, LlmError, Tokenizer};
 use crate::speech::whisper::WhisperEngine;
 
+/// The judge's prompt is run this many tokens at a time (each piece under the compute gate).
+const JUDGE_PIECE: usize = 16;
 /// Waiting transcriptions before the speech worker answers "busy".
 const SPEECH_QUEUE: usize = 8;
 /// Waiting replies before the LLM worker answers "busy".
@@ -169,14 +171,28 @@ impl SharedJudge {
         self.engine.tokenizer()
     }
 
-    /// [`LlmEngine::next_token_logits`] as background work.
+    /// [`LlmEngine::next_token_logits`] as background work, run [`JUDGE_PIECE`] tokens at a
+    /// time with the compute gate taken for each piece, so live work waits for one piece at most.
     pub fn next_token_logits(&self, messages: &[ChatMessage]) -> Result<Vec<f32>, LlmError> {
+        let prompt = self.engine.render(messages)?;
         let mut conversation = self
             .conversation
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let _compute = self.gate.lock_background();
-        self.engine.next_token_logits(&mut conversation, messages)
+        let cached = conversation
+            .cached_prefix_of(&prompt)
+            .min(prompt.len().saturating_sub(1));
+        let mut end = cached;
+        loop {
+            end = (end + JUDGE_PIECE).min(prompt.len());
+            let _compute = self.gate.lock_background();
+            let logits = self
+                .engine
+                .next_token_logits_of(&mut conversation, &prompt[..end])?;
+            if end == prompt.len() {
+                return Ok(logits);
+            }
+        }
     }
 }
 
@@ -227,5 +243,55 @@ impl ComputeGate {
         self.lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_work_waits_for_live_work_held_or_waiting() {
+        let gate = ComputeGate::default();
+        let live = gate.lock();
+        // A live caller waiting for the gate goes before background work that waited longer.
+        let (order_tx, order_rx) = std::sync::mpsc::channel();
+        let background = {
+            let (gate, order) = (gate.clone(), order_tx.clone());
+            std::thread::spawn(move || {
+                let _g = gate.lock_background();
+                order.send("background").unwrap_or(());
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let waiting_live = {
+            let (gate, order) = (gate.clone(), order_tx);
+            std::thread::spawn(move || {
+                let _g = gate.lock();
+                order.send("live").unwrap_or(());
+                std::thread::sleep(Duration::from_millis(50));
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        drop(live);
+        for handle in [background, waiting_live] {
+            handle.join().unwrap_or(());
+        }
+        let order: Vec<&str> = order_rx.iter().collect();
+        assert_eq!(order, ["live", "background"]);
+    }
+
+    #[test]
+    fn a_poisoned_gate_still_opens_for_background_work() {
+        let gate = ComputeGate::default();
+        let poisoner = gate.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = poisoner.lock();
+            panic!("a worker panics mid-request");
+        })
+        .join();
+        // Returns (a poisoned lock would otherwise make `try_lock` fail forever).
+        drop(gate.lock_background());
+        drop(gate.lock());
     }
 }

@@ -243,6 +243,19 @@ impl LlmEngine {
             *conversation = self.new_conversation();
         }
         let prompt = self.render(messages)?;
+        self.next_token_logits_of(conversation, &prompt)
+    }
+
+    /// [`LlmEngine::next_token_logits`] for a rendered prompt (so a caller can run a long one
+    /// in pieces: each call runs only what the cache does not hold yet).
+    pub fn next_token_logits_of(
+        &self,
+        conversation: &mut Conversation,
+        prompt: &[u32],
+    ) -> Result<Vec<f32>, LlmError> {
+        if conversation.cache.layer_count() != self.config().block_count {
+            *conversation = self.new_conversation();
+        }
         if prompt.len() >= self.config().context_length {
             return Err(LlmError::BadModel(format!(
                 "a prompt of {} tokens does not fit the context window of {}",
@@ -250,7 +263,7 @@ impl LlmEngine {
                 self.config().context_length
             )));
         }
-        let (logits, _) = self.prefill(&prompt, &mut conversation.cache)?;
+        let (logits, _) = self.prefill(prompt, &mut conversation.cache)?;
         Ok(logits.to_vec1::<f32>()?)
     }
 
