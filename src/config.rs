@@ -16,6 +16,9 @@ use url::Url;
 use crate::speech::vad::TurnSettings;
 use crate::speech::whisper::WindowPolicy;
 
+/// The `judge_model` value that runs no judge.
+pub const NO_JUDGE: &str = "none";
+
 /// One documented setting.
 #[derive(Debug)]
 pub struct SettingSpec {
@@ -87,7 +90,7 @@ pub const SETTINGS: &[SettingSpec] = &[
         key: "judge_model",
         env: "VIVA_JUDGE_MODEL",
         default: "qwen2.5-coder-1.5b-instruct-q8_0.gguf",
-        help: "Model that checks each rubric point of an answer (a GGUF file in models_dir, or a path): any llama or qwen2 instruct model whose tokenizer has the words yes and no.",
+        help: "Model that checks each rubric point of an answer (a GGUF file in models_dir, or a path): any llama or qwen2 instruct model whose tokenizer has the words yes and no. `none` scores with the sentence encoder alone (weaker; saves about 2 GB of memory and the judge's seconds per answer).",
     },
     SettingSpec {
         key: "encoder_model",
@@ -853,9 +856,11 @@ impl Settings {
         self.models_dir.join(&self.llm_model)
     }
 
-    /// The judge's GGUF file (relative names live in models_dir).
-    pub fn judge_model_file(&self) -> PathBuf {
-        self.models_dir.join(&self.judge_model)
+    /// The judge's GGUF file (relative names live in models_dir); `None` when `judge_model` is
+    /// `none`.
+    pub fn judge_model_file(&self) -> Option<PathBuf> {
+        (self.judge_model != std::path::Path::new(NO_JUDGE))
+            .then(|| self.models_dir.join(&self.judge_model))
     }
 
     /// The sentence encoder's directory (relative names live in models_dir).

@@ -227,7 +227,11 @@ fn main() -> ExitCode {
         } => eval_judgement(
             &settings,
             encoder,
-            (!no_judge).then(|| judge.unwrap_or_else(|| settings.judge_model_file())),
+            if no_judge {
+                None
+            } else {
+                judge.or_else(|| settings.judge_model_file())
+            },
             &split,
             (verbose, repeat),
             evidence,

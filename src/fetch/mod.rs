@@ -277,14 +277,14 @@ pub async fn prepare_on_start(settings: Settings) -> Result<(), FetchError> {
             == settings.models_dir.join(DEFAULT_WHISPER)
             || settings.llm_model_file() == settings.models_dir.join(DEFAULT_LLM)
             || settings.encoder_model_dir() == settings.models_dir.join(DEFAULT_ENCODER)
-            || settings.judge_model_file() == settings.models_dir.join(DEFAULT_JUDGE);
+            || settings.judge_model_file() == Some(settings.models_dir.join(DEFAULT_JUDGE));
         let present = settings
             .whisper_model_dir()
             .join("model.safetensors")
             .is_file()
             && settings.llm_model_file().is_file()
             && encoder_complete(&settings.encoder_model_dir())
-            && settings.judge_model_file().is_file();
+            && settings.judge_model_file().is_none_or(|f| f.is_file());
         if uses_defaults && !present {
             ensure_default_models(&settings.models_dir)?;
         }

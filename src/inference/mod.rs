@@ -77,7 +77,8 @@ pub struct Engines {
     pub speech: SpeechWorker,
     pub llm: LlmWorker,
     pub encoder: SharedEncoder,
-    pub judge: SharedJudge,
+    /// `None` when `judge_model` is `none`.
+    pub judge: Option<SharedJudge>,
 }
 
 impl Engines {
@@ -106,13 +107,17 @@ impl Engines {
                 source,
             }
         })?;
-        let judge_file = settings.judge_model_file();
-        let judge = LlmEngine::load(&judge_file, &device)
-            .map(|engine| SharedJudge::new(engine, gate.clone()))
-            .map_err(|source| EnginesError::Judge {
-                path: judge_file.display().to_string(),
-                source: Box::new(source),
-            })?;
+        let judge = match settings.judge_model_file() {
+            Some(file) => Some(
+                LlmEngine::load(&file, &device)
+                    .map(|engine| SharedJudge::new(engine, gate.clone()))
+                    .map_err(|source| EnginesError::Judge {
+                        path: file.display().to_string(),
+                        source: Box::new(source),
+                    })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             judge,
             encoder: SharedEncoder::new(encoder, gate.clone()),

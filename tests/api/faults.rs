@@ -57,7 +57,7 @@ impl ServerProcess {
             .env("VIVA_WHISPER_MODEL", &models.whisper_dir)
             .env("VIVA_LLM_MODEL", &models.llm_file)
             .env("VIVA_ENCODER_MODEL", &models.encoder_dir)
-            .env("VIVA_JUDGE_MODEL", &models.judge_file)
+            .env("VIVA_JUDGE_MODEL", "none")
             .env("VIVA_WORKERS", "1")
             .env("VIVA_LOG", "info")
             .env_remove("VIVA_DATABASE_URL")

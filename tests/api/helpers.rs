@@ -162,7 +162,21 @@ pub async fn spawn_live_app(
     backend: Backend,
     tweak: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    let engines = shared_engines()?;
+    spawn_with_engines(backend, shared_engines()?, tweak).await
+}
+
+/// [`spawn_live_app`] with the judge model loaded too (the other live tests run without it:
+/// every assessment then takes well under a second instead of tens of seconds, and they only
+/// need feedback to arrive, not a judged score).
+pub async fn spawn_live_app_with_judge(backend: Backend) -> Option<TestApp> {
+    spawn_with_engines(backend, engines_with_judge()?, |_| {}).await
+}
+
+async fn spawn_with_engines(
+    backend: Backend,
+    engines: Engines,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(data_dir.path());
     settings.test_hooks = true;
@@ -171,33 +185,43 @@ pub async fn spawn_live_app(
     Some(start_app(settings, postgres, data_dir, Some(engines)).await)
 }
 
-/// The default models' workers, loaded once per test process through the same code as `viva
-/// serve` (`Engines::load`), from weights the fetcher put under target/test-models.
+/// The default models' workers but the judge, loaded once per test process through the same
+/// code as `viva serve` (`Engines::load`), from weights the fetcher put under target/test-models.
 pub fn shared_engines() -> Option<Engines> {
     static ENGINES: OnceLock<Option<Engines>> = OnceLock::new();
-    ENGINES
-        .get_or_init(|| {
-            std::thread::spawn(|| {
-                let models = match crate::support::test_models() {
-                    Ok(models) => models,
-                    Err(e) => {
-                        crate::support::unavailable(&format!("the default models: {e}"));
-                        return None;
-                    }
-                };
-                let settings = Settings {
-                    whisper_model: models.whisper_dir,
-                    llm_model: models.llm_file,
-                    encoder_model: models.encoder_dir,
-                    judge_model: models.judge_file,
-                    ..Settings::default()
-                };
-                Some(Engines::load(&settings).expect("the fetched models load"))
-            })
-            .join()
-            .expect("loading the models")
-        })
-        .clone()
+    ENGINES.get_or_init(|| load_engines(false)).clone()
+}
+
+/// [`shared_engines`] with the judge.
+fn engines_with_judge() -> Option<Engines> {
+    static ENGINES: OnceLock<Option<Engines>> = OnceLock::new();
+    ENGINES.get_or_init(|| load_engines(true)).clone()
+}
+
+fn load_engines(judge: bool) -> Option<Engines> {
+    std::thread::spawn(move || {
+        let models = match crate::support::test_models() {
+            Ok(models) => models,
+            Err(e) => {
+                crate::support::unavailable(&format!("the default models: {e}"));
+                return None;
+            }
+        };
+        let settings = Settings {
+            whisper_model: models.whisper_dir,
+            llm_model: models.llm_file,
+            encoder_model: models.encoder_dir,
+            judge_model: if judge {
+                models.judge_file
+            } else {
+                viva::config::NO_JUDGE.into()
+            },
+            ..Settings::default()
+        };
+        Some(Engines::load(&settings).expect("the fetched models load"))
+    })
+    .join()
+    .expect("loading the models")
 }
 
 /// The backend's database: the SQLite file of `test_settings`, or a fresh Postgres database

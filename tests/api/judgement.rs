@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::catalog::admin_questions;
-use crate::helpers::{spawn_live_app, Backend, TestApp};
+use crate::helpers::{spawn_live_app_with_judge, Backend, TestApp};
 use crate::live::{new_interview_of_type, Live};
 
 const QUESTION: &str = "What is a database index, and when can adding one make things worse?";
@@ -65,7 +65,7 @@ fn says(feedback: &Value, words: &str) -> bool {
 
 #[actix_web::test]
 async fn scores_follow_the_answer_not_its_wording() {
-    let Some(app) = spawn_live_app(Backend::Sqlite, |_| {}).await else {
+    let Some(app) = spawn_live_app_with_judge(Backend::Sqlite).await else {
         return;
     };
     let admin = app.signed_in_admin().await;

@@ -220,7 +220,7 @@ fn viva(data_dir: &Path, models: Option<&viva::fetch::DefaultModels>) -> Command
         cmd.env("VIVA_WHISPER_MODEL", &models.whisper_dir)
             .env("VIVA_LLM_MODEL", &models.llm_file)
             .env("VIVA_ENCODER_MODEL", &models.encoder_dir)
-            .env("VIVA_JUDGE_MODEL", &models.judge_file);
+            .env("VIVA_JUDGE_MODEL", "none");
     }
     cmd
 }

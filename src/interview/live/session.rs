@@ -26,6 +26,7 @@ use crate::hiring::activity::ActivityKind;
 use crate::inference::InferenceError;
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, Move, Turn, TurnInput};
+use crate::interview::feedback::judge::Judge;
 use crate::interview::feedback::{self, record};
 use crate::interview::interviews::{
     self, feedback_shown, InterviewDetail, InterviewStatus, Message as StoredMessage,
@@ -931,8 +932,13 @@ impl InterviewSession {
                     pending.audio.as_deref(),
                     pending.time_to_first_word_ms,
                 );
-                let assessment =
-                    feedback::assess(&encoder, Some(&judge), &question, &rubric, &pending.answer);
+                let assessment = feedback::assess(
+                    &encoder,
+                    judge.as_ref().map(|j| j as &dyn Judge),
+                    &question,
+                    &rubric,
+                    &pending.answer,
+                );
                 record::to_row(
                     &interview_id,
                     &pending.message_id,
