@@ -9,6 +9,8 @@ use crate::catalog::admin_questions;
 use crate::helpers::{spawn_live_app_with_judge, Backend, TestApp};
 use crate::live::{new_interview_of_type, Live};
 
+const JUDGED_FEEDBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 const QUESTION: &str = "What is a database index, and when can adding one make things worse?";
 const RUBRIC: [&str; 4] = [
     "Speeds lookups by avoiding full scans",
@@ -54,6 +56,8 @@ async fn feedback_on(app: &TestApp, answer: &str) -> Value {
     );
     live.send_json(json!({"type": "text", "text": answer}))
         .await;
+    // The judge takes tens of seconds per answer on a small CPU, more beside other tests.
+    live.event_timeout = JUDGED_FEEDBACK_TIMEOUT;
     let (event, _) = live.until("feedback").await;
     event["feedback"].clone()
 }

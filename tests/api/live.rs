@@ -27,6 +27,8 @@ pub(crate) struct Live {
     conn: Framed<BoxedSocket, Codec>,
     /// Every event received, in order.
     pub(crate) seen: Vec<Value>,
+    /// How long one wait for an event may take.
+    pub(crate) event_timeout: Duration,
 }
 
 pub(crate) enum Next {
@@ -53,6 +55,7 @@ impl Live {
         Self {
             conn,
             seen: Vec::new(),
+            event_timeout: EVENT_TIMEOUT,
         }
     }
 
@@ -72,6 +75,7 @@ impl Live {
         Self {
             conn,
             seen: Vec::new(),
+            event_timeout: EVENT_TIMEOUT,
         }
     }
 
@@ -95,13 +99,16 @@ impl Live {
 
     pub(crate) async fn next(&mut self) -> Next {
         // One deadline for the whole wait: the server's pings must not keep a stuck test alive.
-        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+        let deadline = std::time::Instant::now() + self.event_timeout;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let frame = actix_web::rt::time::timeout(left, self.conn.next())
                 .await
                 .unwrap_or_else(|_| {
-                    panic!("no event within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen)
+                    panic!(
+                        "no event within {:?}; seen: {:#?}",
+                        self.event_timeout, self.seen
+                    )
                 });
             match frame {
                 None => return Next::Closed(None),
