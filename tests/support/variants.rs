@@ -114,8 +114,11 @@ pub fn write_wav(
     encoding: WavEncoding,
 ) -> PathBuf {
     let destination = test_audio_dir().join(name);
-    // Rename into place so a concurrent test binary never reads a half-written file.
-    let partial = test_audio_dir().join(format!("partial-{}-{name}", std::process::id()));
+    // Rename into place so a concurrent test (another binary, or another thread of this one)
+    // never reads a half-written file, nor renames away this one's.
+    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = test_audio_dir().join(format!("partial-{}-{write}-{name}", std::process::id()));
     let (bits_per_sample, sample_format) = match encoding {
         WavEncoding::Int(bits) => (bits, hound::SampleFormat::Int),
         WavEncoding::Float => (32, hound::SampleFormat::Float),
