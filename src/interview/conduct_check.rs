@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use super::words::{content_words, is_generic, lower_words, stem};
+use super::words::{content_words, is_generic, keyword_form, lower_words, stem};
 
 /// A turn must stay under this many words.
 pub const MAX_WORDS: usize = 60;
@@ -252,17 +252,7 @@ fn topic_stems(text: &str) -> Vec<String> {
     content_words(text, 4)
         .iter()
         .filter(|w| !is_generic(w))
-        .map(|w| {
-            let mut s = stem(w);
-            let b = s.as_bytes();
-            if b.len() >= 4
-                && b[b.len() - 1] == b[b.len() - 2]
-                && !b"aeioulsz".contains(&b[b.len() - 1])
-            {
-                s.pop();
-            }
-            s
-        })
+        .map(|w| keyword_form(w))
         .collect()
 }
 

@@ -190,6 +190,18 @@ pub fn stem(word: &str) -> String {
     strip_e(w.to_owned())
 }
 
+/// A word's stem with a doubled final consonant undone ("logg(ing)" → "log", "committ(ed)" →
+/// "commit"), so it meets the other forms of the word.
+pub fn keyword_form(word: &str) -> String {
+    let mut form = stem(word);
+    let bytes = form.as_bytes();
+    let n = bytes.len();
+    if n >= 4 && bytes[n - 1] == bytes[n - 2] && !b"aeioulsz".contains(&bytes[n - 1]) {
+        form.pop();
+    }
+    form
+}
+
 /// "cache" and "cach(es)" meet at "cach".
 fn strip_e(mut w: String) -> String {
     if w.len() >= 4 && w.ends_with('e') {

@@ -35,7 +35,9 @@ use serde::Serialize;
 use super::judge::Judge;
 use super::signals::{self, RubricEcho, PASTED_OWN_WORDS};
 use crate::embedding::{similarity, EmbeddingError, Encode};
-use crate::interview::words::{content_words, is_filler, is_generic, stem, tokens, word_count};
+use crate::interview::words::{
+    content_words, is_filler, is_generic, keyword_form, stem, tokens, word_count,
+};
 
 /// The score scale.
 pub const MIN_SCORE: u8 = 1;
@@ -533,18 +535,6 @@ fn point_keywords(point: &str) -> Vec<String> {
         keywords.push(form);
     }
     keywords
-}
-
-/// A word's stem with a doubled final consonant undone ("logg(ing)" → "log", "committ(ed)" →
-/// "commit"), so it meets the other forms of the word.
-fn keyword_form(word: &str) -> String {
-    let mut form = stem(word);
-    let bytes = form.as_bytes();
-    let n = bytes.len();
-    if n >= 4 && bytes[n - 1] == bytes[n - 2] && !b"aeioulsz".contains(&bytes[n - 1]) {
-        form.pop();
-    }
-    form
 }
 
 fn same_word(a: &str, b: &str) -> bool {
