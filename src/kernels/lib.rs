@@ -5,11 +5,13 @@
 //!
 //! `math`: GELU and softmax, vectorised and threaded. `bf16`: matrix products in bf16 on the
 //! tile unit of recent Intel Xeons (Sapphire Rapids and later) or with AVX-512 BF16 (recent
-//! AMD and Intel processors). `q8`: Q8_0 products with AVX-512 VNNI.
+//! AMD and Intel processors). `q8`: Q8_0 products with AVX-512 VNNI; `q8_avx2`: the same
+//! with AVX2, for processors without VNNI.
 
 pub mod bf16;
 mod math;
 pub mod q8;
+pub mod q8_avx2;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 

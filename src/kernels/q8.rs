@@ -14,7 +14,8 @@
 //! more `vpdpbusd` per load, is taken off.
 //!
 //! Used where the processor has AVX-512 F, BW and VNNI (Intel since Ice Lake / Cascade Lake,
-//! AMD since Zen 4), unless `VIVA_CPU_VNNI=off`; elsewhere [`Matmul`] keeps candle's product.
+//! AMD since Zen 4), unless `VIVA_CPU_VNNI=off`; elsewhere [`Matmul`] takes the AVX2 kernel
+//! (`crate::q8_avx2`) or candle's product.
 
 use std::sync::OnceLock;
 
@@ -23,6 +24,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Module, Result, Shape, Tensor};
 use half::f16;
 use rayon::prelude::*;
 
+use super::q8_avx2::Avx2Q8;
 use super::{contiguous_f32, linear_shapes, turned_off, without_padding};
 
 /// Inputs per Q8_0 block.
@@ -354,19 +356,24 @@ mod kernel {
     }
 }
 
-/// A quantized weight's product: the VNNI kernel for Q8_0 on the CPU where it applies, else
-/// candle's (other formats, CUDA, processors without VNNI).
+/// A quantized weight's product: for Q8_0 on the CPU the VNNI kernel where the processor has
+/// it, else the AVX2 one ([`crate::q8_avx2`]); candle's otherwise (other formats, CUDA, other
+/// processors).
 pub enum Matmul {
     Packed(PackedQ8),
+    Avx2(Avx2Q8),
     Candle(QMatMul),
 }
 
 impl Matmul {
     pub fn new(weight: QTensor) -> Result<Self> {
-        match PackedQ8::from_qtensor(&weight)? {
-            Some(packed) => Ok(Self::Packed(packed)),
-            None => QMatMul::from_qtensor(weight).map(Self::Candle),
+        if let Some(packed) = PackedQ8::from_qtensor(&weight)? {
+            return Ok(Self::Packed(packed));
         }
+        if let Some(avx2) = Avx2Q8::from_qtensor(&weight)? {
+            return Ok(Self::Avx2(avx2));
+        }
+        QMatMul::from_qtensor(weight).map(Self::Candle)
     }
 
     /// Dense weights (f32 tensors) stay dense, on candle.
@@ -377,6 +384,7 @@ impl Matmul {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Self::Packed(packed) => packed.forward(x),
+            Self::Avx2(avx2) => avx2.forward(x),
             Self::Candle(matmul) => matmul.forward(x),
         }
     }
