@@ -145,9 +145,12 @@ enum EvalCommand {
         /// `tune`, `heldout` or `all`.
         #[arg(long, default_value = "all")]
         split: String,
-        /// Print every answer's label and score.
+        /// Print every answer's label and score (and the judge's per-point probabilities).
         #[arg(long)]
         verbose: bool,
+        /// Score only this answer (by id, e.g. ja-023; repeat for several), for studying one.
+        #[arg(long = "answer", value_name = "ID")]
+        answers: Vec<String>,
         /// Also write each answer's evidence (per-point similarity, relevance, own words,
         /// flags) to this file as JSON lines, for studying the method.
         #[arg(long)]
@@ -222,6 +225,7 @@ fn main() -> ExitCode {
                     repeat,
                     split,
                     verbose,
+                    answers,
                     evidence,
                 },
         } => eval_judgement(
@@ -232,7 +236,7 @@ fn main() -> ExitCode {
             } else {
                 judge.or_else(|| settings.judge_model_file())
             },
-            &split,
+            (&split, &answers),
             (verbose, repeat),
             evidence,
         ),
@@ -522,7 +526,7 @@ fn eval_judgement(
     settings: &Settings,
     encoder: Option<PathBuf>,
     judge: Option<PathBuf>,
-    split: &str,
+    (split, only): (&str, &[String]),
     (verbose, repeat): (bool, bool),
     evidence: Option<PathBuf>,
 ) -> anyhow::Result<()> {
@@ -541,7 +545,16 @@ fn eval_judgement(
         "heldout" => vec![Split::Heldout],
         other => bail!("--split {other}: expected tune, heldout or all"),
     };
-    let set = GradedSet::bundled().context("the bundled graded set")?;
+    let mut set = GradedSet::bundled().context("the bundled graded set")?;
+    if !only.is_empty() {
+        if let Some(unknown) = only
+            .iter()
+            .find(|id| !set.answers.iter().any(|a| &a.id == *id))
+        {
+            bail!("--answer {unknown}: the graded set has no such answer");
+        }
+        set.answers.retain(|a| only.contains(&a.id));
+    }
     let path = encoder.unwrap_or_else(|| settings.encoder_model_dir());
     let device = candle_device(settings.device)?;
     let encoder = SentenceEncoder::load(&path, &device)
@@ -554,6 +567,7 @@ fn eval_judgement(
         )),
         None => None,
     };
+    let judge = judge.map(RecordingJudge::new);
     let judge_ref = judge.as_ref().map(|j| j as &dyn Judge);
     let started = Instant::now();
     let score_all = |show: bool| {
@@ -563,8 +577,16 @@ fn eval_judgement(
             |q, a| assess(&encoder, judge_ref, &q.text, &q.rubric, &a.answer).score,
             |s| {
                 if show {
+                    let stated = judge.as_ref().map_or(String::new(), |j| {
+                        let points = j
+                            .take_last()
+                            .iter()
+                            .map(|p| format!("{p:.2}"))
+                            .collect::<Vec<_>>();
+                        format!(", judge {}", points.join(" "))
+                    });
                     eprintln!(
-                        "{} {} ({}): label {} score {} ({:.2} s)",
+                        "{} {} ({}): label {} score {} ({:.2} s{stated})",
                         s.answer.id,
                         s.answer.question_id,
                         s.answer.kind,
@@ -629,6 +651,40 @@ fn eval_judgement(
         Ok(())
     } else {
         bail!("targets missed: {}", missed.join("; "))
+    }
+}
+
+/// A judge that keeps its last answer's per-point probabilities, for `eval judgement --verbose`.
+struct RecordingJudge {
+    judge: viva::inference::SharedJudge,
+    last: std::cell::RefCell<Vec<f32>>,
+}
+
+impl RecordingJudge {
+    fn new(judge: viva::inference::SharedJudge) -> Self {
+        Self {
+            judge,
+            last: Default::default(),
+        }
+    }
+
+    /// The last answer's probabilities (empty when the judge did not run, e.g. for a flagged
+    /// answer).
+    fn take_last(&self) -> Vec<f32> {
+        self.last.take()
+    }
+}
+
+impl viva::interview::feedback::judge::Judge for RecordingJudge {
+    fn points_stated(
+        &self,
+        question: &str,
+        answer: &str,
+        rubric: &[String],
+    ) -> Result<Vec<f32>, viva::llm::LlmError> {
+        let stated = self.judge.points_stated(question, answer, rubric)?;
+        self.last.replace(stated.clone());
+        Ok(stated)
     }
 }
 
