@@ -43,8 +43,15 @@ fn start_server(data_dir: std::path::PathBuf) -> u16 {
                 whisper_model: models.whisper_dir,
                 llm_model: models.llm_file,
                 encoder_model: models.encoder_dir,
-                judge_model: models.judge_file,
+                // `VIVA_JUDGE_MODEL=none` measures without the judge, for comparison.
+                judge_model: std::env::var_os("VIVA_JUDGE_MODEL")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or(models.judge_file),
                 log_level: "error".into(),
+                // Every round starts new interviews for the same four users, while the last
+                // rounds' sessions still wait out their reconnect grace.
+                max_live_interviews_per_user: 1_000,
+                max_interviews_per_hour: 1_000,
                 ..Settings::default()
             };
             let engines = Engines::load(&settings).expect("models load");
