@@ -41,6 +41,21 @@ fn linear_shapes(layout: &Layout, k: usize, n: usize, op: &str) -> Result<(usize
     ))
 }
 
+/// `(n, k)` of a Q8_0 weight [n, k] on the CPU whose rows are whole 32-input blocks: what the
+/// Q8_0 kernels take; `None` for anything else.
+fn q8_0_cpu_shape(weight: &candle_core::quantized::QTensor) -> Option<(usize, usize)> {
+    match weight.shape().dims() {
+        &[n, k]
+            if weight.dtype() == candle_core::quantized::GgmlDType::Q8_0
+                && weight.device().is_cpu()
+                && k.is_multiple_of(32) =>
+        {
+            Some((n, k))
+        }
+        _ => None,
+    }
+}
+
 /// Rows of `width` values (outputs padded to a kernel's grid) cut to their first `n`.
 fn without_padding(values: Vec<f32>, width: usize, n: usize) -> Vec<f32> {
     if width == n {
@@ -68,6 +83,39 @@ fn test_values(len: usize, seed: u32) -> Vec<f32> {
             (state >> 8) as f32 / (1 << 23) as f32 - 1.0
         })
         .collect()
+}
+
+/// A random [n, k] weight quantized to Q8_0 (the same for the same seed).
+#[cfg(test)]
+fn quantized_q8(n: usize, k: usize, seed: u32) -> candle_core::quantized::QTensor {
+    use candle_core::quantized::{GgmlDType, QTensor};
+    let w = Tensor::from_vec(test_values(n * k, seed), (n, k), &candle_core::Device::Cpu)
+        .expect("weights");
+    QTensor::quantize(&w, GgmlDType::Q8_0).expect("quantize")
+}
+
+/// Checks a Q8_0 product (`product(weight, x)`, `None` when it does not apply to the weight)
+/// against candle's `QMatMul` at each (rows, outputs, inputs) size: same quantized arithmetic,
+/// so only rounding ties and the order of f32 sums may differ.
+#[cfg(test)]
+fn assert_q8_matches_candle(
+    sizes: &[(usize, usize, usize)],
+    product: impl Fn(&candle_core::quantized::QTensor, &Tensor) -> Option<Tensor>,
+) {
+    use candle_core::quantized::QMatMul;
+    use candle_core::Module;
+    for &(m, n, k) in sizes {
+        let q = quantized_q8(n, k, (m * n + k) as u32);
+        let x = Tensor::from_vec(test_values(m * k, 11), (1, m, k), &candle_core::Device::Cpu)
+            .expect("activations");
+        let got = product(&q, &x).expect("a Q8_0 weight fits");
+        let want = QMatMul::from_qtensor(q)
+            .and_then(|matmul| matmul.forward(&x))
+            .expect("candle's product");
+        assert_eq!(got.dims(), &[1, m, n]);
+        let diff = max_difference(&got, &want);
+        assert!(diff < 2e-3, "({m},{n},{k}): differs from candle by {diff}");
+    }
 }
 
 /// The largest absolute difference between two tensors' elements.

@@ -19,7 +19,7 @@
 
 use std::sync::OnceLock;
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, Layout, Module, Result, Shape, Tensor};
 use half::f16;
 use rayon::prelude::*;
@@ -77,17 +77,14 @@ impl PackedQ8 {
     /// Repacks a Q8_0 weight on the CPU; `None` when the kernel does not apply (another
     /// format or device, a row length off the 32-input blocks, no VNNI here).
     pub fn from_qtensor(weight: &QTensor) -> Result<Option<Self>> {
-        let dims = weight.shape().dims();
-        let fits = available()
-            && weight.dtype() == GgmlDType::Q8_0
-            && weight.device().is_cpu()
-            && dims.len() == 2
-            && dims[1].is_multiple_of(BLOCK);
-        if !fits {
+        if !available() {
             return Ok(None);
         }
+        let Some((n, k)) = crate::q8_0_cpu_shape(weight) else {
+            return Ok(None);
+        };
         let bytes = weight.data()?;
-        Ok(Some(Self::from_ggml_blocks(&bytes, dims[0], dims[1])))
+        Ok(Some(Self::from_ggml_blocks(&bytes, n, k)))
     }
 
     fn from_ggml_blocks(bytes: &[u8], n: usize, k: usize) -> Self {
@@ -394,6 +391,7 @@ impl Matmul {
 mod tests {
     use super::*;
     use crate::test_values as values;
+    use candle_core::quantized::GgmlDType;
     use candle_core::Device;
 
     /// Loud, not silent: this processor has no AVX-512 VNNI (or `VIVA_CPU_VNNI=off`).
@@ -405,10 +403,7 @@ mod tests {
         true
     }
 
-    fn quantized(n: usize, k: usize, seed: u32) -> QTensor {
-        let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
-        QTensor::quantize(&w, GgmlDType::Q8_0).unwrap()
-    }
+    use crate::quantized_q8 as quantized;
 
     #[test]
     fn products_match_candle_on_the_same_weights_at_ragged_sizes() {
@@ -416,25 +411,17 @@ mod tests {
             return;
         }
         // Rows 1 (decoding) to past two register blocks; outputs off the 16-lane grid.
-        for &(m, n, k) in &[
+        let sizes = [
             (1, 16, 32),
             (3, 40, 96),
             (9, 64, 576),
             (19, 51, 160),
             (70, 33, 64),
-        ] {
-            let q = quantized(n, k, (m * n + k) as u32);
-            let x = Tensor::from_vec(values(m * k, 11), (1, m, k), &Device::Cpu).unwrap();
-            let packed = PackedQ8::from_qtensor(&q)
-                .unwrap()
-                .expect("a Q8_0 weight fits");
-            let got = packed.forward(&x).unwrap();
-            let want = QMatMul::from_qtensor(q).unwrap().forward(&x).unwrap();
-            assert_eq!(got.dims(), &[1, m, n]);
-            // Same quantized arithmetic; only rounding ties and the order of f32 sums differ.
-            let diff = crate::max_difference(&got, &want);
-            assert!(diff < 2e-3, "({m},{n},{k}): differs from candle by {diff}");
-        }
+        ];
+        crate::assert_q8_matches_candle(&sizes, |q, x| {
+            let packed = PackedQ8::from_qtensor(q).unwrap()?;
+            Some(packed.forward(x).unwrap())
+        });
     }
 
     #[test]

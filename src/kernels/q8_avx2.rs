@@ -17,7 +17,7 @@
 
 use std::sync::OnceLock;
 
-use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::quantized::QTensor;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use half::f16;
 use rayon::prelude::*;
@@ -68,17 +68,14 @@ impl Avx2Q8 {
     /// Splits a Q8_0 weight on the CPU; `None` when the kernel does not apply (another format
     /// or device, a row length off the 32-input blocks, no AVX2 here).
     pub fn from_qtensor(weight: &QTensor) -> Result<Option<Self>> {
-        let dims = weight.shape().dims();
-        let fits = available()
-            && weight.dtype() == GgmlDType::Q8_0
-            && weight.device().is_cpu()
-            && dims.len() == 2
-            && dims[1].is_multiple_of(BLOCK);
-        if !fits {
+        if !available() {
             return Ok(None);
         }
+        let Some((n, k)) = crate::q8_0_cpu_shape(weight) else {
+            return Ok(None);
+        };
         let bytes = weight.data()?;
-        Ok(Some(Self::from_ggml_blocks(&bytes, dims[0], dims[1])))
+        Ok(Some(Self::from_ggml_blocks(&bytes, n, k)))
     }
 
     fn from_ggml_blocks(bytes: &[u8], n: usize, k: usize) -> Self {
@@ -273,8 +270,8 @@ mod kernel {
 mod tests {
     use super::*;
     use crate::test_values as values;
-    use candle_core::quantized::QMatMul;
-    use candle_core::{Device, Module};
+    use candle_core::quantized::GgmlDType;
+    use candle_core::Device;
 
     /// Loud, not silent: this processor has no AVX2 (or `VIVA_CPU_AVX2=off`).
     fn skip_without_avx2() -> bool {
@@ -287,10 +284,7 @@ mod tests {
         true
     }
 
-    fn quantized(n: usize, k: usize, seed: u32) -> QTensor {
-        let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
-        QTensor::quantize(&w, GgmlDType::Q8_0).unwrap()
-    }
+    use crate::quantized_q8 as quantized;
 
     #[test]
     fn products_match_candle_on_the_same_weights_at_ragged_sizes() {
@@ -298,26 +292,18 @@ mod tests {
             return;
         }
         // Rows 1 (decoding) to past two row tiles; outputs off the 64-output tasks.
-        for &(m, n, k) in &[
+        let sizes = [
             (1, 16, 32),
             (3, 40, 96),
             (9, 64, 576),
             (19, 130, 160),
             (70, 33, 64),
             (17, 300, 1536),
-        ] {
-            let q = quantized(n, k, (m * n + k) as u32);
-            let x = Tensor::from_vec(values(m * k, 11), (1, m, k), &Device::Cpu).unwrap();
-            let avx2 = Avx2Q8::from_qtensor(&q)
-                .unwrap()
-                .expect("a Q8_0 weight fits");
-            let got = avx2.forward(&x).unwrap();
-            let want = QMatMul::from_qtensor(q).unwrap().forward(&x).unwrap();
-            assert_eq!(got.dims(), &[1, m, n]);
-            // Same quantized arithmetic; only the order of f32 sums differs.
-            let diff = crate::max_difference(&got, &want);
-            assert!(diff < 2e-3, "({m},{n},{k}): differs from candle by {diff}");
-        }
+        ];
+        crate::assert_q8_matches_candle(&sizes, |q, x| {
+            let avx2 = Avx2Q8::from_qtensor(q).unwrap()?;
+            Some(avx2.forward(x).unwrap())
+        });
     }
 
     #[test]
