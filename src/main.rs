@@ -583,7 +583,11 @@ fn eval_judgement(
                             .iter()
                             .map(|p| format!("{p:.2}"))
                             .collect::<Vec<_>>();
-                        format!(", judge {}", points.join(" "))
+                        if points.is_empty() {
+                            ", judge not run".to_owned()
+                        } else {
+                            format!(", judge {}", points.join(" "))
+                        }
                     });
                     eprintln!(
                         "{} {} ({}): label {} score {} ({:.2} s{stated})",
@@ -646,7 +650,10 @@ fn eval_judgement(
         std::fs::write(&out, lines).with_context(|| format!("writing {}", out.display()))?;
         println!("evidence of every answer written to {}", out.display());
     }
-    if missed.is_empty() {
+    if !only.is_empty() {
+        println!("\ntargets not checked: --answer scores only part of the set");
+        Ok(())
+    } else if missed.is_empty() {
         println!("\nall targets met");
         Ok(())
     } else {
