@@ -143,17 +143,13 @@ impl EngineWriter {
 
 impl TurnWriter for EngineWriter {
     fn complete(&mut self, request: &Completion<'_>) -> Result<String, LlmError> {
-        let mut seen = String::new();
         let generation = self.engine.generate(
             &mut self.conversation,
             request.messages,
             request.options,
-            &mut |delta| {
-                seen.push_str(delta);
-                match request.stop_after {
-                    Some(stop) if delta.contains(stop) => ControlFlow::Break(()),
-                    _ => ControlFlow::Continue(()),
-                }
+            &mut |delta| match request.stop_after {
+                Some(stop) if delta.contains(stop) => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
             },
         )?;
         Ok(generation.text)

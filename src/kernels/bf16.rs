@@ -188,10 +188,12 @@ fn to_bf16_rows(x: &[f32], k: usize, out: &mut [u16], width: usize) {
     fn avx512(x: &[f32], k: usize, out: &mut [u16], width: usize) {
         portable(x, k, out, width)
     }
-    // SAFETY: the features were checked just before.
+    // SAFETY: every feature `avx512` enables is checked just before.
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512bw")
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
         && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx2")
     {
         return unsafe { avx512(x, k, out, width) };
     }
@@ -596,6 +598,10 @@ mod vector {
     }
 
     /// `ROWS` rows of a block: `a` and `c` point at the first row.
+    ///
+    /// # Safety
+    /// The CPU has avx512f and avx512bf16 ([`supported`]), and `a`, `b0`, `b1`, `c` and the
+    /// widths are those of a block `check_block` accepted, offset to one of its row groups.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn rows(

@@ -306,6 +306,10 @@ mod kernel {
         }
     }
 
+    /// `R` rows of `x` from `first` against one group of `w`'s outputs, into `out`.
+    ///
+    /// # Safety
+    /// As [`group_rows`], with `out` already offset to row `first`, column `group * LANES`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn vnni<const R: usize>(
