@@ -564,6 +564,9 @@ function stored(key) {
 
 /** Opens the live connection (again). */
 export function connect() {
+  // One connection at a time: a second would take the interview over from the first (after a
+  // takeover the old one is closing anyway, and taking it back is the point).
+  if (live.ws && live.ws.readyState <= WebSocket.OPEN && !live.takenOver) return;
   clearTimeout(live.reconnectTimer);
   live.reconnectTimer = null;
   if (live.over) return;
@@ -1085,9 +1088,10 @@ async function onStart() {
   if (first) config.onBegin();
   if (!first || config.useMic()) await ensureMic();
   if (first) {
-    // Not connected yet: `ready` sends `start`, as after a reconnect.
+    // Not connected yet: `ready` sends `start`, as after a reconnect. Before the page has shown
+    // its interview there is nothing to connect to yet: show() leads to connect().
     if (socketOpen()) sendJson({ type: 'start' });
-    else if (!live.ws && !live.over) connect();
+    else if (!live.ws && !live.over && live.interviewId) connect();
   }
   refresh();
 }
@@ -1220,5 +1224,7 @@ export function show(interview, { types = [] } = {}) {
     showOver(closedText(interview.status));
     return;
   }
+  // Start was pressed while the interview was loading: connect now (`ready` sends `start`).
+  if (live.started) connect();
   refresh();
 }

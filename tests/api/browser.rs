@@ -21,6 +21,10 @@ async fn registers_and_logs_in_through_the_page() {
     page.navigate(&app.url("/")).await;
     let view = wait_for_view(&mut page, "the register and log-in forms", |v| v.signed_out).await;
     assert!(!view.signed_in, "{view:?}");
+    assert!(
+        view.layout,
+        "the shared header and footer are missing: {view:?}"
+    );
     page.screenshot("landing").await;
 
     let email = format!("ada-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -195,6 +199,8 @@ struct View {
     role: String,
     register_error: String,
     login_error: String,
+    /// The shared header and footer (static/layout.js) replaced their placeholders.
+    layout: bool,
 }
 
 const READ_VIEW: &str = "(() => {
@@ -209,6 +215,9 @@ const READ_VIEW: &str = "(() => {
         role: text('me-role'),
         register_error: text('register-error'),
         login_error: text('login-error'),
+        layout: document.querySelector('header.site-header a.brand[href=\"/\"]') !== null
+            && document.querySelector('footer.site-footer') !== null
+            && document.querySelector('viva-header, viva-footer') === null,
     };
 })()";
 
@@ -289,9 +298,13 @@ async fn answers_an_interview_by_voice_in_the_browser() {
         )
         .await;
     assert!(on_interview_page);
+    // Usable, and the interview shown and connected (the connection line is empty once the
+    // server's `ready` arrived).
     page.wait_for(
-        "the start button to be usable",
-        "(() => !document.getElementById('start-button').disabled)()",
+        "the start button to be usable on the connected interview",
+        "(() => !document.getElementById('start-button').disabled
+            && !document.getElementById('interview-view').hidden
+            && document.getElementById('connection').textContent === '')()",
         |ok: &bool| *ok,
     )
     .await;
