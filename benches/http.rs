@@ -12,7 +12,8 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use viva::config::{DatabaseUrl, Settings};
+use viva::config::Settings;
+use viva::db::DatabaseUrl;
 use viva::startup::Application;
 
 const PASSWORD: &str = "correct horse battery staple";

@@ -1,11 +1,10 @@
 //! Settings: built-in defaults < `viva.toml` < `VIVA_*` environment variables.
 //!
 //! Every setting is listed once in [`SETTINGS`]; that table drives parsing from both the file
-//! and the environment, the `viva --help` text and the README's settings table, so the three
-//! cannot drift apart. Every value goes through one parser ([`Settings::set`]) whatever its
+//! and the environment and the `viva --help` text; tests check that the README's settings
+//! table and `Settings::default()` say the same as it. Every value goes through one parser ([`Settings::set`]) whatever its
 //! source, and a bad value is reported with the setting's name and where it came from.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,6 +12,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::db::DatabaseUrl;
+use crate::fetch;
 use crate::speech::vad::TurnSettings;
 use crate::speech::whisper::WindowPolicy;
 
@@ -77,25 +78,25 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec {
         key: "whisper_model",
         env: "VIVA_WHISPER_MODEL",
-        default: "whisper-tiny.en",
+        default: fetch::DEFAULT_WHISPER,
         help: "Speech model: a directory (in models_dir, or a path) holding config.json, tokenizer.json and model.safetensors.",
     },
     SettingSpec {
         key: "llm_model",
         env: "VIVA_LLM_MODEL",
-        default: "SmolLM2-135M-Instruct.Q8_0.gguf",
+        default: fetch::DEFAULT_LLM,
         help: "Interviewer model: a GGUF file (in models_dir, or a path).",
     },
     SettingSpec {
         key: "judge_model",
         env: "VIVA_JUDGE_MODEL",
-        default: "qwen2.5-coder-1.5b-instruct-q8_0.gguf",
+        default: fetch::DEFAULT_JUDGE,
         help: "Model that checks each rubric point of an answer (a GGUF file in models_dir, or a path): any llama or qwen2 instruct model whose tokenizer has the words yes and no. `none` scores with the sentence encoder alone (weaker; saves about 2 GB of memory and the judge's seconds per answer).",
     },
     SettingSpec {
         key: "encoder_model",
         env: "VIVA_ENCODER_MODEL",
-        default: "all-MiniLM-L6-v2",
+        default: fetch::DEFAULT_ENCODER,
         help: "Sentence encoder the answer assessment uses: a directory (in models_dir, or a path) holding a sentence-transformers BERT's config.json, tokenizer.json and model.safetensors.",
     },
     SettingSpec {
@@ -343,53 +344,6 @@ pub const SETTINGS: &[SettingSpec] = &[
 /// The file read when `--config` / `VIVA_CONFIG` is not given (only if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "viva.toml";
 
-#[derive(Debug, Clone)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    Postgres(SecretString),
-}
-
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if let Some(path) = raw.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err("sqlite:// needs a file path, e.g. sqlite://./data/viva.db".into());
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            Url::parse(raw).map_err(|e| format!("not a valid postgres URL: {e}"))?;
-            return Ok(Self::Postgres(SecretString::from(raw.to_owned())));
-        }
-        Err("expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into())
-    }
-
-    pub fn backend_name(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
-        }
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    /// Never prints a Postgres password.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
-            Self::Postgres(url) => match Url::parse(url.expose_secret()) {
-                Ok(mut url) => {
-                    if url.password().is_some() {
-                        let _ = url.set_password(Some("***"));
-                    }
-                    write!(f, "{url}")
-                }
-                Err(_) => write!(f, "postgres://…"),
-            },
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStoreKind {
     Database,
@@ -500,10 +454,10 @@ impl Default for Settings {
             db_pool_size: 8,
             db_timeout: Duration::from_secs(5),
             models_dir: PathBuf::from("./models"),
-            whisper_model: PathBuf::from("whisper-tiny.en"),
-            llm_model: PathBuf::from("SmolLM2-135M-Instruct.Q8_0.gguf"),
-            encoder_model: PathBuf::from("all-MiniLM-L6-v2"),
-            judge_model: PathBuf::from("qwen2.5-coder-1.5b-instruct-q8_0.gguf"),
+            whisper_model: PathBuf::from(fetch::DEFAULT_WHISPER),
+            llm_model: PathBuf::from(fetch::DEFAULT_LLM),
+            encoder_model: PathBuf::from(fetch::DEFAULT_ENCODER),
+            judge_model: PathBuf::from(fetch::DEFAULT_JUDGE),
             device: Device::Cpu,
             speech_window: WindowPolicy::Padded,
             turn_end_silence: Duration::from_millis(1500),
@@ -847,6 +801,17 @@ impl Settings {
     }
 
     /// The Whisper model directory (relative names live in models_dir).
+    /// The model files these settings point at.
+    pub fn chosen_models(&self) -> crate::fetch::ChosenModels {
+        crate::fetch::ChosenModels {
+            models_dir: self.models_dir.clone(),
+            whisper_dir: self.whisper_model_dir(),
+            llm_file: self.llm_model_file(),
+            encoder_dir: self.encoder_model_dir(),
+            judge_file: self.judge_model_file(),
+        }
+    }
+
     pub fn whisper_model_dir(&self) -> PathBuf {
         self.models_dir.join(&self.whisper_model)
     }
@@ -1152,6 +1117,64 @@ mod tests {
         assert_eq!(s.trusted_proxy_hops(), 1);
         s.apply_toml("trusted_proxies = 2\n", "viva.toml").unwrap();
         assert_eq!(s.trusted_proxy_hops(), 2);
+    }
+
+    /// Every default written in `SETTINGS` (so in `--help`) is what `Settings::default()`
+    /// holds: applying it changes nothing. Defaults that depend on other settings or on the
+    /// build (`{…}`, `<…>`) and unset ones (`(none…)`) are text only.
+    #[test]
+    fn the_documented_defaults_are_the_real_ones() {
+        let real = format!("{:?}", Settings::default());
+        let mut checked = 0;
+        for spec in SETTINGS {
+            if spec.default.contains(['{', '<', '(']) {
+                continue;
+            }
+            let mut applied = Settings::default();
+            applied
+                .set(spec, spec.default, "test")
+                .unwrap_or_else(|e| panic!("{}'s default does not parse: {e}", spec.key));
+            assert_eq!(
+                format!("{applied:?}"),
+                real,
+                "{}'s documented default {:?} is not its real default",
+                spec.key,
+                spec.default
+            );
+            checked += 1;
+        }
+        assert!(checked > 40, "only {checked} defaults checked");
+    }
+
+    /// README's settings table lists every setting once, with its variable, key and default
+    /// exactly as `SETTINGS` (and so `--help`) has them.
+    #[test]
+    fn the_readme_settings_table_is_the_settings() {
+        let readme = include_str!("../README.md");
+        let rows: Vec<Vec<String>> = readme
+            .lines()
+            .filter(|line| line.starts_with("| `VIVA_"))
+            .map(|line| {
+                line.split(" | ")
+                    .take(3)
+                    .map(|cell| cell.trim_start_matches("| ").replace('`', ""))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows.len(), SETTINGS.len(), "README rows vs SETTINGS");
+        for spec in SETTINGS {
+            assert!(
+                rows.contains(&vec![
+                    spec.env.to_owned(),
+                    spec.key.to_owned(),
+                    spec.default.to_owned()
+                ]),
+                "README has no row `{}` | `{}` | `{}`",
+                spec.env,
+                spec.key,
+                spec.default
+            );
+        }
     }
 
     #[test]

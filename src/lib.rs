@@ -1,14 +1,20 @@
 //! viva: a self-hosted realtime AI voice interviewer.
 //!
-//! Rooms: `config` (settings), `startup` (building the app), `http` (routes and middleware),
-//! `auth` (accounts, sessions, request protection), `domain` (validated values), `db`
-//! (persistence), `speech` (audio input, log-mel features, speech recognition), `llm` (the
-//! language model engine), `embedding` (the sentence encoder), `inference` (the worker threads that own the models), `fetch`
-//! (getting and converting the model files), `interview`
-//! (the interview itself), `telemetry` (logs and metrics), `error` (the HTTP error edge),
-//! `storage` (private files on disk).
+//! The rooms, by layer (ARCHITECTURE.md; each uses only its own layer and those below):
+//! - edge: `http` (routes, handlers, guards, middleware), `error` (the HTTP error edge),
+//!   `state` (what handlers reach), `startup` (building the app);
+//! - services: `auth` (accounts, sessions, rate limits), `interview` (the interview itself),
+//!   `hiring` (jobs, candidates, invites, emails);
+//! - runtime: `config` (settings), `inference` (the worker threads that own the models),
+//!   `telemetry` (logs and metrics), `activity` (the live feed of interview events);
+//! - engines: `db` (persistence), `llm` (the language model), `speech` (audio, log-mel
+//!   features, speech recognition), `embedding` (the sentence encoder), `fetch` (getting and
+//!   converting model files), `resume` (reading uploaded resumes);
+//! - foundation: `domain` (validated values), `storage` (private files on disk).
+//!
 //! The hand-written CPU kernels the models use are the `viva-kernels` package (`src/kernels/`).
 
+pub mod activity;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -22,7 +28,10 @@ pub mod hiring;
 pub mod http;
 pub mod inference;
 pub mod interview;
+#[cfg(test)]
+mod layer_check;
 pub mod llm;
+pub mod resume;
 pub mod speech;
 pub mod startup;
 pub mod state;

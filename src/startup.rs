@@ -17,20 +17,21 @@ use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
+use crate::activity::ActivityFeed;
 use crate::auth::hashing::{HashLimits, Hasher, HashingError};
-use crate::auth::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::{Accounts, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
-use crate::hiring::resume_reader::{ReaderLimits, ResumeReader};
-use crate::hiring::{ActivityFeed, Mailer};
+use crate::hiring::Mailer;
+use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
 use crate::interview::catalog::Bank;
 use crate::interview::live::{SessionDeps, SessionRegistry};
+use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
-use crate::telemetry::{record_request, Metrics, RequestSpan};
+use crate::telemetry::{Metrics, RequestSpan};
 
 pub use crate::auth::session_store::SESSION_COOKIE;
 
@@ -78,7 +79,7 @@ impl Application {
     /// interviews (logged loudly; the WebSocket answers 503).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         if settings.fetch_models {
-            crate::fetch::prepare_on_start(settings.clone()).await?;
+            crate::fetch::prepare_on_start(settings.chosen_models()).await?;
         }
         let engines = load_engines(settings.clone()).await;
         Self::build_with_engines(settings, engines).await
@@ -221,7 +222,7 @@ impl Application {
                 .wrap(mw::json_errors())
                 .wrap(mw::security_headers(https))
                 .wrap(Compress::default())
-                .wrap(from_fn(record_request))
+                .wrap(from_fn(mw::record_request))
                 .wrap(from_fn(mw::request_id_header))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(mw::finish_when_client_leaves))

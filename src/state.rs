@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use crate::activity::ActivityFeed;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::{Accounts, Logins};
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::hiring::resume_reader::ResumeReader;
-use crate::hiring::{ActivityFeed, Mailer};
+use crate::hiring::Mailer;
 use crate::interview::live::SessionDeps;
+use crate::resume::reader::ResumeReader;
 use crate::telemetry::Metrics;
 
 pub struct AppState {

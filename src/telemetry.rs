@@ -3,13 +3,12 @@
 //! ([`method_label`], [`route_label`]).
 
 use std::borrow::Cow;
-use std::time::Instant;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest};
 use percent_encoding::percent_decode_str;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -23,7 +22,6 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, Settings};
-use crate::state::AppState;
 
 /// Installs the global log subscriber. Later calls (tests start many apps) are no-ops.
 pub fn init_tracing(settings: &Settings) {
@@ -201,6 +199,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts and times one answered request (each label bounded: see [`route_label`] and
+    /// [`method_label`]).
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .with_label_values(&[route, method, status.to_string().as_str()])
+            .inc();
+        self.http_seconds
+            .with_label_values(&[route, method])
+            .observe(elapsed.as_secs_f64());
+    }
+
     pub fn new() -> Self {
         let registry =
             Registry::new_custom(Some("viva".into()), None).expect("static prefix is valid");
@@ -252,42 +261,6 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Middleware: counts and times every request by route pattern, method and status (each label
-/// bounded by the code, whatever clients send), and writes the access log line, which carries
-/// the request span (so the redacted target).
-pub async fn record_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let result = next.call(req).await;
-    if let Ok(res) = &result {
-        let elapsed = started.elapsed();
-        let status = res.status().as_u16();
-        tracing::info!(
-            status,
-            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            "request"
-        );
-        if let Some(state) = state {
-            let route = route_label(res.request(), Some(res.status()));
-            state
-                .metrics
-                .http_requests
-                .with_label_values(&[route.as_ref(), method, status.to_string().as_str()])
-                .inc();
-            state
-                .metrics
-                .http_seconds
-                .with_label_values(&[route.as_ref(), method])
-                .observe(elapsed.as_secs_f64());
-        }
-    }
-    result
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use actix_web::cookie::{CookieJar, Key};
 use actix_web::HttpRequest;
 use tokio::sync::broadcast;
 
-use super::current_user::LoginEntries;
+use super::login::LoginEntries;
 use super::session_store::{session_id, SessionBackend, SESSION_COOKIE, STORE_UNAVAILABLE};
 use super::{Accounts, User};
 use crate::domain::Role;
@@ -152,9 +152,8 @@ impl LoginWatch {
         let key = self.key.clone();
         let user_id = self.user_id.clone();
         let allowed = self.allowed;
-        // On a task of its own: the stream may be dropped at any await, and a SQLite query
-        // dropped half-way panics diesel-async's wrapper (see `CurrentUser`).
-        actix_web::rt::spawn(async move { checker.verdict(key, &user_id, allowed).await })
+        // Detached: the stream may be dropped at any await.
+        crate::db::finish_detached(async move { checker.verdict(key, &user_id, allowed).await })
             .await
             .unwrap_or(Verdict::Unknown)
     }

@@ -1,6 +1,8 @@
 //! Fixed-window counters keyed by client address, account or user, kept in memory on each node.
 //! (A multi-node deployment therefore allows up to `nodes × limit`; the limits stay meaningful
 //! against guessing because each node also slows down every attempt with argon2.)
+//! Written here, not with a rate-limit crate: the keys are accounts and users as well as
+//! addresses, and a fixed window with a bounded map is a few lines.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

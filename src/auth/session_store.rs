@@ -20,7 +20,7 @@ pub const SESSION_COOKIE: &str = "viva_session";
 
 /// Session entry set when the store could not be read. actix-session turns store errors into
 /// bare 500s outside every other middleware (no JSON body, no security headers); instead the
-/// request goes on with this marker and [`crate::auth::current_user`] answers 503 in JSON.
+/// request goes on with this marker and [`crate::http::current_user`] answers 503 in JSON.
 pub const STORE_UNAVAILABLE: &str = "store_unavailable";
 
 #[derive(Clone)]

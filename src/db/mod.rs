@@ -6,6 +6,7 @@
 pub mod bookmarks;
 pub mod candidates;
 pub mod catalog;
+mod database_url;
 pub mod emails;
 pub mod feedback;
 pub mod files;
@@ -30,12 +31,24 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 use secrecy::ExposeSecret;
 
-use crate::config::DatabaseUrl;
+pub use database_url::DatabaseUrl;
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Starts `work`, which queries the database, on a task of its own (at once, on the current
+/// actix thread), so it runs to the end even when its caller stops waiting for it. A SQLite
+/// query dropped half-way panics diesel-async's blocking wrapper on actix's single-threaded
+/// runtime (diesel_async#281), and callers are dropped half-way whenever a client leaves, an
+/// extractor beside them fails or an actor stops. Every such caller goes through here. The
+/// handle answers `Err` when the task itself panicked.
+pub fn finish_detached<T: 'static>(
+    work: impl std::future::Future<Output = T> + 'static,
+) -> tokio::task::JoinHandle<T> {
+    tokio::task::spawn_local(work)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

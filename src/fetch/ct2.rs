@@ -1,4 +1,6 @@
 //! CTranslate2 Whisper models (`model.bin`) converted to Hugging Face transformers safetensors.
+//! (Written here: no crate reads `model.bin`, and it is how Whisper's weights reach a machine
+//! whose only source of models is the package index.)
 //!
 //! The `model.bin` layout (little-endian, no padding): `u32` version, spec name, `u32` revision,
 //! `u32` variable count; each variable is a name, `u8` rank, rank × `u32` dims, `u8` dtype,

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 pub use files::MANIFEST;
 pub use progress::Progress;
 
-use crate::config::Settings;
 use files::{lock_dir, record, sha256_bytes, sha256_file, temp_path, write_atomic};
 use pip::{Pip, Wheel};
 
@@ -269,24 +268,32 @@ pub fn fetch_defaults(
     })
 }
 
+/// The model files the settings point at.
+#[derive(Debug, Clone)]
+pub struct ChosenModels {
+    pub models_dir: PathBuf,
+    pub whisper_dir: PathBuf,
+    pub llm_file: PathBuf,
+    pub encoder_dir: PathBuf,
+    /// `None` when the judge is turned off.
+    pub judge_file: Option<PathBuf>,
+}
+
 /// On `viva serve`'s first start: fetches the default models the settings use and lack,
 /// off the async threads. Models the settings name that are not the defaults are left alone.
-pub async fn prepare_on_start(settings: Settings) -> Result<(), FetchError> {
+pub async fn prepare_on_start(chosen: ChosenModels) -> Result<(), FetchError> {
     let task = tokio::task::spawn_blocking(move || {
-        let uses_defaults = settings.whisper_model_dir()
-            == settings.models_dir.join(DEFAULT_WHISPER)
-            || settings.llm_model_file() == settings.models_dir.join(DEFAULT_LLM)
-            || settings.encoder_model_dir() == settings.models_dir.join(DEFAULT_ENCODER)
-            || settings.judge_model_file() == Some(settings.models_dir.join(DEFAULT_JUDGE));
-        let present = settings
-            .whisper_model_dir()
-            .join("model.safetensors")
-            .is_file()
-            && settings.llm_model_file().is_file()
-            && encoder_complete(&settings.encoder_model_dir())
-            && settings.judge_model_file().is_none_or(|f| f.is_file());
+        let defaults = &chosen.models_dir;
+        let uses_defaults = chosen.whisper_dir == defaults.join(DEFAULT_WHISPER)
+            || chosen.llm_file == defaults.join(DEFAULT_LLM)
+            || chosen.encoder_dir == defaults.join(DEFAULT_ENCODER)
+            || chosen.judge_file == Some(defaults.join(DEFAULT_JUDGE));
+        let present = chosen.whisper_dir.join("model.safetensors").is_file()
+            && chosen.llm_file.is_file()
+            && encoder_complete(&chosen.encoder_dir)
+            && chosen.judge_file.as_ref().is_none_or(|f| f.is_file());
         if uses_defaults && !present {
-            ensure_default_models(&settings.models_dir)?;
+            ensure_default_models(defaults)?;
         }
         Ok(())
     });

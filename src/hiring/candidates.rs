@@ -10,8 +10,6 @@ use sha2::{Digest, Sha256};
 
 use super::invites::{self, InviteView};
 use super::jobs;
-use super::resume::{self, ResumeKind};
-use super::resume_reader::{ReadText, ResumeReader};
 use super::{HiringError, Mailer};
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::User;
@@ -21,6 +19,8 @@ use crate::db::interviews::InterviewRow;
 use crate::db::{self, DbConn, DbError, DbPool};
 use crate::domain::{Email, Invalid};
 use crate::interview::interviews::{self, Mode};
+use crate::resume::reader::{ReadText, ResumeReader};
+use crate::resume::{self, ResumeKind};
 
 const MAX_NAME: usize = 100;
 
@@ -119,7 +119,7 @@ struct ReadResume {
     read: ReadText,
 }
 
-/// Sniffs a resume and reads its text in a child process (see [`super::resume_reader`]).
+/// Sniffs a resume and reads its text in a child process (see [`crate::resume::reader`]).
 async fn read_resume(
     reader: &ResumeReader,
     filename: &str,
@@ -515,7 +515,7 @@ mod tests {
             filename: "cv.txt".into(),
             read: ReadText {
                 text: "Led the Payments Gateway rewrite.".into(),
-                status: crate::hiring::resume_reader::TextStatus::Ok,
+                status: crate::resume::reader::TextStatus::Ok,
             },
         };
         assert_eq!(

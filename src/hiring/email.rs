@@ -132,7 +132,7 @@ impl Mailer {
 pub fn spawn_completion_notices(
     pool: DbPool,
     mailer: Mailer,
-    activity: super::ActivityFeed,
+    activity: crate::activity::ActivityFeed,
     public_url: String,
 ) {
     let mut events = activity.subscribe();
@@ -146,7 +146,7 @@ pub fn spawn_completion_notices(
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
-            if event.kind != super::activity::ActivityKind::Ended {
+            if event.kind != crate::activity::ActivityKind::Ended {
                 continue;
             }
             if let Err(e) = notify_completed(&pool, &mailer, &public_url, &event.interview_id).await

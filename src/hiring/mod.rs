@@ -1,23 +1,18 @@
 //! The hiring side: recruiters' jobs, candidates invited by a link (no account needed), their
 //! resumes, the emails sent about them, and the activity a job's live page follows.
 
-pub mod activity;
 pub mod candidates;
 pub mod email;
 pub mod invites;
 pub mod jobs;
-pub mod resume;
-pub mod resume_reader;
 
 use crate::auth::User;
 use crate::db::DbError;
 use crate::domain::{Invalid, Role};
 use crate::interview::interviews::InterviewError;
 
-pub use activity::{Activity, ActivityFeed};
 pub use email::Mailer;
 pub use invites::InviteError;
-pub use resume::ResumeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HiringError {
@@ -28,7 +23,7 @@ pub enum HiringError {
     #[error(transparent)]
     Invite(#[from] InviteError),
     #[error(transparent)]
-    Resume(#[from] ResumeError),
+    Resume(#[from] crate::resume::ResumeError),
     #[error("cannot store the file: {0}")]
     Storage(#[from] std::io::Error),
     #[error("the job's uploaded files would take more than its quota of {limit_bytes} bytes; remove candidates' files or raise upload_quota_per_job_mb")]
@@ -36,7 +31,7 @@ pub enum HiringError {
     #[error("too many uploads for this interview; try again later")]
     UploadRate(std::time::Duration),
     #[error(transparent)]
-    Reader(#[from] resume_reader::ReaderError),
+    Reader(#[from] crate::resume::reader::ReaderError),
     #[error(transparent)]
     Interview(#[from] InterviewError),
     #[error(transparent)]

@@ -5,11 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::accounts::{AccountError, Registration};
-use crate::auth::current_user::{ensure_store_available, log_in};
 use crate::auth::hashing::HashingError;
-use crate::auth::CurrentUser;
 use crate::domain::{Email, Role};
 use crate::error::AppError;
+use crate::http::current_user::{ensure_store_available, log_in, CurrentUser};
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::http::current_user::CurrentUser;
 use crate::interview::catalog;
 use crate::state::AppState;
 

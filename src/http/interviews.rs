@@ -4,8 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::http::current_user::CurrentUser;
 use crate::interview::interviews::{self, PageRequest};
 use crate::interview::plan::RawRequest;
 use crate::state::AppState;
@@ -47,7 +47,7 @@ pub async fn get(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let owner = interviews::readable_as(&state.pool, &user.0, &path).await?;
+    let owner = interviews::readable_as(&state.pool, (&user.0.id, user.0.role), &path).await?;
     let interview = interviews::get(&state.pool, &owner, &path).await?;
     Ok(HttpResponse::Ok().json(interview))
 }
@@ -72,7 +72,7 @@ pub async fn report(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let owner = interviews::readable_as(&state.pool, &user.0, &path).await?;
+    let owner = interviews::readable_as(&state.pool, (&user.0.id, user.0.role), &path).await?;
     let report = interviews::report(&state.pool, &owner, &path).await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -83,7 +83,7 @@ pub async fn report_pdf(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let owner = interviews::readable_as(&state.pool, &user.0, &path).await?;
+    let owner = interviews::readable_as(&state.pool, (&user.0.id, user.0.role), &path).await?;
     let pdf = interviews::report_pdf(&state.pool, &owner, &path).await?;
     // Interview ids are UUIDs, but never trust a path segment inside a header.
     let name: String = path

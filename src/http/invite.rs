@@ -6,10 +6,10 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::activity::ActivityKind;
 use crate::db::candidates::CandidateRow;
 use crate::db::jobs::JobRow;
 use crate::error::AppError;
-use crate::hiring::activity::ActivityKind;
 use crate::hiring::invites::{self, Grant};
 use crate::hiring::{candidates, HiringError, InviteError};
 use crate::http::jobs::{context, filename, resume_response};

@@ -10,13 +10,13 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::Recruiter;
+use crate::activity::ActivityKind;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::hiring::activity::ActivityKind;
 use crate::hiring::candidates::{self, HiringContext, NewCandidate, UploadLimits};
 use crate::hiring::invites;
 use crate::hiring::jobs::{self, JobChange, NewJob};
+use crate::http::current_user::Recruiter;
 use crate::interview::live::InvitesRevoked;
 use crate::state::AppState;
 
@@ -155,7 +155,7 @@ pub async fn events(
 }
 
 struct Follower {
-    events: tokio::sync::broadcast::Receiver<crate::hiring::Activity>,
+    events: tokio::sync::broadcast::Receiver<crate::activity::Activity>,
     pool: crate::db::DbPool,
     job_id: String,
     first: Option<Bytes>,
@@ -173,10 +173,9 @@ impl Follower {
                 Ok(Err(RecvError::Closed)) => return None,
                 Ok(Ok(event)) => event,
             };
-            // On a task of its own: the stream is dropped at once when its login ends or its
-            // reader leaves, and a SQLite query dropped half-way panics diesel-async's wrapper.
+            // Detached: the stream is dropped at once when its login ends or its reader leaves.
             let (pool, job_id) = (self.pool.clone(), self.job_id.clone());
-            let found = actix_web::rt::spawn(async move {
+            let found = crate::db::finish_detached(async move {
                 candidates::by_interview(&pool, &job_id, &event.interview_id)
                     .await
                     .map(|candidate| candidate.map(|c| (event.kind, c)))

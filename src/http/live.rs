@@ -13,9 +13,10 @@ use actix::{Actor, ActorContext, Addr, AsyncContext, Handler, StreamHandler, Sup
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
-use crate::auth::origin_check::AllowedOrigins;
-use crate::auth::{CurrentUser, LoginWatch};
+use crate::auth::LoginWatch;
 use crate::error::AppError;
+use crate::http::current_user::CurrentUser;
+use crate::http::origin_check::AllowedOrigins;
 use crate::interview::interviews::{self, InterviewStatus};
 use crate::interview::live::registry::{Holder, TooManyLive};
 use crate::interview::live::{
@@ -124,7 +125,7 @@ pub async fn connect(
     let session = session_for(&deps, &path, holder).map_err(too_many)?;
     if invite.is_some() {
         deps.activity
-            .publish(&path, crate::hiring::activity::ActivityKind::Opened);
+            .publish(&path, crate::activity::ActivityKind::Opened);
     }
     let socket = InterviewSocket {
         connection: CONNECTIONS.fetch_add(1, Ordering::Relaxed),

@@ -1,14 +1,19 @@
-//! Middleware applied to every response: security headers, the request id header, and the
+//! Middleware applied to every request: metrics and the access log, security headers, the request
+//! id header, running detached, refusing compressed bodies, and the
 //! guarantee that every error body has the JSON error shape.
+
+use std::time::Instant;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
-use actix_web::HttpMessage;
+use actix_web::{web, HttpMessage};
 use tracing_actix_web::RequestId;
 
 use crate::error::{code_for_status, ErrorBody, ErrorDetail};
+use crate::state::AppState;
+use crate::telemetry::{method_label, route_label};
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; media-src 'self' blob:; object-src 'none'; \
@@ -60,15 +65,43 @@ pub async fn request_id_header(
     Ok(res)
 }
 
-/// Runs the rest of the request on a task of its own, so that a client who goes away does not
-/// drop the request half-way: a SQLite query dropped before it finishes panics diesel-async's
-/// blocking wrapper on actix's single-threaded workers. The abandoned request finishes and its
-/// answer is discarded. A panic anywhere below becomes a 500 instead of a lost worker.
+/// Middleware: counts and times every request by route pattern, method and status (each label
+/// bounded by the code, whatever clients send), and writes the access log line, which carries
+/// the request span (so the redacted target).
+pub async fn record_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = method_label(req.method());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let result = next.call(req).await;
+    if let Ok(res) = &result {
+        let elapsed = started.elapsed();
+        let status = res.status().as_u16();
+        tracing::info!(
+            status,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "request"
+        );
+        if let Some(state) = state {
+            let route = route_label(res.request(), Some(res.status()));
+            state
+                .metrics
+                .observe_request(&route, method, status, elapsed);
+        }
+    }
+    result
+}
+
+/// Runs the rest of the request detached ([`crate::db::finish_detached`]), so that a client who
+/// goes away does not drop its queries half-way. The abandoned request finishes and its answer
+/// is discarded. A panic anywhere below becomes a 500 instead of a lost worker.
 pub async fn finish_when_client_leaves(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    actix_web::rt::spawn(next.call(req))
+    crate::db::finish_detached(next.call(req))
         .await
         .map_err(crate::error::AppError::internal)?
 }

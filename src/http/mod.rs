@@ -3,12 +3,14 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod current_user;
 pub mod health;
 pub mod interviews;
 pub mod invite;
 pub mod jobs;
 pub mod live;
 pub mod middleware;
+pub mod origin_check;
 pub mod practice;
 pub mod questions;
 
@@ -19,8 +21,8 @@ use crate::error::AppError;
 /// Mounts every route under the app.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // A resume inside a JSON body is base64: a third larger than the file.
-    let resume_json = crate::hiring::resume::MAX_BYTES / 3 * 4 + 64 * 1024;
-    let resume_body = || web::PayloadConfig::new(crate::hiring::resume::MAX_BYTES);
+    let resume_json = crate::resume::MAX_BYTES / 3 * 4 + 64 * 1024;
+    let resume_body = || web::PayloadConfig::new(crate::resume::MAX_BYTES);
     cfg.route("/healthz", web::get().to(health::healthz))
         .service(web::resource("/i/{token}").get(invite::page))
         .service(

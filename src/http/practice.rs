@@ -4,8 +4,8 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::http::current_user::CurrentUser;
 use crate::interview::practice;
 use crate::state::AppState;
 

@@ -3,8 +3,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::Admin;
 use crate::error::AppError;
+use crate::http::current_user::Admin;
 use crate::interview::catalog::{self, NewQuestion, QuestionChanges};
 use crate::state::AppState;
 

@@ -14,7 +14,7 @@ use crate::db::catalog::QuestionRow;
 use crate::db::feedback::FeedbackRow;
 use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
 use crate::db::{self, DbError, DbPool};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, Role};
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
 pub const MAX_PER_PAGE: i64 = 100;
@@ -421,21 +421,17 @@ pub async fn report(
     report_of(&mut conn, id).await
 }
 
-/// The interview's report, and its overall score and summary written to the interview (done
-/// when it ends, so lists can show them).
-/// Whose interview `viewer` may read as: their own, or — for an admin — any hiring
-/// interview (admins manage every job). Anything else is not found.
+/// Whose interview the viewer (`viewer_id`, with `viewer_role`) may read as: their own, or —
+/// for an admin — any hiring interview (admins manage every job). Anything else is not found.
 pub async fn readable_as(
     pool: &DbPool,
-    viewer: &crate::auth::User,
+    (viewer_id, viewer_role): (&str, Role),
     id: &str,
 ) -> Result<String, InterviewError> {
     let mut conn = pool.get().await?;
     match db::interviews::find(&mut conn, id).await? {
-        Some(row) if row.owner_id == viewer.id => Ok(row.owner_id),
-        Some(row) if viewer.role == crate::domain::Role::Admin && row.mode == "hiring" => {
-            Ok(row.owner_id)
-        }
+        Some(row) if row.owner_id == viewer_id => Ok(row.owner_id),
+        Some(row) if viewer_role == Role::Admin && row.mode == "hiring" => Ok(row.owner_id),
         _ => Err(DbError::NotFound.into()),
     }
 }
@@ -488,6 +484,8 @@ pub async fn report_pdf(
     }))
 }
 
+/// The interview's report, and its overall score and summary written to the interview (done
+/// when it ends, so lists can show them).
 pub async fn settle_report(
     pool: &DbPool,
     id: &str,

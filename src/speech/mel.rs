@@ -1,4 +1,6 @@
 //! Whisper's log-mel features, computed exactly like OpenAI's reference implementation.
+//! (Written here: Whisper needs this exact padding, window and filterbank to 1e-4, which the
+//! general mel crates do not give.)
 //!
 //! Centred STFT frames (reflect padding of `N_FFT / 2` on each side), a periodic Hann window,
 //! `|rfft|^2` power, a slaney-normalised mel filterbank (librosa's `filters.mel` with

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use awc::http::StatusCode;
 use serde_json::{json, Value};
-use viva::config::DatabaseUrl;
+use viva::db::DatabaseUrl;
 use viva::db::{DbPool, PoolOptions};
 use viva::interview::catalog::{self, Bank, SeedReport};
 

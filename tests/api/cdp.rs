@@ -1,6 +1,8 @@
 //! A minimal Chrome DevTools Protocol client for the browser tests: launch headless Chromium,
 //! attach to its tab over a WebSocket, send commands and match answers by id (events are
 //! ignored). Waiting is always a bounded poll of a condition, never a fixed sleep.
+//! Written here, not taken from a CDP crate: the tests need a handful of commands over one
+//! WebSocket client they already have (awc); the crates bring their own async stack and more.
 
 use base64::Engine as _;
 use std::io::{BufRead, BufReader};

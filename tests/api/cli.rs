@@ -120,7 +120,7 @@ async fn admin_create_reads_the_password_from_stdin_and_the_admin_can_log_in() {
     let data_dir = dir.path().to_path_buf();
     let app = spawn_app_with(Backend::Sqlite, |s| {
         s.data_dir = data_dir.clone();
-        s.database_url = Some(viva::config::DatabaseUrl::Sqlite(data_dir.join("viva.db")));
+        s.database_url = Some(viva::db::DatabaseUrl::Sqlite(data_dir.join("viva.db")));
     })
     .await
     .expect("app");

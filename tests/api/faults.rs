@@ -432,7 +432,7 @@ async fn postgres_restarted_mid_interview_gives_errors_then_the_interview_contin
     let url = cluster.url();
     // The live app with its database on the private cluster.
     let Some(app) = spawn_live_app(Backend::Sqlite, |s| {
-        s.database_url = Some(viva::config::DatabaseUrl::parse(&url).expect("a postgres URL"));
+        s.database_url = Some(viva::db::DatabaseUrl::parse(&url).expect("a postgres URL"));
     })
     .await
     else {

@@ -9,7 +9,8 @@ use awc::http::StatusCode;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use tempfile::TempDir;
-use viva::config::{DatabaseUrl, LogFormat, Settings};
+use viva::config::{LogFormat, Settings};
+use viva::db::DatabaseUrl;
 use viva::inference::Engines;
 use viva::startup::{Application, SESSION_COOKIE};
 

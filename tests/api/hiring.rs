@@ -573,7 +573,7 @@ async fn resumes_are_sniffed_stored_and_tailor_the_interview() {
         .await
         .body;
     assert_eq!(before, after, "a refused resume creates no candidate");
-    let huge = vec![b'a'; viva::hiring::resume::MAX_BYTES + 1];
+    let huge = vec![b'a'; viva::resume::MAX_BYTES + 1];
     let r = app
         .put_file(
             &format!("/api/v1/interviews/{id}/resume"),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use diesel::sql_types::{Integer, Text};
 use diesel::{Connection, QueryableByName, SqliteConnection};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use viva::config::DatabaseUrl;
+use viva::db::DatabaseUrl;
 
 use crate::helpers::{loud, postgres_admin_url, PostgresTestDb};
 

@@ -220,7 +220,7 @@ async fn sessions_survive_a_restart_with_the_same_data_dir() {
     // A second server over the same database and secret key (as after a restart).
     let Some(second) = spawn_app_with(Backend::Sqlite, |s| {
         s.data_dir = dir.clone();
-        s.database_url = Some(viva::config::DatabaseUrl::Sqlite(dir.join("viva.db")));
+        s.database_url = Some(viva::db::DatabaseUrl::Sqlite(dir.join("viva.db")));
     })
     .await
     else {

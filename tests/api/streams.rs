@@ -236,7 +236,7 @@ async fn logout_on_another_node(redis_url: Option<String>) {
     let dir = first.data_dir.path().to_path_buf();
     let Some(second) = spawn_app_with(Backend::Sqlite, |s| {
         s.data_dir = dir.clone();
-        s.database_url = Some(viva::config::DatabaseUrl::Sqlite(dir.join("viva.db")));
+        s.database_url = Some(viva::db::DatabaseUrl::Sqlite(dir.join("viva.db")));
         redis(s);
     })
     .await

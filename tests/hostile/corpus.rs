@@ -17,7 +17,7 @@ pub const UPLOAD: &str = "upload";
 pub const WEBSOCKET: &str = "websocket";
 pub const HTTP: &str = "http";
 
-const MAX_RESUME: usize = viva::hiring::resume::MAX_BYTES;
+const MAX_RESUME: usize = viva::resume::MAX_BYTES;
 const TEXT_STATUSES: [&str; 3] = ["ok", "unreadable", "too_complex"];
 
 fn case(

@@ -530,7 +530,7 @@ pub fn hostile_files() -> Vec<HostileFile> {
     add(
         "10 MB + 1 byte",
         "cv.txt",
-        vec![b'a'; viva::hiring::resume::MAX_BYTES + 1],
+        vec![b'a'; viva::resume::MAX_BYTES + 1],
     );
     files
 }

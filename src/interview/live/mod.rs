@@ -35,7 +35,7 @@ pub struct SessionDeps {
     /// Accept test-only client messages (`debug_panic`).
     pub test_hooks: bool,
     /// Where starts, answers and ends are announced (job pages, completion emails).
-    pub activity: crate::hiring::ActivityFeed,
+    pub activity: crate::activity::ActivityFeed,
 }
 
 /// Session → socket.

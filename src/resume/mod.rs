@@ -1,7 +1,11 @@
 //! Resumes: what kind of file the bytes really are (never the name or the declared type), the
 //! text inside, and the phrases worth asking about.
 
+pub mod reader;
+
 use std::io::Read;
+
+use quick_xml::events::{BytesRef, Event};
 
 /// Largest resume accepted.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
@@ -87,7 +91,7 @@ pub fn sniff(bytes: &[u8]) -> Result<ResumeKind, ResumeError> {
 ///
 /// Never call this in the server: the parsers are third-party code fed untrusted bytes, and a
 /// crafted file can overflow the stack, loop forever or inflate into gigabytes. The server
-/// reads uploads in a child process ([`super::resume_reader`]), which calls this.
+/// reads uploads in a child process ([`reader`]), which calls this.
 pub fn parse_text(kind: ResumeKind, bytes: &[u8]) -> Option<String> {
     match kind {
         ResumeKind::Text => Some(String::from_utf8_lossy(bytes).into_owned()),
@@ -120,36 +124,48 @@ fn docx_text(bytes: &[u8]) -> Option<String> {
         .take(20 * 1024 * 1024)
         .read_to_string(&mut xml)
         .ok()?;
-    let mut text = String::new();
-    let mut rest = xml.as_str();
-    while let Some(start) = rest.find('<') {
-        let Some(end) = rest[start..].find('>') else {
-            break;
-        };
-        let tag = &rest[start + 1..start + end];
-        let after = &rest[start + end + 1..];
-        if tag == "w:t" || tag.starts_with("w:t ") {
-            let close = after.find("</w:t>").unwrap_or(after.len());
-            text.push_str(&unescape_xml(&after[..close]));
-            rest = &after[close..];
-            continue;
-        }
-        match tag {
-            "/w:p" | "w:br" | "w:br/" => text.push('\n'),
-            "w:tab" | "w:tab/" => text.push('\t'),
-            _ => {}
-        }
-        rest = after;
-    }
-    Some(text)
+    Some(document_text(&xml))
 }
 
-fn unescape_xml(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+/// The text of WordprocessingML: `w:t` runs, a line per paragraph or break, tabs as tabs.
+/// Malformed XML ends the text where it breaks (what came before is kept).
+fn document_text(xml: &str) -> String {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut text = String::new();
+    let mut in_run_text = false;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(tag)) if tag.name().as_ref() == "w:t" => in_run_text = true,
+            Ok(Event::End(tag)) => match tag.name().as_ref() {
+                "w:t" => in_run_text = false,
+                "w:p" => text.push('\n'),
+                _ => {}
+            },
+            Ok(Event::Empty(tag)) => match tag.name().as_ref() {
+                "w:br" | "w:cr" => text.push('\n'),
+                "w:tab" => text.push('\t'),
+                _ => {}
+            },
+            Ok(Event::Text(run)) if in_run_text => {
+                text.push_str(&run.xml10_content());
+            }
+            Ok(Event::GeneralRef(reference)) if in_run_text => {
+                if let Some(part) = resolve_reference(&reference) {
+                    text.push_str(&part);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return text,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `&amp;`-style and numeric (`&#233;`, `&#xE9;`) references; `None` for anything else.
+fn resolve_reference(reference: &BytesRef<'_>) -> Option<String> {
+    if let Ok(Some(c)) = reference.resolve_char_ref() {
+        return Some(c.to_string());
+    }
+    quick_xml::escape::resolve_xml_entity(reference).map(str::to_owned)
 }
 
 /// Verbs that introduce something a candidate did.
@@ -299,11 +315,12 @@ mod tests {
         let word = docx(
             "<w:document><w:body><w:p><w:r><w:t>Jane Doe</w:t></w:r></w:p>\
              <w:p><w:r><w:t xml:space=\"preserve\">Led the </w:t></w:r><w:r><w:t>Payments &amp; Billing rewrite.</w:t></w:r></w:p>\
+             <w:p><w:r><w:t>Caf&#233; &#x2014; Z&#xFC;rich</w:t><w:tab/><w:t>2019</w:t></w:r></w:p>\
              </w:body></w:document>",
         );
         assert_eq!(
             parse_text(ResumeKind::Docx, &word).map(|t| tidy_text(&t)),
-            Some("Jane Doe\nLed the Payments & Billing rewrite.".to_owned())
+            Some("Jane Doe\nLed the Payments & Billing rewrite.\nCafé — Zürich 2019".to_owned())
         );
     }
 

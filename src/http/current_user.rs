@@ -1,38 +1,22 @@
-//! The signed-in user of a request, and the session entries that say who it is.
-
-use std::time::Duration;
+//! The request guards: the signed-in user of a request (`CurrentUser`), and the same limited
+//! to recruiters (`Recruiter`) or admins (`Admin`).
 
 use actix_session::{Session, SessionExt};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::accounts::AccountError;
-use super::session_store::STORE_UNAVAILABLE;
-use super::{Accounts, User};
+use crate::auth::login::LoginEntries;
+use crate::auth::session_store::STORE_UNAVAILABLE;
+use crate::auth::User;
+use crate::db;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 
-const USER_ID: &str = "user_id";
-const GENERATION: &str = "generation";
-const LOGGED_IN_AT: &str = "logged_in_at";
-
-/// Binds the session to `user`, under a new session id (no fixation of a pre-login id).
+/// [`crate::auth::login::log_in`], its failure a 500.
 pub fn log_in(session: &Session, user: &User) -> Result<(), AppError> {
-    session.renew();
-    // Nothing from before login carries over into the signed-in session.
-    session.clear();
-    let insert_failed = |e: actix_session::SessionInsertError| {
-        AppError::internal(std::io::Error::other(e.to_string()))
-    };
-    session.insert(USER_ID, &user.id).map_err(insert_failed)?;
-    session
-        .insert(GENERATION, user.session_generation)
-        .map_err(insert_failed)?;
-    session
-        .insert(LOGGED_IN_AT, chrono::Utc::now().timestamp())
-        .map_err(insert_failed)?;
-    Ok(())
+    crate::auth::login::log_in(session, user)
+        .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))
 }
 
 /// 503 when the session store could not be read for this request (see [`STORE_UNAVAILABLE`]).
@@ -40,41 +24,6 @@ pub fn ensure_store_available(session: &Session) -> Result<(), AppError> {
     match session.get::<bool>(STORE_UNAVAILABLE) {
         Ok(Some(true)) => Err(AppError::Unavailable("session store unavailable".into())),
         _ => Ok(()),
-    }
-}
-
-/// What [`log_in`] wrote into a session: whose login it is, and when and under which
-/// session generation it began.
-pub(crate) struct LoginEntries {
-    pub user_id: String,
-    generation: Option<i64>,
-    logged_in_at: i64,
-}
-
-impl LoginEntries {
-    /// The entries as `read` gives them (each value as JSON); `None` when nobody logged in.
-    pub(crate) fn read(read: impl Fn(&str) -> Option<serde_json::Value>) -> Option<Self> {
-        let user_id = read(USER_ID).and_then(|v| v.as_str().map(str::to_owned))?;
-        Some(Self {
-            user_id,
-            generation: read(GENERATION).and_then(|v| v.as_i64()),
-            logged_in_at: read(LOGGED_IN_AT).and_then(|v| v.as_i64()).unwrap_or(0),
-        })
-    }
-
-    /// The user this login signs in, while it is still valid: the account exists, logout-all
-    /// has not moved its session generation on, and the absolute timeout has not passed.
-    pub(crate) async fn user(
-        self,
-        accounts: &Accounts,
-        absolute_timeout: Duration,
-    ) -> Result<Option<User>, AccountError> {
-        let age = chrono::Utc::now().timestamp() - self.logged_in_at;
-        if age > absolute_timeout.as_secs() as i64 {
-            return Ok(None);
-        }
-        let user = accounts.find(&self.user_id).await?;
-        Ok(user.filter(|user| Some(user.session_generation) == self.generation))
     }
 }
 
@@ -99,13 +48,12 @@ impl FromRequest for CurrentUser {
             else {
                 return Err(AppError::Unauthenticated);
             };
-            // On a task of its own: actix drops the other extractors of a request when one
-            // fails (a malformed JSON body next to this one), and a SQLite query dropped
-            // half-way panics diesel-async's wrapper on actix's single-threaded runtime.
+            // Detached: actix drops the other extractors of a request when one fails (a
+            // malformed JSON body next to this one).
             let accounts = state.accounts.clone();
             let absolute_timeout = state.settings.session_absolute_timeout;
             let user =
-                actix_web::rt::spawn(async move { login.user(&accounts, absolute_timeout).await })
+                db::finish_detached(async move { login.user(&accounts, absolute_timeout).await })
                     .await
                     .map_err(AppError::internal)??;
             match user {

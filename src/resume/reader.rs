@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::resume::{self, ResumeKind};
+use super::{self as resume, ResumeKind};
 
 /// The hidden command the server runs itself as to read an upload.
 pub const READ_COMMAND: &str = "read-upload";
