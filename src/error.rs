@@ -18,11 +18,12 @@ use serde::Serialize;
 use crate::auth::accounts::AccountError;
 use crate::auth::hashing::HashingError;
 use crate::db::DbError;
-use crate::domain::Invalid;
-use crate::hiring::{HiringError, InviteError, ResumeError};
+use crate::domain::{ErrorCode, Invalid};
+use crate::hiring::{HiringError, InviteError};
 use crate::interview::catalog::CatalogError;
 use crate::interview::interviews::InterviewError;
 use crate::interview::plan::PlanError;
+use crate::resume::ResumeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -77,7 +78,7 @@ pub enum AppError {
     InviteInvalid(String),
     /// An expired invite, or one whose interview is over.
     #[error("{message}")]
-    InviteGone { code: &'static str, message: String },
+    InviteGone { code: ErrorCode, message: String },
     #[error("{0}")]
     JobClosed(String),
     #[error("{0}")]
@@ -108,39 +109,39 @@ pub struct ErrorBody<'a> {
 
 #[derive(Serialize)]
 pub struct ErrorDetail<'a> {
-    pub code: &'a str,
+    pub code: ErrorCode,
     pub message: &'a str,
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidInput(_) => "invalid_input",
-            Self::InvalidJson(_) => "invalid_json",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::CompressedBody(_) => "unsupported_content_encoding",
-            Self::Unauthenticated => "unauthenticated",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::MetricsToken => "unauthenticated",
-            Self::Forbidden => "forbidden",
-            Self::CrossSite(_) => "cross_site_request",
-            Self::NotFound => "not_found",
-            Self::EmailTaken => "email_taken",
-            Self::NotEnoughQuestions(_) => "not_enough_questions",
-            Self::RateLimited(_) => "rate_limited",
-            Self::TooManyInterviews(_) => "too_many_interviews",
-            Self::TooManyLiveInterviews { .. } => "too_many_live_interviews",
-            Self::Busy(_) => "server_busy",
-            Self::InterviewClosed(_) => "interview_closed",
-            Self::ModelsUnavailable => "models_unavailable",
-            Self::InviteInvalid(_) => "invite_invalid",
-            Self::InviteGone { code, .. } => code,
-            Self::JobClosed(_) => "job_closed",
-            Self::UnsupportedFileType(_) => "unsupported_file_type",
-            Self::Unavailable(_) => "service_unavailable",
-            Self::UploadQuota(_) => "upload_quota_exceeded",
-            Self::Internal(_) => "internal_error",
+            Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::InvalidJson(_) => ErrorCode::InvalidJson,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::CompressedBody(_) => ErrorCode::UnsupportedContentEncoding,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::MetricsToken => ErrorCode::Unauthenticated,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::CrossSite(_) => ErrorCode::CrossSiteRequest,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::EmailTaken => ErrorCode::EmailTaken,
+            Self::NotEnoughQuestions(_) => ErrorCode::NotEnoughQuestions,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::TooManyInterviews(_) => ErrorCode::TooManyInterviews,
+            Self::TooManyLiveInterviews { .. } => ErrorCode::TooManyLiveInterviews,
+            Self::Busy(_) => ErrorCode::ServerBusy,
+            Self::InterviewClosed(_) => ErrorCode::InterviewClosed,
+            Self::ModelsUnavailable => ErrorCode::ModelsUnavailable,
+            Self::InviteInvalid(_) => ErrorCode::InviteInvalid,
+            Self::InviteGone { code, .. } => *code,
+            Self::JobClosed(_) => ErrorCode::JobClosed,
+            Self::UnsupportedFileType(_) => ErrorCode::UnsupportedFileType,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::UploadQuota(_) => ErrorCode::UploadQuotaExceeded,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -273,17 +274,17 @@ impl From<HiringError> for AppError {
             HiringError::Invite(invite) => match invite {
                 InviteError::Invalid => Self::InviteInvalid(invite.to_string()),
                 InviteError::Expired => Self::InviteGone {
-                    code: "invite_expired",
+                    code: ErrorCode::InviteExpired,
                     message: invite.to_string(),
                 },
                 InviteError::InterviewOver(_) => Self::InviteGone {
-                    code: "interview_over",
+                    code: ErrorCode::InterviewOver,
                     message: invite.to_string(),
                 },
             },
             HiringError::Resume(resume) => match resume {
                 ResumeError::TooLarge { .. } => Self::PayloadTooLarge {
-                    limit: crate::hiring::resume::MAX_BYTES,
+                    limit: crate::resume::MAX_BYTES,
                 },
                 other => Self::UnsupportedFileType(other.to_string()),
             },
@@ -308,22 +309,22 @@ impl From<CatalogError> for AppError {
 
 /// The JSON error code for a bare status, used when something other than [`AppError`]
 /// (actix itself, a file service) produced an error response.
-pub fn code_for_status(status: StatusCode) -> &'static str {
+pub fn code_for_status(status: StatusCode) -> ErrorCode {
     match status.as_u16() {
-        400 => "bad_request",
-        401 => "unauthenticated",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "request_timeout",
-        413 => "payload_too_large",
-        414 => "uri_too_long",
-        415 => "unsupported_media_type",
-        429 => "rate_limited",
-        431 => "headers_too_large",
-        503 => "service_unavailable",
-        s if s >= 500 => "internal_error",
-        _ => "request_failed",
+        400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthenticated,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        408 => ErrorCode::RequestTimeout,
+        413 => ErrorCode::PayloadTooLarge,
+        414 => ErrorCode::UriTooLong,
+        415 => ErrorCode::UnsupportedMediaType,
+        429 => ErrorCode::RateLimited,
+        431 => ErrorCode::HeadersTooLarge,
+        503 => ErrorCode::ServiceUnavailable,
+        s if s >= 500 => ErrorCode::InternalError,
+        _ => ErrorCode::RequestFailed,
     }
 }
 

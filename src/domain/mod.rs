@@ -2,11 +2,13 @@
 
 mod display_name;
 mod email;
+mod error_code;
 mod password;
 mod role;
 
 pub use display_name::DisplayName;
 pub use email::Email;
+pub use error_code::ErrorCode;
 pub use password::Password;
 pub use role::Role;
 

@@ -74,27 +74,8 @@ pub enum EndReason {
     TimeLimit,
 }
 
-/// Stable codes of `error` events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    InvalidMessage,
-    InvalidAudio,
-    FrameTooLarge,
-    AudioTooFast,
-    NotStarted,
-    InterviewOver,
-    NotYourTurn,
-    Busy,
-    SessionRestarted,
-    TakenOver,
-    InviteRevoked,
-    InviteExpired,
-    SessionEnded,
-    /// The database cannot be reached: what was just sent was not saved.
-    DatabaseUnavailable,
-    Internal,
-}
+/// The codes of `error` events: the one list of every client-visible code.
+pub use crate::domain::ErrorCode;
 
 /// What the server sends, as text frames.
 #[derive(Debug, Clone, PartialEq, Serialize)]
