@@ -1,6 +1,7 @@
 //! A live interview turn over the real WebSocket: the candidate's last audio frame of a 5.3 s
 //! spoken answer (push-to-talk: `end_turn` right after it) → the first `reply_delta`, and →
-//! the complete `reply`, with 1, 2 and 4 interviews answering at the same moment. Everything is
+//! the complete `reply`, with 1, 2 and 4 interviews answering at the same moment; and once
+//! hands-free (the answer followed by silence until the server ends the turn). Everything is
 //! real: the in-process server, SQLite, the default models, a WebSocket client per interview.
 //!
 //! Criterion times the mean first-delta latency of each round; p50 and p95 over every turn are
@@ -20,7 +21,8 @@ use awc::BoxedSocket;
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use viva::config::{DatabaseUrl, Settings};
+use viva::config::Settings;
+use viva::db::DatabaseUrl;
 use viva::inference::Engines;
 use viva::startup::Application;
 
@@ -160,10 +162,24 @@ async fn ready_interview(port: u16, cookie: &str) -> Socket {
     socket
 }
 
-/// Streams the answer at 3x real time, then `end_turn`; returns the time from the last frame
-/// to the first `reply_delta` and to the complete `reply`.
-async fn answer(socket: &mut Socket, pcm: &[i16]) -> (Duration, Duration) {
-    for chunk in pcm.chunks(320) {
+/// How the candidate ends an answer.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// Push-to-talk released: `end_turn` right after the last word.
+    EndTurn,
+    /// Hands-free: silence until the server's end of turn (1.5 s by default), sent as audio.
+    Silence,
+}
+
+/// Streams the answer at 3x real time and ends it; returns the time from the last frame (or
+/// the `end_turn`) to the first `reply_delta` and to the complete `reply`.
+async fn answer(socket: &mut Socket, pcm: &[i16], ending: Ending) -> (Duration, Duration) {
+    let silence = match ending {
+        Ending::EndTurn => Vec::new(),
+        // A little more than the default end_silence: the turn ends within the last frames.
+        Ending::Silence => vec![0i16; 16 * 1_560],
+    };
+    for chunk in pcm.chunks(320).chain(silence.chunks(320)) {
         let bytes: Vec<u8> = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
         socket
             .send(Message::Binary(bytes.into()))
@@ -171,10 +187,12 @@ async fn answer(socket: &mut Socket, pcm: &[i16]) -> (Duration, Duration) {
             .expect("audio");
         actix_web::rt::time::sleep(Duration::from_micros(6_700)).await;
     }
-    socket
-        .send(Message::Text(r#"{"type":"end_turn"}"#.into()))
-        .await
-        .expect("end_turn");
+    if let Ending::EndTurn = ending {
+        socket
+            .send(Message::Text(r#"{"type":"end_turn"}"#.into()))
+            .await
+            .expect("end_turn");
+    }
     let last_frame = Instant::now();
     let mut first_delta = None;
     loop {
@@ -254,11 +272,17 @@ fn bench_turn_latency(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(20));
-    for sessions in [1usize, 2, 4] {
+    let runs = [
+        ("", Ending::EndTurn, 1usize),
+        ("", Ending::EndTurn, 2),
+        ("", Ending::EndTurn, 4),
+        ("hands_free_", Ending::Silence, 1),
+    ];
+    for (prefix, ending, sessions) in runs {
         let mut first: Vec<Duration> = Vec::new();
         let mut whole: Vec<Duration> = Vec::new();
         group.bench_function(
-            format!("last_frame_to_first_reply_delta/{sessions}_sessions"),
+            format!("{prefix}last_frame_to_first_reply_delta/{sessions}_sessions"),
             |b| {
                 b.iter_custom(|iters| {
                     system.block_on(async {
@@ -269,7 +293,7 @@ fn bench_turn_latency(c: &mut Criterion) {
                                 sockets.push(ready_interview(port, cookie).await);
                             }
                             let turns = futures_util::future::join_all(
-                                sockets.iter_mut().map(|s| answer(s, &pcm)),
+                                sockets.iter_mut().map(|s| answer(s, &pcm, ending)),
                             )
                             .await;
                             let mean =
@@ -288,11 +312,11 @@ fn bench_turn_latency(c: &mut Criterion) {
         }
         first.sort();
         whole.sort();
-        if sessions == 1 {
+        if sessions == 1 && prefix.is_empty() {
             report_reference(&answer_file, percentile(&first, 0.5));
         }
         eprintln!(
-            "TURN_LATENCY sessions={sessions} turns={} first_reply_delta p50={:?} p95={:?} \
+            "TURN_LATENCY {prefix}sessions={sessions} turns={} first_reply_delta p50={:?} p95={:?} \
              whole_reply p50={:?} p95={:?}",
             first.len(),
             percentile(&first, 0.5),

@@ -323,6 +323,49 @@ fn a_pause_shorter_than_end_silence_stays_in_the_answer() {
 }
 
 #[test]
+fn trailing_silence_counts_the_quiet_after_speech_until_the_turn_ends() {
+    let librivox = support::librivox();
+    if librivox.is_empty() {
+        return; // `support` said SKIPPED (or failed the test under CI)
+    }
+    let speech = read_wav(&librivox[0].0).expect("wav");
+    let (audio, _) = stream(&[&speech], 1.0, 0.0, 2.5, Noise::Pink(-45.0), 3);
+    let settings = TurnSettings::default();
+    let mut detector = TurnDetector::new(settings);
+    assert_eq!(detector.trailing_silence(), Duration::ZERO);
+    let mut longest = Duration::ZERO;
+    let mut before_end = None;
+    for chunk in audio.chunks(CHUNK) {
+        let quiet = detector.trailing_silence();
+        let events = detector.push(chunk);
+        if events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::TurnEnded { .. }))
+        {
+            before_end = Some(quiet);
+            assert_eq!(
+                detector.trailing_silence(),
+                Duration::ZERO,
+                "after the turn"
+            );
+            break;
+        }
+        longest = longest.max(detector.trailing_silence());
+    }
+    let before_end = before_end.expect("the answer ends in the silence after it");
+    // Just before the turn ends, the answer has been quiet for nearly `end_silence`.
+    let chunk = Duration::from_secs_f64(CHUNK as f64 / RATE as f64);
+    assert!(
+        before_end + 2 * chunk >= settings.end_silence,
+        "{before_end:?} quiet just before the end"
+    );
+    assert!(
+        longest < settings.end_silence,
+        "{longest:?} quiet during the answer"
+    );
+}
+
+#[test]
 fn silence_or_noise_alone_is_never_a_turn() {
     let minute = seconds(60.0);
     let mut cases: Vec<(String, Vec<f32>)> = vec![("silence".into(), vec![0.0; minute])];

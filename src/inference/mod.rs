@@ -79,6 +79,8 @@ pub struct Engines {
     pub encoder: SharedEncoder,
     /// `None` when `judge_model` is `none`.
     pub judge: Option<SharedJudge>,
+    /// The gate every model above computes under; a live turn pauses background work with it.
+    pub gate: ComputeGate,
 }
 
 impl Engines {
@@ -122,7 +124,8 @@ impl Engines {
             judge,
             encoder: SharedEncoder::new(encoder, gate.clone()),
             speech: SpeechWorker::start(whisper, SPEECH_QUEUE, gate.clone())?,
-            llm: LlmWorker::start(llm, LLM_QUEUE, LLM_CONVERSATIONS, gate)?,
+            llm: LlmWorker::start(llm, LLM_QUEUE, LLM_CONVERSATIONS, gate.clone())?,
+            gate,
         })
     }
 }
@@ -204,12 +207,23 @@ impl SharedJudge {
 /// Lets one model compute at a time. candle's CPU kernels use every core; Whisper and the LLM
 /// running at once on a small machine thrash each other's threads (measured in BENCHMARKS.md),
 /// so the workers take turns. Background work (assessments) goes last: it takes the gate only
-/// while no transcription or reply is waiting for it.
+/// while no transcription or reply is waiting for it and no live turn has paused it.
 #[derive(Clone, Default)]
 pub struct ComputeGate {
     lock: Arc<Mutex<()>>,
-    /// Foreground callers waiting for the gate.
+    /// Foreground callers waiting for the gate, plus live turns pausing background work.
     waiting: Arc<AtomicUsize>,
+}
+
+/// Keeps background work off the gate while it lives ([`ComputeGate::pause_background`]).
+pub struct BackgroundPause {
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Drop for BackgroundPause {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How often background work looks again while the foreground has the gate or wants it.
@@ -224,7 +238,20 @@ impl ComputeGate {
         guard
     }
 
-    /// For background work: waits while any foreground caller waits or computes.
+    /// Keeps background work from starting a new piece until the pause is dropped. A live turn
+    /// holds one from the end of an answer to the end of the reply: its transcription and
+    /// reply run as several gate requests, and background work taking the gate between them
+    /// would make the reply wait for a whole piece each time. Work already in progress
+    /// finishes its piece.
+    pub fn pause_background(&self) -> BackgroundPause {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        BackgroundPause {
+            waiting: self.waiting.clone(),
+        }
+    }
+
+    /// For background work: waits while any foreground caller waits or computes, or a live
+    /// turn has paused background work.
     pub fn lock_background(&self) -> MutexGuard<'_, ()> {
         loop {
             if self.waiting.load(Ordering::SeqCst) == 0 {
@@ -284,6 +311,32 @@ mod tests {
         }
         let order: Vec<&str> = order_rx.iter().collect();
         assert_eq!(order, ["live", "background"]);
+    }
+
+    #[test]
+    fn background_work_waits_while_paused_even_with_the_gate_free() {
+        let gate = ComputeGate::default();
+        let pause = gate.pause_background();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let background = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                let _g = gate.lock_background();
+                started_tx.send(()).unwrap_or(());
+            })
+        };
+        // Live work still runs during the pause.
+        drop(gate.lock());
+        assert!(
+            started_rx.recv_timeout(Duration::from_millis(100)).is_err(),
+            "background work started during a pause"
+        );
+        drop(pause);
+        assert!(
+            started_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+            "background work did not start after the pause ended"
+        );
+        background.join().unwrap_or(());
     }
 
     #[test]

@@ -386,6 +386,17 @@ impl TurnDetector {
         self.state == State::Speaking
     }
 
+    /// How long an answer in progress has been silent since its last voiced frame (zero
+    /// while the candidate talks, or when no answer is in progress). The answer ends when this
+    /// reaches `end_silence`.
+    pub fn trailing_silence(&self) -> Duration {
+        if self.state != State::Speaking {
+            return Duration::ZERO;
+        }
+        let silent = self.processed.saturating_sub(self.last_voiced_end);
+        Duration::from_secs_f64(silent as f64 / SAMPLE_RATE as f64)
+    }
+
     /// Samples received since the detector was created.
     pub fn samples_received(&self) -> u64 {
         self.processed + self.partial.len() as u64

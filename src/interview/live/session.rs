@@ -19,11 +19,11 @@ use super::progress::{MessageKind, Progress};
 use super::writer::{WorkerWriter, FOLLOW_UP_CONVERSATION};
 use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket};
 use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_NORMAL, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
+use crate::activity::ActivityKind;
 use crate::db::interviews::MessageRow;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::Invalid;
-use crate::hiring::activity::ActivityKind;
-use crate::inference::InferenceError;
+use crate::inference::{BackgroundPause, InferenceError};
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, Move, Turn, TurnInput};
 use crate::interview::feedback::judge::Judge;
@@ -37,6 +37,10 @@ use crate::interview::protocol::{
     ClientMsg, EndReason, ErrorCode, InputMode, LiveState, ServerMsg,
 };
 use crate::speech::vad::{TurnDetector, TurnEvent, TurnSettings};
+
+/// Silence after speech at which the answer may be ending (it ends at the `end_silence`
+/// setting, 1.5 s by default), so background work pauses.
+const MAY_BE_ENDING: Duration = Duration::from_millis(300);
 
 #[derive(Debug, thiserror::Error)]
 enum LiveError {
@@ -116,6 +120,9 @@ pub struct InterviewSession {
     detector: TurnDetector,
     mode: InputMode,
     reply: Option<Reply>,
+    /// Held while the candidate's answer may be ending and while it is being answered (a busy
+    /// phase), so assessments wait for the reply.
+    background_pause: Option<BackgroundPause>,
     epoch: u64,
     time_up: bool,
     grace_timer: Option<SpawnHandle>,
@@ -144,6 +151,7 @@ impl InterviewSession {
             detector,
             mode: InputMode::HandsFree,
             reply: None,
+            background_pause: None,
             epoch: 0,
             time_up: false,
             grace_timer: None,
@@ -269,6 +277,7 @@ impl InterviewSession {
         self.socket = None;
         // An answer half-spoken when the connection dropped is not an answer.
         self.detector.reset();
+        self.pause_background_if_ending();
         self.arm_grace(ctx);
     }
 
@@ -293,6 +302,18 @@ impl InterviewSession {
         }
     }
 
+    /// Changes the phase without telling the client (see [`Self::set_phase`]).
+    fn enter(&mut self, phase: Phase) {
+        self.phase = phase;
+        match phase {
+            Phase::Busy(_) if self.background_pause.is_none() => {
+                self.background_pause = Some(self.deps.engines.gate.pause_background());
+            }
+            Phase::Busy(_) => {}
+            _ => self.background_pause = None,
+        }
+    }
+
     fn live_state(&self) -> LiveState {
         match self.phase {
             Phase::Loading | Phase::NotStarted | Phase::Over => LiveState::Idle,
@@ -303,7 +324,7 @@ impl InterviewSession {
 
     fn set_phase(&mut self, phase: Phase) {
         let before = self.live_state();
-        self.phase = phase;
+        self.enter(phase);
         if phase == Phase::Listening {
             self.detector.reset();
             self.listening_since_sample = self.detector.samples_received();
@@ -328,6 +349,7 @@ impl InterviewSession {
                 if self.candidate_may_answer() {
                     let events = self.detector.end_turn();
                     self.on_turn_events(events, ctx);
+                    self.pause_background_if_ending();
                 }
             }
             ClientMsg::Interrupt => {
@@ -339,6 +361,7 @@ impl InterviewSession {
             ClientMsg::Mode { mode } => {
                 self.mode = mode;
                 self.detector = TurnDetector::new(turn_settings(self.deps.turn, mode));
+                self.pause_background_if_ending();
             }
             ClientMsg::DebugPanic if self.deps.test_hooks => {
                 panic!("debug_panic: the test-only hook was asked to crash the session")
@@ -478,6 +501,7 @@ impl InterviewSession {
         match self.phase {
             Phase::Listening => {
                 let events = self.detector.push(samples);
+                self.pause_background_if_ending();
                 self.on_turn_events(events, ctx);
             }
             // The interviewer has the floor; barge-in is an explicit `interrupt`.
@@ -490,6 +514,22 @@ impl InterviewSession {
                 ErrorCode::InterviewOver,
                 "The interview is over.",
             )),
+        }
+    }
+
+    /// While the candidate's answer has gone quiet long enough that it may be over, background
+    /// work pauses: the piece in progress finishes during the rest of the end silence, and the
+    /// transcription finds the gate free when the turn ends. Speech again lifts the pause.
+    fn pause_background_if_ending(&mut self) {
+        if self.phase != Phase::Listening {
+            return; // a busy phase holds its own pause
+        }
+        if self.detector.trailing_silence() >= MAY_BE_ENDING {
+            if self.background_pause.is_none() {
+                self.background_pause = Some(self.deps.engines.gate.pause_background());
+            }
+        } else {
+            self.background_pause = None;
         }
     }
 
@@ -556,10 +596,13 @@ impl InterviewSession {
 
     /// Stores the candidate's answer, shows it, and lets the interviewer reply.
     fn answer(&mut self, text: String, spoken: Option<Spoken>, ctx: &mut Context<Self>) {
+        if self.loaded.is_none() {
+            return;
+        }
+        self.enter(Phase::Busy(LiveState::Thinking));
         let Some(loaded) = &mut self.loaded else {
             return;
         };
-        self.phase = Phase::Busy(LiveState::Thinking);
         let row = MessageRow {
             id: uuid::Uuid::new_v4().to_string(),
             interview_id: self.interview_id.clone(),
@@ -1091,7 +1134,7 @@ impl Supervised for InterviewSession {
         }
         self.epoch += 1;
         self.loaded = None;
-        self.phase = Phase::Loading;
+        self.enter(Phase::Loading);
         self.detector = TurnDetector::new(turn_settings(self.deps.turn, self.mode));
         self.time_up = false;
         self.grace_timer = None;
@@ -1200,13 +1243,12 @@ struct Spoken {
     first_word_ms: u64,
 }
 
-/// Runs `work` as its own task, so it finishes even when the actor awaiting it stops (a
-/// database query dropped half-way can panic inside the SQLite wrapper). `None` when the task
-/// itself failed.
+/// [`db::finish_detached`], so database work finishes even when the actor awaiting it stops.
+/// `None` when the task itself failed.
 fn detached<T: 'static>(
     work: impl std::future::Future<Output = T> + 'static,
 ) -> impl std::future::Future<Output = Option<T>> {
-    let task = actix_web::rt::spawn(work);
+    let task = db::finish_detached(work);
     async move { task.await.ok() }
 }
 
@@ -1221,7 +1263,7 @@ async fn load(pool: DbPool, id: String) -> Result<Loaded, LiveError> {
     let progress = Progress::of(&messages)?;
     let resume_highlights = db::files::latest_of(&mut conn, &id, "resume")
         .await?
-        .map(|file| crate::hiring::resume::highlights(&file.text))
+        .map(|file| crate::resume::highlights(&file.text))
         .unwrap_or_default();
     Ok(Loaded {
         resume_highlights,
