@@ -1,6 +1,8 @@
-// Markup that more than one page shares, as custom elements (no build step):
+// Markup that more than one page shares, as custom elements (no build step), and the tab's icon,
+// which this module adds to <head>:
 //
 //   <viva-header>…the page's own header items…</viva-header>
+//                                           the skip link, then the site header with the brand
 //   <viva-header plain>…</viva-header>      the brand is not a link (the candidate's page)
 //   <viva-footer>…the footer's text…</viva-footer>
 //   <viva-interview-fields prefix="P">      an interview's settings (type, skills, difficulty,
@@ -14,46 +16,58 @@
 // listeners stay). Load this module before the page's own module: modules run in document
 // order, so the page's script finds the finished markup.
 
+/** viva's mark: five bars of a sound wave on a rounded square. */
+const MARK = 'M8 13v6M12 9v14M16 12v8M20 7v18M24 13v6';
+
 const BRAND = `
   <svg class="brand__mark" viewBox="0 0 32 32" aria-hidden="true" focusable="false">
     <rect width="32" height="32" rx="8"></rect>
-    <path d="M8 13v6M12 9v14M16 12v8M20 7v18M24 13v6"></path>
+    <path d="${MARK}"></path>
   </svg>
   <span class="brand__name">viva</span>`;
 
+/** The tab's icon: the mark in the light theme's colours, as a data: address (the CSP allows
+ * data: images). */
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+  <rect width="32" height="32" rx="8" fill="#0f766e"/>
+  <path d="${MARK}" stroke="white" stroke-width="2.5" stroke-linecap="round"/>
+</svg>`;
+
+/** A new `<tag class="className">` holding `children`, nodes or text (nodes are moved, not copied). */
+const element = (tag, className, ...children) => {
+  const node = document.createElement(tag);
+  node.className = className;
+  node.append(...children);
+  return node;
+};
+
+/** The nodes `html` describes, as a fragment to put in the page. */
+const fragment = (html) => {
+  const template = document.createElement('template');
+  template.innerHTML = html;
+  return template.content;
+};
+
 class VivaHeader extends HTMLElement {
   connectedCallback() {
-    const header = document.createElement('header');
-    header.className = 'site-header';
-    const inner = document.createElement('div');
-    inner.className = 'container site-header__inner';
+    const skip = element('a', 'skip-link', 'Skip to content');
+    skip.href = '#main';
     const plain = this.hasAttribute('plain');
-    const brand = document.createElement(plain ? 'span' : 'a');
-    brand.className = 'brand';
+    const brand = element(plain ? 'span' : 'a', 'brand', fragment(BRAND));
     if (!plain) {
       brand.href = '/';
       brand.setAttribute('aria-label', 'viva home');
     }
-    brand.innerHTML = BRAND;
-    const nav = document.createElement('nav');
-    nav.className = 'site-header__nav';
+    const nav = element('nav', 'site-header__nav', ...this.childNodes);
     nav.setAttribute('aria-label', 'Main');
-    nav.append(...this.childNodes);
-    inner.append(brand, nav);
-    header.append(inner);
-    this.replaceWith(header);
+    const inner = element('div', 'container site-header__inner', brand, nav);
+    this.replaceWith(skip, element('header', 'site-header', inner));
   }
 }
 
 class VivaFooter extends HTMLElement {
   connectedCallback() {
-    const footer = document.createElement('footer');
-    footer.className = 'site-footer';
-    const inner = document.createElement('div');
-    inner.className = 'container';
-    inner.append(...this.childNodes);
-    footer.append(inner);
-    this.replaceWith(footer);
+    this.replaceWith(element('footer', 'site-footer', element('div', 'container', ...this.childNodes)));
   }
 }
 
@@ -103,9 +117,7 @@ const interviewFields = (prefix) => `
 
 class VivaInterviewFields extends HTMLElement {
   connectedCallback() {
-    const template = document.createElement('template');
-    template.innerHTML = interviewFields(this.getAttribute('prefix'));
-    this.replaceWith(template.content);
+    this.replaceWith(fragment(interviewFields(this.getAttribute('prefix'))));
   }
 }
 
@@ -171,12 +183,16 @@ const LIVE_PANEL = `
 
 class VivaLivePanel extends HTMLElement {
   connectedCallback() {
-    const template = document.createElement('template');
-    template.innerHTML = LIVE_PANEL;
-    template.content.getElementById('live-actions').prepend(...this.childNodes);
-    this.replaceWith(template.content);
+    const panel = fragment(LIVE_PANEL);
+    panel.getElementById('live-actions').prepend(...this.childNodes);
+    this.replaceWith(panel);
   }
 }
+
+const icon = document.createElement('link');
+icon.rel = 'icon';
+icon.href = `data:image/svg+xml,${encodeURIComponent(ICON)}`;
+document.head.append(icon);
 
 customElements.define('viva-header', VivaHeader);
 customElements.define('viva-footer', VivaFooter);
