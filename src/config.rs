@@ -1,9 +1,19 @@
 //! Settings: built-in defaults < `viva.toml` < `VIVA_*` environment variables.
 //!
-//! Every setting is listed once in [`SETTINGS`]; that table drives parsing from both the file
-//! and the environment and the `viva --help` text; tests check that the README's settings
-//! table and `Settings::default()` say the same as it. Every value goes through one parser ([`Settings::set`]) whatever its
-//! source, and a bad value is reported with the setting's name and where it came from.
+//! Every setting is declared once, in the `settings!` list below: its field and type, its
+//! environment variable, its default (the value, and the text `--help` and the README show),
+//! its parser and its help. From that one entry come the field of [`Settings`], its value in
+//! `Settings::default()`, and its row of [`SETTINGS`], the table that drives parsing from both
+//! the file and the environment and the `viva --help` text. The `viva.toml` key is the
+//! field's name. Tests check that the README's settings table is [`SETTINGS`] and that every
+//! default's text is the real default.
+//!
+//! Every value goes through its setting's parser whatever its source, and a bad value is
+//! reported in one line with the setting's name and where it came from (a secret's value is
+//! never repeated).
+//!
+//! To add a setting: add an entry to the `settings!` list, then the row the README test asks
+//! for.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,7 +30,10 @@ use crate::speech::whisper::WindowPolicy;
 /// The `judge_model` value that runs no judge.
 pub const NO_JUDGE: &str = "none";
 
-/// One documented setting.
+/// The file read when `--config` / `VIVA_CONFIG` is not given (only if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "viva.toml";
+
+/// One documented setting: a row of [`SETTINGS`].
 #[derive(Debug)]
 pub struct SettingSpec {
     /// Key in `viva.toml`.
@@ -30,324 +43,498 @@ pub struct SettingSpec {
     /// Default, as a human reads it.
     pub default: &'static str,
     pub help: &'static str,
+    /// An error about this setting shows `<hidden>` instead of the value.
+    pub secret: bool,
+    /// Parses a (trimmed) value and stores it in its field; `Err` says what was expected.
+    apply: fn(&mut Settings, &str) -> Result<(), String>,
 }
 
-pub const SETTINGS: &[SettingSpec] = &[
-    SettingSpec {
-        key: "bind",
+/// Declares every setting once; see the list below for the shape of an entry. Each entry
+/// becomes a field of [`Settings`] (documented with its help), that field's value in
+/// `Settings::default()`, and a row of [`SETTINGS`]. Fields under `not_settings` are in the
+/// struct and `Default` only: nothing reads them from a file or the environment.
+macro_rules! settings {
+    (@secret) => { false };
+    (@secret $secret:literal) => { $secret };
+    (
+        not_settings: {
+            $( $(#[$extra_attr:meta])* $extra:ident: $extra_ty:ty = $extra_default:expr, )*
+        }
+        $(
+            $field:ident: $ty:ty {
+                env: $env:literal,
+                default: $default:expr,
+                shown: $shown:expr,
+                parse: $parse:expr,
+                $(secret: $secret:literal,)?
+                help: $help:literal,
+            },
+        )*
+    ) => {
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $( #[doc = $help] pub $field: $ty, )*
+            $( $(#[$extra_attr])* pub $extra: $extra_ty, )*
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Self {
+                    $( $field: $default, )*
+                    $( $extra: $extra_default, )*
+                }
+            }
+        }
+
+        /// Every setting, in the order `--help` lists them.
+        pub const SETTINGS: &[SettingSpec] = &[
+            $(
+                SettingSpec {
+                    key: stringify!($field),
+                    env: $env,
+                    default: $shown,
+                    help: $help,
+                    secret: settings!(@secret $($secret)?),
+                    apply: |settings, value| {
+                        let parse: fn(&str) -> Result<$ty, String> = $parse;
+                        settings.$field = parse(value)?;
+                        Ok(())
+                    },
+                },
+            )*
+        ];
+    };
+}
+
+// An entry:
+//
+//     field: Type {
+//         env: "VIVA_FIELD",    // environment variable (the viva.toml key is `field`)
+//         default: value,       // what `Settings::default()` holds
+//         shown: "text",        // that default as `--help` and the README print it; `(none…)`,
+//                               // `{other}` (derived at use) and `<source>` mark unset or
+//                               // build-dependent defaults, checked by a test
+//         parse: parser,        // fn(&str) -> Result<Type, String>, given the trimmed value
+//         secret: true,         // (only for secrets) errors never repeat the value
+//         help: "…",            // `--help`, the README and the field's doc
+//     },
+settings! {
+    // Fields of `Settings` that no file or environment variable sets.
+    not_settings: {
+        /// Not a setting: the viva executable that reads uploads in a child process (`None`: this
+        /// executable). Tests, whose executable is the test harness, point it at the built `viva`.
+        reader_program: Option<PathBuf> = None,
+        /// Accept test-only protocol messages (`debug_panic`). Not a setting: only tests set it.
+        test_hooks: bool = false,
+    }
+
+    bind: SocketAddr {
         env: "VIVA_BIND",
-        default: "127.0.0.1:8080",
+        default: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        shown: "127.0.0.1:8080",
+        parse: |value| parse_address(value, "127.0.0.1:8080"),
         help: "Address the HTTP server listens on (HOST:PORT; port 0 picks a free port).",
     },
-    SettingSpec {
-        key: "public_url",
+    public_url: Option<Url> {
         env: "VIVA_PUBLIC_URL",
-        default: "http://{bind}",
+        default: None,
+        shown: "http://{bind}",
+        parse: |value| parse_public_url(value).map(Some),
         help: "Origin users reach the server at. https:// makes cookies Secure; requests that change state must come from this origin.",
     },
-    SettingSpec {
-        key: "data_dir",
+    data_dir: PathBuf {
         env: "VIVA_DATA_DIR",
-        default: "./data",
+        default: PathBuf::from("./data"),
+        shown: "./data",
+        parse: parse_path,
         help: "Directory for the SQLite database, the cookie key and uploaded files.",
     },
-    SettingSpec {
-        key: "database_url",
+    database_url: Option<DatabaseUrl> {
         env: "VIVA_DATABASE_URL",
-        default: "sqlite://{data_dir}/viva.db",
+        default: None,
+        shown: "sqlite://{data_dir}/viva.db",
+        parse: |value| DatabaseUrl::parse(value).map(Some),
+        secret: true,
         help: "sqlite://PATH or postgres://USER@HOST:PORT/DB. DATABASE_URL is honoured when VIVA_DATABASE_URL is unset.",
     },
-    SettingSpec {
-        key: "db_pool_size",
+    db_pool_size: usize {
         env: "VIVA_DB_POOL_SIZE",
-        default: "8",
+        default: 8,
+        shown: "8",
+        parse: |value| parse_count(value, 1),
         help: "Maximum open database connections.",
     },
-    SettingSpec {
-        key: "db_timeout",
+    db_timeout: Duration {
         env: "VIVA_DB_TIMEOUT",
-        default: "5s",
+        default: Duration::from_secs(5),
+        shown: "5s",
+        parse: parse_duration,
         help: "Postgres statement timeout, SQLite busy timeout, and the longest wait for a pooled connection.",
     },
-    SettingSpec {
-        key: "models_dir",
+    models_dir: PathBuf {
         env: "VIVA_MODELS_DIR",
-        default: "./models",
+        default: PathBuf::from("./models"),
+        shown: "./models",
+        parse: parse_path,
         help: "Directory holding model weights.",
     },
-    SettingSpec {
-        key: "whisper_model",
+    whisper_model: PathBuf {
         env: "VIVA_WHISPER_MODEL",
-        default: fetch::DEFAULT_WHISPER,
+        default: PathBuf::from(fetch::DEFAULT_WHISPER),
+        shown: fetch::DEFAULT_WHISPER,
+        parse: parse_path,
         help: "Speech model: a directory (in models_dir, or a path) holding config.json, tokenizer.json and model.safetensors.",
     },
-    SettingSpec {
-        key: "llm_model",
+    llm_model: PathBuf {
         env: "VIVA_LLM_MODEL",
-        default: fetch::DEFAULT_LLM,
+        default: PathBuf::from(fetch::DEFAULT_LLM),
+        shown: fetch::DEFAULT_LLM,
+        parse: parse_path,
         help: "Interviewer model: a GGUF file (in models_dir, or a path).",
     },
-    SettingSpec {
-        key: "judge_model",
+    judge_model: PathBuf {
         env: "VIVA_JUDGE_MODEL",
-        default: fetch::DEFAULT_JUDGE,
+        default: PathBuf::from(fetch::DEFAULT_JUDGE),
+        shown: fetch::DEFAULT_JUDGE,
+        parse: parse_path,
         help: "Model that checks each rubric point of an answer (a GGUF file in models_dir, or a path): any llama or qwen2 instruct model whose tokenizer has the words yes and no. `none` scores with the sentence encoder alone (weaker; saves about 2 GB of memory and the judge's seconds per answer).",
     },
-    SettingSpec {
-        key: "encoder_model",
+    encoder_model: PathBuf {
         env: "VIVA_ENCODER_MODEL",
-        default: fetch::DEFAULT_ENCODER,
+        default: PathBuf::from(fetch::DEFAULT_ENCODER),
+        shown: fetch::DEFAULT_ENCODER,
+        parse: parse_path,
         help: "Sentence encoder the answer assessment uses: a directory (in models_dir, or a path) holding a sentence-transformers BERT's config.json, tokenizer.json and model.safetensors.",
     },
-    SettingSpec {
-        key: "device",
+    device: Device {
         env: "VIVA_DEVICE",
-        default: "cpu",
+        default: Device::Cpu,
+        shown: "cpu",
+        parse: Device::parse,
         help: "Where models run: `cpu`, or `cuda` / `cuda:N` in a build with --features cuda.",
     },
-    SettingSpec {
-        key: "speech_window",
+    speech_window: WindowPolicy {
         env: "VIVA_SPEECH_WINDOW",
-        default: "padded",
+        default: WindowPolicy::Padded,
+        shown: "padded",
+        parse: |value| value.parse(),
         help: "How much audio Whisper's encoder sees: `padded` (the full 30 s window) or `audio` (only the audio's length: faster on short answers).",
     },
-    SettingSpec {
-        key: "turn_end_silence",
+    turn_end_silence: Duration {
         env: "VIVA_TURN_END_SILENCE",
-        default: "1.5s",
+        default: Duration::from_millis(1500),
+        shown: "1.5s",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_millis(300), Duration::from_secs(30))
+        },
         help: "Silence that ends a spoken answer (long enough for a thinking pause); 300ms to 30s.",
     },
-    SettingSpec {
-        key: "turn_max_answer",
+    turn_max_answer: Duration {
         env: "VIVA_TURN_MAX_ANSWER",
-        default: "3m",
+        default: Duration::from_secs(180),
+        shown: "3m",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(5), Duration::from_secs(30 * 60))
+        },
         help: "Longest spoken answer; a longer one is cut here. 5s to 30m.",
     },
-    SettingSpec {
-        key: "interview_grace",
+    interview_grace: Duration {
         env: "VIVA_INTERVIEW_GRACE",
-        default: "2m",
+        default: Duration::from_secs(120),
+        shown: "2m",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(3600))
+        },
         help: "How long a live interview waits for its browser to come back after the connection drops (a reload resumes at once); 1s to 1h. Later connections resume from the database.",
     },
-    SettingSpec {
-        key: "fetch_models",
+    fetch_models: bool {
         env: "VIVA_FETCH_MODELS",
-        default: "true",
+        default: true,
+        shown: "true",
+        parse: parse_bool,
         help: "On start, fetch the default models into models_dir when they are missing.",
     },
-    SettingSpec {
-        key: "static_dir",
+    static_dir: PathBuf {
         env: "VIVA_STATIC_DIR",
-        default: "<source>/static",
+        default: Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
+        shown: "<source>/static",
+        parse: parse_path,
         help: "Directory of the browser app served at /.",
     },
-    SettingSpec {
-        key: "session_store",
+    session_store: SessionStoreKind {
         env: "VIVA_SESSION_STORE",
-        default: "database",
+        default: SessionStoreKind::Database,
+        shown: "database",
+        parse: SessionStoreKind::parse,
         help: "Where login sessions live: `database` (the app's database) or `redis` (for multi-node deployments).",
     },
-    SettingSpec {
-        key: "redis_url",
+    redis_url: SecretString {
         env: "VIVA_REDIS_URL",
-        default: "redis://127.0.0.1:6379",
+        default: SecretString::from("redis://127.0.0.1:6379"),
+        shown: "redis://127.0.0.1:6379",
+        parse: parse_redis_url,
+        secret: true,
         help: "Redis server used when session_store = redis.",
     },
-    SettingSpec {
-        key: "session_idle_timeout",
+    session_idle_timeout: Duration {
         env: "VIVA_SESSION_IDLE_TIMEOUT",
-        default: "24h",
+        default: Duration::from_secs(24 * 3600),
+        shown: "24h",
+        parse: parse_duration,
         help: "A session unused for this long expires.",
     },
-    SettingSpec {
-        key: "session_absolute_timeout",
+    session_absolute_timeout: Duration {
         env: "VIVA_SESSION_ABSOLUTE_TIMEOUT",
-        default: "7d",
+        default: Duration::from_secs(7 * 24 * 3600),
+        shown: "7d",
+        parse: parse_duration,
         help: "A session expires this long after login, however active.",
     },
-    SettingSpec {
-        key: "secret_key",
+    secret_key: Option<SecretString> {
         env: "VIVA_SECRET_KEY",
-        default: "generated into {data_dir}/secret.key",
+        default: None,
+        shown: "generated into {data_dir}/secret.key",
+        parse: |value| {
+            parse_secret_key(value)?;
+            Ok(Some(SecretString::from(value.to_owned())))
+        },
+        secret: true,
         help: "128 hex characters (64 bytes) that sign and encrypt the session cookie. Set the same value on every node.",
     },
-    SettingSpec {
-        key: "max_body_bytes",
+    max_body_bytes: usize {
         env: "VIVA_MAX_BODY_BYTES",
-        default: "65536",
+        default: 64 * 1024,
+        shown: "65536",
+        parse: |value| parse_count(value, 1024),
         help: "Largest accepted request body for JSON and form requests.",
     },
-    SettingSpec {
-        key: "rate_limit_window",
+    rate_limit_window: Duration {
         env: "VIVA_RATE_LIMIT_WINDOW",
-        default: "15m",
+        default: Duration::from_secs(15 * 60),
+        shown: "15m",
+        parse: parse_duration,
         help: "Window over which the login and registration limits below are counted.",
     },
-    SettingSpec {
-        key: "login_max_failures_per_ip",
+    login_max_failures_per_ip: u32 {
         env: "VIVA_LOGIN_MAX_FAILURES_PER_IP",
-        default: "20",
+        default: 20,
+        shown: "20",
+        parse: parse_limit,
         help: "Failed logins from one client address per window before 429.",
     },
-    SettingSpec {
-        key: "login_max_failures_per_account",
+    login_max_failures_per_account: u32 {
         env: "VIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
-        default: "5",
+        default: 5,
+        shown: "5",
+        parse: parse_limit,
         help: "Failed logins for one email per window before 429.",
     },
-    SettingSpec {
-        key: "register_max_per_ip",
+    register_max_per_ip: u32 {
         env: "VIVA_REGISTER_MAX_PER_IP",
-        default: "10",
+        default: 10,
+        shown: "10",
+        parse: parse_limit,
         help: "Registration attempts from one client address per window before 429.",
     },
-    SettingSpec {
-        key: "trusted_proxies",
+    trusted_proxies: usize {
         env: "VIVA_TRUSTED_PROXIES",
-        default: "0",
+        default: 0,
+        shown: "0",
+        parse: |value| parse_count(value, 0),
         help: "Reverse proxies in front of viva that each append the address they were reached from to X-Forwarded-For. 0: limits count the TCP peer's address. N: they count the Nth X-Forwarded-For hop from the right (the one the outermost trusted proxy added); hops to its left are the client's own and ignored, and a header with fewer hops falls back to the peer.",
     },
-    SettingSpec {
-        key: "trust_forwarded_for",
+    trust_forwarded_for: bool {
         env: "VIVA_TRUST_FORWARDED_FOR",
-        default: "false",
+        default: false,
+        shown: "false",
+        parse: parse_bool,
         help: "Older form of trusted_proxies: true means one trusted proxy (trusted_proxies = 1) when trusted_proxies is 0.",
     },
-    SettingSpec {
-        key: "password_hash_concurrency",
+    password_hash_concurrency: usize {
         env: "VIVA_PASSWORD_HASH_CONCURRENCY",
-        default: "0",
+        default: 0,
+        shown: "0",
+        parse: |value| parse_count(value, 0),
         help: "Password hashes (argon2id, 19 MiB each) computed at once by logins, registrations and password changes; 0 means one per CPU core.",
     },
-    SettingSpec {
-        key: "password_hash_queue",
+    password_hash_queue: usize {
         env: "VIVA_PASSWORD_HASH_QUEUE",
-        default: "16",
+        default: 16,
+        shown: "16",
+        parse: |value| parse_count(value, 0),
         help: "Password hashes that may wait for one of those slots; beyond that the request gets 503 `server_busy` with Retry-After.",
     },
-    SettingSpec {
-        key: "max_live_interviews_per_user",
+    max_live_interviews_per_user: usize {
         env: "VIVA_MAX_LIVE_INTERVIEWS_PER_USER",
-        default: "3",
+        default: 3,
+        shown: "3",
+        parse: |value| parse_count(value, 1),
         help: "Live interviews (session running on this node) one signed-in user may hold at once; one more is refused before the WebSocket upgrade with 429 `too_many_live_interviews`. Interviews opened with a candidate's invite link do not count against the recruiter.",
     },
-    SettingSpec {
-        key: "max_interviews_per_hour",
+    max_interviews_per_hour: u32 {
         env: "VIVA_MAX_INTERVIEWS_PER_HOUR",
-        default: "30",
+        default: 30,
+        shown: "30",
+        parse: parse_limit,
         help: "Interviews one user may create per hour, practice interviews and job candidates alike; beyond it 429 `too_many_interviews` with Retry-After.",
     },
-    SettingSpec {
-        key: "workers",
+    workers: usize {
         env: "VIVA_WORKERS",
-        default: "0",
+        default: 0,
+        shown: "0",
+        parse: |value| parse_count(value, 0),
         help: "HTTP worker threads; 0 means one per CPU core.",
     },
-    SettingSpec {
-        key: "shutdown_timeout",
+    shutdown_timeout: Duration {
         env: "VIVA_SHUTDOWN_TIMEOUT",
-        default: "30s",
+        default: Duration::from_secs(30),
+        shown: "30s",
+        parse: parse_duration,
         help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     },
-    SettingSpec {
-        key: "invite_ttl",
+    invite_ttl: Duration {
         env: "VIVA_INVITE_TTL",
-        default: "7d",
+        default: Duration::from_secs(7 * 24 * 3600),
+        shown: "7d",
+        parse: |value| {
+            parse_duration_within(
+                value,
+                Duration::from_secs(3600),
+                Duration::from_secs(90 * 24 * 3600),
+            )
+        },
         help: "How long a candidate's invite link works; 1h to 90d. A recruiter can issue a new one.",
     },
-    SettingSpec {
-        key: "upload_read_timeout",
+    upload_read_timeout: Duration {
         env: "VIVA_UPLOAD_READ_TIMEOUT",
-        default: "10s",
+        default: Duration::from_secs(10),
+        shown: "10s",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(300))
+        },
         help: "Longest time (wall clock and CPU) a child process may take to read an uploaded resume's text before it is killed and the file kept as `too_complex`; 1s to 5m.",
     },
-    SettingSpec {
-        key: "upload_read_memory_mb",
+    upload_read_memory_mb: u64 {
         env: "VIVA_UPLOAD_READ_MEMORY_MB",
-        default: "512",
+        default: 512,
+        shown: "512",
+        parse: |value| {
+            parse_count(value, 64)
+                .ok()
+                .filter(|mb| *mb <= 16384)
+                .map(|mb| mb as u64)
+                .ok_or_else(|| "expected a whole number from 64 to 16384".into())
+        },
         help: "Address space of that child process, in MiB (64 to 16384); a file that needs more is kept as `too_complex`.",
     },
-    SettingSpec {
-        key: "upload_quota_per_job_mb",
+    upload_quota_per_job_mb: u64 {
         env: "VIVA_UPLOAD_QUOTA_PER_JOB_MB",
-        default: "1024",
+        default: 1024,
+        shown: "1024",
+        parse: |value| parse_count(value, 10).map(|mb| mb as u64),
         help: "Space, in MiB, all resumes of one job's candidates may take; an upload past it gets 413 `upload_quota_exceeded`. Each interview keeps one resume: a new one replaces (and deletes) the old.",
     },
-    SettingSpec {
-        key: "uploads_per_interview_per_hour",
+    uploads_per_interview_per_hour: u32 {
         env: "VIVA_UPLOADS_PER_INTERVIEW_PER_HOUR",
-        default: "10",
+        default: 10,
+        shown: "10",
+        parse: parse_limit,
         help: "Resume uploads per interview (its invite link and its recruiter together) per hour before 429.",
     },
-    SettingSpec {
-        key: "smtp_host",
+    smtp_host: Option<String> {
         env: "VIVA_SMTP_HOST",
-        default: "(none: emails are recorded as not_configured)",
+        default: None,
+        shown: "(none: emails are recorded as not_configured)",
+        parse: |value| parse_smtp_host(value).map(Some),
         help: "SMTP server for invite and completion emails.",
     },
-    SettingSpec {
-        key: "smtp_port",
+    smtp_port: u16 {
         env: "VIVA_SMTP_PORT",
-        default: "587",
+        default: 587,
+        shown: "587",
+        parse: |value| {
+            value
+                .parse()
+                .ok()
+                .filter(|port| *port > 0)
+                .ok_or_else(|| "expected a port from 1 to 65535".into())
+        },
         help: "SMTP port.",
     },
-    SettingSpec {
-        key: "smtp_tls",
+    smtp_tls: SmtpTls {
         env: "VIVA_SMTP_TLS",
-        default: "starttls",
+        default: SmtpTls::Starttls,
+        shown: "starttls",
+        parse: SmtpTls::parse,
         help: "`starttls` (upgrade a plain connection, required), `tls` (TLS from the start, usually port 465) or `none` (a local relay only).",
     },
-    SettingSpec {
-        key: "smtp_username",
+    smtp_username: Option<String> {
         env: "VIVA_SMTP_USERNAME",
-        default: "(none)",
+        default: None,
+        shown: "(none)",
+        parse: |value| Ok(Some(value.to_owned())),
         help: "SMTP user name, when the server wants one.",
     },
-    SettingSpec {
-        key: "smtp_password",
+    smtp_password: Option<SecretString> {
         env: "VIVA_SMTP_PASSWORD",
-        default: "(none)",
+        default: None,
+        shown: "(none)",
+        parse: |value| Ok(Some(SecretString::from(value.to_owned()))),
+        secret: true,
         help: "SMTP password.",
     },
-    SettingSpec {
-        key: "smtp_from",
+    smtp_from: String {
         env: "VIVA_SMTP_FROM",
-        default: "viva <viva@localhost>",
+        default: "viva <viva@localhost>".into(),
+        shown: "viva <viva@localhost>",
+        parse: parse_mailbox,
         help: "Sender of viva's emails (`Name <address>`).",
     },
-    SettingSpec {
-        key: "log_format",
+    log_format: LogFormat {
         env: "VIVA_LOG_FORMAT",
-        default: "pretty",
+        default: LogFormat::Pretty,
+        shown: "pretty",
+        parse: LogFormat::parse,
         help: "`pretty` for people or `json` for log collectors.",
     },
-    SettingSpec {
-        key: "log_level",
+    log_level: String {
         env: "VIVA_LOG",
-        default: "info",
+        default: "info".into(),
+        shown: "info",
+        parse: parse_log_filter,
         help: "Log filter, e.g. `info` or `viva=debug,actix_web=info`.",
     },
-    SettingSpec {
-        key: "metrics_bind",
+    metrics_bind: Option<SocketAddr> {
         env: "VIVA_METRICS_BIND",
-        default: "(none)",
+        default: None,
+        shown: "(none)",
+        parse: |value| parse_address(value, "127.0.0.1:9464").map(Some),
         help: "Serve Prometheus metrics at /metrics on this separate address only (HOST:PORT, e.g. 127.0.0.1:9464), never on the main port. With neither this nor metrics_token, /metrics is not served.",
     },
-    SettingSpec {
-        key: "metrics_token",
+    metrics_token: Option<SecretString> {
         env: "VIVA_METRICS_TOKEN",
-        default: "(none)",
+        default: None,
+        shown: "(none)",
+        parse: |value| parse_metrics_token(value).map(Some),
+        secret: true,
         help: "Secret (at least 16 characters) that scrapers must send as `Authorization: Bearer <token>` to read /metrics, on the main port (when metrics_bind is unset) or on metrics_bind. Never printed.",
     },
-];
-
-/// The file read when `--config` / `VIVA_CONFIG` is not given (only if it exists).
-pub const DEFAULT_CONFIG_FILE: &str = "viva.toml";
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStoreKind {
     Database,
     Redis,
+}
+
+impl SessionStoreKind {
+    fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "database" => Ok(Self::Database),
+            "redis" => Ok(Self::Redis),
+            _ => Err("expected `database` or `redis`".into()),
+        }
+    }
 }
 
 /// Where inference runs.
@@ -378,128 +565,29 @@ pub enum SmtpTls {
     Tls,
 }
 
+impl SmtpTls {
+    fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "starttls" => Ok(Self::Starttls),
+            "tls" => Ok(Self::Tls),
+            "none" => Ok(Self::None),
+            _ => Err("expected `starttls`, `tls` or `none`".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
     Json,
 }
 
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub bind: SocketAddr,
-    pub public_url: Option<Url>,
-    pub data_dir: PathBuf,
-    pub database_url: Option<DatabaseUrl>,
-    pub db_pool_size: usize,
-    pub db_timeout: Duration,
-    pub models_dir: PathBuf,
-    pub whisper_model: PathBuf,
-    pub llm_model: PathBuf,
-    pub encoder_model: PathBuf,
-    pub judge_model: PathBuf,
-    pub device: Device,
-    pub speech_window: WindowPolicy,
-    pub turn_end_silence: Duration,
-    pub turn_max_answer: Duration,
-    pub interview_grace: Duration,
-    pub fetch_models: bool,
-    pub static_dir: PathBuf,
-    pub session_store: SessionStoreKind,
-    pub redis_url: SecretString,
-    pub session_idle_timeout: Duration,
-    pub session_absolute_timeout: Duration,
-    pub secret_key: Option<SecretString>,
-    pub max_body_bytes: usize,
-    pub rate_limit_window: Duration,
-    pub login_max_failures_per_ip: u32,
-    pub login_max_failures_per_account: u32,
-    pub register_max_per_ip: u32,
-    pub trusted_proxies: usize,
-    pub trust_forwarded_for: bool,
-    pub password_hash_concurrency: usize,
-    pub password_hash_queue: usize,
-    pub max_live_interviews_per_user: usize,
-    pub max_interviews_per_hour: u32,
-    pub workers: usize,
-    pub shutdown_timeout: Duration,
-    pub log_format: LogFormat,
-    pub log_level: String,
-    pub invite_ttl: Duration,
-    pub smtp_host: Option<String>,
-    pub smtp_port: u16,
-    pub smtp_tls: SmtpTls,
-    pub smtp_username: Option<String>,
-    pub smtp_password: Option<SecretString>,
-    pub smtp_from: String,
-    pub upload_read_timeout: Duration,
-    pub upload_read_memory_mb: u64,
-    pub upload_quota_per_job_mb: u64,
-    pub uploads_per_interview_per_hour: u32,
-    /// Not a setting: the viva executable that reads uploads in a child process (`None`: this
-    /// executable). Tests, whose executable is the test harness, point it at the built `viva`.
-    pub reader_program: Option<PathBuf>,
-    pub metrics_bind: Option<SocketAddr>,
-    pub metrics_token: Option<SecretString>,
-    /// Accept test-only protocol messages (`debug_panic`). Not a setting: only tests set it.
-    pub test_hooks: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: None,
-            data_dir: PathBuf::from("./data"),
-            database_url: None,
-            db_pool_size: 8,
-            db_timeout: Duration::from_secs(5),
-            models_dir: PathBuf::from("./models"),
-            whisper_model: PathBuf::from(fetch::DEFAULT_WHISPER),
-            llm_model: PathBuf::from(fetch::DEFAULT_LLM),
-            encoder_model: PathBuf::from(fetch::DEFAULT_ENCODER),
-            judge_model: PathBuf::from(fetch::DEFAULT_JUDGE),
-            device: Device::Cpu,
-            speech_window: WindowPolicy::Padded,
-            turn_end_silence: Duration::from_millis(1500),
-            turn_max_answer: Duration::from_secs(180),
-            interview_grace: Duration::from_secs(120),
-            fetch_models: true,
-            static_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
-            session_store: SessionStoreKind::Database,
-            redis_url: SecretString::from("redis://127.0.0.1:6379"),
-            session_idle_timeout: Duration::from_secs(24 * 3600),
-            session_absolute_timeout: Duration::from_secs(7 * 24 * 3600),
-            secret_key: None,
-            max_body_bytes: 64 * 1024,
-            rate_limit_window: Duration::from_secs(15 * 60),
-            login_max_failures_per_ip: 20,
-            login_max_failures_per_account: 5,
-            register_max_per_ip: 10,
-            trusted_proxies: 0,
-            trust_forwarded_for: false,
-            password_hash_concurrency: 0,
-            password_hash_queue: 16,
-            max_live_interviews_per_user: 3,
-            max_interviews_per_hour: 30,
-            workers: 0,
-            shutdown_timeout: Duration::from_secs(30),
-            log_format: LogFormat::Pretty,
-            log_level: "info".into(),
-            invite_ttl: Duration::from_secs(7 * 24 * 3600),
-            smtp_host: None,
-            smtp_port: 587,
-            smtp_tls: SmtpTls::Starttls,
-            smtp_username: None,
-            smtp_password: None,
-            smtp_from: "viva <viva@localhost>".into(),
-            upload_read_timeout: Duration::from_secs(10),
-            upload_read_memory_mb: 512,
-            upload_quota_per_job_mb: 1024,
-            uploads_per_interview_per_hour: 10,
-            reader_program: None,
-            metrics_bind: None,
-            metrics_token: None,
-            test_hooks: false,
+impl LogFormat {
+    fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            _ => Err("expected `pretty` or `json`".into()),
         }
     }
 }
@@ -587,200 +675,18 @@ impl Settings {
         Ok(())
     }
 
+    /// Parses `value` for `spec` and stores it; an error names the setting and `origin`.
     fn set(&mut self, spec: &SettingSpec, value: &str, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid {
+        (spec.apply)(self, value.trim()).map_err(|reason| ConfigError::Invalid {
             setting: format!("{} ({})", spec.env, spec.key),
-            value: if matches!(
-                spec.key,
-                "secret_key" | "database_url" | "smtp_password" | "redis_url" | "metrics_token"
-            ) {
+            value: if spec.secret {
                 "<hidden>".into()
             } else {
                 value.to_owned()
             },
             origin: origin.to_owned(),
             reason,
-        };
-        let value = value.trim();
-        match spec.key {
-            "bind" => {
-                self.bind = value
-                    .parse()
-                    .map_err(|_| invalid("expected HOST:PORT, e.g. 127.0.0.1:8080".into()))?
-            }
-            "public_url" => self.public_url = Some(parse_public_url(value).map_err(invalid)?),
-            "data_dir" => self.data_dir = parse_path(value).map_err(invalid)?,
-            "database_url" => self.database_url = Some(DatabaseUrl::parse(value).map_err(invalid)?),
-            "db_pool_size" => self.db_pool_size = parse_count(value, 1).map_err(invalid)?,
-            "db_timeout" => self.db_timeout = parse_duration(value).map_err(invalid)?,
-            "models_dir" => self.models_dir = parse_path(value).map_err(invalid)?,
-            "whisper_model" => self.whisper_model = parse_path(value).map_err(invalid)?,
-            "llm_model" => self.llm_model = parse_path(value).map_err(invalid)?,
-            "encoder_model" => self.encoder_model = parse_path(value).map_err(invalid)?,
-            "judge_model" => self.judge_model = parse_path(value).map_err(invalid)?,
-            "device" => self.device = Device::parse(value).map_err(invalid)?,
-            "speech_window" => self.speech_window = value.parse().map_err(invalid)?,
-            "turn_end_silence" => {
-                self.turn_end_silence = parse_duration_within(
-                    value,
-                    Duration::from_millis(300),
-                    Duration::from_secs(30),
-                )
-                .map_err(invalid)?
-            }
-            "turn_max_answer" => {
-                self.turn_max_answer = parse_duration_within(
-                    value,
-                    Duration::from_secs(5),
-                    Duration::from_secs(30 * 60),
-                )
-                .map_err(invalid)?
-            }
-            "interview_grace" => {
-                self.interview_grace =
-                    parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(3600))
-                        .map_err(invalid)?
-            }
-            "fetch_models" => self.fetch_models = parse_bool(value).map_err(invalid)?,
-            "static_dir" => self.static_dir = parse_path(value).map_err(invalid)?,
-            "session_store" => {
-                self.session_store = match value {
-                    "database" => SessionStoreKind::Database,
-                    "redis" => SessionStoreKind::Redis,
-                    _ => return Err(invalid("expected `database` or `redis`".into())),
-                }
-            }
-            "redis_url" => {
-                if !(value.starts_with("redis://") || value.starts_with("rediss://")) {
-                    return Err(invalid("expected redis://HOST:PORT".into()));
-                }
-                self.redis_url = SecretString::from(value.to_owned());
-            }
-            "session_idle_timeout" => {
-                self.session_idle_timeout = parse_duration(value).map_err(invalid)?
-            }
-            "session_absolute_timeout" => {
-                self.session_absolute_timeout = parse_duration(value).map_err(invalid)?
-            }
-            "secret_key" => {
-                parse_secret_key(value).map_err(invalid)?;
-                self.secret_key = Some(SecretString::from(value.to_owned()));
-            }
-            "max_body_bytes" => self.max_body_bytes = parse_count(value, 1024).map_err(invalid)?,
-            "rate_limit_window" => {
-                self.rate_limit_window = parse_duration(value).map_err(invalid)?
-            }
-            "login_max_failures_per_ip" => {
-                self.login_max_failures_per_ip = parse_limit(value).map_err(invalid)?
-            }
-            "login_max_failures_per_account" => {
-                self.login_max_failures_per_account = parse_limit(value).map_err(invalid)?
-            }
-            "register_max_per_ip" => {
-                self.register_max_per_ip = parse_limit(value).map_err(invalid)?
-            }
-            "trusted_proxies" => self.trusted_proxies = parse_count(value, 0).map_err(invalid)?,
-            "trust_forwarded_for" => {
-                self.trust_forwarded_for = parse_bool(value).map_err(invalid)?
-            }
-            "password_hash_concurrency" => {
-                self.password_hash_concurrency = parse_count(value, 0).map_err(invalid)?
-            }
-            "password_hash_queue" => {
-                self.password_hash_queue = parse_count(value, 0).map_err(invalid)?
-            }
-            "max_live_interviews_per_user" => {
-                self.max_live_interviews_per_user = parse_count(value, 1).map_err(invalid)?
-            }
-            "max_interviews_per_hour" => {
-                self.max_interviews_per_hour = parse_limit(value).map_err(invalid)?
-            }
-            "workers" => self.workers = parse_count(value, 0).map_err(invalid)?,
-            "shutdown_timeout" => self.shutdown_timeout = parse_duration(value).map_err(invalid)?,
-            "log_format" => {
-                self.log_format = match value {
-                    "pretty" => LogFormat::Pretty,
-                    "json" => LogFormat::Json,
-                    _ => return Err(invalid("expected `pretty` or `json`".into())),
-                }
-            }
-            "log_level" => {
-                tracing_subscriber::EnvFilter::try_new(value)
-                    .map_err(|e| invalid(e.to_string()))?;
-                self.log_level = value.to_owned();
-            }
-            "invite_ttl" => {
-                self.invite_ttl = parse_duration_within(
-                    value,
-                    Duration::from_secs(3600),
-                    Duration::from_secs(90 * 24 * 3600),
-                )
-                .map_err(invalid)?
-            }
-            "smtp_host" => {
-                let host = value.trim();
-                if host.is_empty() || host.contains(['/', ' ', ':']) {
-                    return Err(invalid(
-                        "expected a host name or address, without a scheme or port".into(),
-                    ));
-                }
-                self.smtp_host = Some(host.to_owned());
-            }
-            "smtp_port" => {
-                self.smtp_port = value
-                    .parse()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| invalid("expected a port from 1 to 65535".into()))?
-            }
-            "smtp_tls" => {
-                self.smtp_tls = match value {
-                    "starttls" => SmtpTls::Starttls,
-                    "tls" => SmtpTls::Tls,
-                    "none" => SmtpTls::None,
-                    _ => return Err(invalid("expected `starttls`, `tls` or `none`".into())),
-                }
-            }
-            "upload_read_timeout" => {
-                self.upload_read_timeout =
-                    parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(300))
-                        .map_err(invalid)?
-            }
-            "upload_read_memory_mb" => {
-                self.upload_read_memory_mb = parse_count(value, 64)
-                    .ok()
-                    .filter(|mb| *mb <= 16384)
-                    .ok_or_else(|| {
-                    invalid("expected a whole number from 64 to 16384".into())
-                })? as u64
-            }
-            "upload_quota_per_job_mb" => {
-                self.upload_quota_per_job_mb = parse_count(value, 10).map_err(invalid)? as u64
-            }
-            "uploads_per_interview_per_hour" => {
-                self.uploads_per_interview_per_hour = parse_limit(value).map_err(invalid)?
-            }
-            "smtp_username" => self.smtp_username = Some(value.to_owned()),
-            "smtp_password" => self.smtp_password = Some(SecretString::from(value.to_owned())),
-            "smtp_from" => {
-                value.parse::<lettre::message::Mailbox>().map_err(|e| {
-                    invalid(format!("expected `Name <address>` or an address: {e}"))
-                })?;
-                self.smtp_from = value.to_owned();
-            }
-            "metrics_bind" => {
-                self.metrics_bind = Some(
-                    value
-                        .parse()
-                        .map_err(|_| invalid("expected HOST:PORT, e.g. 127.0.0.1:9464".into()))?,
-                )
-            }
-            "metrics_token" => {
-                self.metrics_token = Some(parse_metrics_token(value).map_err(invalid)?)
-            }
-            other => unreachable!("setting `{other}` is in SETTINGS but has no parser"),
-        }
-        Ok(())
+        })
     }
 
     /// The database to use: the configured one, or SQLite inside the data directory.
@@ -860,6 +766,12 @@ impl Settings {
         }
         out
     }
+}
+
+fn parse_address(value: &str, example: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("expected HOST:PORT, e.g. {example}"))
 }
 
 fn parse_public_url(value: &str) -> Result<Url, String> {
@@ -958,6 +870,32 @@ pub fn parse_secret_key(value: &str) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(bytes)
+}
+
+fn parse_redis_url(value: &str) -> Result<SecretString, String> {
+    if !(value.starts_with("redis://") || value.starts_with("rediss://")) {
+        return Err("expected redis://HOST:PORT".into());
+    }
+    Ok(SecretString::from(value.to_owned()))
+}
+
+fn parse_smtp_host(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.contains(['/', ' ', ':']) {
+        return Err("expected a host name or address, without a scheme or port".into());
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_mailbox(value: &str) -> Result<String, String> {
+    value
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| format!("expected `Name <address>` or an address: {e}"))?;
+    Ok(value.to_owned())
+}
+
+fn parse_log_filter(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(value).map_err(|e| e.to_string())?;
+    Ok(value.to_owned())
 }
 
 #[cfg(test)]
@@ -1119,31 +1057,46 @@ mod tests {
         assert_eq!(s.trusted_proxy_hops(), 2);
     }
 
-    /// Every default written in `SETTINGS` (so in `--help`) is what `Settings::default()`
-    /// holds: applying it changes nothing. Defaults that depend on other settings or on the
-    /// build (`{…}`, `<…>`) and unset ones (`(none…)`) are text only.
+    /// Every default written in `SETTINGS` (so in `--help` and the README) is what
+    /// `Settings::default()` holds: applying it changes nothing. A default that is unset
+    /// (`(none…)`) or derived at use from other settings (`{…}`) is `None` in the struct;
+    /// `<source>` stands for the source directory.
     #[test]
     fn the_documented_defaults_are_the_real_ones() {
-        let real = format!("{:?}", Settings::default());
-        let mut checked = 0;
+        let real = format!("{:#?}", Settings::default());
         for spec in SETTINGS {
-            if spec.default.contains(['{', '<', '(']) {
+            if spec.default.contains(['{', '(']) {
+                assert!(
+                    real.lines()
+                        .any(|line| line.trim() == format!("{}: None,", spec.key)),
+                    "{}'s documented default {:?} says unset, but it has a value",
+                    spec.key,
+                    spec.default
+                );
                 continue;
             }
+            let text = spec.default.replace("<source>", env!("CARGO_MANIFEST_DIR"));
             let mut applied = Settings::default();
             applied
-                .set(spec, spec.default, "test")
+                .set(spec, &text, "test")
                 .unwrap_or_else(|e| panic!("{}'s default does not parse: {e}", spec.key));
             assert_eq!(
-                format!("{applied:?}"),
+                format!("{applied:#?}"),
                 real,
                 "{}'s documented default {:?} is not its real default",
                 spec.key,
                 spec.default
             );
-            checked += 1;
         }
-        assert!(checked > 40, "only {checked} defaults checked");
+    }
+
+    #[test]
+    fn every_setting_has_its_own_variable() {
+        let mut envs: Vec<&str> = SETTINGS.iter().map(|s| s.env).collect();
+        envs.sort_unstable();
+        envs.dedup();
+        assert_eq!(envs.len(), SETTINGS.len());
+        assert!(SETTINGS.iter().all(|s| s.env.starts_with("VIVA_")));
     }
 
     /// README's settings table lists every setting once, with its variable, key and default
@@ -1179,7 +1132,7 @@ mod tests {
 
     #[test]
     fn every_setting_has_a_parser() {
-        // A value that some parser rejects is fine; reaching `unreachable!` is not.
+        // A value that some parser rejects is fine; a panic is not.
         for spec in SETTINGS {
             let _ = Settings::default().set(spec, "x", "test");
         }
@@ -1219,7 +1172,23 @@ mod tests {
         use crate::fuzzing;
 
         /// Settings whose values are secrets: an error about them must not repeat the value.
-        const SECRET: [&str; 4] = ["secret_key", "database_url", "smtp_password", "redis_url"];
+        const SECRET: [&str; 5] = [
+            "database_url",
+            "redis_url",
+            "secret_key",
+            "smtp_password",
+            "metrics_token",
+        ];
+
+        #[test]
+        fn the_secret_settings_are_marked_secret() {
+            let marked: Vec<&str> = SETTINGS
+                .iter()
+                .filter(|s| s.secret)
+                .map(|s| s.key)
+                .collect();
+            assert_eq!(marked, SECRET);
+        }
 
         fn setting() -> impl Strategy<Value = &'static SettingSpec> {
             proptest::sample::select(SETTINGS.iter().collect::<Vec<_>>())
