@@ -7,6 +7,7 @@
 //! stored messages), so a reconnect, a restart, a supervisor restart after a panic, or another
 //! node all rebuild the same session.
 
+mod machine;
 pub mod progress;
 pub mod registry;
 mod session;
