@@ -34,19 +34,17 @@ pub struct User {
     pub leaderboard_opt_in: bool,
 }
 
-impl TryFrom<UserRow> for User {
-    type Error = AccountError;
-
-    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        Ok(Self {
-            role: Role::parse(&row.role)?,
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            role: row.role,
             id: row.id,
             email: row.email,
             display_name: row.display_name,
             session_generation: row.session_generation,
             created_at: row.created_at.and_utc(),
             leaderboard_opt_in: row.leaderboard_opt_in,
-        })
+        }
     }
 }
 
@@ -95,7 +93,7 @@ impl Accounts {
             email: email.as_str().to_owned(),
             display_name: display_name.as_str().to_owned(),
             password_hash,
-            role: input.role.as_str().to_owned(),
+            role: input.role,
             session_generation: 0,
             created_at: now,
             updated_at: now,
@@ -103,7 +101,7 @@ impl Accounts {
         };
         let mut conn = self.pool.get().await?;
         match db::users::insert(&mut conn, &row).await {
-            Ok(()) => row.try_into(),
+            Ok(()) => Ok(row.into()),
             // Two registrations raced past the lookup above.
             Err(DbError::UniqueViolation(_)) => Err(AccountError::EmailTaken),
             Err(e) => Err(e.into()),
@@ -124,7 +122,7 @@ impl Accounts {
         let stored_hash = row.as_ref().map(|r| r.password_hash.clone());
         if self.hasher.verify(password, stored_hash).await? {
             if let Some(row) = row {
-                return row.try_into();
+                return Ok(row.into());
             }
         }
         Err(AccountError::InvalidCredentials)
@@ -132,10 +130,7 @@ impl Accounts {
 
     pub async fn find(&self, id: &str) -> Result<Option<User>, AccountError> {
         let mut conn = self.pool.get().await?;
-        db::users::find_by_id(&mut conn, id)
-            .await?
-            .map(User::try_from)
-            .transpose()
+        Ok(db::users::find_by_id(&mut conn, id).await?.map(User::from))
     }
 
     /// Ends every session of the user, on every node and with any session store.
@@ -153,8 +148,8 @@ impl Accounts {
         let email = Email::parse(input.email)?;
         let mut conn = self.pool.get().await?;
         if let Some(existing) = db::users::find_by_email(&mut conn, email.as_str()).await? {
-            db::users::set_role(&mut conn, &existing.id, input.role.as_str()).await?;
-            let mut user = User::try_from(existing)?;
+            db::users::set_role(&mut conn, &existing.id, input.role).await?;
+            let mut user = User::from(existing);
             user.role = input.role;
             return Ok((user, false));
         }

@@ -10,9 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::schema::{interview_type_skills, interview_types, questions, skills};
 use super::{DbConn, DbError};
 use crate::db_run;
-
-pub const SOURCE_BANK: &str = "bank";
-pub const SOURCE_ADMIN: &str = "admin";
+use crate::domain::{Difficulty, QuestionSource};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = interview_types)]
@@ -48,14 +46,14 @@ pub struct SuggestedSkillRow {
 pub struct QuestionRow {
     pub id: String,
     pub interview_type: String,
-    pub difficulty: String,
+    pub difficulty: Difficulty,
     pub text: String,
     /// JSON array of strings.
     pub rubric: String,
     /// JSON array of skill slugs.
     pub skills: String,
     pub enabled: bool,
-    pub source: String,
+    pub source: QuestionSource,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -64,12 +62,12 @@ pub struct QuestionRow {
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = questions)]
 pub struct QuestionChangeset {
-    pub difficulty: Option<String>,
+    pub difficulty: Option<Difficulty>,
     pub text: Option<String>,
     pub rubric: Option<String>,
     pub skills: Option<String>,
     pub enabled: Option<bool>,
-    pub source: Option<String>,
+    pub source: Option<QuestionSource>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -234,11 +232,11 @@ pub async fn sync_bank(conn: &mut DbConn, bank: &BankRows) -> Result<SyncReport,
                             .execute(conn)
                             .await?;
                     }
-                    Some(old) if old.source == SOURCE_BANK && !same_content(old, q) => {
+                    Some(old) if old.source == QuestionSource::Bank && !same_content(old, q) => {
                         report.questions_updated += diesel::update(
                             questions::table
                                 .find(&q.id)
-                                .filter(questions::source.eq(SOURCE_BANK)),
+                                .filter(questions::source.eq(QuestionSource::Bank)),
                         )
                         .set((
                             questions::interview_type.eq(&q.interview_type),
@@ -257,11 +255,14 @@ pub async fn sync_bank(conn: &mut DbConn, bank: &BankRows) -> Result<SyncReport,
             }
             let in_bank: HashSet<&str> = bank.questions.iter().map(|q| q.id.as_str()).collect();
             for old in existing.values() {
-                if old.source == SOURCE_BANK && old.enabled && !in_bank.contains(old.id.as_str()) {
+                if old.source == QuestionSource::Bank
+                    && old.enabled
+                    && !in_bank.contains(old.id.as_str())
+                {
                     report.questions_disabled += diesel::update(
                         questions::table
                             .find(&old.id)
-                            .filter(questions::source.eq(SOURCE_BANK)),
+                            .filter(questions::source.eq(QuestionSource::Bank)),
                     )
                     .set((
                         questions::enabled.eq(false),

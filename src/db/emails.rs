@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::emails;
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{EmailKind, EmailStatus};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = emails)]
@@ -14,11 +15,11 @@ pub struct EmailRow {
     pub id: String,
     pub interview_id: Option<String>,
     /// `invite` or `completed`.
-    pub kind: String,
+    pub kind: EmailKind,
     pub recipient: String,
     pub subject: String,
     /// `sent`, `failed` or `not_configured`.
-    pub status: String,
+    pub status: EmailStatus,
     pub error: Option<String>,
     pub created_at: NaiveDateTime,
 }

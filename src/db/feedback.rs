@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::turn_feedback;
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{FeedbackSource, Flag};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = turn_feedback)]
@@ -22,7 +23,7 @@ pub struct FeedbackRow {
     pub strength: String,
     pub improvement: String,
     /// `model` or `fallback`.
-    pub source: String,
+    pub source: FeedbackSource,
     pub fallback_reason: Option<String>,
     pub words_per_minute: Option<f64>,
     pub filler_count: i32,
@@ -31,7 +32,7 @@ pub struct FeedbackRow {
     pub created_at: NaiveDateTime,
     /// Why the answer got no credit for its wording: `addresses_grader`, `pasted_rubric` or
     /// `off_topic`.
-    pub flag: Option<String>,
+    pub flag: Option<Flag>,
 }
 
 pub async fn insert(conn: &mut DbConn, row: &FeedbackRow) -> Result<(), DbError> {

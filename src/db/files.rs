@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::{candidates, files};
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{FileKind, TextStatus};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = files)]
@@ -14,7 +15,7 @@ pub struct FileRow {
     pub id: String,
     pub interview_id: String,
     /// `resume`.
-    pub kind: String,
+    pub kind: FileKind,
     /// The uploaded name, cleaned, for display and downloads only.
     pub filename: String,
     /// Sniffed from the bytes.
@@ -25,7 +26,7 @@ pub struct FileRow {
     pub text: String,
     pub created_at: NaiveDateTime,
     /// How reading the text went: `ok`, `unreadable` or `too_complex`.
-    pub text_status: String,
+    pub text_status: TextStatus,
 }
 
 pub async fn insert(conn: &mut DbConn, row: &FileRow) -> Result<(), DbError> {
@@ -53,7 +54,7 @@ pub async fn ids_of(conn: &mut DbConn, interview_id: &str) -> Result<Vec<String>
 pub async fn latest_of(
     conn: &mut DbConn,
     interview_id: &str,
-    kind: &str,
+    kind: FileKind,
 ) -> Result<Option<FileRow>, DbError> {
     db_run!(conn, {
         Ok(files::table
@@ -72,7 +73,7 @@ pub async fn latest_of(
 pub async fn delete_others(
     conn: &mut DbConn,
     interview_id: &str,
-    kind: &str,
+    kind: FileKind,
     keep: &str,
 ) -> Result<Vec<String>, DbError> {
     db_run!(conn, {

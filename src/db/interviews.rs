@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::schema::{interview_questions, interviews, messages, questions};
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{Difficulty, InterviewMode, InterviewStatus, MessageKind, Speaker};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = interviews)]
@@ -17,11 +18,11 @@ pub struct InterviewRow {
     pub interview_type: String,
     /// JSON array of skill slugs.
     pub skills: String,
-    pub difficulty: String,
+    pub difficulty: Difficulty,
     pub question_count: i32,
     pub time_limit_minutes: i32,
-    pub mode: String,
-    pub status: String,
+    pub mode: InterviewMode,
+    pub status: InterviewStatus,
     pub score: Option<f64>,
     pub summary: Option<String>,
     pub created_at: NaiveDateTime,
@@ -47,7 +48,7 @@ pub struct MessageRow {
     pub id: String,
     pub interview_id: String,
     pub seq: i32,
-    pub role: String,
+    pub role: Speaker,
     pub text: String,
     pub audio_ms: Option<i64>,
     pub transcription_ms: Option<i64>,
@@ -55,7 +56,7 @@ pub struct MessageRow {
     pub interrupted: bool,
     pub created_at: NaiveDateTime,
     /// `answer`, or the interviewer's `question`, `follow_up`, `reask`, `clarify`, `closing`.
-    pub kind: String,
+    pub kind: MessageKind,
     /// The planned question (1-based) the message belongs to.
     pub question_position: Option<i32>,
 }
@@ -131,10 +132,10 @@ pub async fn mark_started(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Res
         diesel::update(
             interviews::table
                 .find(id)
-                .filter(interviews::status.eq("pending")),
+                .filter(interviews::status.eq(InterviewStatus::Pending)),
         )
         .set((
-            interviews::status.eq("in_progress"),
+            interviews::status.eq(InterviewStatus::InProgress),
             interviews::started_at.eq(Some(at)),
         ))
         .execute(conn)
@@ -147,15 +148,13 @@ pub async fn mark_started(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Res
 pub async fn mark_ended(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    status: InterviewStatus,
     at: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let changed = db_run!(conn, {
-        diesel::update(
-            interviews::table
-                .find(id)
-                .filter(interviews::status.eq_any(["pending", "in_progress"])),
-        )
+        diesel::update(interviews::table.find(id).filter(
+            interviews::status.eq_any([InterviewStatus::Pending, InterviewStatus::InProgress]),
+        ))
         .set((
             interviews::status.eq(status),
             interviews::completed_at.eq(Some(at)),
@@ -211,7 +210,7 @@ pub async fn in_progress(
 ) -> Result<Vec<(String, Option<NaiveDateTime>, i32)>, DbError> {
     db_run!(conn, {
         Ok(interviews::table
-            .filter(interviews::status.eq("in_progress"))
+            .filter(interviews::status.eq(InterviewStatus::InProgress))
             .select((
                 interviews::id,
                 interviews::started_at,
@@ -233,7 +232,7 @@ pub async fn list_owned(
     db_run!(conn, {
         let rows = interviews::table
             .filter(interviews::owner_id.eq(owner_id))
-            .filter(interviews::mode.eq("practice"))
+            .filter(interviews::mode.eq(InterviewMode::Practice))
             .order((interviews::created_at.desc(), interviews::id.desc()))
             .limit(limit)
             .offset(offset)
@@ -242,7 +241,7 @@ pub async fn list_owned(
             .await?;
         let total = interviews::table
             .filter(interviews::owner_id.eq(owner_id))
-            .filter(interviews::mode.eq("practice"))
+            .filter(interviews::mode.eq(InterviewMode::Practice))
             .count()
             .get_result(conn)
             .await?;
@@ -259,8 +258,8 @@ pub async fn completed_owned(
     db_run!(conn, {
         Ok(interviews::table
             .filter(interviews::owner_id.eq(owner_id))
-            .filter(interviews::mode.eq("practice"))
-            .filter(interviews::status.eq("completed"))
+            .filter(interviews::mode.eq(InterviewMode::Practice))
+            .filter(interviews::status.eq(InterviewStatus::Completed))
             .filter(interviews::completed_at.is_not_null())
             .order((interviews::completed_at.desc(), interviews::id.desc()))
             .limit(limit)

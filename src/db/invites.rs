@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::{interviews, invites};
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{InterviewMode, InterviewStatus};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invites)]
@@ -106,12 +107,12 @@ pub async fn expire_interviews(conn: &mut DbConn, now: NaiveDateTime) -> Result<
         let any = invites::table.filter(invites::interview_id.eq(interviews::id));
         Ok(diesel::update(
             interviews::table
-                .filter(interviews::mode.eq("hiring"))
-                .filter(interviews::status.eq("pending"))
+                .filter(interviews::mode.eq(InterviewMode::Hiring))
+                .filter(interviews::status.eq(InterviewStatus::Pending))
                 .filter(exists(any))
                 .filter(not(exists(usable))),
         )
-        .set(interviews::status.eq("expired"))
+        .set(interviews::status.eq(InterviewStatus::Expired))
         .execute(conn)
         .await?)
     })

@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::jobs;
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{Difficulty, JobStatus};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = jobs)]
@@ -19,13 +20,13 @@ pub struct JobRow {
     /// JSON array of skill slugs.
     pub skills: String,
     pub interview_type: String,
-    pub difficulty: String,
+    pub difficulty: Difficulty,
     pub question_count: i32,
     pub time_limit_minutes: i32,
     /// Whether candidates see their scores and feedback.
     pub show_scores: bool,
     /// `open` or `closed`.
-    pub status: String,
+    pub status: JobStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,

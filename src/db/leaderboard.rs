@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::{interviews, users};
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{InterviewMode, InterviewStatus};
 
 // The query groups by columns of two tables; diesel needs to be told that is allowed.
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
@@ -30,8 +31,8 @@ pub async fn best_scores(conn: &mut DbConn) -> Result<Vec<BestScoreRow>, DbError
         Ok(interviews::table
             .inner_join(users::table)
             .filter(users::leaderboard_opt_in.eq(true))
-            .filter(interviews::status.eq("completed"))
-            .filter(interviews::mode.eq("practice"))
+            .filter(interviews::status.eq(InterviewStatus::Completed))
+            .filter(interviews::mode.eq(InterviewMode::Practice))
             .filter(interviews::score.is_not_null())
             .group_by((interviews::interview_type, users::id, users::display_name))
             .select((

@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::users;
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -15,7 +16,7 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub session_generation: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -74,7 +75,7 @@ pub async fn bump_session_generation(conn: &mut DbConn, id: &str) -> Result<(), 
     Ok(())
 }
 
-pub async fn set_role(conn: &mut DbConn, id: &str, role: &str) -> Result<(), DbError> {
+pub async fn set_role(conn: &mut DbConn, id: &str, role: Role) -> Result<(), DbError> {
     let now = chrono::Utc::now().naive_utc();
     db_run!(conn, {
         diesel::update(users::table.find(id))

@@ -3,12 +3,20 @@
 mod display_name;
 mod email;
 mod error_code;
+mod hiring;
+mod interview;
 mod password;
 mod role;
+mod text_enum;
 
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
+pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
+pub use interview::{
+    Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,
+    Speaker,
+};
 pub use password::Password;
 pub use role::Role;
 

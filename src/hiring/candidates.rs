@@ -17,8 +17,11 @@ use crate::db::candidates::CandidateRow;
 use crate::db::files::FileRow;
 use crate::db::interviews::InterviewRow;
 use crate::db::{self, DbConn, DbError, DbPool};
-use crate::domain::{Email, Invalid};
-use crate::interview::interviews::{self, Mode};
+use crate::domain::{
+    Email, EmailKind, EmailStatus, FileKind, InterviewMode, InterviewStatus, Invalid, JobStatus,
+    TextStatus,
+};
+use crate::interview::interviews;
 use crate::resume::reader::{ReadText, ResumeReader};
 use crate::resume::{self, ResumeKind};
 
@@ -68,7 +71,7 @@ pub struct Candidate {
     pub name: String,
     pub email: String,
     pub interview_id: String,
-    pub status: String,
+    pub status: InterviewStatus,
     pub score: Option<f64>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -85,7 +88,7 @@ pub struct ResumeInfo {
     pub size_bytes: i64,
     /// `ok`, `unreadable` (damaged, or the reader failed) or `too_complex` (it ran out of time
     /// or memory): the file is kept either way.
-    pub text_status: String,
+    pub text_status: TextStatus,
     /// The phrases the interview was tailored with.
     pub highlights: Vec<String>,
 }
@@ -96,7 +99,7 @@ impl ResumeInfo {
             filename: file.filename.clone(),
             content_type: file.content_type.clone(),
             size_bytes: file.size_bytes,
-            text_status: file.text_status.clone(),
+            text_status: file.text_status,
             highlights: resume::highlights(&file.text),
         }
     }
@@ -108,7 +111,7 @@ pub struct Created {
     /// The candidate's link, shown this once (only its hash is stored).
     pub invite_url: String,
     /// How the invite email went: `sent`, `failed` or `not_configured`.
-    pub email_status: &'static str,
+    pub email_status: EmailStatus,
 }
 
 /// A resume checked and read, not yet stored.
@@ -170,7 +173,7 @@ pub async fn add(
 ) -> Result<Created, HiringError> {
     let mut conn = ctx.pool.get().await?;
     let job = jobs::managed(&mut conn, user, job_id).await?;
-    if job.status != "open" {
+    if job.status != JobStatus::Open {
         return Err(HiringError::JobClosed);
     }
     drop(conn);
@@ -209,7 +212,7 @@ pub async fn add(
         ctx.pool,
         &job.owner_id,
         &request,
-        Mode::Hiring,
+        InterviewMode::Hiring,
         lead.as_deref(),
     )
     .await?;
@@ -237,7 +240,7 @@ pub async fn add(
         .send(
             ctx.pool,
             super::email::Email {
-                kind: "invite",
+                kind: EmailKind::Invite,
                 interview_id: Some(&interview_id),
                 to: &row.email,
                 subject: format!("Your interview for {}", job.title),
@@ -281,13 +284,13 @@ async fn store_resume(
     let row = FileRow {
         id,
         interview_id: interview_id.to_owned(),
-        kind: "resume".into(),
+        kind: FileKind::Resume,
         filename: resume.filename,
         content_type: resume.kind.content_type().to_owned(),
         size_bytes: i64::try_from(resume.bytes.len()).unwrap_or(i64::MAX),
         sha256: hex::encode(Sha256::digest(resume.bytes.as_slice())),
         text: resume.read.text,
-        text_status: resume.read.status.as_str().to_owned(),
+        text_status: resume.read.status,
         created_at: db::now(),
     };
     if let Err(e) = db::files::insert(conn, &row).await {
@@ -323,7 +326,7 @@ pub async fn upload_resume(
         .hit(interview_id)
         .map_err(HiringError::UploadRate)?;
     let mut conn = ctx.pool.get().await?;
-    let previous = db::files::latest_of(&mut conn, interview_id, "resume").await?;
+    let previous = db::files::latest_of(&mut conn, interview_id, FileKind::Resume).await?;
     if let Some(candidate) = db::candidates::of_interview(&mut conn, interview_id).await? {
         let replacing = previous.as_ref().map_or(0, |file| file.size_bytes);
         check_job_quota(
@@ -342,11 +345,12 @@ pub async fn upload_resume(
     let interview = db::interviews::find(&mut conn, interview_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    if interview.status == "pending" {
+    if interview.status == InterviewStatus::Pending {
         db::interviews::retailor_first_question(&mut conn, interview_id, lead.as_deref()).await?;
     }
     let file = store_resume(&mut conn, ctx.data_dir, interview_id, resume).await?;
-    let replaced = db::files::delete_others(&mut conn, interview_id, "resume", &file.id).await?;
+    let replaced =
+        db::files::delete_others(&mut conn, interview_id, FileKind::Resume, &file.id).await?;
     drop(conn);
     for id in replaced {
         remove_file_bytes(ctx.data_dir, &id);
@@ -378,7 +382,7 @@ pub async fn resume_file(
     interview_id: &str,
 ) -> Result<(FileRow, PathBuf), HiringError> {
     let mut conn = pool.get().await?;
-    let file = db::files::latest_of(&mut conn, interview_id, "resume")
+    let file = db::files::latest_of(&mut conn, interview_id, FileKind::Resume)
         .await?
         .ok_or(DbError::NotFound)?;
     let path = file_path(data_dir, &file.id);
@@ -437,7 +441,7 @@ async fn view(
         .await?
         .last()
         .map(|i| InviteView::of(i, now));
-    let resume = db::files::latest_of(conn, &row.interview_id, "resume")
+    let resume = db::files::latest_of(conn, &row.interview_id, FileKind::Resume)
         .await?
         .map(|f| ResumeInfo::of(&f));
     Ok(Candidate {
@@ -465,7 +469,7 @@ pub fn to_csv(candidates: &[Candidate]) -> String {
         let fields = [
             c.name.clone(),
             c.email.clone(),
-            c.status.clone(),
+            c.status.to_string(),
             c.score.map(|s| format!("{s:.0}")).unwrap_or_default(),
             c.created_at.to_rfc3339(),
             time(c.started_at),

@@ -10,6 +10,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::config::{Settings, SmtpTls};
 use crate::db::emails::EmailRow;
 use crate::db::{self, DbPool};
+use crate::domain::{EmailKind, EmailStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailerError {
@@ -27,7 +28,7 @@ pub struct Mailer {
 
 /// One email to send.
 pub struct Email<'a> {
-    pub kind: &'static str,
+    pub kind: EmailKind,
     pub interview_id: Option<&'a str>,
     pub to: &'a str,
     pub subject: String,
@@ -74,23 +75,23 @@ impl Mailer {
 
     /// Sends `email` and records the attempt; returns the recorded status (`sent`, `failed`
     /// or `not_configured`). Never fails the caller: a lost email is logged, not an error.
-    pub async fn send(&self, pool: &DbPool, email: Email<'_>) -> &'static str {
+    pub async fn send(&self, pool: &DbPool, email: Email<'_>) -> EmailStatus {
         let (status, error) = match self.deliver(&email).await {
-            Ok(()) => ("sent", None),
-            Err(None) => ("not_configured", None),
-            Err(Some(e)) => ("failed", Some(e)),
+            Ok(()) => (EmailStatus::Sent, None),
+            Err(None) => (EmailStatus::NotConfigured, None),
+            Err(Some(e)) => (EmailStatus::Failed, Some(e)),
         };
         match &error {
-            Some(e) => tracing::warn!(kind = email.kind, error = %e, "email not sent"),
-            None => tracing::info!(kind = email.kind, status, "email"),
+            Some(e) => tracing::warn!(kind = %email.kind, error = %e, "email not sent"),
+            None => tracing::info!(kind = %email.kind, %status, "email"),
         }
         let row = EmailRow {
             id: uuid::Uuid::new_v4().to_string(),
             interview_id: email.interview_id.map(str::to_owned),
-            kind: email.kind.to_owned(),
+            kind: email.kind,
             recipient: email.to.to_owned(),
             subject: email.subject.clone(),
-            status: status.to_owned(),
+            status,
             error,
             created_at: db::now(),
         };
@@ -186,7 +187,7 @@ async fn notify_completed(
         .send(
             pool,
             Email {
-                kind: "completed",
+                kind: EmailKind::Completed,
                 interview_id: Some(interview_id),
                 to: &recruiter.email,
                 subject: format!(

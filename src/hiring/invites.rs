@@ -13,6 +13,7 @@ use crate::auth::User;
 use crate::db::interviews::InterviewRow;
 use crate::db::invites::InviteRow;
 use crate::db::{self, DbConn, DbError, DbPool};
+use crate::domain::{InterviewMode, InterviewStatus};
 
 /// 32 random bytes: 43 URL-safe characters.
 const TOKEN_BYTES: usize = 32;
@@ -133,8 +134,12 @@ pub async fn authorize(pool: &DbPool, token: &str, count: bool) -> Result<Grant,
     let interview = db::interviews::find(&mut conn, &invite.interview_id)
         .await?
         .ok_or(InviteError::Invalid)?;
-    if !matches!(interview.status.as_str(), "pending" | "in_progress") {
-        return Err(InviteError::InterviewOver(interview.status.replace('_', " ")).into());
+    if !matches!(
+        interview.status,
+        InterviewStatus::Pending | InterviewStatus::InProgress
+    ) {
+        let status = interview.status.as_str().replace('_', " ");
+        return Err(InviteError::InterviewOver(status).into());
     }
     if count {
         db::invites::record_access(&mut conn, &invite.id, now).await?;
@@ -153,7 +158,9 @@ pub async fn managed_interview(
     id: &str,
 ) -> Result<InterviewRow, HiringError> {
     match db::interviews::find(conn, id).await? {
-        Some(row) if row.mode == "hiring" && may_manage(user, &row.owner_id) => Ok(row),
+        Some(row) if row.mode == InterviewMode::Hiring && may_manage(user, &row.owner_id) => {
+            Ok(row)
+        }
         _ => Err(DbError::NotFound.into()),
     }
 }

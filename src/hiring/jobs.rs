@@ -8,7 +8,7 @@ use super::{may_manage, HiringError};
 use crate::auth::User;
 use crate::db::jobs::JobRow;
 use crate::db::{self, DbConn, DbError, DbPool};
-use crate::domain::Invalid;
+use crate::domain::{Difficulty, Invalid, JobStatus};
 use crate::interview::catalog::{json_strings, to_json};
 use crate::interview::plan::RawRequest;
 
@@ -66,12 +66,12 @@ pub struct Job {
     pub location: String,
     pub skills: Vec<String>,
     pub interview_type: String,
-    pub difficulty: String,
+    pub difficulty: Difficulty,
     pub question_count: i32,
     pub time_limit_minutes: i32,
     /// Whether candidates see their scores and feedback.
     pub show_scores: bool,
-    pub status: String,
+    pub status: JobStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -104,7 +104,7 @@ pub fn interview_request(job: &JobRow) -> RawRequest {
     RawRequest {
         interview_type: job.interview_type.clone(),
         skills: json_strings("jobs.skills", &job.skills),
-        difficulty: job.difficulty.clone(),
+        difficulty: job.difficulty.as_str().to_owned(),
         question_count: i64::from(job.question_count),
         time_limit_minutes: i64::from(job.time_limit_minutes),
     }
@@ -121,11 +121,11 @@ pub async fn create(pool: &DbPool, user: &User, new: NewJob) -> Result<Job, Hiri
         location: String::new(),
         skills: String::new(),
         interview_type: String::new(),
-        difficulty: String::new(),
+        difficulty: Difficulty::Medium,
         question_count: 0,
         time_limit_minutes: 0,
         show_scores: new.show_scores,
-        status: "open".into(),
+        status: JobStatus::Open,
         created_at: now,
         updated_at: now,
         closed_at: None,
@@ -204,23 +204,18 @@ pub async fn update(
         row.show_scores = show;
     }
     let now = db::now();
-    match change.status.as_deref() {
+    let status = change.status.as_deref().map(JobStatus::parse).transpose()?;
+    match status {
         None => {}
-        Some("open") => {
-            row.status = "open".into();
+        Some(JobStatus::Open) => {
+            row.status = JobStatus::Open;
             row.closed_at = None;
         }
-        Some("closed") => {
-            if row.status != "closed" {
+        Some(JobStatus::Closed) => {
+            if row.status != JobStatus::Closed {
                 row.closed_at = Some(now);
             }
-            row.status = "closed".into();
-        }
-        Some(other) => {
-            return Err(Invalid(format!(
-                "status: expected `open` or `closed`, got `{other}`"
-            ))
-            .into())
+            row.status = JobStatus::Closed;
         }
     }
     row.updated_at = now;
@@ -268,7 +263,7 @@ async fn apply_interview(
     let (checked, _) = crate::interview::interviews::plan_from_bank(conn, request).await?;
     row.interview_type = checked.interview_type;
     row.skills = to_json(&checked.skills);
-    row.difficulty = checked.difficulty.as_str().to_owned();
+    row.difficulty = checked.difficulty;
     row.question_count = i32::try_from(checked.question_count).unwrap_or(i32::MAX);
     row.time_limit_minutes = i32::try_from(checked.time_limit_minutes).unwrap_or(i32::MAX);
     Ok(())

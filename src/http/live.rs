@@ -14,10 +14,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use crate::auth::LoginWatch;
+use crate::domain::InterviewStatus;
 use crate::error::AppError;
 use crate::http::current_user::CurrentUser;
 use crate::http::origin_check::AllowedOrigins;
-use crate::interview::interviews::{self, InterviewStatus};
+use crate::interview::interviews;
 use crate::interview::live::registry::{Holder, TooManyLive};
 use crate::interview::live::{
     Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket, CLOSE_INVITE_ENDED,

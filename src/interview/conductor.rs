@@ -25,6 +25,7 @@ use super::catalog::Bank;
 use super::conduct_check::{Expectation, Verdict};
 use super::prompts;
 use super::words::{content_words, is_filler, is_generic, is_stopword, stem, tokens, word_count};
+use crate::domain::MessageKind;
 use crate::llm::{ChatMessage, ChatRole, Conversation, GenerateOptions, LlmEngine, LlmError};
 
 /// A follow-up the model writes must stay under this many words (the acknowledgement comes on
@@ -74,6 +75,19 @@ pub enum Move {
     NextQuestion,
     /// Thank the candidate and end.
     Close,
+}
+
+impl Move {
+    /// The kind of message this move produces.
+    pub fn message_kind(self) -> MessageKind {
+        match self {
+            Self::FollowUp => MessageKind::FollowUp,
+            Self::Reask => MessageKind::Reask,
+            Self::Clarify => MessageKind::Clarify,
+            Self::NextQuestion => MessageKind::Question,
+            Self::Close => MessageKind::Closing,
+        }
+    }
 }
 
 /// Who wrote a follow-up.

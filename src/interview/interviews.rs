@@ -7,14 +7,16 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::catalog::{json_strings, to_json, Difficulty};
+use super::catalog::{json_strings, to_json};
 use super::feedback::{self, TurnFeedback};
 use super::plan::{plan, Candidate, InterviewRequest, PlanError, RawRequest};
 use crate::db::catalog::QuestionRow;
 use crate::db::feedback::FeedbackRow;
 use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
 use crate::db::{self, DbError, DbPool};
-use crate::domain::{Invalid, Role};
+use crate::domain::{
+    Difficulty, InterviewMode, InterviewStatus, Invalid, MessageKind, Role, Speaker,
+};
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
 pub const MAX_PER_PAGE: i64 = 100;
@@ -30,65 +32,6 @@ pub enum InterviewError {
     Db(#[from] DbError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InterviewStatus {
-    Pending,
-    InProgress,
-    Completed,
-    Abandoned,
-    Expired,
-}
-
-impl InterviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::InProgress => "in_progress",
-            Self::Completed => "completed",
-            Self::Abandoned => "abandoned",
-            Self::Expired => "expired",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Ok(match raw {
-            "pending" => Self::Pending,
-            "in_progress" => Self::InProgress,
-            "completed" => Self::Completed,
-            "abandoned" => Self::Abandoned,
-            "expired" => Self::Expired,
-            other => return Err(Invalid(format!("status: `{other}` is not a status"))),
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// A candidate practising alone.
-    Practice,
-    /// An interview a recruiter invited the candidate to.
-    Hiring,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Practice => "practice",
-            Self::Hiring => "hiring",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        match raw {
-            "practice" => Ok(Self::Practice),
-            "hiring" => Ok(Self::Hiring),
-            other => Err(Invalid(format!("mode: `{other}` is not a mode"))),
-        }
-    }
-}
-
 /// An interview without its questions and messages (list entries).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Interview {
@@ -98,7 +41,7 @@ pub struct Interview {
     pub difficulty: Difficulty,
     pub question_count: i32,
     pub time_limit_minutes: i32,
-    pub mode: Mode,
+    pub mode: InterviewMode,
     pub status: InterviewStatus,
     pub score: Option<f64>,
     pub summary: Option<String>,
@@ -107,15 +50,13 @@ pub struct Interview {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-impl TryFrom<InterviewRow> for Interview {
-    type Error = Invalid;
-
-    fn try_from(row: InterviewRow) -> Result<Self, Invalid> {
-        Ok(Self {
+impl From<InterviewRow> for Interview {
+    fn from(row: InterviewRow) -> Self {
+        Self {
             skills: json_strings("interviews.skills", &row.skills),
-            difficulty: Difficulty::parse(&row.difficulty)?,
-            mode: Mode::parse(&row.mode)?,
-            status: InterviewStatus::parse(&row.status)?,
+            difficulty: row.difficulty,
+            mode: row.mode,
+            status: row.status,
             id: row.id,
             interview_type: row.interview_type,
             question_count: row.question_count,
@@ -125,7 +66,7 @@ impl TryFrom<InterviewRow> for Interview {
             created_at: row.created_at.and_utc(),
             started_at: row.started_at.map(|t| t.and_utc()),
             completed_at: row.completed_at.map(|t| t.and_utc()),
-        })
+        }
     }
 }
 
@@ -151,14 +92,14 @@ impl From<InterviewQuestionRow> for PlannedQuestion {
 pub struct Message {
     pub id: String,
     pub seq: i32,
-    pub role: String,
+    pub role: Speaker,
     pub text: String,
     pub audio_ms: Option<i64>,
     pub transcription_ms: Option<i64>,
     pub generation_ms: Option<i64>,
     pub interrupted: bool,
     pub created_at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: MessageKind,
     pub question_position: Option<i32>,
 }
 
@@ -197,7 +138,7 @@ impl InterviewDetail {
         let asked = self
             .messages
             .iter()
-            .filter(|m| m.role == "interviewer")
+            .filter(|m| m.role == Speaker::Interviewer)
             .filter_map(|m| m.question_position)
             .max()
             .unwrap_or(0);
@@ -277,7 +218,7 @@ pub async fn create(
     owner_id: &str,
     raw: &RawRequest,
 ) -> Result<InterviewDetail, InterviewError> {
-    create_with(pool, owner_id, raw, Mode::Practice, None).await
+    create_with(pool, owner_id, raw, InterviewMode::Practice, None).await
 }
 
 /// Checks `raw` and picks its questions from the bank: the request and the bank rows picked.
@@ -299,14 +240,12 @@ pub async fn plan_from_bank(
     let mut bank = db::catalog::list_questions(conn, Some(&request.interview_type), true).await?;
     let candidates: Vec<Candidate> = bank
         .iter()
-        .map(|q| {
-            Ok(Candidate {
-                id: q.id.clone(),
-                difficulty: Difficulty::parse(&q.difficulty)?,
-                skills: json_strings("questions.skills", &q.skills),
-            })
+        .map(|q| Candidate {
+            id: q.id.clone(),
+            difficulty: q.difficulty,
+            skills: json_strings("questions.skills", &q.skills),
         })
-        .collect::<Result<_, Invalid>>()?;
+        .collect();
     let picked = plan(&request, &candidates, &mut rand::thread_rng())?;
     let mut chosen: Vec<Option<QuestionRow>> = bank.drain(..).map(Some).collect();
     let questions = picked.iter().filter_map(|&i| chosen[i].take()).collect();
@@ -319,7 +258,7 @@ pub async fn create_with(
     pool: &DbPool,
     owner_id: &str,
     raw: &RawRequest,
-    mode: Mode,
+    mode: InterviewMode,
     lead_in: Option<&str>,
 ) -> Result<InterviewDetail, InterviewError> {
     let mut conn = pool.get().await?;
@@ -332,11 +271,11 @@ pub async fn create_with(
         owner_id: owner_id.to_owned(),
         interview_type: request.interview_type.clone(),
         skills: to_json(&request.skills),
-        difficulty: request.difficulty.as_str().to_owned(),
+        difficulty: request.difficulty,
         question_count: i32::try_from(picked.len()).unwrap_or(i32::MAX),
         time_limit_minutes: i32::try_from(request.time_limit_minutes).unwrap_or(i32::MAX),
-        mode: mode.as_str().to_owned(),
-        status: InterviewStatus::Pending.as_str().to_owned(),
+        mode,
+        status: InterviewStatus::Pending,
         score: None,
         summary: None,
         created_at: now,
@@ -360,7 +299,7 @@ pub async fn create_with(
     db::interviews::insert_planned(&mut conn, &row, &questions).await?;
     tracing::info!(interview_id = %id, questions = questions.len(), "interview planned");
     Ok(InterviewDetail {
-        interview: row.try_into()?,
+        interview: row.into(),
         questions: questions.into_iter().map(PlannedQuestion::from).collect(),
         messages: Vec::new(),
         feedback: Vec::new(),
@@ -377,10 +316,7 @@ pub async fn list(
     let (rows, total) =
         db::interviews::list_owned(&mut conn, owner_id, page.per_page, page.offset()).await?;
     Ok(Page {
-        items: rows
-            .into_iter()
-            .map(Interview::try_from)
-            .collect::<Result<_, _>>()?,
+        items: rows.into_iter().map(Interview::from).collect(),
         page: page.page,
         per_page: page.per_page,
         total,
@@ -401,7 +337,7 @@ pub async fn get(
     let messages = db::interviews::messages_of(&mut conn, id).await?;
     let feedback = db::feedback::of_interview(&mut conn, id).await?;
     Ok(InterviewDetail {
-        interview: row.try_into()?,
+        interview: row.into(),
         feedback: feedback_shown(feedback, &questions)?,
         questions: questions.into_iter().map(PlannedQuestion::from).collect(),
         messages: messages.into_iter().map(Message::from).collect(),
@@ -431,7 +367,9 @@ pub async fn readable_as(
     let mut conn = pool.get().await?;
     match db::interviews::find(&mut conn, id).await? {
         Some(row) if row.owner_id == viewer_id => Ok(row.owner_id),
-        Some(row) if viewer_role == Role::Admin && row.mode == "hiring" => Ok(row.owner_id),
+        Some(row) if viewer_role == Role::Admin && row.mode == InterviewMode::Hiring => {
+            Ok(row.owner_id)
+        }
         _ => Err(DbError::NotFound.into()),
     }
 }
@@ -467,7 +405,7 @@ pub async fn report_pdf(
         .messages
         .iter()
         .map(|m| super::report::pdf::TranscriptEntry {
-            speaker: if m.role == "candidate" {
+            speaker: if m.role == Speaker::Candidate {
                 "You"
             } else {
                 "Interviewer"
@@ -574,8 +512,7 @@ pub async fn abandon_stale(pool: &DbPool, now: chrono::NaiveDateTime) -> Result<
     let mut abandoned = 0;
     for (id, started_at, limit) in db::interviews::in_progress(&mut conn).await? {
         if is_abandoned(started_at, limit, now)
-            && db::interviews::mark_ended(&mut conn, &id, InterviewStatus::Abandoned.as_str(), now)
-                .await?
+            && db::interviews::mark_ended(&mut conn, &id, InterviewStatus::Abandoned, now).await?
         {
             abandoned += 1;
         }
@@ -618,22 +555,6 @@ mod tests {
         ] {
             let e = PageRequest::parse(Some(page), Some(per_page)).expect_err("invalid");
             assert!(e.0.contains("must be a whole number"), "{e}");
-        }
-    }
-
-    #[test]
-    fn statuses_and_modes_round_trip() {
-        for s in [
-            InterviewStatus::Pending,
-            InterviewStatus::InProgress,
-            InterviewStatus::Completed,
-            InterviewStatus::Abandoned,
-            InterviewStatus::Expired,
-        ] {
-            assert_eq!(InterviewStatus::parse(s.as_str()), Ok(s));
-        }
-        for m in [Mode::Practice, Mode::Hiring] {
-            assert_eq!(Mode::parse(m.as_str()), Ok(m));
         }
     }
 }

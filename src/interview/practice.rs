@@ -11,6 +11,7 @@ use super::interviews::{report_with_names, skill_names, InterviewError};
 use super::report::progress::{self, CompletedInterview, Progress};
 use crate::db::bookmarks::BookmarkRow;
 use crate::db::{self, DbError, DbPool};
+use crate::domain::Difficulty;
 
 /// How many recent completed interviews progress looks at.
 pub const PROGRESS_WINDOW: i64 = 50;
@@ -50,7 +51,7 @@ pub struct Bookmark {
     pub question_id: String,
     pub text: String,
     pub interview_type: String,
-    pub difficulty: String,
+    pub difficulty: Difficulty,
     pub skills: Vec<String>,
     pub created_at: DateTime<Utc>,
 }

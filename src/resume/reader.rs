@@ -30,26 +30,7 @@ const EXIT_UNREADABLE: i32 = 3;
 /// How long an upload waits for a free reader before the request is refused.
 const QUEUE_WAIT: Duration = Duration::from_secs(30);
 
-/// What became of reading an upload's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextStatus {
-    /// Read (the text may still be empty: a scanned PDF has none).
-    Ok,
-    /// Damaged, or a kind of content the parser cannot handle: the reader failed or crashed.
-    Unreadable,
-    /// The reader ran out of time or memory (a parser loop, a decompression bomb).
-    TooComplex,
-}
-
-impl TextStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Unreadable => "unreadable",
-            Self::TooComplex => "too_complex",
-        }
-    }
-}
+pub use crate::domain::TextStatus;
 
 /// An upload's text and how reading it went.
 #[derive(Debug, Clone, PartialEq, Eq)]

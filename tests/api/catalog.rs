@@ -62,7 +62,7 @@ impl TestApp {
         let me = self.get("/api/v1/auth/me", Some(&cookie)).await;
         let id = me.body["id"].as_str().expect("id");
         let mut conn = self.pool().get().await.expect("connection");
-        viva::db::users::set_role(&mut conn, id, "admin")
+        viva::db::users::set_role(&mut conn, id, viva::domain::Role::Admin)
             .await
             .expect("promote");
         let me = self.get("/api/v1/auth/me", Some(&cookie)).await;

@@ -20,7 +20,7 @@ impl TestApp {
         let me = self.get("/api/v1/auth/me", Some(&cookie)).await;
         let id = me.body["id"].as_str().expect("id");
         let mut conn = self.pool().get().await.expect("connection");
-        viva::db::users::set_role(&mut conn, id, "recruiter")
+        viva::db::users::set_role(&mut conn, id, viva::domain::Role::Recruiter)
             .await
             .expect("promote");
         cookie
@@ -455,14 +455,14 @@ async fn revoked_and_expired_links_stop_working(backend: Backend) {
         .await
         .expect("find")
         .expect("row");
-    assert_eq!(interview.status, "expired");
+    assert_eq!(interview.status, viva::domain::InterviewStatus::Expired);
     let r = app.post_json(&invites, &json!({}), Some(&x)).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let interview = viva::db::interviews::find(&mut conn, id)
         .await
         .expect("find")
         .expect("row");
-    assert_eq!(interview.status, "pending");
+    assert_eq!(interview.status, viva::domain::InterviewStatus::Pending);
 }
 
 /// Moves the expiry of every invite of the interview a day into the past.

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     interview_requests_are_validated,
     my_interviews_are_paginated_newest_first,
     another_users_interview_is_404,
+    a_stored_value_the_code_does_not_know_is_a_clean_500,
     deleting_an_interview_removes_it_and_its_questions,
     a_disabled_question_is_never_planned,
     creating_more_interviews_than_the_hourly_limit_gives_429,
@@ -273,6 +274,43 @@ async fn another_users_interview_is_404(backend: Backend) {
     assert_eq!(r.status, StatusCode::OK, "still there for its owner");
     let r = app.get(&path, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// An enum column is read into its Rust enum: a value the code does not know (a bug, or a
+/// newer schema; `messages.kind` has no CHECK constraint) fails that one request with
+/// `internal_error`, never a panic or a wrong answer.
+async fn a_stored_value_the_code_does_not_know_is_a_clean_500(backend: Backend) {
+    use diesel_async::RunQueryDsl;
+
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cookie) = app.signed_in_user().await;
+    let interview = create(&app, &cookie, &request("behavioral", &[], "medium", 2)).await;
+    let id = interview["id"].as_str().expect("id");
+    let path = format!("/api/v1/interviews/{id}");
+    assert_eq!(app.get(&path, Some(&cookie)).await.status, StatusCode::OK);
+
+    let mut conn = app.pool().get().await.expect("connection");
+    let conn = &mut conn;
+    let changed: usize = viva::db_run!(conn, {
+        diesel::sql_query(
+            "INSERT INTO messages (id, interview_id, seq, role, text, interrupted, created_at, \
+             kind, question_position) \
+             VALUES ('m-song', $1, 1, 'interviewer', 'la la', FALSE, CURRENT_TIMESTAMP, 'song', 1)",
+        )
+        .bind::<diesel::sql_types::Text, _>(id)
+        .execute(conn)
+        .await
+        .expect("insert a message of an unknown kind")
+    });
+    assert_eq!(changed, 1);
+
+    let r = app.get(&path, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{:?}", r.body);
+    assert_eq!(r.error_code(), "internal_error");
+    let r = app.get("/healthz", None).await;
+    assert_eq!(r.status, StatusCode::OK, "the server carries on");
 }
 
 async fn deleting_an_interview_removes_it_and_its_questions(backend: Backend) {

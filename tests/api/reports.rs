@@ -13,6 +13,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 use viva::db::feedback::FeedbackRow;
 use viva::db::interviews::MessageRow;
+use viva::domain::MessageKind;
 
 use crate::helpers::{loud, spawn_app, spawn_live_app, Backend, TestApp, STRONG_PASSWORD};
 use crate::live::{events_of, Live};
@@ -93,27 +94,26 @@ pub async fn scored_interview(
     for (i, &score) in scores.iter().enumerate() {
         let position = i32::try_from(i + 1).expect("few questions");
         let at = started + chrono::Duration::minutes(i64::from(position));
-        let message = |seq: i32, role: &str, kind: &str, text: String| MessageRow {
+        let message = |seq: i32, kind: MessageKind, text: String| MessageRow {
             id: uuid::Uuid::new_v4().to_string(),
             interview_id: id.clone(),
             seq,
-            role: role.into(),
+            role: kind.speaker(),
             text,
-            audio_ms: (role == "candidate").then_some(20_000),
+            audio_ms: (kind == MessageKind::Answer).then_some(20_000),
             transcription_ms: None,
             generation_ms: None,
             interrupted: false,
             created_at: at,
-            kind: kind.into(),
+            kind,
             question_position: Some(position),
         };
         let question = message(
             2 * position - 1,
-            "interviewer",
-            "question",
+            MessageKind::Question,
             format!("Question {position}?"),
         );
-        let answer = message(2 * position, "candidate", "answer", answer_text(i + 1));
+        let answer = message(2 * position, MessageKind::Answer, answer_text(i + 1));
         for row in [&question, &answer] {
             viva::db::interviews::insert_message(&mut conn, row)
                 .await
@@ -128,7 +128,7 @@ pub async fn scored_interview(
             covered: "[true, false]".into(),
             strength: format!("Named the rollback plan (answer {position})."),
             improvement: format!("Quantify the impact (answer {position})."),
-            source: "model".into(),
+            source: viva::domain::FeedbackSource::Model,
             fallback_reason: None,
             words_per_minute: Some(140.0),
             filler_count: 1,
@@ -143,11 +143,14 @@ pub async fn scored_interview(
             .await
             .expect("store feedback");
     }
-    assert!(
-        viva::db::interviews::mark_ended(&mut conn, &id, "completed", completed)
-            .await
-            .expect("mark completed")
-    );
+    assert!(viva::db::interviews::mark_ended(
+        &mut conn,
+        &id,
+        viva::domain::InterviewStatus::Completed,
+        completed
+    )
+    .await
+    .expect("mark completed"));
     drop(conn);
     viva::interview::interviews::settle_report(&pool, &id)
         .await

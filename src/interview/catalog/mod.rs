@@ -29,7 +29,7 @@ pub use service::{
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::domain::Invalid;
 
@@ -45,53 +45,7 @@ pub const RUBRIC_POINTS: std::ops::RangeInclusive<usize> = 2..=5;
 /// Skills per question.
 pub const SKILLS_PER_QUESTION: std::ops::RangeInclusive<usize> = 1..=5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Difficulty {
-    Easy,
-    Medium,
-    Hard,
-}
-
-impl Difficulty {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Easy => "easy",
-            Self::Medium => "medium",
-            Self::Hard => "hard",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        match raw {
-            "easy" => Ok(Self::Easy),
-            "medium" => Ok(Self::Medium),
-            "hard" => Ok(Self::Hard),
-            other => Err(Invalid(format!(
-                "difficulty: `{other}` is not one of easy, medium, hard"
-            ))),
-        }
-    }
-
-    /// 0 for easy, 1 for medium, 2 for hard: for ordering and for "how far from the request".
-    pub fn rank(self) -> u8 {
-        match self {
-            Self::Easy => 0,
-            Self::Medium => 1,
-            Self::Hard => 2,
-        }
-    }
-
-    pub fn distance(self, other: Self) -> u8 {
-        self.rank().abs_diff(other.rank())
-    }
-}
-
-impl std::fmt::Display for Difficulty {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::domain::Difficulty;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

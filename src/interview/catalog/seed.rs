@@ -4,9 +4,10 @@ use chrono::NaiveDateTime;
 
 use super::{to_json, Bank};
 use crate::db::catalog::{
-    self, BankRows, InterviewTypeRow, QuestionRow, SkillRow, SuggestedSkillRow, SOURCE_BANK,
+    self, BankRows, InterviewTypeRow, QuestionRow, SkillRow, SuggestedSkillRow,
 };
 use crate::db::{DbError, DbPool};
+use crate::domain::QuestionSource;
 
 pub use crate::db::catalog::SyncReport as SeedReport;
 
@@ -71,7 +72,7 @@ pub fn seed_rows(bank: &Bank, now: NaiveDateTime) -> BankRows {
             .map(|q| QuestionRow {
                 id: q.id.clone(),
                 interview_type: q.interview_type.clone(),
-                difficulty: q.difficulty.as_str().to_owned(),
+                difficulty: q.difficulty,
                 text: q.text.trim().to_owned(),
                 rubric: to_json(
                     &q.rubric
@@ -81,7 +82,7 @@ pub fn seed_rows(bank: &Bank, now: NaiveDateTime) -> BankRows {
                 ),
                 skills: to_json(&q.skills),
                 enabled: true,
-                source: SOURCE_BANK.to_owned(),
+                source: QuestionSource::Bank,
                 created_at: now,
                 updated_at: now,
             })
@@ -114,6 +115,6 @@ mod tests {
         assert!(rows
             .questions
             .iter()
-            .all(|q| q.enabled && q.source == "bank"));
+            .all(|q| q.enabled && q.source == QuestionSource::Bank));
     }
 }

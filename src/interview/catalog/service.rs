@@ -10,9 +10,9 @@ use super::{
     check_rubric, check_skill_list, check_text, json_strings, to_json, Difficulty,
     SKILLS_PER_QUESTION,
 };
-use crate::db::catalog::{self, QuestionChangeset, QuestionRow, SOURCE_ADMIN};
+use crate::db::catalog::{self, QuestionChangeset, QuestionRow};
 use crate::db::{DbConn, DbError, DbPool};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, QuestionSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -48,7 +48,7 @@ pub struct Question {
     pub skills: Vec<String>,
     pub enabled: bool,
     /// `bank` (follows questions.toml) or `admin` (created or changed by an admin).
-    pub source: String,
+    pub source: QuestionSource,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,7 +58,7 @@ impl TryFrom<QuestionRow> for Question {
 
     fn try_from(row: QuestionRow) -> Result<Self, Invalid> {
         Ok(Self {
-            difficulty: Difficulty::parse(&row.difficulty)?,
+            difficulty: row.difficulty,
             rubric: json_strings("questions.rubric", &row.rubric),
             skills: json_strings("questions.skills", &row.skills),
             id: row.id,
@@ -168,12 +168,12 @@ pub async fn create_question(pool: &DbPool, input: NewQuestion) -> Result<Questi
     let row = QuestionRow {
         id: uuid::Uuid::new_v4().to_string(),
         interview_type: interview_type.to_owned(),
-        difficulty: difficulty.as_str().to_owned(),
+        difficulty,
         text,
         rubric: to_json(&rubric),
         skills: to_json(&skills),
         enabled: input.enabled.unwrap_or(true),
-        source: SOURCE_ADMIN.to_owned(),
+        source: QuestionSource::Admin,
         created_at: now,
         updated_at: now,
     };
@@ -224,14 +224,10 @@ pub async fn update_question(
             .map(check_rubric)
             .transpose()?
             .map(|r| to_json(&r)),
-        difficulty: difficulty
-            .as_deref()
-            .map(Difficulty::parse)
-            .transpose()?
-            .map(|d| d.as_str().to_owned()),
+        difficulty: difficulty.as_deref().map(Difficulty::parse).transpose()?,
         skills,
         enabled,
-        source: Some(SOURCE_ADMIN.to_owned()),
+        source: Some(QuestionSource::Admin),
         updated_at: Some(crate::db::now()),
     };
     catalog::update_question(&mut conn, id, &changeset).await?;

@@ -34,6 +34,7 @@ use serde::Serialize;
 
 use super::judge::Judge;
 use super::signals::{self, RubricEcho, PASTED_OWN_WORDS};
+pub use crate::domain::Flag;
 use crate::embedding::{similarity, EmbeddingError, Encode};
 use crate::interview::words::{
     content_words, is_filler, is_generic, keyword_form, stem, tokens, word_count,
@@ -95,34 +96,6 @@ struct Weights {
 pub const PASSAGE_WORDS: usize = 24;
 /// ...the windows starting this many words apart (they overlap, so no point falls between two).
 pub const PASSAGE_STRIDE: usize = 20;
-
-/// Why an answer got no credit, whatever its wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Flag {
-    /// Text addressed to the grader or the model.
-    AddressesGrader,
-    /// The rubric's wording repeated without substance of its own.
-    PastedRubric,
-    /// About something other than the question.
-    OffTopic,
-}
-
-impl Flag {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AddressesGrader => "addresses_grader",
-            Self::PastedRubric => "pasted_rubric",
-            Self::OffTopic => "off_topic",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::AddressesGrader, Self::PastedRubric, Self::OffTopic]
-            .into_iter()
-            .find(|f| f.as_str() == text)
-    }
-}
 
 /// Who produced an assessment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -761,9 +734,9 @@ backup within the hour to limit the damage.";
     #[test]
     fn flags_are_stored_by_name() {
         for flag in [Flag::AddressesGrader, Flag::PastedRubric, Flag::OffTopic] {
-            assert_eq!(Flag::parse(flag.as_str()), Some(flag));
+            assert_eq!(Flag::parse(flag.as_str()), Ok(flag));
         }
-        assert_eq!(Flag::parse("other"), None);
+        assert!(Flag::parse("other").is_err());
     }
 
     fn points(texts: &[&str]) -> Vec<String> {

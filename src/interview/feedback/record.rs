@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Assessment, AssessmentSource, Delivery};
 use crate::db::feedback::FeedbackRow;
-use crate::domain::Invalid;
+use crate::domain::{FeedbackSource, Flag, Invalid};
 
 /// The feedback on one answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,11 +22,11 @@ pub struct TurnFeedback {
     pub strength: String,
     pub improvement: String,
     /// `model`, or `fallback` with the reason the model's assessment was not used.
-    pub source: String,
+    pub source: FeedbackSource,
     pub fallback_reason: Option<String>,
     /// Why the answer got no credit for its wording: `addresses_grader` (text aimed at the
     /// grader), `pasted_rubric` (the key points' wording repeated) or `off_topic`.
-    pub flag: Option<String>,
+    pub flag: Option<Flag>,
     pub delivery: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -46,8 +46,8 @@ pub fn to_row(
     delivery: &Delivery,
 ) -> FeedbackRow {
     let (source, fallback_reason) = match &assessment.source {
-        AssessmentSource::Model => ("model", None),
-        AssessmentSource::Fallback { reason } => ("fallback", Some(reason.clone())),
+        AssessmentSource::Model => (FeedbackSource::Model, None),
+        AssessmentSource::Fallback { reason } => (FeedbackSource::Fallback, Some(reason.clone())),
     };
     FeedbackRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -58,13 +58,13 @@ pub fn to_row(
         covered: serde_json::to_string(&assessment.covered).unwrap_or_else(|_| "[]".into()),
         strength: assessment.strength.clone(),
         improvement: assessment.improvement.clone(),
-        source: source.to_owned(),
+        source,
         fallback_reason,
         words_per_minute: delivery.words_per_minute,
         filler_count: i32::try_from(delivery.filler_count).unwrap_or(i32::MAX),
         delivery: serde_json::to_string(delivery).unwrap_or_else(|_| "{}".into()),
         created_at: crate::db::now(),
-        flag: assessment.flag.map(|f| f.as_str().to_owned()),
+        flag: assessment.flag,
     }
 }
 
@@ -120,7 +120,7 @@ mod tests {
         let rubric = vec!["Finds the slow query".to_owned(), "Measures".to_owned()];
         let shown = from_row(row, &rubric).expect("valid row");
         assert_eq!(shown.score, 3);
-        assert_eq!(shown.source, "fallback");
+        assert_eq!(shown.source, FeedbackSource::Fallback);
         assert!(shown.fallback_reason.expect("reason").contains("score 7"));
         assert_eq!(shown.flag, None);
         assert_eq!(

@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use super::progress::{MessageKind, Progress};
+use super::progress::Progress;
 use super::CLOSE_NORMAL;
 use crate::activity::ActivityKind;
 use crate::db::{self, interviews::MessageRow};
+use crate::domain::{InterviewStatus, MessageKind, Speaker};
 use crate::inference::InferenceError;
 use crate::interview::conductor::{Move, Turn};
 use crate::interview::feedback::TurnFeedback;
-use crate::interview::interviews::{InterviewDetail, InterviewStatus, Message};
+use crate::interview::interviews::{InterviewDetail, Message};
 use crate::interview::prompts;
 use crate::interview::protocol::{
     ClientMsg, EndReason, ErrorCode, InputMode, LiveState, ServerMsg,
@@ -656,14 +657,14 @@ impl Machine {
             id: uuid::Uuid::new_v4().to_string(),
             interview_id: self.interview_id.clone(),
             seq: loaded.progress.take_seq(),
-            role: "candidate".into(),
+            role: Speaker::Candidate,
             text,
             audio_ms,
             transcription_ms: spoken.as_ref().map(|(_, took_ms)| *took_ms),
             generation_ms: None,
             interrupted: false,
             created_at: db::now(),
-            kind: MessageKind::Answer.as_str().into(),
+            kind: MessageKind::Answer,
             question_position: loaded.progress.position,
         };
         self.enter(Phase::Busy(LiveState::Thinking));
@@ -815,7 +816,7 @@ impl Machine {
         let Some(reply) = self.reply.take() else {
             return;
         };
-        let kind = MessageKind::of_move(turn.action);
+        let kind = turn.action.message_kind();
         let position = match turn.action {
             Move::NextQuestion => reply.position + 1,
             _ => reply.position,
@@ -880,14 +881,14 @@ impl Machine {
             id,
             interview_id: self.interview_id.clone(),
             seq,
-            role: "interviewer".into(),
+            role: Speaker::Interviewer,
             text,
             audio_ms: None,
             transcription_ms: None,
             generation_ms: None,
             interrupted: false,
             created_at: db::now(),
-            kind: kind.as_str().into(),
+            kind,
             question_position: position,
         }
     }

@@ -21,14 +21,14 @@ use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket
 use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::Invalid;
+use crate::domain::{FileKind, InterviewStatus};
 use crate::inference::BackgroundPause;
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, TurnInput};
 use crate::interview::feedback::judge::Judge;
 use crate::interview::feedback::{self, record, TurnFeedback};
 use crate::interview::interviews::{
-    self, feedback_shown, InterviewDetail, InterviewStatus, Message as StoredMessage,
-    PlannedQuestion,
+    self, feedback_shown, InterviewDetail, Message as StoredMessage, PlannedQuestion,
 };
 use crate::interview::protocol::{ClientMsg, ErrorCode, ServerMsg};
 
@@ -203,7 +203,7 @@ impl InterviewSession {
                     (self.deps.pool.clone(), self.interview_id.clone(), db::now());
                 let mark = detached(async move {
                     let mut conn = pool.get().await?;
-                    let status = InterviewStatus::Completed.as_str();
+                    let status = InterviewStatus::Completed;
                     db::interviews::mark_ended(&mut conn, &id, status, now).await
                 });
                 ctx.spawn(mark.into_actor(self).map(move |result, act, ctx| {
@@ -603,8 +603,8 @@ async fn load(pool: DbPool, id: String) -> Result<Loaded, LiveError> {
     let questions = db::interviews::questions_of(&mut conn, &id).await?;
     let messages = db::interviews::messages_of(&mut conn, &id).await?;
     let feedback = db::feedback::of_interview(&mut conn, &id).await?;
-    let progress = Progress::of(&messages)?;
-    let resume_highlights = db::files::latest_of(&mut conn, &id, "resume")
+    let progress = Progress::of(&messages);
+    let resume_highlights = db::files::latest_of(&mut conn, &id, FileKind::Resume)
         .await?
         .map(|file| crate::resume::highlights(&file.text))
         .unwrap_or_default();
@@ -616,7 +616,7 @@ async fn load(pool: DbPool, id: String) -> Result<Loaded, LiveError> {
             .map(|q| json_strings("interview_questions.rubric", &q.rubric))
             .collect(),
         detail: InterviewDetail {
-            interview: row.try_into()?,
+            interview: row.into(),
             feedback: feedback_shown(feedback, &questions)?,
             questions: questions.into_iter().map(PlannedQuestion::from).collect(),
             messages: messages.into_iter().map(StoredMessage::from).collect(),

@@ -357,6 +357,7 @@ fn summary(overall: Option<u32>, results: &[QuestionResult], skills: &[SkillResu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FeedbackSource;
 
     fn question(position: i32, skills: &[&str]) -> ReportQuestion {
         ReportQuestion {
@@ -375,7 +376,7 @@ mod tests {
             rubric: Vec::new(),
             strength: format!("strength {score}"),
             improvement: format!("improve {score}"),
-            source: "model".into(),
+            source: FeedbackSource::Model,
             fallback_reason: None,
             flag: None,
             delivery,

@@ -4,6 +4,7 @@
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::{Report, Verdict};
+use crate::domain::FeedbackSource;
 use crate::interview::feedback::TurnFeedback;
 
 /// One line of the transcript, with the feedback on it when it is an assessed answer.
@@ -243,7 +244,7 @@ fn transcript(layout: &mut Layout, entries: &[TranscriptEntry]) {
 }
 
 fn answer_feedback(layout: &mut Layout, feedback: &TurnFeedback) {
-    let scored_by = if feedback.source == "fallback" {
+    let scored_by = if feedback.source == FeedbackSource::Fallback {
         " (scored by keyword matching)"
     } else {
         ""

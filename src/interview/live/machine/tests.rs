@@ -5,9 +5,10 @@
 use chrono::{NaiveDateTime, Utc};
 
 use super::*;
+use crate::domain::{FeedbackSource, InterviewMode};
 use crate::interview::catalog::Difficulty;
 use crate::interview::conductor::{AnswerKind, Source};
-use crate::interview::interviews::{Interview, Mode, PlannedQuestion};
+use crate::interview::interviews::{Interview, PlannedQuestion};
 use crate::speech::mel::SAMPLE_RATE;
 
 const QUESTIONS: [&str; 2] = [
@@ -28,7 +29,7 @@ fn interview(status: InterviewStatus, questions: &[&str], rows: &[MessageRow]) -
                 difficulty: Difficulty::Medium,
                 question_count: i32::try_from(questions.len()).expect("few"),
                 time_limit_minutes: 30,
-                mode: Mode::Practice,
+                mode: InterviewMode::Practice,
                 status,
                 score: None,
                 summary: None,
@@ -53,7 +54,7 @@ fn interview(status: InterviewStatus, questions: &[&str], rows: &[MessageRow]) -
             .iter()
             .map(|_| vec!["names the trade-off".to_owned()])
             .collect(),
-        progress: Progress::of(rows).expect("valid rows"),
+        progress: Progress::of(rows),
         resume_highlights: Vec::new(),
     }
 }
@@ -63,19 +64,14 @@ fn row(seq: i32, kind: MessageKind, position: i32, text: &str) -> MessageRow {
         id: format!("m{seq}"),
         interview_id: "interview-1".into(),
         seq,
-        role: if kind == MessageKind::Answer {
-            "candidate"
-        } else {
-            "interviewer"
-        }
-        .into(),
+        role: kind.speaker(),
         text: text.into(),
         audio_ms: None,
         transcription_ms: None,
         generation_ms: None,
         interrupted: false,
         created_at: NaiveDateTime::default(),
-        kind: kind.as_str().into(),
+        kind,
         question_position: Some(position),
     }
 }
@@ -163,19 +159,37 @@ fn turn(action: Move, text: &str) -> Turn {
     }
 }
 
+fn type_answer(machine: &mut Machine, text: &str) -> Vec<Effect> {
+    machine.handle(Event::Client(ClientMsg::Text { text: text.into() }))
+}
+
+/// Types an answer and stores it: the effects hold the `Conduct` for the reply.
+fn answered(machine: &mut Machine, text: &str) -> Vec<Effect> {
+    let effects = type_answer(machine, text);
+    store_ok(machine, effects)
+}
+
+/// The conductor's turn for the `Conduct` among `effects` is written: the effects that follow
+/// (the rest of the reply, its `Store`).
+fn written(machine: &mut Machine, effects: &[Effect], action: Move, text: &str) -> Vec<Effect> {
+    let (epoch, _) = conduct_request(effects);
+    machine.handle(Event::ReplyWritten {
+        epoch,
+        turn: Some(turn(action, text)),
+    })
+}
+
+/// [`written`], and the reply stored: the effects after it.
+fn replied(machine: &mut Machine, effects: &[Effect], action: Move, text: &str) -> Vec<Effect> {
+    let effects = written(machine, effects, action, text);
+    store_ok(machine, effects)
+}
+
 /// Answers by text and lets the conductor reply with `action`; returns the effects after the
 /// reply was stored.
 fn answer_and_reply(machine: &mut Machine, answer: &str, action: Move, reply: &str) -> Vec<Effect> {
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: answer.into(),
-    }));
-    let effects = store_ok(machine, effects);
-    let (epoch, _) = conduct_request(&effects);
-    let effects = machine.handle(Event::ReplyWritten {
-        epoch,
-        turn: Some(turn(action, reply)),
-    });
-    store_ok(machine, effects)
+    let effects = answered(machine, answer);
+    replied(machine, &effects, action, reply)
 }
 
 // ---- reading effects --------------------------------------------------------------------
@@ -311,9 +325,7 @@ fn nothing_is_said_before_the_interview_is_loaded() {
     let mut machine = Machine::new("interview-1".into(), TurnSettings::default());
     assert!(machine.handle(Event::Attached).is_empty());
     assert!(machine.handle(Event::Client(ClientMsg::Start)).is_empty());
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "hello".into(),
-    }));
+    let effects = type_answer(&mut machine, "hello");
     assert_eq!(error_code(&effects), Some(ErrorCode::NotStarted));
 }
 
@@ -440,9 +452,7 @@ fn answers_are_taken_only_while_listening() {
     }
 
     let mut machine = listening();
-    machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
+    type_answer(&mut machine, "An answer.");
     for message in [
         ClientMsg::Text {
             text: "more".into(),
@@ -469,9 +479,7 @@ fn audio_is_refused_before_the_start_and_after_the_end_and_dropped_while_busy() 
     assert_eq!(error_code(&effects), Some(ErrorCode::InterviewOver));
 
     let mut machine = listening();
-    machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
+    type_answer(&mut machine, "An answer.");
     let effects = stream(&mut machine, &[speech(2.0), silence(2.0)].concat());
     assert!(
         effects.is_empty(),
@@ -601,9 +609,7 @@ fn a_dropped_connection_drops_the_half_spoken_answer() {
 #[test]
 fn a_stored_answer_is_shown_then_the_interviewer_thinks() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "  I used a write-ahead log.  ".into(),
-    }));
+    let effects = type_answer(&mut machine, "  I used a write-ahead log.  ");
     assert_eq!(
         show(&effects),
         "store:answer",
@@ -624,10 +630,7 @@ fn a_stored_answer_is_shown_then_the_interviewer_thinks() {
 #[test]
 fn the_reply_streams_then_is_stored_then_the_feedback_follows_it() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "I used a write-ahead log.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "I used a write-ahead log.");
     let (epoch, _) = conduct_request(&effects);
 
     let effects = machine.handle(Event::ReplyPiece {
@@ -659,10 +662,7 @@ fn the_reply_streams_then_is_stored_then_the_feedback_follows_it() {
 #[test]
 fn the_deltas_spell_the_stored_reply() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "I used a write-ahead log.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "I used a write-ahead log.");
     let (epoch, _) = conduct_request(&effects);
     let mut spoken = String::new();
     let mut collect = |effects: &[Effect]| {
@@ -697,15 +697,8 @@ fn moves_set_the_kind_and_the_position_of_the_reply() {
         (Move::Close, "closing", 1),
     ] {
         let mut machine = listening();
-        let effects = machine.handle(Event::Client(ClientMsg::Text {
-            text: "An answer.".into(),
-        }));
-        let effects = store_ok(&mut machine, effects);
-        let (epoch, _) = conduct_request(&effects);
-        let effects = machine.handle(Event::ReplyWritten {
-            epoch,
-            turn: Some(turn(action, "Words.")),
-        });
+        let effects = answered(&mut machine, "An answer.");
+        let effects = written(&mut machine, &effects, action, "Words.");
         let (_, row, _) = the_store(effects);
         assert_eq!(
             (row.kind.as_str(), row.question_position),
@@ -719,40 +712,19 @@ fn moves_set_the_kind_and_the_position_of_the_reply() {
 fn a_question_gets_at_most_one_extra_turn() {
     let mut machine = listening();
     answer_and_reply(&mut machine, "An answer.", Move::FollowUp, "Why?");
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "Because.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "Because.");
     let (_, request) = conduct_request(&effects);
     assert!(
         request.follow_up_asked,
         "the conductor is told the follow-up was used"
     );
 
-    answer_and_reply_after(&mut machine, effects, Move::NextQuestion, "Next.");
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "Fresh answer.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    replied(&mut machine, &effects, Move::NextQuestion, "Next.");
+    let effects = answered(&mut machine, "Fresh answer.");
     let (_, request) = conduct_request(&effects);
     assert!(!request.follow_up_asked, "a new question gets its own");
     assert_eq!(request.question, QUESTIONS[1]);
     assert_eq!(request.next_question, None, "it is the last question");
-}
-
-/// Finishes a turn whose `Conduct` is among `effects`.
-fn answer_and_reply_after(
-    machine: &mut Machine,
-    effects: Vec<Effect>,
-    action: Move,
-    reply: &str,
-) -> Vec<Effect> {
-    let (epoch, _) = conduct_request(&effects);
-    let effects = machine.handle(Event::ReplyWritten {
-        epoch,
-        turn: Some(turn(action, reply)),
-    });
-    store_ok(machine, effects)
 }
 
 #[test]
@@ -760,10 +732,7 @@ fn each_reply_has_its_own_reproducible_seed() {
     let seeds: Vec<u64> = (0..2)
         .map(|_| {
             let mut machine = listening();
-            let effects = machine.handle(Event::Client(ClientMsg::Text {
-                text: "An answer.".into(),
-            }));
-            let effects = store_ok(&mut machine, effects);
+            let effects = answered(&mut machine, "An answer.");
             conduct_request(&effects).1.seed
         })
         .collect();
@@ -771,18 +740,12 @@ fn each_reply_has_its_own_reproducible_seed() {
 
     let mut machine = listening();
     let first = {
-        let effects = machine.handle(Event::Client(ClientMsg::Text {
-            text: "An answer.".into(),
-        }));
-        let effects = store_ok(&mut machine, effects);
+        let effects = answered(&mut machine, "An answer.");
         let seed = conduct_request(&effects).1.seed;
-        answer_and_reply_after(&mut machine, effects, Move::FollowUp, "Why?");
+        replied(&mut machine, &effects, Move::FollowUp, "Why?");
         seed
     };
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "Because.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "Because.");
     assert_ne!(
         conduct_request(&effects).1.seed,
         first,
@@ -793,10 +756,7 @@ fn each_reply_has_its_own_reproducible_seed() {
 #[test]
 fn barge_in_stops_the_reply_and_stores_what_was_said_as_interrupted() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "An answer.");
     let (epoch, request) = conduct_request(&effects);
     let cancelled = request.cancelled.clone();
     machine.handle(Event::ReplyPiece {
@@ -836,10 +796,7 @@ fn interrupt_with_no_reply_in_flight_does_nothing() {
 #[test]
 fn a_reply_being_written_when_the_connection_drops_is_finished_and_stored() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "An answer.");
     let (epoch, request) = conduct_request(&effects);
     let cancelled = request.cancelled.clone();
     machine.handle(Event::Detached);
@@ -855,10 +812,7 @@ fn a_reply_being_written_when_the_connection_drops_is_finished_and_stored() {
 #[test]
 fn a_failed_conductor_lets_the_candidate_answer_again() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "An answer.");
     let (epoch, _) = conduct_request(&effects);
     let effects = machine.handle(Event::ReplyWritten { epoch, turn: None });
     assert_eq!(show(&effects), "error:Internal state:Listening");
@@ -867,9 +821,7 @@ fn a_failed_conductor_lets_the_candidate_answer_again() {
 #[test]
 fn an_answer_that_cannot_be_stored_is_not_acknowledged() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
+    let effects = type_answer(&mut machine, "An answer.");
     let (epoch, _, then) = the_store(effects);
     let effects = machine.handle(Event::Stored {
         epoch,
@@ -944,10 +896,7 @@ fn finish_after_the_end_is_refused() {
 #[test]
 fn finish_abandons_work_in_flight_and_its_late_results_are_dropped() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "An answer.");
     let (old_epoch, request) = conduct_request(&effects);
     let cancelled = request.cancelled.clone();
 
@@ -990,12 +939,9 @@ fn the_time_limit_while_listening_closes_at_once() {
 #[test]
 fn the_time_limit_during_a_reply_closes_after_it() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
-    let effects = store_ok(&mut machine, effects);
+    let effects = answered(&mut machine, "An answer.");
     assert!(machine.handle(Event::TimeUp { epoch: 0 }).is_empty());
-    let effects = answer_and_reply_after(&mut machine, effects, Move::FollowUp, "Why?");
+    let effects = replied(&mut machine, &effects, Move::FollowUp, "Why?");
     assert_eq!(
         show(&effects),
         "reply assess reply_delta store:closing",
@@ -1006,9 +952,7 @@ fn the_time_limit_during_a_reply_closes_after_it() {
 #[test]
 fn after_the_time_limit_no_next_question_is_offered_and_a_close_ends_for_time() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
+    let effects = type_answer(&mut machine, "An answer.");
     machine.handle(Event::TimeUp { epoch: 0 });
     let effects = store_ok(&mut machine, effects);
     let (epoch, request) = conduct_request(&effects);
@@ -1028,9 +972,7 @@ fn after_the_time_limit_no_next_question_is_offered_and_a_close_ends_for_time() 
 #[test]
 fn start_after_the_time_limit_closes_for_time() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
+    let effects = type_answer(&mut machine, "An answer.");
     // The time passes while the answer is being stored, and the store fails: the candidate
     // is listened to again, but the next start closes.
     assert!(machine.handle(Event::TimeUp { epoch: 0 }).is_empty());
@@ -1057,7 +999,7 @@ fn feedback_is_sent_and_kept_for_the_next_ready() {
         rubric: Vec::new(),
         strength: "Clear.".into(),
         improvement: "Say why.".into(),
-        source: "model".into(),
+        source: FeedbackSource::Model,
         fallback_reason: None,
         flag: None,
         delivery: serde_json::Value::Null,
@@ -1101,7 +1043,7 @@ fn background_work_pauses_from_a_possible_end_of_answer_through_the_reply() {
     });
     let effects = store_ok(&mut machine, effects);
     assert!(machine.wants_background_paused(), "thinking");
-    answer_and_reply_after(&mut machine, effects, Move::FollowUp, "Why?");
+    replied(&mut machine, &effects, Move::FollowUp, "Why?");
     assert_eq!(machine.live_state(), LiveState::Listening);
     assert!(!machine.wants_background_paused(), "listening again");
 }
@@ -1109,9 +1051,7 @@ fn background_work_pauses_from_a_possible_end_of_answer_through_the_reply() {
 #[test]
 fn a_restart_forgets_the_interview_and_drops_the_old_lifes_results() {
     let mut machine = listening();
-    let effects = machine.handle(Event::Client(ClientMsg::Text {
-        text: "An answer.".into(),
-    }));
+    let effects = type_answer(&mut machine, "An answer.");
     let (old_epoch, row, then) = the_store(effects);
     machine.handle(Event::Client(ClientMsg::Mode {
         mode: InputMode::PushToTalk,

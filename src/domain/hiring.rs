@@ -1,0 +1,50 @@
+//! The closed sets of values jobs, uploaded files and sent emails take, stored as text.
+
+use super::text_enum::text_enum;
+
+text_enum! {
+    /// Whether a job takes new candidates (`jobs.status`).
+    pub enum JobStatus as "status" {
+        Open = "open",
+        Closed = "closed",
+    }
+}
+
+text_enum! {
+    /// What an uploaded file is (`files.kind`).
+    pub enum FileKind as "files.kind" {
+        Resume = "resume",
+    }
+}
+
+text_enum! {
+    /// Why an email was sent (`emails.kind`).
+    pub enum EmailKind as "emails.kind" {
+        /// A candidate's interview link.
+        Invite = "invite",
+        /// A recruiter told that a candidate finished.
+        Completed = "completed",
+    }
+}
+
+text_enum! {
+    /// What became of an email (`emails.status`).
+    pub enum EmailStatus as "emails.status" {
+        Sent = "sent",
+        Failed = "failed",
+        /// No SMTP server is configured.
+        NotConfigured = "not_configured",
+    }
+}
+
+text_enum! {
+    /// What became of reading an upload's text (`files.text_status`).
+    pub enum TextStatus as "files.text_status" {
+        /// Read (the text may still be empty: a scanned PDF has none).
+        Ok = "ok",
+        /// Damaged, or a kind of content the parser cannot handle: the reader failed or crashed.
+        Unreadable = "unreadable",
+        /// The reader ran out of time or memory (a parser loop, a decompression bomb).
+        TooComplex = "too_complex",
+    }
+}
