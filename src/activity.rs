@@ -2,6 +2,7 @@
 //! given, an interview ended. Job pages follow it live (server-sent events); the completion
 //! email is sent from it. In-process: each node sees its own sessions' activity.
 
+use crate::domain::InterviewId;
 use tokio::sync::broadcast;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,7 +20,7 @@ pub enum ActivityKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
-    pub interview_id: String,
+    pub interview_id: InterviewId,
     pub kind: ActivityKind,
 }
 
@@ -38,7 +39,7 @@ impl Default for ActivityFeed {
 }
 
 impl ActivityFeed {
-    pub fn publish(&self, interview_id: &str, kind: ActivityKind) {
+    pub fn publish(&self, interview_id: &InterviewId, kind: ActivityKind) {
         // No follower is not an error.
         let _ = self.sender.send(Activity {
             interview_id: interview_id.to_owned(),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::hashing::{Hasher, HashingError};
 use crate::db::{self, users::UserRow, DbError, DbPool};
-use crate::domain::{DisplayName, Email, Invalid, Password, Role};
+use crate::domain::{DisplayName, Email, Invalid, Password, Role, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -24,7 +24,7 @@ pub enum AccountError {
 /// A user as the rest of the app sees it (no password hash).
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -89,7 +89,7 @@ impl Accounts {
 
         let now = Utc::now().naive_utc();
         let row = UserRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: UserId::random(),
             email: email.as_str().to_owned(),
             display_name: display_name.as_str().to_owned(),
             password_hash,
@@ -128,13 +128,13 @@ impl Accounts {
         Err(AccountError::InvalidCredentials)
     }
 
-    pub async fn find(&self, id: &str) -> Result<Option<User>, AccountError> {
+    pub async fn find(&self, id: &UserId) -> Result<Option<User>, AccountError> {
         let mut conn = self.pool.get().await?;
         Ok(db::users::find_by_id(&mut conn, id).await?.map(User::from))
     }
 
     /// Ends every session of the user, on every node and with any session store.
-    pub async fn end_all_sessions(&self, id: &str) -> Result<(), AccountError> {
+    pub async fn end_all_sessions(&self, id: &UserId) -> Result<(), AccountError> {
         let mut conn = self.pool.get().await?;
         db::users::bump_session_generation(&mut conn, id).await?;
         Ok(())

@@ -7,6 +7,7 @@ use actix_session::{Session, SessionInsertError};
 
 use super::accounts::AccountError;
 use super::{Accounts, User};
+use crate::domain::UserId;
 
 const USER_ID: &str = "user_id";
 const GENERATION: &str = "generation";
@@ -26,7 +27,7 @@ pub fn log_in(session: &Session, user: &User) -> Result<(), SessionInsertError> 
 /// What [`log_in`] wrote into a session: whose login it is, and when and under which
 /// session generation it began.
 pub(crate) struct LoginEntries {
-    pub user_id: String,
+    pub user_id: UserId,
     generation: Option<i64>,
     logged_in_at: i64,
 }
@@ -34,7 +35,7 @@ pub(crate) struct LoginEntries {
 impl LoginEntries {
     /// The entries as `read` gives them (each value as JSON); `None` when nobody logged in.
     pub(crate) fn read(read: impl Fn(&str) -> Option<serde_json::Value>) -> Option<Self> {
-        let user_id = read(USER_ID).and_then(|v| v.as_str().map(str::to_owned))?;
+        let user_id = read(USER_ID).and_then(|v| v.as_str().map(UserId::from))?;
         Some(Self {
             user_id,
             generation: read(GENERATION).and_then(|v| v.as_i64()),

@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use super::login::LoginEntries;
 use super::session_store::{session_id, SessionBackend, SESSION_COOKIE, STORE_UNAVAILABLE};
 use super::{Accounts, User};
-use crate::domain::Role;
+use crate::domain::{Role, UserId};
 
 /// Notices of logins this node ended; a stream that misses some (lagged) checks again.
 const NOTICES: usize = 256;
@@ -27,7 +27,7 @@ enum Ended {
     /// One session (logout), by its [`session_id`].
     Session(String),
     /// Every session of this user (logout-all).
-    User(String),
+    User(UserId),
 }
 
 /// Where streams learn that a login ended; one per node.
@@ -73,7 +73,7 @@ impl Logins {
 
     /// Every session of the user ended (logout-all, already stored): their streams on this
     /// node check their login now.
-    pub fn user_sessions_ended(&self, user_id: &str) {
+    pub fn user_sessions_ended(&self, user_id: &UserId) {
         let _ = self.notices.send(Ended::User(user_id.to_owned()));
     }
 
@@ -103,7 +103,7 @@ pub struct LoginWatch {
     /// The session key (from the cookie), to look the session up again.
     key: String,
     session_id: String,
-    user_id: String,
+    user_id: UserId,
     allowed: fn(Role) -> bool,
     /// `None` once the node's sender is gone (shutting down): the heartbeat still checks.
     notices: Option<broadcast::Receiver<Ended>>,
@@ -179,7 +179,7 @@ impl Checker {
 
     /// Whether the session `key` still signs in `user_id` with a role that passes `allowed`:
     /// the same rules as [`super::CurrentUser`].
-    async fn verdict(&self, key: String, user_id: &str, allowed: fn(Role) -> bool) -> Verdict {
+    async fn verdict(&self, key: String, user_id: &UserId, allowed: fn(Role) -> bool) -> Verdict {
         let Ok(key) = SessionKey::try_from(key) else {
             return Verdict::Ended;
         };
@@ -199,7 +199,7 @@ impl Checker {
                 .get(name)
                 .and_then(|value| serde_json::from_str(value).ok())
         });
-        let Some(entries) = entries.filter(|e| e.user_id == user_id) else {
+        let Some(entries) = entries.filter(|e| e.user_id == *user_id) else {
             return Verdict::Ended;
         };
         match entries.user(&self.accounts, self.absolute_timeout).await {

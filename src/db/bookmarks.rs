@@ -8,12 +8,13 @@ use super::catalog::QuestionRow;
 use super::schema::{bookmarks, questions};
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{QuestionId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bookmarks)]
 pub struct BookmarkRow {
-    pub user_id: String,
-    pub question_id: String,
+    pub user_id: UserId,
+    pub question_id: QuestionId,
     pub created_at: NaiveDateTime,
 }
 
@@ -30,7 +31,11 @@ pub async fn insert(conn: &mut DbConn, row: &BookmarkRow) -> Result<bool, DbErro
 }
 
 /// `false` when there was no such bookmark.
-pub async fn delete(conn: &mut DbConn, user_id: &str, question_id: &str) -> Result<bool, DbError> {
+pub async fn delete(
+    conn: &mut DbConn,
+    user_id: &UserId,
+    question_id: &QuestionId,
+) -> Result<bool, DbError> {
     let deleted = db_run!(conn, {
         diesel::delete(bookmarks::table.find((user_id, question_id)))
             .execute(conn)
@@ -42,7 +47,7 @@ pub async fn delete(conn: &mut DbConn, user_id: &str, question_id: &str) -> Resu
 /// The user's bookmarks with their questions, newest first.
 pub async fn of_user(
     conn: &mut DbConn,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<(BookmarkRow, QuestionRow)>, DbError> {
     db_run!(conn, {
         Ok(bookmarks::table

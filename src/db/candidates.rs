@@ -8,13 +8,14 @@ use super::interviews::InterviewRow;
 use super::schema::{candidates, interviews};
 use super::{DbConn, DbError};
 use crate::db_run;
+use crate::domain::{CandidateId, InterviewId, JobId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = candidates)]
 pub struct CandidateRow {
-    pub id: String,
-    pub job_id: String,
-    pub interview_id: String,
+    pub id: CandidateId,
+    pub job_id: JobId,
+    pub interview_id: InterviewId,
     pub name: String,
     pub email: String,
     pub created_at: NaiveDateTime,
@@ -33,7 +34,7 @@ pub async fn insert(conn: &mut DbConn, row: &CandidateRow) -> Result<(), DbError
 /// The job's candidates with their interviews, oldest first.
 pub async fn of_job(
     conn: &mut DbConn,
-    job_id: &str,
+    job_id: &JobId,
 ) -> Result<Vec<(CandidateRow, InterviewRow)>, DbError> {
     db_run!(conn, {
         Ok(candidates::table
@@ -49,7 +50,7 @@ pub async fn of_job(
 /// The candidate whose interview this is, if it is a hiring interview.
 pub async fn of_interview(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Option<CandidateRow>, DbError> {
     db_run!(conn, {
         Ok(candidates::table

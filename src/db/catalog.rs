@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::schema::{interview_type_skills, interview_types, questions, skills};
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{Difficulty, QuestionSource};
+use crate::domain::{Difficulty, QuestionId, QuestionSource};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = interview_types)]
@@ -44,7 +44,7 @@ pub struct SuggestedSkillRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = questions)]
 pub struct QuestionRow {
-    pub id: String,
+    pub id: QuestionId,
     pub interview_type: String,
     pub difficulty: Difficulty,
     pub text: String,
@@ -216,7 +216,7 @@ pub async fn sync_bank(conn: &mut DbConn, bank: &BankRows) -> Result<SyncReport,
                 }
             }
 
-            let existing: HashMap<String, QuestionRow> = questions::table
+            let existing: HashMap<QuestionId, QuestionRow> = questions::table
                 .select(QuestionRow::as_select())
                 .load(conn)
                 .await?
@@ -253,12 +253,9 @@ pub async fn sync_bank(conn: &mut DbConn, bank: &BankRows) -> Result<SyncReport,
                     Some(_) => {}
                 }
             }
-            let in_bank: HashSet<&str> = bank.questions.iter().map(|q| q.id.as_str()).collect();
+            let in_bank: HashSet<&QuestionId> = bank.questions.iter().map(|q| &q.id).collect();
             for old in existing.values() {
-                if old.source == QuestionSource::Bank
-                    && old.enabled
-                    && !in_bank.contains(old.id.as_str())
-                {
+                if old.source == QuestionSource::Bank && old.enabled && !in_bank.contains(&old.id) {
                     report.questions_disabled += diesel::update(
                         questions::table
                             .find(&old.id)
@@ -358,7 +355,10 @@ pub async fn list_questions(
     })
 }
 
-pub async fn find_question(conn: &mut DbConn, id: &str) -> Result<Option<QuestionRow>, DbError> {
+pub async fn find_question(
+    conn: &mut DbConn,
+    id: &QuestionId,
+) -> Result<Option<QuestionRow>, DbError> {
     db_run!(conn, {
         Ok(questions::table
             .find(id)
@@ -382,7 +382,7 @@ pub async fn insert_question(conn: &mut DbConn, row: &QuestionRow) -> Result<(),
 /// Applies `changes`; [`DbError::NotFound`] when there is no such question.
 pub async fn update_question(
     conn: &mut DbConn,
-    id: &str,
+    id: &QuestionId,
     changes: &QuestionChangeset,
 ) -> Result<(), DbError> {
     let updated = db_run!(conn, {

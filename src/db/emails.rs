@@ -7,13 +7,13 @@ use diesel_async::RunQueryDsl;
 use super::schema::emails;
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{EmailKind, EmailStatus};
+use crate::domain::{EmailKind, EmailStatus, InterviewId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = emails)]
 pub struct EmailRow {
     pub id: String,
-    pub interview_id: Option<String>,
+    pub interview_id: Option<InterviewId>,
     /// `invite` or `completed`.
     pub kind: EmailKind,
     pub recipient: String,
@@ -35,7 +35,10 @@ pub async fn insert(conn: &mut DbConn, row: &EmailRow) -> Result<(), DbError> {
 }
 
 /// The interview's emails, oldest first.
-pub async fn of_interview(conn: &mut DbConn, interview_id: &str) -> Result<Vec<EmailRow>, DbError> {
+pub async fn of_interview(
+    conn: &mut DbConn,
+    interview_id: &InterviewId,
+) -> Result<Vec<EmailRow>, DbError> {
     db_run!(conn, {
         Ok(emails::table
             .filter(emails::interview_id.eq(interview_id))

@@ -7,15 +7,15 @@ use diesel_async::RunQueryDsl;
 use super::schema::turn_feedback;
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{FeedbackSource, Flag};
+use crate::domain::{FeedbackSource, Flag, InterviewId, MessageId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = turn_feedback)]
 pub struct FeedbackRow {
     pub id: String,
-    pub interview_id: String,
+    pub interview_id: InterviewId,
     /// The candidate message the feedback is about.
-    pub message_id: String,
+    pub message_id: MessageId,
     pub question_position: i32,
     pub score: i32,
     /// JSON array of booleans, one per rubric point.
@@ -48,7 +48,7 @@ pub async fn insert(conn: &mut DbConn, row: &FeedbackRow) -> Result<(), DbError>
 /// The interview's feedback in the order of its answers.
 pub async fn of_interview(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Vec<FeedbackRow>, DbError> {
     db_run!(conn, {
         Ok(turn_feedback::table

@@ -7,13 +7,13 @@ use diesel_async::RunQueryDsl;
 use super::schema::{candidates, files};
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{FileKind, TextStatus};
+use crate::domain::{FileId, FileKind, InterviewId, JobId, TextStatus};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = files)]
 pub struct FileRow {
-    pub id: String,
-    pub interview_id: String,
+    pub id: FileId,
+    pub interview_id: InterviewId,
     /// `resume`.
     pub kind: FileKind,
     /// The uploaded name, cleaned, for display and downloads only.
@@ -40,7 +40,7 @@ pub async fn insert(conn: &mut DbConn, row: &FileRow) -> Result<(), DbError> {
 }
 
 /// The ids of the interview's files.
-pub async fn ids_of(conn: &mut DbConn, interview_id: &str) -> Result<Vec<String>, DbError> {
+pub async fn ids_of(conn: &mut DbConn, interview_id: &InterviewId) -> Result<Vec<FileId>, DbError> {
     db_run!(conn, {
         Ok(files::table
             .filter(files::interview_id.eq(interview_id))
@@ -53,7 +53,7 @@ pub async fn ids_of(conn: &mut DbConn, interview_id: &str) -> Result<Vec<String>
 /// The interview's latest file of `kind`.
 pub async fn latest_of(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
     kind: FileKind,
 ) -> Result<Option<FileRow>, DbError> {
     db_run!(conn, {
@@ -72,16 +72,16 @@ pub async fn latest_of(
 /// bytes are the caller's to remove).
 pub async fn delete_others(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
     kind: FileKind,
-    keep: &str,
-) -> Result<Vec<String>, DbError> {
+    keep: &FileId,
+) -> Result<Vec<FileId>, DbError> {
     db_run!(conn, {
         let others = files::table
             .filter(files::interview_id.eq(interview_id))
             .filter(files::kind.eq(kind))
             .filter(files::id.ne(keep));
-        let ids: Vec<String> = others.select(files::id).load(conn).await?;
+        let ids: Vec<FileId> = others.select(files::id).load(conn).await?;
         diesel::delete(files::table.filter(files::id.eq_any(&ids)))
             .execute(conn)
             .await?;
@@ -90,7 +90,7 @@ pub async fn delete_others(
 }
 
 /// Bytes the files of a job's candidates take.
-pub async fn bytes_of_job(conn: &mut DbConn, job_id: &str) -> Result<i64, DbError> {
+pub async fn bytes_of_job(conn: &mut DbConn, job_id: &JobId) -> Result<i64, DbError> {
     db_run!(conn, {
         // Summed here: SUM of a BIGINT is NUMERIC on PostgreSQL and BIGINT on SQLite.
         let sizes: Vec<i64> = files::table

@@ -8,13 +8,16 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::schema::{interview_questions, interviews, messages, questions};
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{Difficulty, InterviewMode, InterviewStatus, MessageKind, Speaker};
+use crate::domain::{
+    Difficulty, InterviewId, InterviewMode, InterviewStatus, MessageId, MessageKind, QuestionId,
+    Speaker, UserId,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = interviews)]
 pub struct InterviewRow {
-    pub id: String,
-    pub owner_id: String,
+    pub id: InterviewId,
+    pub owner_id: UserId,
     pub interview_type: String,
     /// JSON array of skill slugs.
     pub skills: String,
@@ -33,9 +36,9 @@ pub struct InterviewRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = interview_questions)]
 pub struct InterviewQuestionRow {
-    pub interview_id: String,
+    pub interview_id: InterviewId,
     pub position: i32,
-    pub question_id: String,
+    pub question_id: QuestionId,
     /// The question's text when the interview was planned.
     pub text: String,
     /// The rubric (JSON array) when the interview was planned.
@@ -45,8 +48,8 @@ pub struct InterviewQuestionRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
-    pub id: String,
-    pub interview_id: String,
+    pub id: MessageId,
+    pub interview_id: InterviewId,
     pub seq: i32,
     pub role: Speaker,
     pub text: String,
@@ -88,8 +91,8 @@ pub async fn insert_planned(
 /// The interview when `owner_id` owns it; someone else's is `None`, exactly like a missing one.
 pub async fn find_owned(
     conn: &mut DbConn,
-    id: &str,
-    owner_id: &str,
+    id: &InterviewId,
+    owner_id: &UserId,
 ) -> Result<Option<InterviewRow>, DbError> {
     db_run!(conn, {
         Ok(interviews::table
@@ -103,7 +106,7 @@ pub async fn find_owned(
 }
 
 /// The interview whoever owns it (for the live session, which checked access before).
-pub async fn find(conn: &mut DbConn, id: &str) -> Result<Option<InterviewRow>, DbError> {
+pub async fn find(conn: &mut DbConn, id: &InterviewId) -> Result<Option<InterviewRow>, DbError> {
     db_run!(conn, {
         Ok(interviews::table
             .find(id)
@@ -127,7 +130,11 @@ pub async fn insert_message(conn: &mut DbConn, message: &MessageRow) -> Result<(
 }
 
 /// `pending` → `in_progress` with its start time; returns whether it changed anything.
-pub async fn mark_started(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<bool, DbError> {
+pub async fn mark_started(
+    conn: &mut DbConn,
+    id: &InterviewId,
+    at: NaiveDateTime,
+) -> Result<bool, DbError> {
     let changed = db_run!(conn, {
         diesel::update(
             interviews::table
@@ -147,7 +154,7 @@ pub async fn mark_started(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Res
 /// `pending` or `in_progress` → `status` (`completed` or `abandoned`) with its end time.
 pub async fn mark_ended(
     conn: &mut DbConn,
-    id: &str,
+    id: &InterviewId,
     status: InterviewStatus,
     at: NaiveDateTime,
 ) -> Result<bool, DbError> {
@@ -168,9 +175,9 @@ pub async fn mark_ended(
 /// Moves the interview from status `from` to `to`; `false` when it was not in `from`.
 pub async fn set_status(
     conn: &mut DbConn,
-    id: &str,
-    from: &str,
-    to: &str,
+    id: &InterviewId,
+    from: InterviewStatus,
+    to: InterviewStatus,
 ) -> Result<bool, DbError> {
     let changed = db_run!(conn, {
         diesel::update(
@@ -188,7 +195,7 @@ pub async fn set_status(
 /// Records the interview's overall score (0–100) and summary sentence.
 pub async fn set_result(
     conn: &mut DbConn,
-    id: &str,
+    id: &InterviewId,
     score: Option<f64>,
     summary: &str,
 ) -> Result<(), DbError> {
@@ -207,7 +214,7 @@ pub async fn set_result(
 /// Interviews in progress with when they started and their time limit in minutes.
 pub async fn in_progress(
     conn: &mut DbConn,
-) -> Result<Vec<(String, Option<NaiveDateTime>, i32)>, DbError> {
+) -> Result<Vec<(InterviewId, Option<NaiveDateTime>, i32)>, DbError> {
     db_run!(conn, {
         Ok(interviews::table
             .filter(interviews::status.eq(InterviewStatus::InProgress))
@@ -225,7 +232,7 @@ pub async fn in_progress(
 /// first, and how many there are in all.
 pub async fn list_owned(
     conn: &mut DbConn,
-    owner_id: &str,
+    owner_id: &UserId,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<InterviewRow>, i64), DbError> {
@@ -252,7 +259,7 @@ pub async fn list_owned(
 /// The owner's completed practice interviews, most recent first, at most `limit`.
 pub async fn completed_owned(
     conn: &mut DbConn,
-    owner_id: &str,
+    owner_id: &UserId,
     limit: i64,
 ) -> Result<Vec<InterviewRow>, DbError> {
     db_run!(conn, {
@@ -272,8 +279,8 @@ pub async fn completed_owned(
 /// Whether the bank question was planned in one of the owner's interviews.
 pub async fn was_asked(
     conn: &mut DbConn,
-    owner_id: &str,
-    question_id: &str,
+    owner_id: &UserId,
+    question_id: &QuestionId,
 ) -> Result<bool, DbError> {
     db_run!(conn, {
         let found: i64 = interview_questions::table
@@ -290,7 +297,7 @@ pub async fn was_asked(
 /// Rewrites the first planned question as the bank has it, opened by `lead_in`.
 pub async fn retailor_first_question(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
     lead_in: Option<&str>,
 ) -> Result<(), DbError> {
     db_run!(conn, {
@@ -319,7 +326,7 @@ pub async fn retailor_first_question(
 
 pub async fn questions_of(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Vec<InterviewQuestionRow>, DbError> {
     db_run!(conn, {
         Ok(interview_questions::table
@@ -333,7 +340,7 @@ pub async fn questions_of(
 
 pub async fn messages_of(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Vec<MessageRow>, DbError> {
     db_run!(conn, {
         Ok(messages::table
@@ -348,7 +355,7 @@ pub async fn messages_of(
 /// Each planned question's position and the skills (JSON array) its bank question practises.
 pub async fn question_skills(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Vec<(i32, String)>, DbError> {
     db_run!(conn, {
         Ok(interview_questions::table
@@ -363,7 +370,11 @@ pub async fn question_skills(
 
 /// Deletes the interview (with its questions and messages) when `owner_id` owns it; returns
 /// whether it did.
-pub async fn delete_owned(conn: &mut DbConn, id: &str, owner_id: &str) -> Result<bool, DbError> {
+pub async fn delete_owned(
+    conn: &mut DbConn,
+    id: &InterviewId,
+    owner_id: &UserId,
+) -> Result<bool, DbError> {
     let deleted = db_run!(conn, {
         diesel::delete(
             interviews::table

@@ -7,13 +7,13 @@ use diesel_async::RunQueryDsl;
 use super::schema::{interviews, invites};
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{InterviewMode, InterviewStatus};
+use crate::domain::{InterviewId, InterviewMode, InterviewStatus, InviteId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invites)]
 pub struct InviteRow {
-    pub id: String,
-    pub interview_id: String,
+    pub id: InviteId,
+    pub interview_id: InterviewId,
     /// SHA-256 of the token, hex.
     pub token_hash: String,
     pub created_at: NaiveDateTime,
@@ -47,7 +47,7 @@ pub async fn find_by_hash(conn: &mut DbConn, hash: &str) -> Result<Option<Invite
 /// The interview's invites, oldest first.
 pub async fn of_interview(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Vec<InviteRow>, DbError> {
     db_run!(conn, {
         Ok(invites::table
@@ -60,7 +60,11 @@ pub async fn of_interview(
 }
 
 /// Counts one use of the invite.
-pub async fn record_access(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(), DbError> {
+pub async fn record_access(
+    conn: &mut DbConn,
+    id: &InviteId,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
     db_run!(conn, {
         diesel::update(invites::table.find(id))
             .set((
@@ -77,8 +81,8 @@ pub async fn record_access(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Re
 /// how many were revoked now.
 pub async fn revoke(
     conn: &mut DbConn,
-    interview_id: &str,
-    id: Option<&str>,
+    interview_id: &InterviewId,
+    id: Option<&InviteId>,
     at: NaiveDateTime,
 ) -> Result<usize, DbError> {
     db_run!(conn, {

@@ -7,13 +7,13 @@ use diesel_async::RunQueryDsl;
 use super::schema::jobs;
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{Difficulty, JobStatus};
+use crate::domain::{Difficulty, JobId, JobStatus, UserId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
-    pub id: String,
-    pub owner_id: String,
+    pub id: JobId,
+    pub owner_id: UserId,
     pub title: String,
     pub description: String,
     pub location: String,
@@ -42,7 +42,7 @@ pub async fn insert(conn: &mut DbConn, row: &JobRow) -> Result<(), DbError> {
     })
 }
 
-pub async fn find(conn: &mut DbConn, id: &str) -> Result<Option<JobRow>, DbError> {
+pub async fn find(conn: &mut DbConn, id: &JobId) -> Result<Option<JobRow>, DbError> {
     db_run!(conn, {
         Ok(jobs::table
             .find(id)
@@ -54,7 +54,7 @@ pub async fn find(conn: &mut DbConn, id: &str) -> Result<Option<JobRow>, DbError
 }
 
 /// Every job of `owner_id` (`None`: everyone's, for admins), newest first.
-pub async fn list(conn: &mut DbConn, owner_id: Option<&str>) -> Result<Vec<JobRow>, DbError> {
+pub async fn list(conn: &mut DbConn, owner_id: Option<&UserId>) -> Result<Vec<JobRow>, DbError> {
     db_run!(conn, {
         let mut query = jobs::table.into_boxed();
         if let Some(owner) = owner_id {

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::{interviews, users};
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::{InterviewMode, InterviewStatus};
+use crate::domain::{InterviewMode, InterviewStatus, UserId};
 
 // The query groups by columns of two tables; diesel needs to be told that is allowed.
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
@@ -20,7 +20,7 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct BestScoreRow {
     pub interview_type: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub display_name: String,
     pub best_score: Option<f64>,
     pub interviews: i64,

@@ -7,12 +7,12 @@ use diesel_async::RunQueryDsl;
 use super::schema::users;
 use super::{DbConn, DbError};
 use crate::db_run;
-use crate::domain::Role;
+use crate::domain::{Role, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
@@ -45,7 +45,7 @@ pub async fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<User
     })
 }
 
-pub async fn find_by_id(conn: &mut DbConn, id: &str) -> Result<Option<UserRow>, DbError> {
+pub async fn find_by_id(conn: &mut DbConn, id: &UserId) -> Result<Option<UserRow>, DbError> {
     db_run!(conn, {
         Ok(users::table
             .find(id)
@@ -58,7 +58,7 @@ pub async fn find_by_id(conn: &mut DbConn, id: &str) -> Result<Option<UserRow>, 
 
 /// Invalidates every session of the user: sessions carry the generation they were issued
 /// under and stop working once it moves on. Works for any session store.
-pub async fn bump_session_generation(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
+pub async fn bump_session_generation(conn: &mut DbConn, id: &UserId) -> Result<(), DbError> {
     let now = chrono::Utc::now().naive_utc();
     let updated = db_run!(conn, {
         diesel::update(users::table.find(id))
@@ -75,7 +75,7 @@ pub async fn bump_session_generation(conn: &mut DbConn, id: &str) -> Result<(), 
     Ok(())
 }
 
-pub async fn set_role(conn: &mut DbConn, id: &str, role: Role) -> Result<(), DbError> {
+pub async fn set_role(conn: &mut DbConn, id: &UserId, role: Role) -> Result<(), DbError> {
     let now = chrono::Utc::now().naive_utc();
     db_run!(conn, {
         diesel::update(users::table.find(id))
@@ -93,7 +93,7 @@ pub async fn count(conn: &mut DbConn) -> Result<i64, DbError> {
 /// Whether the user appears on the leaderboard.
 pub async fn set_leaderboard_opt_in(
     conn: &mut DbConn,
-    id: &str,
+    id: &UserId,
     opt_in: bool,
 ) -> Result<(), DbError> {
     let now = chrono::Utc::now().naive_utc();

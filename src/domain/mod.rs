@@ -4,6 +4,7 @@ mod display_name;
 mod email;
 mod error_code;
 mod hiring;
+mod ids;
 mod interview;
 mod password;
 mod role;
@@ -13,6 +14,7 @@ pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
 pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
+pub use ids::{CandidateId, FileId, InterviewId, InviteId, JobId, MessageId, QuestionId, UserId};
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,
     Speaker,

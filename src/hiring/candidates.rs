@@ -18,8 +18,8 @@ use crate::db::files::FileRow;
 use crate::db::interviews::InterviewRow;
 use crate::db::{self, DbConn, DbError, DbPool};
 use crate::domain::{
-    Email, EmailKind, EmailStatus, FileKind, InterviewMode, InterviewStatus, Invalid, JobStatus,
-    TextStatus,
+    CandidateId, Email, EmailKind, EmailStatus, FileId, FileKind, InterviewId, InterviewMode,
+    InterviewStatus, Invalid, JobId, JobStatus, TextStatus, UserId,
 };
 use crate::interview::interviews;
 use crate::resume::reader::{ReadText, ResumeReader};
@@ -66,11 +66,11 @@ pub struct UploadLimits<'a> {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
-    pub id: String,
-    pub job_id: String,
+    pub id: CandidateId,
+    pub job_id: JobId,
     pub name: String,
     pub email: String,
-    pub interview_id: String,
+    pub interview_id: InterviewId,
     pub status: InterviewStatus,
     pub score: Option<f64>,
     pub created_at: DateTime<Utc>,
@@ -144,7 +144,7 @@ async fn read_resume(
 /// bytes of the file the upload replaces, freed when it is stored.
 async fn check_job_quota(
     conn: &mut DbConn,
-    job_id: &str,
+    job_id: &JobId,
     quota: u64,
     adding: usize,
     replacing: i64,
@@ -168,7 +168,7 @@ fn lead_in(resume: Option<&ReadResume>) -> Option<String> {
 pub async fn add(
     ctx: &HiringContext<'_>,
     user: &User,
-    job_id: &str,
+    job_id: &JobId,
     new: NewCandidate,
 ) -> Result<Created, HiringError> {
     let mut conn = ctx.pool.get().await?;
@@ -219,7 +219,7 @@ pub async fn add(
     let interview_id = interview.interview.id.clone();
     let mut conn = ctx.pool.get().await?;
     let row = CandidateRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: CandidateId::random(),
         job_id: job.id.clone(),
         interview_id: interview_id.clone(),
         name,
@@ -275,10 +275,10 @@ fn invite_body(name: &str, job: &str, url: &str, expires: DateTime<Utc>) -> Stri
 async fn store_resume(
     conn: &mut DbConn,
     data_dir: &Path,
-    interview_id: &str,
+    interview_id: &InterviewId,
     resume: ReadResume,
 ) -> Result<FileRow, HiringError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = FileId::random();
     let path = file_path(data_dir, &id);
     crate::storage::write_private(&path, &resume.bytes)?;
     let row = FileRow {
@@ -301,15 +301,15 @@ async fn store_resume(
 }
 
 /// Removes a file's bytes; a file already gone is no error worth more than a log line.
-fn remove_file_bytes(data_dir: &Path, id: &str) {
+fn remove_file_bytes(data_dir: &Path, id: &FileId) {
     if let Err(e) = std::fs::remove_file(file_path(data_dir, id)) {
         tracing::warn!(file_id = %id, error = %e, "could not remove a file's bytes");
     }
 }
 
 /// Where file `id` lives. Ids are UUIDs made here, never names from a request.
-pub fn file_path(data_dir: &Path, id: &str) -> PathBuf {
-    data_dir.join("files").join(id)
+pub fn file_path(data_dir: &Path, id: &FileId) -> PathBuf {
+    data_dir.join("files").join(id.as_str())
 }
 
 /// Replaces the interview's resume (before the interview starts, the first question is
@@ -317,13 +317,13 @@ pub fn file_path(data_dir: &Path, id: &str) -> PathBuf {
 /// resume however often it is sent.
 pub async fn upload_resume(
     ctx: &HiringContext<'_>,
-    interview_id: &str,
+    interview_id: &InterviewId,
     filename: &str,
     bytes: Vec<u8>,
 ) -> Result<ResumeInfo, HiringError> {
     ctx.uploads
         .per_interview
-        .hit(interview_id)
+        .hit(interview_id.as_str())
         .map_err(HiringError::UploadRate)?;
     let mut conn = ctx.pool.get().await?;
     let previous = db::files::latest_of(&mut conn, interview_id, FileKind::Resume).await?;
@@ -362,8 +362,8 @@ pub async fn upload_resume(
 pub async fn delete_interview(
     pool: &DbPool,
     data_dir: &Path,
-    owner_id: &str,
-    interview_id: &str,
+    owner_id: &UserId,
+    interview_id: &InterviewId,
 ) -> Result<(), HiringError> {
     let mut conn = pool.get().await?;
     let files = db::files::ids_of(&mut conn, interview_id).await?;
@@ -379,7 +379,7 @@ pub async fn delete_interview(
 pub async fn resume_file(
     pool: &DbPool,
     data_dir: &Path,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<(FileRow, PathBuf), HiringError> {
     let mut conn = pool.get().await?;
     let file = db::files::latest_of(&mut conn, interview_id, FileKind::Resume)
@@ -390,7 +390,7 @@ pub async fn resume_file(
 }
 
 /// Whether the candidate of a hiring interview sees scores and feedback (their job says so).
-pub async fn sees_scores(pool: &DbPool, interview_id: &str) -> Result<bool, HiringError> {
+pub async fn sees_scores(pool: &DbPool, interview_id: &InterviewId) -> Result<bool, HiringError> {
     let mut conn = pool.get().await?;
     let Some(candidate) = db::candidates::of_interview(&mut conn, interview_id).await? else {
         return Ok(false);
@@ -401,7 +401,11 @@ pub async fn sees_scores(pool: &DbPool, interview_id: &str) -> Result<bool, Hiri
 }
 
 /// The job's candidates, oldest first.
-pub async fn list(pool: &DbPool, user: &User, job_id: &str) -> Result<Vec<Candidate>, HiringError> {
+pub async fn list(
+    pool: &DbPool,
+    user: &User,
+    job_id: &JobId,
+) -> Result<Vec<Candidate>, HiringError> {
     let mut conn = pool.get().await?;
     jobs::managed(&mut conn, user, job_id).await?;
     let rows = db::candidates::of_job(&mut conn, job_id).await?;
@@ -415,12 +419,12 @@ pub async fn list(pool: &DbPool, user: &User, job_id: &str) -> Result<Vec<Candid
 /// One candidate of a job, found by their interview (for the live page's updates).
 pub async fn by_interview(
     pool: &DbPool,
-    job_id: &str,
-    interview_id: &str,
+    job_id: &JobId,
+    interview_id: &InterviewId,
 ) -> Result<Option<Candidate>, HiringError> {
     let mut conn = pool.get().await?;
     match db::candidates::of_interview(&mut conn, interview_id).await? {
-        Some(row) if row.job_id == job_id => Ok(Some(view(&mut conn, row, None).await?)),
+        Some(row) if row.job_id == *job_id => Ok(Some(view(&mut conn, row, None).await?)),
         _ => Ok(None),
     }
 }
@@ -474,7 +478,7 @@ pub fn to_csv(candidates: &[Candidate]) -> String {
             c.created_at.to_rfc3339(),
             time(c.started_at),
             time(c.completed_at),
-            c.interview_id.clone(),
+            c.interview_id.to_string(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));

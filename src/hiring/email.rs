@@ -10,7 +10,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::config::{Settings, SmtpTls};
 use crate::db::emails::EmailRow;
 use crate::db::{self, DbPool};
-use crate::domain::{EmailKind, EmailStatus};
+use crate::domain::{EmailKind, EmailStatus, InterviewId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailerError {
@@ -29,7 +29,7 @@ pub struct Mailer {
 /// One email to send.
 pub struct Email<'a> {
     pub kind: EmailKind,
-    pub interview_id: Option<&'a str>,
+    pub interview_id: Option<&'a InterviewId>,
     pub to: &'a str,
     pub subject: String,
     pub body: String,
@@ -87,7 +87,7 @@ impl Mailer {
         }
         let row = EmailRow {
             id: uuid::Uuid::new_v4().to_string(),
-            interview_id: email.interview_id.map(str::to_owned),
+            interview_id: email.interview_id.cloned(),
             kind: email.kind,
             recipient: email.to.to_owned(),
             subject: email.subject.clone(),
@@ -162,7 +162,7 @@ async fn notify_completed(
     pool: &DbPool,
     mailer: &Mailer,
     public_url: &str,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<(), crate::db::DbError> {
     let mut conn = pool.get().await?;
     let Some(candidate) = db::candidates::of_interview(&mut conn, interview_id).await? else {

@@ -13,7 +13,7 @@ use crate::auth::User;
 use crate::db::interviews::InterviewRow;
 use crate::db::invites::InviteRow;
 use crate::db::{self, DbConn, DbError, DbPool};
-use crate::domain::{InterviewMode, InterviewStatus};
+use crate::domain::{InterviewId, InterviewMode, InterviewStatus, InviteId};
 
 /// 32 random bytes: 43 URL-safe characters.
 const TOKEN_BYTES: usize = 32;
@@ -33,15 +33,15 @@ pub enum InviteError {
 /// What a valid token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
-    pub invite_id: String,
-    pub interview_id: String,
+    pub invite_id: InviteId,
+    pub interview_id: InterviewId,
     pub expires_at: DateTime<Utc>,
 }
 
 /// An invite as its recruiter sees it (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InviteView {
-    pub id: String,
+    pub id: InviteId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -95,14 +95,14 @@ pub fn invite_url(public_url: &str, token: &str) -> String {
 
 pub async fn issue(
     conn: &mut DbConn,
-    interview_id: &str,
+    interview_id: &InterviewId,
     ttl: std::time::Duration,
 ) -> Result<Issued, DbError> {
     let token = new_token();
     let now = db::now();
     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7));
     let row = InviteRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: InviteId::random(),
         interview_id: interview_id.to_owned(),
         token_hash: token_hash(&token),
         created_at: now,
@@ -155,7 +155,7 @@ pub async fn authorize(pool: &DbPool, token: &str, count: bool) -> Result<Grant,
 pub async fn managed_interview(
     conn: &mut DbConn,
     user: &User,
-    id: &str,
+    id: &InterviewId,
 ) -> Result<InterviewRow, HiringError> {
     match db::interviews::find(conn, id).await? {
         Some(row) if row.mode == InterviewMode::Hiring && may_manage(user, &row.owner_id) => {
@@ -168,7 +168,7 @@ pub async fn managed_interview(
 pub async fn list(
     pool: &DbPool,
     user: &User,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<Vec<InviteView>, HiringError> {
     let mut conn = pool.get().await?;
     managed_interview(&mut conn, user, interview_id).await?;
@@ -184,7 +184,7 @@ pub async fn list(
 pub async fn reissue(
     pool: &DbPool,
     user: &User,
-    interview_id: &str,
+    interview_id: &InterviewId,
     ttl: std::time::Duration,
 ) -> Result<Issued, HiringError> {
     let mut conn = pool.get().await?;
@@ -193,12 +193,18 @@ pub async fn reissue(
         "pending" | "in_progress" => {}
         // Its links ran out before it started: a new link brings it back.
         "expired" => {
-            db::interviews::set_status(&mut conn, interview_id, "expired", "pending").await?;
+            db::interviews::set_status(
+                &mut conn,
+                interview_id,
+                InterviewStatus::Expired,
+                InterviewStatus::Pending,
+            )
+            .await?;
         }
         other => return Err(InviteError::InterviewOver(other.replace('_', " ")).into()),
     }
     let issued = issue(&mut conn, interview_id, ttl).await?;
-    tracing::info!(interview_id, invite_id = %issued.invite.id, "invite issued");
+    tracing::info!(%interview_id, invite_id = %issued.invite.id, "invite issued");
     Ok(issued)
 }
 
@@ -207,8 +213,8 @@ pub async fn reissue(
 pub async fn revoke(
     pool: &DbPool,
     user: &User,
-    interview_id: &str,
-    invite_id: Option<&str>,
+    interview_id: &InterviewId,
+    invite_id: Option<&InviteId>,
 ) -> Result<usize, HiringError> {
     let mut conn = pool.get().await?;
     managed_interview(&mut conn, user, interview_id).await?;
@@ -216,7 +222,7 @@ pub async fn revoke(
     if invite_id.is_some() && revoked == 0 {
         return Err(DbError::NotFound.into());
     }
-    tracing::info!(interview_id, ?invite_id, revoked, "invites revoked");
+    tracing::info!(%interview_id, ?invite_id, revoked, "invites revoked");
     Ok(revoked)
 }
 

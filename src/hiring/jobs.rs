@@ -8,7 +8,7 @@ use super::{may_manage, HiringError};
 use crate::auth::User;
 use crate::db::jobs::JobRow;
 use crate::db::{self, DbConn, DbError, DbPool};
-use crate::domain::{Difficulty, Invalid, JobStatus};
+use crate::domain::{Difficulty, Invalid, JobId, JobStatus, UserId};
 use crate::interview::catalog::{json_strings, to_json};
 use crate::interview::plan::RawRequest;
 
@@ -59,8 +59,8 @@ pub struct JobChange {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
-    pub id: String,
-    pub owner_id: String,
+    pub id: JobId,
+    pub owner_id: UserId,
     pub title: String,
     pub description: String,
     pub location: String,
@@ -114,7 +114,7 @@ pub async fn create(pool: &DbPool, user: &User, new: NewJob) -> Result<Job, Hiri
     let mut conn = pool.get().await?;
     let now = db::now();
     let mut row = JobRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: JobId::random(),
         owner_id: user.id.clone(),
         title: String::new(),
         description: String::new(),
@@ -152,7 +152,7 @@ pub async fn create(pool: &DbPool, user: &User, new: NewJob) -> Result<Job, Hiri
 /// My jobs (everyone's for an admin), newest first.
 pub async fn list(pool: &DbPool, user: &User) -> Result<Vec<Job>, HiringError> {
     let mut conn = pool.get().await?;
-    let owner = (user.role != crate::domain::Role::Admin).then_some(user.id.as_str());
+    let owner = (user.role != crate::domain::Role::Admin).then_some(&user.id);
     Ok(db::jobs::list(&mut conn, owner)
         .await?
         .into_iter()
@@ -160,13 +160,13 @@ pub async fn list(pool: &DbPool, user: &User) -> Result<Vec<Job>, HiringError> {
         .collect())
 }
 
-pub async fn get(pool: &DbPool, user: &User, id: &str) -> Result<Job, HiringError> {
+pub async fn get(pool: &DbPool, user: &User, id: &JobId) -> Result<Job, HiringError> {
     let mut conn = pool.get().await?;
     Ok(managed(&mut conn, user, id).await?.into())
 }
 
 /// The job `id` when `user` may manage it; otherwise not found (as if it did not exist).
-pub async fn managed(conn: &mut DbConn, user: &User, id: &str) -> Result<JobRow, HiringError> {
+pub async fn managed(conn: &mut DbConn, user: &User, id: &JobId) -> Result<JobRow, HiringError> {
     match db::jobs::find(conn, id).await? {
         Some(job) if may_manage(user, &job.owner_id) => Ok(job),
         _ => Err(DbError::NotFound.into()),
@@ -176,7 +176,7 @@ pub async fn managed(conn: &mut DbConn, user: &User, id: &str) -> Result<JobRow,
 pub async fn update(
     pool: &DbPool,
     user: &User,
-    id: &str,
+    id: &JobId,
     change: JobChange,
 ) -> Result<Job, HiringError> {
     let mut conn = pool.get().await?;

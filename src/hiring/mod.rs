@@ -8,7 +8,7 @@ pub mod jobs;
 
 use crate::auth::User;
 use crate::db::DbError;
-use crate::domain::{Invalid, Role};
+use crate::domain::{Invalid, Role, UserId};
 use crate::interview::interviews::InterviewError;
 
 pub use email::Mailer;
@@ -39,6 +39,6 @@ pub enum HiringError {
 }
 
 /// Whether `user` may manage something `owner_id` owns: its owner, or an admin.
-pub fn may_manage(user: &User, owner_id: &str) -> bool {
-    user.id == owner_id || user.role == Role::Admin
+pub fn may_manage(user: &User, owner_id: &UserId) -> bool {
+    user.id == *owner_id || user.role == Role::Admin
 }

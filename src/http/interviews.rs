@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::domain::InterviewId;
 use crate::error::AppError;
 use crate::http::current_user::CurrentUser;
 use crate::interview::interviews::{self, PageRequest};
@@ -24,7 +25,7 @@ pub async fn create(
     let budget = state
         .limits
         .interviews_per_user
-        .reserve(&user.0.id)
+        .reserve(user.0.id.as_str())
         .map_err(AppError::TooManyInterviews)?;
     let interview = interviews::create(&state.pool, &user.0.id, &body).await?;
     budget.keep();
@@ -45,7 +46,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     let owner = interviews::readable_as(&state.pool, (&user.0.id, user.0.role), &path).await?;
     let interview = interviews::get(&state.pool, &owner, &path).await?;
@@ -55,7 +56,7 @@ pub async fn get(
 pub async fn delete(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     crate::hiring::candidates::delete_interview(
         &state.pool,
@@ -70,7 +71,7 @@ pub async fn delete(
 pub async fn report(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     let owner = interviews::readable_as(&state.pool, (&user.0.id, user.0.role), &path).await?;
     let report = interviews::report(&state.pool, &owner, &path).await?;
@@ -81,12 +82,13 @@ pub async fn report(
 pub async fn report_pdf(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     let owner = interviews::readable_as(&state.pool, (&user.0.id, user.0.role), &path).await?;
     let pdf = interviews::report_pdf(&state.pool, &owner, &path).await?;
     // Interview ids are UUIDs, but never trust a path segment inside a header.
     let name: String = path
+        .as_str()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .take(64)

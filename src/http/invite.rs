@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::activity::ActivityKind;
 use crate::db::candidates::CandidateRow;
 use crate::db::jobs::JobRow;
+use crate::domain::InterviewId;
 use crate::error::AppError;
 use crate::hiring::invites::{self, Grant};
 use crate::hiring::{candidates, HiringError, InviteError};
@@ -152,7 +153,7 @@ pub async fn report(
 /// The candidate of a hiring interview and the job they were invited to.
 async fn candidate_and_job(
     state: &AppState,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<(CandidateRow, JobRow), AppError> {
     let mut conn = state.pool.get().await?;
     let candidate = db::candidates::of_interview(&mut conn, interview_id)

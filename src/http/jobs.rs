@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::activity::ActivityKind;
-use crate::domain::Role;
+use crate::domain::{InterviewId, InviteId, JobId, Role};
 use crate::error::AppError;
 use crate::hiring::candidates::{self, HiringContext, NewCandidate, UploadLimits};
 use crate::hiring::invites;
@@ -54,7 +54,7 @@ pub async fn create(
 pub async fn get(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<JobId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(jobs::get(&state.pool, &user.0, &path).await?))
 }
@@ -62,7 +62,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<JobId>,
     body: web::Json<JobChange>,
 ) -> Result<HttpResponse, AppError> {
     let job = jobs::update(&state.pool, &user.0, &path, body.into_inner()).await?;
@@ -72,7 +72,7 @@ pub async fn update(
 pub async fn candidates(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<JobId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(candidates::list(&state.pool, &user.0, &path).await?))
 }
@@ -80,14 +80,14 @@ pub async fn candidates(
 pub async fn add_candidate(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<JobId>,
     body: web::Json<NewCandidate>,
 ) -> Result<HttpResponse, AppError> {
     // A candidate is an interview created by the recruiter: it counts against their budget.
     let budget = state
         .limits
         .interviews_per_user
-        .reserve(&user.0.id)
+        .reserve(user.0.id.as_str())
         .map_err(AppError::TooManyInterviews)?;
     let created = candidates::add(&context(&state), &user.0, &path, body.into_inner()).await?;
     budget.keep();
@@ -100,7 +100,7 @@ pub async fn add_candidate(
 pub async fn candidates_csv(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<JobId>,
 ) -> Result<HttpResponse, AppError> {
     let list = candidates::list(&state.pool, &user.0, &path).await?;
     Ok(HttpResponse::Ok()
@@ -125,7 +125,7 @@ pub async fn events(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<JobId>,
 ) -> Result<HttpResponse, AppError> {
     let job_id = path.into_inner();
     // The stream lasts only as long as the login that opened it may read the job.
@@ -157,7 +157,7 @@ pub async fn events(
 struct Follower {
     events: tokio::sync::broadcast::Receiver<crate::activity::Activity>,
     pool: crate::db::DbPool,
-    job_id: String,
+    job_id: JobId,
     first: Option<Bytes>,
 }
 
@@ -205,7 +205,7 @@ fn sse(event: &str, data: &impl Serialize) -> Bytes {
 pub async fn invites(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(invites::list(&state.pool, &user.0, &path).await?))
 }
@@ -219,7 +219,7 @@ struct Reissued {
 pub async fn reissue_invite(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     let issued = invites::reissue(&state.pool, &user.0, &path, state.settings.invite_ttl).await?;
     state.activity.publish(&path, ActivityKind::Invited);
@@ -232,7 +232,7 @@ pub async fn reissue_invite(
 pub async fn revoke_invite(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<(String, String)>,
+    path: web::Path<(InterviewId, InviteId)>,
 ) -> Result<HttpResponse, AppError> {
     let (interview_id, invite_id) = path.into_inner();
     invites::revoke(&state.pool, &user.0, &interview_id, Some(&invite_id)).await?;
@@ -243,7 +243,7 @@ pub async fn revoke_invite(
 pub async fn revoke_invites(
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     invites::revoke(&state.pool, &user.0, &path, None).await?;
     close_revoked(&state, &path, None);
@@ -251,7 +251,7 @@ pub async fn revoke_invites(
 }
 
 /// A connection opened with a revoked invite is closed at once.
-fn close_revoked(state: &AppState, interview_id: &str, invite_id: Option<String>) {
+fn close_revoked(state: &AppState, interview_id: &InterviewId, invite_id: Option<InviteId>) {
     state.activity.publish(interview_id, ActivityKind::Revoked);
     if let Some(session) = state
         .live
@@ -267,7 +267,7 @@ pub async fn upload_resume(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
     body: Bytes,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
@@ -282,7 +282,7 @@ pub async fn download_resume(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: Recruiter,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     invites::managed_interview(&mut conn, &user.0, &path).await?;
@@ -302,7 +302,7 @@ pub fn filename(req: &HttpRequest) -> &str {
 pub async fn resume_response(
     req: &HttpRequest,
     state: &AppState,
-    interview_id: &str,
+    interview_id: &InterviewId,
 ) -> Result<HttpResponse, AppError> {
     let (file, path) =
         candidates::resume_file(&state.pool, &state.settings.data_dir, interview_id).await?;

@@ -14,7 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use crate::auth::LoginWatch;
-use crate::domain::InterviewStatus;
+use crate::domain::{InterviewId, InterviewStatus, InviteId};
 use crate::error::AppError;
 use crate::http::current_user::CurrentUser;
 use crate::http::origin_check::AllowedOrigins;
@@ -44,7 +44,7 @@ struct ConnectQuery {
 
 /// A connection opened by a candidate with an invite (the owner's own connections have none).
 struct InviteAccess {
-    invite_id: String,
+    invite_id: InviteId,
     expires_at: chrono::DateTime<chrono::Utc>,
     /// The job lets candidates see their scores and feedback.
     sees_scores: bool,
@@ -56,7 +56,7 @@ pub async fn connect(
     state: web::Data<AppState>,
     origins: web::Data<AllowedOrigins>,
     user: Option<CurrentUser>,
-    path: web::Path<String>,
+    path: web::Path<InterviewId>,
 ) -> Result<HttpResponse, AppError> {
     // Browsers send cookies with cross-site WebSocket handshakes: only our own pages may connect.
     if let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) {
@@ -113,7 +113,7 @@ pub async fn connect(
     let Some(deps) = state.live.clone() else {
         return Err(AppError::ModelsUnavailable);
     };
-    let holder = holder_id.as_deref().map(|user_id| Holder {
+    let holder = holder_id.as_ref().map(|user_id| Holder {
         user_id,
         max_live: state.settings.max_live_interviews_per_user,
     });
@@ -146,7 +146,7 @@ pub async fn connect(
 /// `holder` may hold one more.
 fn session_for(
     deps: &Arc<SessionDeps>,
-    interview_id: &str,
+    interview_id: &InterviewId,
     holder: Option<Holder<'_>>,
 ) -> Result<Addr<InterviewSession>, TooManyLive> {
     deps.registry

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use crate::domain::QuestionId;
 use crate::error::AppError;
 use crate::http::current_user::CurrentUser;
 use crate::interview::practice;
@@ -26,7 +27,7 @@ pub async fn bookmarks(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewBookmark {
-    question_id: String,
+    question_id: QuestionId,
 }
 
 /// 201 when saved now, 200 when it was saved already.
@@ -47,7 +48,7 @@ pub async fn add_bookmark(
 pub async fn remove_bookmark(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<String>,
+    path: web::Path<QuestionId>,
 ) -> Result<HttpResponse, AppError> {
     practice::remove_bookmark(&state.pool, &user.0.id, &path).await?;
     Ok(HttpResponse::NoContent().finish())

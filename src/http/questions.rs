@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::domain::QuestionId;
 use crate::error::AppError;
 use crate::http::current_user::Admin;
 use crate::interview::catalog::{self, NewQuestion, QuestionChanges};
@@ -41,7 +42,7 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<QuestionId>,
     body: web::Json<QuestionChanges>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();

@@ -15,7 +15,8 @@ use crate::db::feedback::FeedbackRow;
 use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::{
-    Difficulty, InterviewMode, InterviewStatus, Invalid, MessageKind, Role, Speaker,
+    Difficulty, InterviewId, InterviewMode, InterviewStatus, Invalid, MessageId, MessageKind,
+    QuestionId, Role, Speaker, UserId,
 };
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
@@ -35,7 +36,7 @@ pub enum InterviewError {
 /// An interview without its questions and messages (list entries).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Interview {
-    pub id: String,
+    pub id: InterviewId,
     pub interview_type: String,
     pub skills: Vec<String>,
     pub difficulty: Difficulty,
@@ -74,7 +75,7 @@ impl From<InterviewRow> for Interview {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedQuestion {
     pub position: i32,
-    pub question_id: String,
+    pub question_id: QuestionId,
     pub text: String,
 }
 
@@ -90,7 +91,7 @@ impl From<InterviewQuestionRow> for PlannedQuestion {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
-    pub id: String,
+    pub id: MessageId,
     pub seq: i32,
     pub role: Speaker,
     pub text: String,
@@ -215,7 +216,7 @@ impl PageRequest {
 #[tracing::instrument(skip(pool, raw), fields(interview_type = %raw.interview_type))]
 pub async fn create(
     pool: &DbPool,
-    owner_id: &str,
+    owner_id: &UserId,
     raw: &RawRequest,
 ) -> Result<InterviewDetail, InterviewError> {
     create_with(pool, owner_id, raw, InterviewMode::Practice, None).await
@@ -256,7 +257,7 @@ pub async fn plan_from_bank(
 /// question (a hiring interview's line about the candidate's resume).
 pub async fn create_with(
     pool: &DbPool,
-    owner_id: &str,
+    owner_id: &UserId,
     raw: &RawRequest,
     mode: InterviewMode,
     lead_in: Option<&str>,
@@ -265,7 +266,7 @@ pub async fn create_with(
     let (request, picked) = plan_from_bank(&mut conn, raw).await?;
 
     let now = crate::db::now();
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = InterviewId::random();
     let row = InterviewRow {
         id: id.clone(),
         owner_id: owner_id.to_owned(),
@@ -309,7 +310,7 @@ pub async fn create_with(
 /// The owner's interviews, newest first.
 pub async fn list(
     pool: &DbPool,
-    owner_id: &str,
+    owner_id: &UserId,
     page: PageRequest,
 ) -> Result<Page<Interview>, InterviewError> {
     let mut conn = pool.get().await?;
@@ -326,8 +327,8 @@ pub async fn list(
 /// One of the owner's interviews with its questions and messages.
 pub async fn get(
     pool: &DbPool,
-    owner_id: &str,
-    id: &str,
+    owner_id: &UserId,
+    id: &InterviewId,
 ) -> Result<InterviewDetail, InterviewError> {
     let mut conn = pool.get().await?;
     let row = db::interviews::find_owned(&mut conn, id, owner_id)
@@ -347,8 +348,8 @@ pub async fn get(
 /// The report of one of the owner's interviews (partial while it is in progress).
 pub async fn report(
     pool: &DbPool,
-    owner_id: &str,
-    id: &str,
+    owner_id: &UserId,
+    id: &InterviewId,
 ) -> Result<super::report::Report, InterviewError> {
     let mut conn = pool.get().await?;
     db::interviews::find_owned(&mut conn, id, owner_id)
@@ -361,12 +362,12 @@ pub async fn report(
 /// for an admin — any hiring interview (admins manage every job). Anything else is not found.
 pub async fn readable_as(
     pool: &DbPool,
-    (viewer_id, viewer_role): (&str, Role),
-    id: &str,
-) -> Result<String, InterviewError> {
+    (viewer_id, viewer_role): (&UserId, Role),
+    id: &InterviewId,
+) -> Result<UserId, InterviewError> {
     let mut conn = pool.get().await?;
     match db::interviews::find(&mut conn, id).await? {
-        Some(row) if row.owner_id == viewer_id => Ok(row.owner_id),
+        Some(row) if row.owner_id == *viewer_id => Ok(row.owner_id),
         Some(row) if viewer_role == Role::Admin && row.mode == InterviewMode::Hiring => {
             Ok(row.owner_id)
         }
@@ -378,8 +379,8 @@ pub async fn readable_as(
 #[tracing::instrument(skip(pool))]
 pub async fn report_pdf(
     pool: &DbPool,
-    owner_id: &str,
-    id: &str,
+    owner_id: &UserId,
+    id: &InterviewId,
 ) -> Result<Vec<u8>, InterviewError> {
     let detail = get(pool, owner_id, id).await?;
     let mut conn = pool.get().await?;
@@ -426,7 +427,7 @@ pub async fn report_pdf(
 /// when it ends, so lists can show them).
 pub async fn settle_report(
     pool: &DbPool,
-    id: &str,
+    id: &InterviewId,
 ) -> Result<super::report::Report, InterviewError> {
     let mut conn = pool.get().await?;
     let report = report_of(&mut conn, id).await?;
@@ -437,7 +438,7 @@ pub async fn settle_report(
 
 pub(super) async fn report_of(
     conn: &mut db::DbConn,
-    id: &str,
+    id: &InterviewId,
 ) -> Result<super::report::Report, InterviewError> {
     let names = skill_names(conn).await?;
     report_with_names(conn, id, &names).await
@@ -457,7 +458,7 @@ pub(super) async fn skill_names(
 /// [`report_of`] with the skill names already loaded (for many reports in a row).
 pub(super) async fn report_with_names(
     conn: &mut db::DbConn,
-    id: &str,
+    id: &InterviewId,
     skill_names: &std::collections::HashMap<String, String>,
 ) -> Result<super::report::Report, InterviewError> {
     let questions = db::interviews::questions_of(conn, id).await?;
@@ -480,7 +481,11 @@ pub(super) async fn report_with_names(
 
 /// Deletes one of the owner's interviews with everything stored for it.
 #[tracing::instrument(skip(pool))]
-pub async fn delete(pool: &DbPool, owner_id: &str, id: &str) -> Result<(), InterviewError> {
+pub async fn delete(
+    pool: &DbPool,
+    owner_id: &UserId,
+    id: &InterviewId,
+) -> Result<(), InterviewError> {
     let mut conn = pool.get().await?;
     if db::interviews::delete_owned(&mut conn, id, owner_id).await? {
         tracing::info!("interview deleted");

@@ -18,7 +18,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::catalog::Difficulty;
-use crate::domain::Invalid;
+use crate::domain::{Invalid, QuestionId};
 
 pub const QUESTION_COUNT: RangeInclusive<i64> = 1..=20;
 pub const TIME_LIMIT_MINUTES: RangeInclusive<i64> = 5..=180;
@@ -130,7 +130,7 @@ impl InterviewRequest {
 /// A question that may be planned: enabled and of the requested type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub id: String,
+    pub id: QuestionId,
     pub difficulty: Difficulty,
     pub skills: Vec<String>,
 }
@@ -353,7 +353,7 @@ mod tests {
         let request = parse(&raw("backend", &["sql", "caching"], "hard", 3)).expect("valid");
         for seed in 0..50 {
             let picked = plan(&request, &candidates, &mut StdRng::seed_from_u64(seed)).expect("ok");
-            let ids: Vec<&str> = picked.iter().map(|&i| &*candidates[i].id).collect();
+            let ids: Vec<&str> = picked.iter().map(|&i| candidates[i].id.as_str()).collect();
             // caching only exists as e2; sql is best covered by the hard h1; the last place goes
             // to a hard question (h2 or h3), never to a medium or easy one.
             assert_eq!(ids[0], "e2", "seed {seed}: {ids:?}");

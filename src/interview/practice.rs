@@ -11,14 +11,14 @@ use super::interviews::{report_with_names, skill_names, InterviewError};
 use super::report::progress::{self, CompletedInterview, Progress};
 use crate::db::bookmarks::BookmarkRow;
 use crate::db::{self, DbError, DbPool};
-use crate::domain::Difficulty;
+use crate::domain::{Difficulty, QuestionId, UserId};
 
 /// How many recent completed interviews progress looks at.
 pub const PROGRESS_WINDOW: i64 = 50;
 /// Entries per interview type on the leaderboard.
 pub const LEADERBOARD_SIZE: usize = 10;
 
-pub async fn progress(pool: &DbPool, user_id: &str) -> Result<Progress, InterviewError> {
+pub async fn progress(pool: &DbPool, user_id: &UserId) -> Result<Progress, InterviewError> {
     let mut conn = pool.get().await?;
     let rows = db::interviews::completed_owned(&mut conn, user_id, PROGRESS_WINDOW).await?;
     let names = skill_names(&mut conn).await?;
@@ -48,7 +48,7 @@ async fn type_names(conn: &mut db::DbConn) -> Result<HashMap<String, String>, Db
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bookmark {
-    pub question_id: String,
+    pub question_id: QuestionId,
     pub text: String,
     pub interview_type: String,
     pub difficulty: Difficulty,
@@ -56,7 +56,7 @@ pub struct Bookmark {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn bookmarks(pool: &DbPool, user_id: &str) -> Result<Vec<Bookmark>, InterviewError> {
+pub async fn bookmarks(pool: &DbPool, user_id: &UserId) -> Result<Vec<Bookmark>, InterviewError> {
     let mut conn = pool.get().await?;
     Ok(db::bookmarks::of_user(&mut conn, user_id)
         .await?
@@ -76,8 +76,8 @@ pub async fn bookmarks(pool: &DbPool, user_id: &str) -> Result<Vec<Bookmark>, In
 /// were never asked is not found (the bank stays private).
 pub async fn add_bookmark(
     pool: &DbPool,
-    user_id: &str,
-    question_id: &str,
+    user_id: &UserId,
+    question_id: &QuestionId,
 ) -> Result<bool, InterviewError> {
     let mut conn = pool.get().await?;
     if !db::interviews::was_asked(&mut conn, user_id, question_id).await? {
@@ -93,8 +93,8 @@ pub async fn add_bookmark(
 
 pub async fn remove_bookmark(
     pool: &DbPool,
-    user_id: &str,
-    question_id: &str,
+    user_id: &UserId,
+    question_id: &QuestionId,
 ) -> Result<(), InterviewError> {
     let mut conn = pool.get().await?;
     if db::bookmarks::delete(&mut conn, user_id, question_id).await? {
@@ -107,12 +107,12 @@ pub async fn remove_bookmark(
 /// Turns the user's place on the leaderboard on or off.
 pub async fn set_leaderboard_opt_in(
     pool: &DbPool,
-    user_id: &str,
+    user_id: &UserId,
     opt_in: bool,
 ) -> Result<(), InterviewError> {
     let mut conn = pool.get().await?;
     db::users::set_leaderboard_opt_in(&mut conn, user_id, opt_in).await?;
-    tracing::info!(user_id, opt_in, "leaderboard preference changed");
+    tracing::info!(%user_id, opt_in, "leaderboard preference changed");
     Ok(())
 }
 

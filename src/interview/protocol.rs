@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::feedback::TurnFeedback;
 use super::interviews::{InterviewDetail, Message};
+use crate::domain::MessageId;
 
 /// Largest binary (audio) frame answered normally: about 2 s of 16 kHz PCM16.
 pub const MAX_AUDIO_FRAME_BYTES: usize = 64 * 1024;
@@ -93,7 +94,7 @@ pub enum ServerMsg {
         message: Message,
     },
     ReplyDelta {
-        message_id: String,
+        message_id: MessageId,
         text: String,
     },
     Reply {

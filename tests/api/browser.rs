@@ -522,7 +522,7 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
     assert!(r.status.is_success(), "{:?}", r.body);
     let id = r.body["id"].as_str().expect("id").to_owned();
     let mut conn = app.pool().get().await.expect("connection");
-    viva::db::users::set_role(&mut conn, &id, viva::domain::Role::Recruiter)
+    viva::db::users::set_role(&mut conn, &id.into(), viva::domain::Role::Recruiter)
         .await
         .expect("promote");
     drop(conn);

@@ -8,6 +8,7 @@ use awc::http::StatusCode;
 use serde_json::{json, Value};
 use viva::db::DatabaseUrl;
 use viva::db::{DbPool, PoolOptions};
+use viva::domain::QuestionId;
 use viva::interview::catalog::{self, Bank, SeedReport};
 
 use crate::helpers::{spawn_app, Backend, Reply, TestApp};
@@ -62,7 +63,7 @@ impl TestApp {
         let me = self.get("/api/v1/auth/me", Some(&cookie)).await;
         let id = me.body["id"].as_str().expect("id");
         let mut conn = self.pool().get().await.expect("connection");
-        viva::db::users::set_role(&mut conn, id, viva::domain::Role::Admin)
+        viva::db::users::set_role(&mut conn, &id.into(), viva::domain::Role::Admin)
             .await
             .expect("promote");
         let me = self.get("/api/v1/auth/me", Some(&cookie)).await;
@@ -147,7 +148,7 @@ async fn admins_list_questions_with_rubrics_and_others_are_refused(backend: Back
     assert_eq!(all.len(), bank.questions.len());
     let first = all
         .iter()
-        .find(|q| q["id"] == bank.questions[0].id)
+        .find(|q| q["id"] == bank.questions[0].id.as_str())
         .expect("first bank question");
     assert_eq!(first["text"], bank.questions[0].text);
     assert_eq!(first["rubric"], json!(bank.questions[0].rubric));
@@ -280,7 +281,10 @@ async fn admins_create_edit_and_disable_questions(backend: Backend) {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["enabled"], false);
     let listed = admin_questions(&app, &admin, "").await;
-    let disabled = listed.iter().find(|q| q["id"] == *bank_id).expect("listed");
+    let disabled = listed
+        .iter()
+        .find(|q| q["id"] == bank_id.as_str())
+        .expect("listed");
     assert_eq!(
         disabled["enabled"], false,
         "admins still see disabled questions"
@@ -379,7 +383,10 @@ async fn question_input_is_validated_with_clear_400s(backend: Backend) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_code(), "invalid_json");
     let listed = admin_questions(&app, &admin, "").await;
-    let untouched = listed.iter().find(|q| q["id"] == *id).expect("listed");
+    let untouched = listed
+        .iter()
+        .find(|q| q["id"] == id.as_str())
+        .expect("listed");
     assert_eq!(untouched["source"], "bank", "failed edits change nothing");
 }
 
@@ -445,11 +452,16 @@ async fn seeding_follows_the_file_but_keeps_admin_changes(backend: Backend) {
         }
     );
     let questions = admin_questions(&app, &admin, "").await;
-    let find = |id: &str| questions.iter().find(|q| q["id"] == id).expect("question");
+    let find = |id: &QuestionId| {
+        questions
+            .iter()
+            .find(|q| q["id"] == id.as_str())
+            .expect("question")
+    };
     assert_eq!(find(&edited_by_admin)["text"], "An admin's wording.");
     assert_eq!(find(&next.questions[1].id)["text"], "Another new wording.");
     assert_eq!(find(&removed.id)["enabled"], false);
-    assert_eq!(find("behavioral-new")["source"], "bank");
+    assert_eq!(find(&"behavioral-new".into())["source"], "bank");
     let types = app.get("/api/v1/interview-types", Some(&admin)).await.body;
     assert_eq!(types[0]["name"], "Behavioural");
     assert!(!slugs(&types[0]["suggested_skills"]).contains(&dropped_suggestion.as_str()));
@@ -457,8 +469,13 @@ async fn seeding_follows_the_file_but_keeps_admin_changes(backend: Backend) {
     // Back to the original file: the removed question returns, the admin's edit still stands.
     catalog::seed(&app.pool(), &original).await.expect("seed");
     let questions = admin_questions(&app, &admin, "").await;
-    let find = |id: &str| questions.iter().find(|q| q["id"] == id).expect("question");
+    let find = |id: &QuestionId| {
+        questions
+            .iter()
+            .find(|q| q["id"] == id.as_str())
+            .expect("question")
+    };
     assert_eq!(find(&removed.id)["enabled"], true);
     assert_eq!(find(&edited_by_admin)["text"], "An admin's wording.");
-    assert_eq!(find("behavioral-new")["enabled"], false);
+    assert_eq!(find(&"behavioral-new".into())["enabled"], false);
 }

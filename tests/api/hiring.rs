@@ -20,7 +20,7 @@ impl TestApp {
         let me = self.get("/api/v1/auth/me", Some(&cookie)).await;
         let id = me.body["id"].as_str().expect("id");
         let mut conn = self.pool().get().await.expect("connection");
-        viva::db::users::set_role(&mut conn, id, viva::domain::Role::Recruiter)
+        viva::db::users::set_role(&mut conn, &id.into(), viva::domain::Role::Recruiter)
             .await
             .expect("promote");
         cookie
@@ -237,7 +237,7 @@ async fn a_token_opens_its_own_interview_and_nothing_else(backend: Backend) {
 
     // Only the token's hash is stored.
     let mut conn = app.pool().get().await.expect("connection");
-    let invites = viva::db::invites::of_interview(&mut conn, a_id)
+    let invites = viva::db::invites::of_interview(&mut conn, &a_id.into())
         .await
         .expect("invites");
     assert_eq!(invites.len(), 1);
@@ -451,14 +451,14 @@ async fn revoked_and_expired_links_stop_working(backend: Backend) {
             .expect("expire"),
         1
     );
-    let interview = viva::db::interviews::find(&mut conn, id)
+    let interview = viva::db::interviews::find(&mut conn, &id.into())
         .await
         .expect("find")
         .expect("row");
     assert_eq!(interview.status, viva::domain::InterviewStatus::Expired);
     let r = app.post_json(&invites, &json!({}), Some(&x)).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let interview = viva::db::interviews::find(&mut conn, id)
+    let interview = viva::db::interviews::find(&mut conn, &id.into())
         .await
         .expect("find")
         .expect("row");
@@ -719,7 +719,7 @@ async fn the_invite_email_carries_a_working_link() {
     // Recorded with its status.
     let id = created["candidate"]["interview_id"].as_str().expect("id");
     let mut conn = app.pool().get().await.expect("connection");
-    let sent = viva::db::emails::of_interview(&mut conn, id)
+    let sent = viva::db::emails::of_interview(&mut conn, &id.into())
         .await
         .expect("emails");
     assert_eq!(sent.len(), 1);
@@ -873,7 +873,7 @@ async fn the_job_page_follows_a_live_interview_and_revoking_closes_it() {
 /// A new link to the interview that works for an hour (the live test's default lasts 3 s).
 async fn hour_long_link(app: &TestApp, interview_id: &str) -> String {
     let mut conn = app.pool().get().await.expect("connection");
-    viva::hiring::invites::issue(&mut conn, interview_id, Duration::from_secs(3600))
+    viva::hiring::invites::issue(&mut conn, &interview_id.into(), Duration::from_secs(3600))
         .await
         .expect("issue")
         .token

@@ -52,8 +52,11 @@ async fn a_planned_interview_covers_the_requested_skills(backend: Backend) {
         return;
     };
     let bank = Bank::bundled().expect("bank");
-    let skills_of: HashMap<&str, &Vec<String>> =
-        bank.questions.iter().map(|q| (&*q.id, &q.skills)).collect();
+    let skills_of: HashMap<&str, &Vec<String>> = bank
+        .questions
+        .iter()
+        .map(|q| (q.id.as_str(), &q.skills))
+        .collect();
     let (_, cookie) = app.signed_in_user().await;
 
     let requested = ["api-design", "security", "testing", "observability"];
@@ -92,7 +95,7 @@ async fn a_planned_interview_covers_the_requested_skills(backend: Backend) {
         let q = bank
             .questions
             .iter()
-            .find(|q| &q.id == id)
+            .find(|q| q.id.as_str() == id)
             .expect("bank question");
         assert_eq!(q.interview_type, "backend");
     }
@@ -349,7 +352,7 @@ async fn deleting_an_interview_removes_it_and_its_questions(backend: Backend) {
     assert_eq!(list.body["total"], 1);
     assert_eq!(list.body["items"][0]["id"], kept["id"]);
     let mut conn = app.pool().get().await.expect("connection");
-    let left = viva::db::interviews::questions_of(&mut conn, gone_id)
+    let left = viva::db::interviews::questions_of(&mut conn, &gone_id.into())
         .await
         .expect("query");
     assert!(left.is_empty(), "its planned questions went with it");

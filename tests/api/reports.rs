@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 use viva::db::feedback::FeedbackRow;
 use viva::db::interviews::MessageRow;
-use viva::domain::MessageKind;
+use viva::domain::{InterviewId, MessageId, MessageKind};
 
 use crate::helpers::{loud, spawn_app, spawn_live_app, Backend, TestApp, STRONG_PASSWORD};
 use crate::live::{events_of, Live};
@@ -84,7 +84,7 @@ pub async fn scored_interview(
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let id = r.body["id"].as_str().expect("id").to_owned();
+    let id = InterviewId::from(r.body["id"].as_str().expect("id"));
     let pool = app.pool();
     let mut conn = pool.get().await.expect("a connection");
     let started = completed - chrono::Duration::minutes(20);
@@ -95,7 +95,7 @@ pub async fn scored_interview(
         let position = i32::try_from(i + 1).expect("few questions");
         let at = started + chrono::Duration::minutes(i64::from(position));
         let message = |seq: i32, kind: MessageKind, text: String| MessageRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: MessageId::random(),
             interview_id: id.clone(),
             seq,
             role: kind.speaker(),

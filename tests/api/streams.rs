@@ -57,9 +57,13 @@ impl Recruiter {
         let me = app.get("/api/v1/auth/me", Some(&cookie)).await;
         let id = me.body["id"].as_str().expect("id").to_owned();
         let mut conn = app.pool().get().await.expect("connection");
-        viva::db::users::set_role(&mut conn, &id, viva::domain::Role::Recruiter)
-            .await
-            .expect("promote");
+        viva::db::users::set_role(
+            &mut conn,
+            &id.as_str().into(),
+            viva::domain::Role::Recruiter,
+        )
+        .await
+        .expect("promote");
         let job = new_job(app, &cookie, job_body("Backend engineer")).await;
         Self {
             id,

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use crate::domain::Invalid;
+use crate::domain::{Invalid, QuestionId};
 
 /// The bank bundled into the binary.
 pub const BUNDLED_BANK: &str = include_str!("questions.toml");
@@ -66,7 +66,7 @@ pub struct SkillDef {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionDef {
-    pub id: String,
+    pub id: QuestionId,
     pub interview_type: String,
     pub skills: Vec<String>,
     pub difficulty: Difficulty,
@@ -149,7 +149,7 @@ impl Bank {
         let mut ids = HashSet::new();
         for q in &self.questions {
             let context = format!("question `{}`", q.id);
-            check(check_slug(&q.id), &context);
+            check(check_slug(q.id.as_str()), &context);
             if !ids.insert(q.id.as_str()) {
                 check(Err(Invalid("id used twice".into())), &context);
             }

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::db::catalog::{self, QuestionChangeset, QuestionRow};
 use crate::db::{DbConn, DbError, DbPool};
-use crate::domain::{Invalid, QuestionSource};
+use crate::domain::{Invalid, QuestionId, QuestionSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -40,7 +40,7 @@ pub struct InterviewType {
 /// A bank question as admins see it (with its rubric).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Question {
-    pub id: String,
+    pub id: QuestionId,
     pub interview_type: String,
     pub difficulty: Difficulty,
     pub text: String,
@@ -166,7 +166,7 @@ pub async fn create_question(pool: &DbPool, input: NewQuestion) -> Result<Questi
     let skills = check_skills(&mut conn, &input.skills).await?;
     let now = crate::db::now();
     let row = QuestionRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: QuestionId::random(),
         interview_type: interview_type.to_owned(),
         difficulty,
         text,
@@ -187,7 +187,7 @@ pub async fn create_question(pool: &DbPool, input: NewQuestion) -> Result<Questi
 #[tracing::instrument(skip(pool, changes))]
 pub async fn update_question(
     pool: &DbPool,
-    id: &str,
+    id: &QuestionId,
     changes: QuestionChanges,
 ) -> Result<Question, CatalogError> {
     let QuestionChanges {

@@ -413,7 +413,7 @@ mod tests {
             let in_bank = bank
                 .questions
                 .iter()
-                .find(|b| b.id == q.id)
+                .find(|b| b.id.as_str() == q.id)
                 .unwrap_or_else(|| panic!("{} is not in the bank", q.id));
             assert_eq!(
                 (&in_bank.text, &in_bank.rubric),

@@ -310,7 +310,7 @@ mod tests {
             let q = bank
                 .questions
                 .iter()
-                .find(|q| q.id == case.question_id)
+                .find(|q| q.id.as_str() == case.question_id)
                 .unwrap_or_else(|| panic!("{}: unknown question {}", case.id, case.question_id));
             assert_eq!(q.text, case.question, "{}", case.id);
             for m in &case.mentions {

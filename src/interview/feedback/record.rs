@@ -6,14 +6,14 @@ use serde::Serialize;
 
 use super::{Assessment, AssessmentSource, Delivery};
 use crate::db::feedback::FeedbackRow;
-use crate::domain::{FeedbackSource, Flag, Invalid};
+use crate::domain::{FeedbackSource, Flag, InterviewId, Invalid, MessageId};
 
 /// The feedback on one answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TurnFeedback {
     pub id: String,
     /// The candidate message it is about.
-    pub message_id: String,
+    pub message_id: MessageId,
     pub question_position: i32,
     /// 1–5.
     pub score: i32,
@@ -39,8 +39,8 @@ pub struct RubricPoint {
 
 /// The row for `assessment` and `delivery` of answer `message_id`.
 pub fn to_row(
-    interview_id: &str,
-    message_id: &str,
+    interview_id: &InterviewId,
+    message_id: &MessageId,
     question_position: i32,
     assessment: &Assessment,
     delivery: &Delivery,
@@ -115,7 +115,7 @@ mod tests {
             },
         };
         let delivery = measure("Um, I added an index.", None, None);
-        let row = to_row("i", "m", 2, &assessment, &delivery);
+        let row = to_row(&"i".into(), &"m".into(), 2, &assessment, &delivery);
         assert_eq!(row.filler_count, 1);
         let rubric = vec!["Finds the slow query".to_owned(), "Measures".to_owned()];
         let shown = from_row(row, &rubric).expect("valid row");

@@ -20,7 +20,7 @@ use super::progress::Progress;
 use super::CLOSE_NORMAL;
 use crate::activity::ActivityKind;
 use crate::db::{self, interviews::MessageRow};
-use crate::domain::{InterviewStatus, MessageKind, Speaker};
+use crate::domain::{InterviewId, InterviewStatus, MessageId, MessageKind, Speaker};
 use crate::inference::InferenceError;
 use crate::interview::conductor::{Move, Turn};
 use crate::interview::feedback::TurnFeedback;
@@ -207,7 +207,7 @@ pub struct ReplyRequest {
 /// An answer to assess, with its question and rubric.
 #[derive(Debug)]
 pub struct AssessRequest {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub position: i32,
     pub question: String,
     pub rubric: Vec<String>,
@@ -227,7 +227,7 @@ enum Phase {
 /// The interviewer's reply being written.
 #[derive(Debug)]
 struct Reply {
-    message_id: String,
+    message_id: MessageId,
     /// The planned question the reply is about.
     position: i32,
     /// What has been sent as `reply_delta` so far.
@@ -239,14 +239,14 @@ struct Reply {
 /// An answer waiting for its feedback (assessed once the interviewer has replied to it).
 #[derive(Debug)]
 struct PendingFeedback {
-    message_id: String,
+    message_id: MessageId,
     position: i32,
     answer: String,
     spoken: Option<SpokenAnswer>,
 }
 
 pub struct Machine {
-    interview_id: String,
+    interview_id: InterviewId,
     turn: TurnSettings,
     mode: InputMode,
     detector: TurnDetector,
@@ -267,7 +267,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn new(interview_id: String, turn: TurnSettings) -> Self {
+    pub fn new(interview_id: InterviewId, turn: TurnSettings) -> Self {
         Self {
             interview_id,
             turn,
@@ -295,7 +295,7 @@ impl Machine {
         }
         let epoch = self.epoch + 1;
         let mode = self.mode;
-        *self = Self::new(std::mem::take(&mut self.interview_id), self.turn);
+        *self = Self::new(self.interview_id.clone(), self.turn);
         self.epoch = epoch;
         self.mode = mode;
         self.detector = TurnDetector::new(turn_settings(self.turn, mode));
@@ -490,7 +490,8 @@ impl Machine {
                 // restarted: only the text was stored).
                 let answer = loaded.detail.messages.last().cloned();
                 let text = answer.as_ref().map(|m| m.text.clone()).unwrap_or_default();
-                let assessed = |id: &str| loaded.detail.feedback.iter().any(|f| f.message_id == id);
+                let assessed =
+                    |id: &MessageId| loaded.detail.feedback.iter().any(|f| f.message_id == *id);
                 if let Some(answer) = answer.filter(|m| !assessed(&m.id)) {
                     if self.pending_feedback.is_none() {
                         self.pending_feedback = Some(PendingFeedback {
@@ -654,7 +655,7 @@ impl Machine {
             .as_ref()
             .map(|(s, _)| i64::try_from(s.audio.len() as u64 / SAMPLES_PER_MS).unwrap_or(i64::MAX));
         let row = MessageRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: MessageId::random(),
             interview_id: self.interview_id.clone(),
             seq: loaded.progress.take_seq(),
             role: Speaker::Candidate,
@@ -766,7 +767,7 @@ impl Machine {
             cancelled: cancelled.clone(),
         };
         self.reply = Some(Reply {
-            message_id: uuid::Uuid::new_v4().to_string(),
+            message_id: MessageId::random(),
             position,
             spoken: String::new(),
             cancelled,
@@ -789,7 +790,7 @@ impl Machine {
         self.send_delta(message_id, text.to_owned());
     }
 
-    fn send_delta(&mut self, message_id: String, text: String) {
+    fn send_delta(&mut self, message_id: MessageId, text: String) {
         if self.phase != Phase::Busy(LiveState::Speaking) {
             self.set_phase(Phase::Busy(LiveState::Speaking));
         }
@@ -847,7 +848,7 @@ impl Machine {
         position: Option<i32>,
         end: Option<EndReason>,
     ) {
-        let message_id = uuid::Uuid::new_v4().to_string();
+        let message_id = MessageId::random();
         if !text.is_empty() {
             self.send_delta(message_id.clone(), text.clone());
         }
@@ -868,7 +869,7 @@ impl Machine {
 
     fn interviewer_row(
         &mut self,
-        id: String,
+        id: MessageId,
         text: String,
         kind: MessageKind,
         position: Option<i32>,

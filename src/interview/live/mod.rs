@@ -22,6 +22,7 @@ pub use session::InterviewSession;
 
 use super::protocol::{ClientMsg, ServerMsg};
 use crate::db::DbPool;
+use crate::domain::InviteId;
 use crate::inference::Engines;
 use crate::speech::vad::TurnSettings;
 
@@ -72,14 +73,14 @@ pub struct Attach {
     pub connection: u64,
     pub socket: Recipient<ToSocket>,
     /// The invite the connection was opened with (a candidate's link), if any.
-    pub invite_id: Option<String>,
+    pub invite_id: Option<InviteId>,
 }
 
 /// Invites were revoked: a connection opened with one of them (`None`: any invite) is closed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct InvitesRevoked {
-    pub invite_id: Option<String>,
+    pub invite_id: Option<InviteId>,
 }
 
 /// A connection went away.

@@ -78,7 +78,7 @@ mod tests {
 
     fn row(seq: i32, kind: MessageKind, position: Option<i32>) -> MessageRow {
         MessageRow {
-            id: format!("m{seq}"),
+            id: format!("m{seq}").into(),
             interview_id: "i".into(),
             seq,
             role: kind.speaker(),

@@ -9,18 +9,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use actix::Addr;
 
 use super::InterviewSession;
+use crate::domain::{InterviewId, UserId};
 
 /// A live session: the instance number it was started as, its address, and the user holding it.
 struct Live {
     instance: u64,
     addr: Addr<InterviewSession>,
-    holder: Option<String>,
+    holder: Option<UserId>,
 }
 
 /// A signed-in user opening a live interview, and how many they may hold at once.
 #[derive(Debug, Clone, Copy)]
 pub struct Holder<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub max_live: usize,
 }
 
@@ -33,7 +34,7 @@ pub struct TooManyLive {
 
 #[derive(Clone, Default)]
 pub struct SessionRegistry {
-    sessions: Arc<Mutex<HashMap<String, Live>>>,
+    sessions: Arc<Mutex<HashMap<InterviewId, Live>>>,
     instances: Arc<AtomicU64>,
 }
 
@@ -43,7 +44,7 @@ impl SessionRegistry {
     /// allowed; starting one more than the holder's limit is not.
     pub fn get_or_start(
         &self,
-        interview_id: &str,
+        interview_id: &InterviewId,
         holder: Option<Holder<'_>>,
         start: impl FnOnce(u64) -> Addr<InterviewSession>,
     ) -> Result<Addr<InterviewSession>, TooManyLive> {
@@ -69,7 +70,11 @@ impl SessionRegistry {
 
     /// Whether [`Self::get_or_start`] would let `holder` open the interview now (an early
     /// answer, before any work; `get_or_start` decides).
-    pub fn admits(&self, interview_id: &str, holder: Holder<'_>) -> Result<(), TooManyLive> {
+    pub fn admits(
+        &self,
+        interview_id: &InterviewId,
+        holder: Holder<'_>,
+    ) -> Result<(), TooManyLive> {
         let sessions = self.lock();
         if running(&sessions, interview_id).is_some() {
             return Ok(());
@@ -78,12 +83,12 @@ impl SessionRegistry {
     }
 
     /// The interview's live session, when there is one on this node.
-    pub fn get(&self, interview_id: &str) -> Option<Addr<InterviewSession>> {
+    pub fn get(&self, interview_id: &InterviewId) -> Option<Addr<InterviewSession>> {
         running(&self.lock(), interview_id).map(|live| live.addr.clone())
     }
 
     /// Forgets the session when it is still `instance` (a newer one is left alone).
-    pub fn remove(&self, interview_id: &str, instance: u64) {
+    pub fn remove(&self, interview_id: &InterviewId, instance: u64) {
         let mut sessions = self.lock();
         if sessions
             .get(interview_id)
@@ -93,7 +98,7 @@ impl SessionRegistry {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Live>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<InterviewId, Live>> {
         // The map stays consistent whatever panicked while holding it (single inserts/removes).
         self.sessions
             .lock()
@@ -101,16 +106,22 @@ impl SessionRegistry {
     }
 }
 
-fn running<'a>(sessions: &'a HashMap<String, Live>, interview_id: &str) -> Option<&'a Live> {
+fn running<'a>(
+    sessions: &'a HashMap<InterviewId, Live>,
+    interview_id: &InterviewId,
+) -> Option<&'a Live> {
     sessions
         .get(interview_id)
         .filter(|live| live.addr.connected())
 }
 
-fn check_limit(sessions: &HashMap<String, Live>, holder: Holder<'_>) -> Result<(), TooManyLive> {
+fn check_limit(
+    sessions: &HashMap<InterviewId, Live>,
+    holder: Holder<'_>,
+) -> Result<(), TooManyLive> {
     let held = sessions
         .values()
-        .filter(|live| live.holder.as_deref() == Some(holder.user_id) && live.addr.connected())
+        .filter(|live| live.holder.as_ref() == Some(holder.user_id) && live.addr.connected())
         .count();
     if held >= holder.max_live {
         return Err(TooManyLive {

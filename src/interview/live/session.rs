@@ -20,8 +20,7 @@ use super::writer::{WorkerWriter, FOLLOW_UP_CONVERSATION};
 use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket};
 use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::{self, DbError, DbPool};
-use crate::domain::Invalid;
-use crate::domain::{FileKind, InterviewStatus};
+use crate::domain::{FileKind, InterviewId, InterviewStatus, Invalid, InviteId};
 use crate::inference::BackgroundPause;
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, TurnInput};
@@ -56,7 +55,7 @@ struct Connection {
     id: u64,
     socket: Recipient<ToSocket>,
     /// The invite it was opened with (a candidate's link), if any.
-    invite_id: Option<String>,
+    invite_id: Option<InviteId>,
 }
 
 impl Connection {
@@ -72,7 +71,7 @@ impl Connection {
 }
 
 pub struct InterviewSession {
-    interview_id: String,
+    interview_id: InterviewId,
     instance: u64,
     deps: Arc<SessionDeps>,
     socket: Option<Connection>,
@@ -88,7 +87,7 @@ pub struct InterviewSession {
 }
 
 impl InterviewSession {
-    pub fn new(interview_id: String, instance: u64, deps: Arc<SessionDeps>) -> Self {
+    pub fn new(interview_id: InterviewId, instance: u64, deps: Arc<SessionDeps>) -> Self {
         let machine = Machine::new(interview_id.clone(), deps.turn);
         Self {
             interview_id,
@@ -296,7 +295,7 @@ impl InterviewSession {
         &mut self,
         connection: u64,
         socket: Recipient<ToSocket>,
-        invite_id: Option<String>,
+        invite_id: Option<InviteId>,
         ctx: &mut Context<Self>,
     ) {
         if self.retired {
@@ -550,7 +549,7 @@ fn write_outcome<T>(result: Option<Result<T, DbError>>) -> Result<T, WriteFailur
 /// Measures and assesses an answer, then stores and returns its feedback.
 async fn assess_and_store(
     deps: Arc<SessionDeps>,
-    interview_id: String,
+    interview_id: InterviewId,
     request: AssessRequest,
 ) -> Result<TurnFeedback, FeedbackError> {
     let shown_rubric = request.rubric.clone();
@@ -595,7 +594,7 @@ fn detached<T: 'static>(
     async move { task.await.ok() }
 }
 
-async fn load(pool: DbPool, id: String) -> Result<Loaded, LiveError> {
+async fn load(pool: DbPool, id: InterviewId) -> Result<Loaded, LiveError> {
     let mut conn = pool.get().await?;
     let row = db::interviews::find(&mut conn, &id)
         .await?

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::feedback::TurnFeedback;
+use crate::domain::MessageId;
 
 /// A planned question with the skills it practises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnswerResult {
     pub question_position: i32,
-    pub message_id: String,
+    pub message_id: MessageId,
     /// 1–5.
     pub score: i32,
     pub words_per_minute: Option<f64>,
@@ -370,7 +371,7 @@ mod tests {
     fn feedback(position: i32, score: i32, delivery: serde_json::Value) -> TurnFeedback {
         TurnFeedback {
             id: format!("f{position}-{score}"),
-            message_id: format!("m{position}-{score}"),
+            message_id: format!("m{position}-{score}").into(),
             question_position: position,
             score,
             rubric: Vec::new(),

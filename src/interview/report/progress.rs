@@ -14,10 +14,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::SkillResult;
+use crate::domain::InterviewId;
 
 /// What progress needs of one completed interview.
 pub struct CompletedInterview {
-    pub id: String,
+    pub id: InterviewId,
     pub interview_type: String,
     pub completed_at: DateTime<Utc>,
     pub skills: Vec<SkillResult>,
@@ -43,7 +44,7 @@ pub struct SkillTrend {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendPoint {
-    pub interview_id: String,
+    pub interview_id: InterviewId,
     pub completed_at: DateTime<Utc>,
     pub score: u32,
 }

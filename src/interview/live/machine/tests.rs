@@ -42,7 +42,7 @@ fn interview(status: InterviewStatus, questions: &[&str], rows: &[MessageRow]) -
                 .zip(1..)
                 .map(|(text, position)| PlannedQuestion {
                     position,
-                    question_id: format!("q{position}"),
+                    question_id: format!("q{position}").into(),
                     text: (*text).into(),
                 })
                 .collect(),
@@ -61,7 +61,7 @@ fn interview(status: InterviewStatus, questions: &[&str], rows: &[MessageRow]) -
 
 fn row(seq: i32, kind: MessageKind, position: i32, text: &str) -> MessageRow {
     MessageRow {
-        id: format!("m{seq}"),
+        id: format!("m{seq}").into(),
         interview_id: "interview-1".into(),
         seq,
         role: kind.speaker(),
@@ -410,7 +410,7 @@ fn start_after_an_unreplied_answer_replies_to_it_and_owes_its_feedback() {
     assert_eq!(show(&effects), "reply assess state:Listening");
     match effects.iter().find(|e| matches!(e, Effect::Assess(_))) {
         Some(Effect::Assess(request)) => {
-            assert_eq!(request.message_id, "m2");
+            assert_eq!(request.message_id.as_str(), "m2");
             assert!(
                 request.spoken.is_none(),
                 "only the text survived the restart"
