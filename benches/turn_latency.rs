@@ -53,6 +53,7 @@ fn start_server(data_dir: std::path::PathBuf) -> u16 {
                 // Every round starts new interviews for the same four users, while the last
                 // rounds' sessions still wait out their reconnect grace.
                 max_live_interviews_per_user: 1_000,
+                max_live_interviews: 0,
                 max_interviews_per_hour: 1_000,
                 ..Settings::default()
             };

@@ -364,6 +364,13 @@ settings! {
         parse: |value| parse_count(value, 0),
         help: "Password hashes that may wait for one of those slots; beyond that the request gets 503 `server_busy` with Retry-After.",
     },
+    max_live_interviews: usize {
+        env: "VIVA_MAX_LIVE_INTERVIEWS",
+        default: 2,
+        shown: "2",
+        parse: |value| parse_count(value, 0),
+        help: "Live interviews this server holds at once (0: no limit). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default suits the CPU models on 2 cores (measured: 4 at once made the whole reply's p95 about 10 s); raise it for more cores or a GPU.",
+    },
     max_live_interviews_per_user: usize {
         env: "VIVA_MAX_LIVE_INTERVIEWS_PER_USER",
         default: 3,

@@ -66,6 +66,10 @@ pub enum AppError {
     /// The user already holds `max_live_interviews_per_user` live interviews.
     #[error("you already have {limit} live interviews open, the most allowed at once; close one (a closed interview stays live for a short grace period) and try again")]
     TooManyLiveInterviews { limit: usize },
+    /// This node already holds as many live interviews as it serves well (`max_live_interviews`):
+    /// a new one would make every interview slow.
+    #[error("this server is holding as many live interviews as it can right now; try again in a few minutes")]
+    ServerFull(Duration),
     /// Too much work of one kind at once on this server (password hashing, reading uploads):
     /// try again soon.
     #[error("the server is busy; try again in {} seconds", retry_after_secs(.0))]
@@ -133,6 +137,7 @@ impl AppError {
             Self::TooManyInterviews(_) => ErrorCode::TooManyInterviews,
             Self::TooManyLiveInterviews { .. } => ErrorCode::TooManyLiveInterviews,
             Self::Busy(_) => ErrorCode::ServerBusy,
+            Self::ServerFull(_) => ErrorCode::ServerFull,
             Self::InterviewClosed(_) => ErrorCode::InterviewClosed,
             Self::ModelsUnavailable => ErrorCode::ModelsUnavailable,
             Self::InviteInvalid(_) => ErrorCode::InviteInvalid,
@@ -173,9 +178,10 @@ impl ResponseError for AppError {
             Self::RateLimited(_)
             | Self::TooManyInterviews(_)
             | Self::TooManyLiveInterviews { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::ModelsUnavailable | Self::Busy(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Unavailable(_)
+            | Self::ModelsUnavailable
+            | Self::Busy(_)
+            | Self::ServerFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -197,7 +203,8 @@ impl ResponseError for AppError {
         match self {
             Self::RateLimited(retry_after)
             | Self::TooManyInterviews(retry_after)
-            | Self::Busy(retry_after) => {
+            | Self::Busy(retry_after)
+            | Self::ServerFull(retry_after) => {
                 response.insert_header((
                     header::RETRY_AFTER,
                     retry_after_secs(retry_after).to_string(),

@@ -158,7 +158,7 @@ impl Application {
                 Arc::new(SessionDeps {
                     pool: pool.clone(),
                     engines,
-                    registry: SessionRegistry::default(),
+                    registry: SessionRegistry::with_capacity(settings.max_live_interviews),
                     turn: settings.turn_settings(),
                     grace: settings.interview_grace,
                     test_hooks: settings.test_hooks,

@@ -11,7 +11,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpMessage, HttpRequest};
 use percent_encoding::percent_decode_str;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
@@ -196,6 +196,9 @@ pub struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
+    live_interviews: IntGauge,
+    live_capacity: IntGauge,
+    live_refused: IntCounterVec,
 }
 
 impl Metrics {
@@ -208,6 +211,19 @@ impl Metrics {
         self.http_seconds
             .with_label_values(&[route, method])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a live interview not started (`reason`: `full` or `user_limit`).
+    pub fn observe_live_refusal(&self, reason: &str) {
+        self.live_refused.with_label_values(&[reason]).inc();
+    }
+
+    /// Records the node's live interviews and its capacity (0: no limit), read at scrape time.
+    pub fn set_live_interviews(&self, live: usize, capacity: usize) {
+        self.live_interviews
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
+        self.live_capacity
+            .set(i64::try_from(capacity).unwrap_or(i64::MAX));
     }
 
     pub fn new() -> Self {
@@ -232,16 +248,38 @@ impl Metrics {
             &["route", "method"],
         )
         .expect("static metric definition is valid");
-        registry
-            .register(Box::new(http_requests.clone()))
-            .expect("registered once");
-        registry
-            .register(Box::new(http_seconds.clone()))
-            .expect("registered once");
+        let live_interviews =
+            IntGauge::new("live_interviews", "Live interview sessions on this node")
+                .expect("static metric definition is valid");
+        let live_capacity = IntGauge::new(
+            "live_interview_capacity",
+            "Most live interviews this node starts (max_live_interviews; 0: no limit)",
+        )
+        .expect("static metric definition is valid");
+        let live_refused = IntCounterVec::new(
+            Opts::new(
+                "live_interviews_refused_total",
+                "Live interviews not started, by reason (full: the node's capacity; user_limit: the user's)",
+            ),
+            &["reason"],
+        )
+        .expect("static metric definition is valid");
+        for metric in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_seconds.clone()),
+            Box::new(live_interviews.clone()),
+            Box::new(live_capacity.clone()),
+            Box::new(live_refused.clone()),
+        ] {
+            registry.register(metric).expect("registered once");
+        }
         Self {
             registry,
             http_requests,
             http_seconds,
+            live_interviews,
+            live_capacity,
+            live_refused,
         }
     }
 

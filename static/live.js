@@ -623,10 +623,11 @@ export function connect() {
   };
 }
 
-function scheduleReconnect(why) {
+/** Tries to connect again after `delayMs` (default: the growing backoff), saying `why`. */
+function scheduleReconnect(why, delayMs = null) {
   if (live.over || live.takenOver || live.reconnectTimer) return;
-  const delay = live.backoff;
-  live.backoff = Math.min(live.backoff * 2, BACKOFF_MAX_MS);
+  const delay = delayMs ?? live.backoff;
+  if (delayMs === null) live.backoff = Math.min(live.backoff * 2, BACKOFF_MAX_MS);
   const seconds = Math.round(delay / 1000);
   setConnection(`${why} Reconnecting in ${seconds} second${seconds === 1 ? '' : 's'}…`);
   live.reconnectTimer = setTimeout(connect, delay);
@@ -644,7 +645,10 @@ async function diagnose() {
     }
     const refusal = await socketRefusal();
     if (live.over) return;
-    scheduleReconnect(refusal ?? 'Could not connect to the live interview (the server may be starting, or its speech models unavailable).');
+    scheduleReconnect(
+      refusal?.text ?? 'Could not connect to the live interview (the server may be starting, or its speech models unavailable).',
+      refusal?.retryMs ?? null,
+    );
   } catch (error) {
     if (live.over) return;
     if (config.isFatal(error)) {
@@ -658,9 +662,10 @@ async function diagnose() {
 }
 
 /**
- * Why the server refuses the upgrade for a reason that passes (429: this person already holds
- * their most live interviews), or null. A plain GET of the socket's path gets the same checks
- * as the upgrade, answered in JSON (docs/protocol.md).
+ * Why the server refuses the upgrade for a reason that passes, as `{ text, retryMs }`, or null:
+ * 429 (this person already holds their most live interviews) or 503 `server_full` (the server
+ * holds as many interviews as it can; `retryMs` from its Retry-After). A plain GET of the
+ * socket's path gets the same checks as the upgrade, answered in JSON (docs/protocol.md).
  */
 async function socketRefusal() {
   try {
@@ -668,9 +673,16 @@ async function socketRefusal() {
       credentials: 'same-origin',
       headers: { Accept: 'application/json' },
     });
-    if (res.status !== 429) return null;
+    if (res.status !== 429 && res.status !== 503) return null;
     const data = await res.json().catch(() => null);
-    return data?.error?.message ? humanize(data.error.message) : null;
+    const code = data?.error?.code;
+    if (res.status === 503 && code !== 'server_full') return null;
+    if (!data?.error?.message) return null;
+    const retryAfter = Number(res.headers.get('Retry-After'));
+    return {
+      text: humanize(data.error.message),
+      retryMs: code === 'server_full' && retryAfter > 0 ? retryAfter * 1000 : null,
+    };
   } catch {
     return null;
   }

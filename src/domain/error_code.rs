@@ -58,6 +58,7 @@ error_codes! {
     TooManyInterviews = "too_many_interviews",
     TooManyLiveInterviews = "too_many_live_interviews",
     ServerBusy = "server_busy",
+    ServerFull = "server_full",
     ModelsUnavailable = "models_unavailable",
     ServiceUnavailable = "service_unavailable",
     InternalError = "internal_error",

@@ -28,6 +28,11 @@ pub async fn metrics(
             return Err(AppError::MetricsToken);
         }
     }
+    if let Some(live) = &state.live {
+        state
+            .metrics
+            .set_live_interviews(live.registry.live(), live.registry.capacity());
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render()))

@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::http::current_user::CurrentUser;
 use crate::http::origin_check::AllowedOrigins;
 use crate::interview::interviews;
-use crate::interview::live::registry::{Holder, TooManyLive};
+use crate::interview::live::registry::{Holder, NotAdmitted};
 use crate::interview::live::{
     Attach, Audio, Client, Detach, InterviewSession, SessionDeps, ToSocket, CLOSE_INVITE_ENDED,
     CLOSE_SESSION_ENDED,
@@ -30,6 +30,10 @@ use crate::interview::protocol::{
 use crate::state::AppState;
 
 /// Frames above this close the connection (1009) instead of getting an `error` event.
+/// What a refused candidate is told to wait when the node is full: live interviews end, and a
+/// closed page frees its place after `interview_grace`.
+const RETRY_WHEN_FULL: Duration = Duration::from_secs(60);
+
 const MAX_WS_FRAME_BYTES: usize = 1 << 20;
 const PING_EVERY: Duration = Duration::from_secs(10);
 const DROP_SILENT_AFTER: Duration = Duration::from_secs(30);
@@ -117,13 +121,20 @@ pub async fn connect(
         user_id,
         max_live: state.settings.max_live_interviews_per_user,
     });
-    let too_many = |e: TooManyLive| AppError::TooManyLiveInterviews { limit: e.limit };
-    if let Some(holder) = holder {
-        deps.registry.admits(&path, holder).map_err(too_many)?;
-    }
+    let refused = |e: NotAdmitted| match e {
+        NotAdmitted::TooManyForUser { limit } => {
+            state.metrics.observe_live_refusal("user_limit");
+            AppError::TooManyLiveInterviews { limit }
+        }
+        NotAdmitted::Full { .. } => {
+            state.metrics.observe_live_refusal("full");
+            AppError::ServerFull(RETRY_WHEN_FULL)
+        }
+    };
+    deps.registry.admits(&path, holder).map_err(refused)?;
     // Only a real handshake may start a session: one that no socket ever joins would stay.
     ws::handshake(&req).map_err(|e| AppError::InvalidInput(format!("WebSocket handshake: {e}")))?;
-    let session = session_for(&deps, &path, holder).map_err(too_many)?;
+    let session = session_for(&deps, &path, holder).map_err(refused)?;
     if invite.is_some() {
         deps.activity
             .publish(&path, crate::activity::ActivityKind::Opened);
@@ -142,13 +153,13 @@ pub async fn connect(
         .map_err(|e| AppError::InvalidInput(format!("WebSocket handshake: {e}")))
 }
 
-/// The interview's live session on this node, started (supervised) when there is none and
-/// `holder` may hold one more.
+/// The interview's live session on this node, started (supervised) when there is none, the
+/// node has room and `holder` may hold one more.
 fn session_for(
     deps: &Arc<SessionDeps>,
     interview_id: &InterviewId,
     holder: Option<Holder<'_>>,
-) -> Result<Addr<InterviewSession>, TooManyLive> {
+) -> Result<Addr<InterviewSession>, NotAdmitted> {
     deps.registry
         .get_or_start(interview_id, holder, |instance| {
             let deps = deps.clone();

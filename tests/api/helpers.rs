@@ -136,6 +136,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         log_level: std::env::var("VIVA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
         // This process is the test harness: uploads are read by the real viva executable.
         reader_program: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_viva"))),
+        // Tests hold many interviews at once; the node's capacity has its own test.
+        max_live_interviews: 0,
         ..Settings::default()
     }
 }

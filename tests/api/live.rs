@@ -1021,3 +1021,108 @@ async fn one_live_interview_more_than_allowed_is_refused_before_the_upgrade(back
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+// ---- the node's capacity ----------------------------------------------------------------
+
+/// Beyond `max_live_interviews` a new interview is refused before the upgrade with 503
+/// `server_full` and Retry-After (whoever opens it), while the running ones carry on and can be
+/// rejoined; the refusals and the count show in /metrics; a place frees when a session ends.
+#[actix_web::test]
+async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |s| {
+        s.max_live_interviews = 2;
+        s.interview_grace = Duration::from_secs(1);
+        s.metrics_bind = Some("127.0.0.1:0".parse().expect("an address"));
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, first_user) = app.signed_in_user().await;
+    let (_, second_user) = app.signed_in_user().await;
+    let a = new_interview(&app, &first_user, 1).await;
+    let b = new_interview(&app, &second_user, 1).await;
+    let c = new_interview(&app, &second_user, 1).await;
+    let mut live_a = Live::connect(&app, &a, &first_user).await;
+    live_a.until("ready").await;
+    let mut live_b = Live::connect(&app, &b, &second_user).await;
+    live_b.until("ready").await;
+
+    let url = format!("ws://127.0.0.1:{}/api/v1/interviews/{c}/ws", app.port);
+    let refused = awc::Client::new()
+        .ws(url.as_str())
+        .header("cookie", second_user.as_str())
+        .connect()
+        .await;
+    match refused {
+        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a third live interview must not upgrade on a full server"),
+    }
+    let r = app
+        .get(&format!("/api/v1/interviews/{c}/ws"), Some(&second_user))
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "server_full")
+    );
+    assert_eq!(r.header("retry-after"), Some("60"));
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("try again")));
+
+    // The running interviews are not disturbed, and rejoining one is never refused.
+    let mut again = Live::connect(&app, &a, &first_user).await;
+    again.until("ready").await;
+    expect_error(&mut live_a, "taken_over").await;
+    again.send_json(json!({"type": "start"})).await;
+    again.until("reply").await;
+
+    let metrics = TestApp::client()
+        .get(format!(
+            "http://127.0.0.1:{}/metrics",
+            app.metrics_port.expect("a metrics port")
+        ))
+        .send()
+        .await
+        .expect("metrics")
+        .body()
+        .await
+        .expect("metrics body");
+    let metrics = String::from_utf8_lossy(&metrics);
+    for line in [
+        "viva_live_interviews 2",
+        "viva_live_interview_capacity 2",
+        "viva_live_interviews_refused_total{reason=\"full\"} 2",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in\n{metrics}"
+        );
+    }
+
+    // Once a closed interview's session ends (after its 1 s grace), a place is free again.
+    drop((live_a, live_b, again));
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        match awc::Client::new()
+            .ws(url.as_str())
+            .header("cookie", second_user.as_str())
+            .connect()
+            .await
+        {
+            Ok(_) => break,
+            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE)
+            }
+            Err(e) => panic!("unexpected error {e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the place never came back"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,6 +1,8 @@
-//! The live sessions of this node, by interview id, and who holds them: a signed-in user may
-//! hold only so many at once (sessions opened with a candidate's invite link are held by no
-//! user: each link opens its one interview).
+//! The live sessions of this node, by interview id, and who holds them. Admission: the node
+//! holds at most `capacity` live sessions (beyond it a new interview is refused, never made
+//! slow for everyone), and a signed-in user may hold only so many at once (sessions opened
+//! with a candidate's invite link are held by no user: each link opens its one interview).
+//! Joining a session that already runs is never refused.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,20 +27,44 @@ pub struct Holder<'a> {
     pub max_live: usize,
 }
 
-/// The user already holds their most live interviews.
+/// Why a new live session was not started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("already holding {limit} live interviews")]
-pub struct TooManyLive {
-    pub limit: usize,
+pub enum NotAdmitted {
+    /// The user already holds their most live interviews.
+    #[error("already holding {limit} live interviews")]
+    TooManyForUser { limit: usize },
+    /// The node already holds as many live interviews as it can serve well.
+    #[error("this server already holds its {capacity} live interviews")]
+    Full { capacity: usize },
 }
 
 #[derive(Clone, Default)]
 pub struct SessionRegistry {
     sessions: Arc<Mutex<HashMap<InterviewId, Live>>>,
     instances: Arc<AtomicU64>,
+    /// Most live sessions at once; 0: no limit.
+    capacity: usize,
 }
 
 impl SessionRegistry {
+    /// A registry that holds at most `capacity` live sessions (0: no limit).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity,
+            ..Self::default()
+        }
+    }
+
+    /// Live sessions on this node now.
+    pub fn live(&self) -> usize {
+        self.lock().values().filter(|l| l.addr.connected()).count()
+    }
+
+    /// Most live sessions at once (0: no limit).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// The interview's live session, started with `start(instance)` when there is none, held
     /// by `holder` (`None`: opened with an invite link). Joining a running session is always
     /// allowed; starting one more than the holder's limit is not.
@@ -47,14 +73,12 @@ impl SessionRegistry {
         interview_id: &InterviewId,
         holder: Option<Holder<'_>>,
         start: impl FnOnce(u64) -> Addr<InterviewSession>,
-    ) -> Result<Addr<InterviewSession>, TooManyLive> {
+    ) -> Result<Addr<InterviewSession>, NotAdmitted> {
         let mut sessions = self.lock();
         if let Some(live) = running(&sessions, interview_id) {
             return Ok(live.addr.clone());
         }
-        if let Some(holder) = holder {
-            check_limit(&sessions, holder)?;
-        }
+        self.check_room(&sessions, holder)?;
         let instance = self.instances.fetch_add(1, Ordering::Relaxed);
         let addr = start(instance);
         sessions.insert(
@@ -73,13 +97,38 @@ impl SessionRegistry {
     pub fn admits(
         &self,
         interview_id: &InterviewId,
-        holder: Holder<'_>,
-    ) -> Result<(), TooManyLive> {
+        holder: Option<Holder<'_>>,
+    ) -> Result<(), NotAdmitted> {
         let sessions = self.lock();
         if running(&sessions, interview_id).is_some() {
             return Ok(());
         }
-        check_limit(&sessions, holder)
+        self.check_room(&sessions, holder)
+    }
+
+    /// Whether one more session fits the node and `holder`'s limit.
+    fn check_room(
+        &self,
+        sessions: &HashMap<InterviewId, Live>,
+        holder: Option<Holder<'_>>,
+    ) -> Result<(), NotAdmitted> {
+        let live = || sessions.values().filter(|l| l.addr.connected());
+        if self.capacity > 0 && live().count() >= self.capacity {
+            return Err(NotAdmitted::Full {
+                capacity: self.capacity,
+            });
+        }
+        if let Some(holder) = holder {
+            let held = live()
+                .filter(|l| l.holder.as_ref() == Some(holder.user_id))
+                .count();
+            if held >= holder.max_live {
+                return Err(NotAdmitted::TooManyForUser {
+                    limit: holder.max_live,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The interview's live session, when there is one on this node.
@@ -113,20 +162,4 @@ fn running<'a>(
     sessions
         .get(interview_id)
         .filter(|live| live.addr.connected())
-}
-
-fn check_limit(
-    sessions: &HashMap<InterviewId, Live>,
-    holder: Holder<'_>,
-) -> Result<(), TooManyLive> {
-    let held = sessions
-        .values()
-        .filter(|live| live.holder.as_ref() == Some(holder.user_id) && live.addr.connected())
-        .count();
-    if held >= holder.max_live {
-        return Err(TooManyLive {
-            limit: holder.max_live,
-        });
-    }
-    Ok(())
 }
