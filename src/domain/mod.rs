@@ -8,6 +8,7 @@ mod ids;
 mod interview;
 mod password;
 mod role;
+mod text_column;
 mod text_enum;
 
 pub use display_name::DisplayName;

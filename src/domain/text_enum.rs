@@ -1,6 +1,7 @@
 //! `text_enum!`: an enum whose values are stored and sent as fixed snake_case texts. Each
 //! variant's text is written once; the macro gives the enum `as_str`, `parse`, `ALL`,
-//! `Display`, serde as the text, and diesel's mapping to a `Text` column on both databases, so
+//! `Display`, serde as the text, and diesel's mapping to a `Text` column on both databases
+//! ([`super::text_column`]), so
 //! a row holds the enum itself and a misspelt value does not compile.
 
 /// Declares a text enum:
@@ -73,38 +74,17 @@ macro_rules! text_enum {
             }
         }
 
-        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
-            ) -> diesel::serialize::Result {
-                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
-                    self.as_str(),
-                    out,
-                )
+        impl $name {
+            fn sql_text(&self) -> &str {
+                self.as_str()
+            }
+
+            fn from_sql_text(raw: String) -> Result<Self, String> {
+                Self::parse(&raw).map_err(|invalid| invalid.0)
             }
         }
 
-        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $name {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
-            ) -> diesel::serialize::Result {
-                out.set_value(self.as_str());
-                Ok(diesel::serialize::IsNull::No)
-            }
-        }
-
-        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                let raw = String::from_sql(bytes)?;
-                Self::parse(&raw).map_err(|invalid| invalid.0.into())
-            }
-        }
+        $crate::domain::text_column::text_column!($name);
     };
 }
 

@@ -1000,23 +1000,29 @@ async fn one_live_interview_more_than_allowed_is_refused_before_the_upgrade(back
         "ws://127.0.0.1:{}/api/v1/interviews/{}/ws",
         app.port, ids[2]
     );
+    upgrades_once_refusals_end(&url, &cookie, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+/// Tries the upgrade at `url` until it succeeds, each refusal being `refused`, within
+/// `EVENT_TIMEOUT`.
+async fn upgrades_once_refusals_end(url: &str, cookie: &str, refused: StatusCode) {
     let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
     loop {
         match awc::Client::new()
-            .ws(url.as_str())
-            .header("cookie", cookie.as_str())
+            .ws(url)
+            .header("cookie", cookie)
             .connect()
             .await
         {
-            Ok(_) => break,
+            Ok(_) => return,
             Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
-                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS)
+                assert_eq!(status, refused)
             }
             Err(e) => panic!("unexpected error {e}"),
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the slot never came back"
+            "the place never came back"
         );
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     }
@@ -1105,24 +1111,5 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
 
     // Once a closed interview's session ends (after its 1 s grace), a place is free again.
     drop((live_a, live_b, again));
-    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
-    loop {
-        match awc::Client::new()
-            .ws(url.as_str())
-            .header("cookie", second_user.as_str())
-            .connect()
-            .await
-        {
-            Ok(_) => break,
-            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
-                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE)
-            }
-            Err(e) => panic!("unexpected error {e}"),
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the place never came back"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    }
+    upgrades_once_refusals_end(&url, &second_user, StatusCode::SERVICE_UNAVAILABLE).await;
 }
