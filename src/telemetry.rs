@@ -3,6 +3,8 @@
 //! ([`method_label`], [`route_label`]).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -11,7 +13,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpMessage, HttpRequest};
 use percent_encoding::percent_decode_str;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
@@ -22,6 +25,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, Settings};
+use crate::inference::WorkerSnapshot;
 
 /// Installs the global log subscriber. Later calls (tests start many apps) are no-ops.
 pub fn init_tracing(settings: &Settings) {
@@ -199,6 +203,13 @@ pub struct Metrics {
     live_interviews: IntGauge,
     live_capacity: IntGauge,
     live_refused: IntCounterVec,
+    model_in_queue: IntGaugeVec,
+    model_requests: IntCounterVec,
+    model_wait_seconds: CounterVec,
+    model_busy_seconds: CounterVec,
+    model_tokens: IntCounterVec,
+    /// The model counters as last read, so each scrape adds what happened since.
+    models_seen: Mutex<HashMap<&'static str, WorkerSnapshot>>,
 }
 
 impl Metrics {
@@ -224,6 +235,33 @@ impl Metrics {
             .set(i64::try_from(live).unwrap_or(i64::MAX));
         self.live_capacity
             .set(i64::try_from(capacity).unwrap_or(i64::MAX));
+    }
+
+    /// Records what the model workers (`speech`, `llm`) have done, read at scrape time.
+    pub fn observe_models(&self, models: &[(&'static str, WorkerSnapshot)]) {
+        let mut seen = self
+            .models_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (model, now) in models {
+            let before = seen.insert(model, *now).unwrap_or_default();
+            let label = [*model];
+            self.model_in_queue
+                .with_label_values(&label)
+                .set(i64::try_from(now.in_queue).unwrap_or(i64::MAX));
+            self.model_requests
+                .with_label_values(&label)
+                .inc_by(now.done.saturating_sub(before.done));
+            self.model_wait_seconds
+                .with_label_values(&label)
+                .inc_by(now.wait.saturating_sub(before.wait).as_secs_f64());
+            self.model_busy_seconds
+                .with_label_values(&label)
+                .inc_by(now.busy.saturating_sub(before.busy).as_secs_f64());
+            self.model_tokens
+                .with_label_values(&label)
+                .inc_by(now.tokens.saturating_sub(before.tokens));
+        }
     }
 
     pub fn new() -> Self {
@@ -264,12 +302,51 @@ impl Metrics {
             &["reason"],
         )
         .expect("static metric definition is valid");
+        let model_in_queue = IntGaugeVec::new(
+            Opts::new(
+                "model_requests_in_queue",
+                "Requests waiting for or running on a model worker",
+            ),
+            &["model"],
+        )
+        .expect("static metric definition is valid");
+        let model_requests = IntCounterVec::new(
+            Opts::new("model_requests_total", "Requests a model worker finished"),
+            &["model"],
+        )
+        .expect("static metric definition is valid");
+        let model_wait_seconds = CounterVec::new(
+            Opts::new(
+                "model_wait_seconds_total",
+                "Time finished requests waited before their work began (queue and compute gate)",
+            ),
+            &["model"],
+        )
+        .expect("static metric definition is valid");
+        let model_busy_seconds = CounterVec::new(
+            Opts::new("model_busy_seconds_total", "Time a model worker computed"),
+            &["model"],
+        )
+        .expect("static metric definition is valid");
+        let model_tokens = IntCounterVec::new(
+            Opts::new(
+                "model_tokens_total",
+                "Tokens written (tokens per second: its rate over model_busy_seconds_total's)",
+            ),
+            &["model"],
+        )
+        .expect("static metric definition is valid");
         for metric in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_seconds.clone()),
             Box::new(live_interviews.clone()),
             Box::new(live_capacity.clone()),
             Box::new(live_refused.clone()),
+            Box::new(model_in_queue.clone()),
+            Box::new(model_requests.clone()),
+            Box::new(model_wait_seconds.clone()),
+            Box::new(model_busy_seconds.clone()),
+            Box::new(model_tokens.clone()),
         ] {
             registry.register(metric).expect("registered once");
         }
@@ -280,6 +357,12 @@ impl Metrics {
             live_interviews,
             live_capacity,
             live_refused,
+            model_in_queue,
+            model_requests,
+            model_wait_seconds,
+            model_busy_seconds,
+            model_tokens,
+            models_seen: Mutex::new(HashMap::new()),
         }
     }
 

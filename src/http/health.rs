@@ -32,6 +32,11 @@ pub async fn metrics(
         state
             .metrics
             .set_live_interviews(live.registry.live(), live.registry.capacity());
+        let engines = &live.engines;
+        state.metrics.observe_models(&[
+            ("speech", engines.speech.stats()),
+            ("llm", engines.llm.stats()),
+        ]);
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use super::stats::{WorkerSnapshot, WorkerStats};
 use super::{ComputeGate, InferenceError};
 use crate::llm::{ChatMessage, ChatRole, Conversation, GenerateOptions, Generation, LlmEngine};
 
@@ -37,6 +38,7 @@ struct Job {
     events: mpsc::Sender<ReplyEvent>,
     cancelled: Arc<AtomicBool>,
     span: tracing::Span,
+    queued_at: Instant,
 }
 
 /// A reply being generated. Dropping it (or calling [`ReplyStream::cancel`]) stops the
@@ -82,6 +84,7 @@ impl Drop for ReplyStream {
 #[derive(Clone)]
 pub struct LlmWorker {
     jobs: SyncSender<Job>,
+    stats: Arc<WorkerStats>,
 }
 
 impl LlmWorker {
@@ -94,6 +97,8 @@ impl LlmWorker {
         gate: ComputeGate,
     ) -> std::io::Result<Self> {
         let (jobs, queue) = sync_channel::<Job>(capacity);
+        let stats = Arc::new(WorkerStats::default());
+        let counted = stats.clone();
         std::thread::Builder::new()
             .name("viva-llm".into())
             .spawn(move || {
@@ -106,10 +111,19 @@ impl LlmWorker {
                     let is_new = cached.is_none();
                     let conversation =
                         cached.unwrap_or_else(|| start_conversation(&engine, &mut caches));
-                    let (conversation, result) = {
+                    let (conversation, result, wait, busy) = {
                         let _compute = gate.lock();
-                        run(&engine, conversation, &job)
+                        let started = Instant::now();
+                        let (conversation, result) = run(&engine, conversation, &job);
+                        (
+                            conversation,
+                            result,
+                            started - job.queued_at,
+                            started.elapsed(),
+                        )
                     };
+                    let tokens = result.as_ref().map_or(0, |g| g.generated_tokens);
+                    counted.finished(wait, busy, u64::try_from(tokens).unwrap_or(u64::MAX));
                     if is_new {
                         keep_system_prompt(&engine, &conversation, &job.messages, &mut caches);
                     }
@@ -118,7 +132,12 @@ impl LlmWorker {
                     let _ = job.events.blocking_send(ReplyEvent::Done(result));
                 }
             })?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, stats })
+    }
+
+    /// What the worker has done so far.
+    pub fn stats(&self) -> WorkerSnapshot {
+        self.stats.snapshot()
     }
 
     /// Queues a reply for `conversation` (any stable id, e.g. the interview id) to `messages`,
@@ -139,14 +158,21 @@ impl LlmWorker {
             events,
             cancelled: cancelled.clone(),
             span: tracing::Span::current(),
+            queued_at: Instant::now(),
         };
+        self.stats.queued();
         match self.jobs.try_send(job) {
             Ok(()) => Ok(ReplyStream {
                 events: receiver,
                 cancelled,
             }),
-            Err(TrySendError::Full(_)) => Err(InferenceError::Busy("llm")),
-            Err(TrySendError::Disconnected(_)) => Err(InferenceError::Stopped("llm")),
+            Err(e) => {
+                self.stats.unqueued();
+                Err(match e {
+                    TrySendError::Full(_) => InferenceError::Busy("llm"),
+                    TrySendError::Disconnected(_) => InferenceError::Stopped("llm"),
+                })
+            }
         }
     }
 }

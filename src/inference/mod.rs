@@ -6,6 +6,7 @@
 pub mod device;
 pub mod llm;
 pub mod speech;
+pub mod stats;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
+pub use stats::WorkerSnapshot;
 
 use crate::config::Settings;
 use crate::embedding::{EmbeddingError, Encode, SentenceEncoder};

@@ -1,10 +1,12 @@
 //! The Whisper worker: one thread owns the engine and transcribes requests in order.
 
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::stats::{WorkerSnapshot, WorkerStats};
 use super::{ComputeGate, InferenceError};
 use crate::speech::whisper::{Transcript, WhisperEngine};
 
@@ -12,6 +14,7 @@ struct Job {
     samples: Vec<f32>,
     reply: oneshot::Sender<Result<Transcript, InferenceError>>,
     span: tracing::Span,
+    queued_at: Instant,
 }
 
 /// A handle to the speech worker thread. Cheap to clone; the thread ends when every handle
@@ -19,6 +22,7 @@ struct Job {
 #[derive(Clone)]
 pub struct SpeechWorker {
     jobs: SyncSender<Job>,
+    stats: Arc<WorkerStats>,
 }
 
 impl SpeechWorker {
@@ -30,6 +34,8 @@ impl SpeechWorker {
         gate: ComputeGate,
     ) -> std::io::Result<Self> {
         let (jobs, queue) = sync_channel::<Job>(capacity);
+        let stats = Arc::new(WorkerStats::default());
+        let counted = stats.clone();
         std::thread::Builder::new()
             .name("viva-speech".into())
             .spawn(move || {
@@ -37,16 +43,20 @@ impl SpeechWorker {
                 for job in queue {
                     // A requester that went away (cancelled) needs no transcript.
                     if job.reply.is_closed() {
+                        counted.finished(job.queued_at.elapsed(), Default::default(), 0);
                         continue;
                     }
-                    let result = job.span.in_scope(|| {
+                    let (result, wait, busy) = job.span.in_scope(|| {
                         let _compute = gate.lock();
-                        engine.transcribe(&job.samples)
+                        let started = Instant::now();
+                        let result = engine.transcribe(&job.samples);
+                        (result, started - job.queued_at, started.elapsed())
                     });
+                    counted.finished(wait, busy, 0);
                     let _ = job.reply.send(result.map_err(InferenceError::from));
                 }
             })?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, stats })
     }
 
     /// Transcribes 16 kHz mono samples.
@@ -56,15 +66,29 @@ impl SpeechWorker {
             samples,
             reply,
             span: tracing::Span::current(),
+            queued_at: Instant::now(),
         };
+        self.stats.queued();
         match self.jobs.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(InferenceError::Busy("speech")),
-            Err(TrySendError::Disconnected(_)) => return Err(InferenceError::Stopped("speech")),
+            Err(e) => {
+                self.stats.unqueued();
+                return Err(match e {
+                    TrySendError::Full(_) => InferenceError::Busy("speech"),
+                    TrySendError::Disconnected(_) => InferenceError::Stopped("speech"),
+                });
+            }
         }
         answer
             .await
             .map_err(|_| InferenceError::Stopped("speech"))?
+    }
+}
+
+impl SpeechWorker {
+    /// What the worker has done so far.
+    pub fn stats(&self) -> WorkerSnapshot {
+        self.stats.snapshot()
     }
 }
 

@@ -1085,19 +1085,12 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
     expect_error(&mut live_a, "taken_over").await;
     again.send_json(json!({"type": "start"})).await;
     again.until("reply").await;
+    again
+        .send_json(json!({"type": "text", "text": "I led the migration of our billing service to Postgres, and cut its p95 latency in half."}))
+        .await;
+    again.until("reply").await;
 
-    let metrics = TestApp::client()
-        .get(format!(
-            "http://127.0.0.1:{}/metrics",
-            app.metrics_port.expect("a metrics port")
-        ))
-        .send()
-        .await
-        .expect("metrics")
-        .body()
-        .await
-        .expect("metrics body");
-    let metrics = String::from_utf8_lossy(&metrics);
+    let metrics = scrape_metrics(&app).await;
     for line in [
         "viva_live_interviews 2",
         "viva_live_interview_capacity 2",
@@ -1108,8 +1101,47 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
             "no `{line}` in\n{metrics}"
         );
     }
+    assert!(metric(&metrics, "viva_model_requests_in_queue{model=\"speech\"}") >= 0.0);
+    // The model workers' counters: the reply to the typed answer went through the LLM worker
+    // (which may still be stopping the generation the reply no longer needed).
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    let metrics = loop {
+        let metrics = scrape_metrics(&app).await;
+        if metric(&metrics, "viva_model_requests_total{model=\"llm\"}") >= 1.0 {
+            break metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LLM request was never counted:\n{metrics}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(metric(&metrics, "viva_model_busy_seconds_total{model=\"llm\"}") > 0.0);
+    assert!(metric(&metrics, "viva_model_tokens_total{model=\"llm\"}") >= 1.0);
 
     // Once a closed interview's session ends (after its 1 s grace), a place is free again.
     drop((live_a, live_b, again));
     upgrades_once_refusals_end(&url, &second_user, StatusCode::SERVICE_UNAVAILABLE).await;
+}
+
+/// The app's /metrics text (its `metrics_bind` listener).
+async fn scrape_metrics(app: &TestApp) -> String {
+    let port = app.metrics_port.expect("a metrics port");
+    let body = TestApp::client()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .body()
+        .await
+        .expect("metrics body");
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The value of the sample `name` (with its labels) in metrics text.
+fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no `{name}` in\n{metrics}"))
 }
