@@ -31,6 +31,7 @@ pub mod interview;
 #[cfg(test)]
 mod layer_check;
 pub mod llm;
+pub mod loadtest;
 pub mod resume;
 pub mod speech;
 pub mod startup;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod chat;
 pub mod eval;
+pub mod loadtest;
 pub mod models;
 pub mod serve;
 pub mod transcribe;
@@ -64,6 +65,33 @@ pub enum Command {
     Models {
         #[command(subcommand)]
         command: ModelsCommand,
+    },
+    /// Many candidates at once against a running server: each signs in, plans an interview and
+    /// answers with real recordings at real-time pace; prints p50/p95/max of the transcript,
+    /// the first reply_delta and the whole reply, from the end of each answer.
+    Loadtest {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Candidates at once.
+        #[arg(long, default_value_t = 4)]
+        interviews: usize,
+        /// Answers each candidate gives.
+        #[arg(long, default_value_t = 3)]
+        turns: usize,
+        /// A folder of WAV recordings to answer with (any rate, mono or stereo), e.g. the
+        /// `pocketsphinx-testdata` Debian package's `usr/share/pocketsphinx/test/data`.
+        #[arg(long)]
+        audio: PathBuf,
+        /// How fast audio is sent, as a multiple of real time.
+        #[arg(long, default_value_t = 1.0)]
+        pace: f64,
+        /// `email:password` lines to sign in with (default: register new accounts; a server
+        /// allows 10 registrations per address per 15 minutes).
+        #[arg(long)]
+        accounts: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Manage accounts.
     Admin {

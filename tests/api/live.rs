@@ -1145,3 +1145,45 @@ fn metric(metrics: &str, name: &str) -> f64 {
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no `{name}` in\n{metrics}"))
 }
+
+// ---- the load tool ------------------------------------------------------------------------
+
+/// `viva loadtest`'s engine against a real server: every candidate answers with real speech and
+/// gets timed turns; beyond the node's capacity the extra candidate is counted as refused.
+#[actix_web::test]
+async fn the_load_tool_times_real_turns_and_counts_refusals() {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |s| s.max_live_interviews = 2).await else {
+        return;
+    };
+    let recordings = support::librivox();
+    if recordings.is_empty() {
+        support::unavailable("the LibriVox recordings (pocketsphinx-testdata)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, _) in recordings.iter().take(2) {
+        std::fs::copy(path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
+    }
+    let plan = viva::loadtest::Plan {
+        url: app.address.clone(),
+        interviews: 3,
+        turns: 2,
+        answers: viva::loadtest::read_answers(dir.path()).expect("answers"),
+        pace: 4.0,
+        accounts: Vec::new(),
+        seed: 7,
+    };
+    let answered = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = answered.clone();
+    let report = viva::loadtest::run(&plan, move || counter.set(counter.get() + 1)).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.refused, 1, "three candidates, room for two");
+    assert_eq!(report.turns.len(), 4, "two candidates answered twice");
+    assert_eq!(answered.get(), 4, "progress was reported per turn");
+    for turn in &report.turns {
+        assert!(turn.transcript <= turn.first_delta && turn.first_delta <= turn.whole);
+        assert!(turn.transcript > Duration::ZERO);
+    }
+    let [p50, p95, max] = report.summary(|t| t.whole).expect("turns");
+    assert!(p50 <= p95 && p95 <= max);
+}

@@ -1,0 +1,97 @@
+//! `viva loadtest`: runs [`viva::loadtest`] with a progress bar and prints its table.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use viva::loadtest::{self, Plan, Report, TurnTiming};
+
+pub struct Options {
+    pub url: String,
+    pub interviews: usize,
+    pub turns: usize,
+    pub audio: PathBuf,
+    pub pace: f64,
+    pub accounts: Option<PathBuf>,
+    pub seed: u64,
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    if options.interviews == 0 || options.turns == 0 {
+        bail!("--interviews and --turns must be at least 1");
+    }
+    if !(0.1..=4.0).contains(&options.pace) {
+        bail!("--pace must be between 0.1 and 4 (the server refuses audio faster than 4x)");
+    }
+    let answers = loadtest::read_answers(&options.audio)
+        .with_context(|| format!("reading answers from {}", options.audio.display()))?;
+    let accounts = match &options.accounts {
+        Some(path) => loadtest::read_accounts(path)?,
+        None => Vec::new(),
+    };
+    let plan = Plan {
+        url: options.url.trim_end_matches('/').to_owned(),
+        interviews: options.interviews,
+        turns: options.turns,
+        answers,
+        pace: options.pace,
+        accounts,
+        seed: options.seed,
+    };
+    let total = (plan.interviews * plan.turns) as u64;
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} turns answered, {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = bar.clone();
+    let report = loadtest::run(&plan, move || progress.inc(1)).await;
+    bar.finish_and_clear();
+    print_report(&plan, &report);
+    if report.turns.is_empty() {
+        bail!("no turn was answered");
+    }
+    Ok(())
+}
+
+/// A timing of a turn, picked from it.
+type Pick = fn(&TurnTiming) -> Duration;
+
+const ROWS: [(&str, Pick); 3] = [
+    ("transcript", |t| t.transcript),
+    ("first reply_delta", |t| t.first_delta),
+    ("whole reply", |t| t.whole),
+];
+
+fn print_report(plan: &Plan, report: &Report) {
+    println!(
+        "{} interviews × {} turns against {} (pace {}×): {} turns answered, {} interviews \
+         refused (server full or user limit), {} errors",
+        plan.interviews,
+        plan.turns,
+        plan.url,
+        plan.pace,
+        report.turns.len(),
+        report.refused,
+        report.errors.len()
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>9}",
+        "from the end of the answer", "p50", "p95", "max"
+    );
+    for (name, pick) in ROWS {
+        if let Some([p50, p95, max]) = report.summary(pick) {
+            println!(
+                "{name:<28} {:>8.2}s {:>8.2}s {:>8.2}s",
+                p50.as_secs_f64(),
+                p95.as_secs_f64(),
+                max.as_secs_f64()
+            );
+        }
+    }
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+}

@@ -1,0 +1,426 @@
+//! `viva loadtest`: many candidates at once against a running server, over its public API only.
+//!
+//! Each virtual candidate signs in (a new account, or one from a list), plans an interview,
+//! opens its WebSocket, starts, and answers `turns` times: a random pause, then a real
+//! recording streamed at `pace` × real time in 20 ms frames, then `end_turn` (push-to-talk).
+//! For every answer it times, from the end of the answer, the `transcript`, the first
+//! `reply_delta` and the whole `reply`. Refusals (503 `server_full`, 429) and errors are
+//! counted, not retried.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use awc::ws::{Frame, Message};
+use futures_util::{SinkExt, StreamExt};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::speech::audio;
+
+/// Samples of 16 kHz audio in one frame sent (20 ms).
+const FRAME_SAMPLES: usize = 320;
+/// Longest wait for any one event before the candidate gives up.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Answers are given after a thinking pause of this many milliseconds, at random.
+const PAUSE_MS: std::ops::Range<u64> = 300..2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("no WAV answers in {0}")]
+    NoAudio(PathBuf),
+    #[error("cannot read {path}: {reason}")]
+    Audio { path: PathBuf, reason: String },
+    #[error("cannot read the accounts file {path}: {reason}")]
+    Accounts { path: PathBuf, reason: String },
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    pub interviews: usize,
+    pub turns: usize,
+    /// Answers, 16 kHz mono PCM16; candidate `n` starts at answer `n`.
+    pub answers: Vec<Vec<i16>>,
+    /// How fast audio is sent, as a multiple of real time (1 = as spoken).
+    pub pace: f64,
+    /// `email:password` accounts to use; empty: register new ones.
+    pub accounts: Vec<(String, String)>,
+    pub seed: u64,
+}
+
+/// One answered turn's timings, from the end of the answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TurnTiming {
+    pub transcript: Duration,
+    pub first_delta: Duration,
+    pub whole: Duration,
+}
+
+/// What a run measured.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub turns: Vec<TurnTiming>,
+    /// Interviews refused before the upgrade because the server was full or the user's limit
+    /// was reached.
+    pub refused: usize,
+    /// Everything else that went wrong, one line each.
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    /// p50, p95 and max of one timing, or `None` with no turns.
+    pub fn summary(&self, pick: fn(&TurnTiming) -> Duration) -> Option<[Duration; 3]> {
+        let mut values: Vec<Duration> = self.turns.iter().map(pick).collect();
+        values.sort();
+        let at = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
+        (!values.is_empty()).then(|| [at(0.5), at(0.95), at(1.0)])
+    }
+}
+
+/// The WAV files in `dir` (sorted by name), as 16 kHz PCM16.
+pub fn read_answers(dir: &Path) -> Result<Vec<Vec<i16>>, LoadError> {
+    let unreadable = |reason: String| LoadError::Audio {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| unreadable(e.to_string()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+        .collect();
+    files.sort();
+    let answers = files
+        .iter()
+        .map(|path| {
+            let samples = audio::read_wav(path).map_err(|e| LoadError::Audio {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            Ok(samples
+                .iter()
+                .map(|s| (s.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16)
+                .collect())
+        })
+        .collect::<Result<Vec<Vec<i16>>, LoadError>>()?;
+    if answers.is_empty() {
+        return Err(LoadError::NoAudio(dir.to_path_buf()));
+    }
+    Ok(answers)
+}
+
+/// `email:password` per line (blank lines and `#` comments skipped).
+pub fn read_accounts(path: &Path) -> Result<Vec<(String, String)>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Accounts {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            line.split_once(':')
+                .map(|(e, p)| (e.trim().to_owned(), p.to_owned()))
+                .ok_or_else(|| LoadError::Accounts {
+                    path: path.to_path_buf(),
+                    reason: format!("`{line}` is not email:password"),
+                })
+        })
+        .collect()
+}
+
+/// Runs every candidate at once; `on_turn` is called after each answered turn (progress).
+pub async fn run(plan: &Plan, on_turn: impl Fn() + Clone + 'static) -> Report {
+    let candidates = (0..plan.interviews).map(|n| {
+        let plan = plan.clone();
+        let on_turn = on_turn.clone();
+        actix_web::rt::spawn(async move { candidate(&plan, n, on_turn).await })
+    });
+    let mut report = Report::default();
+    for outcome in futures_util::future::join_all(candidates).await {
+        match outcome {
+            Ok(Outcome {
+                turns,
+                refused,
+                error,
+            }) => {
+                report.turns.extend(turns);
+                report.refused += usize::from(refused);
+                report.errors.extend(error);
+            }
+            Err(e) => report
+                .errors
+                .push(format!("a candidate's task failed: {e}")),
+        }
+    }
+    report
+}
+
+/// What one candidate got.
+struct Outcome {
+    turns: Vec<TurnTiming>,
+    refused: bool,
+    error: Option<String>,
+}
+
+async fn candidate(plan: &Plan, n: usize, on_turn: impl Fn()) -> Outcome {
+    let mut outcome = Outcome {
+        turns: Vec::new(),
+        refused: false,
+        error: None,
+    };
+    let result = interview(plan, n, &mut outcome, on_turn).await;
+    if let Err(e) = result {
+        outcome.error = Some(format!("candidate {n}: {e}"));
+    }
+    outcome
+}
+
+type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
+
+async fn interview(
+    plan: &Plan,
+    n: usize,
+    outcome: &mut Outcome,
+    on_turn: impl Fn(),
+) -> Result<(), String> {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .finish();
+    let cookie = sign_in(&client, plan, n).await?;
+    let (status, body) = post(
+        &client,
+        &format!("{}/api/v1/interviews", plan.url),
+        json!({"interview_type": "behavioral", "skills": [], "difficulty": "medium",
+               "question_count": plan.turns.clamp(1, 10), "time_limit_minutes": 60}),
+        Some(&cookie),
+    )
+    .await?;
+    if status != 201 {
+        return Err(format!("planning an interview: HTTP {status} {body}"));
+    }
+    let id = body["id"].as_str().ok_or("the interview has no id")?;
+    let ws_url = format!(
+        "{}/api/v1/interviews/{id}/ws",
+        plan.url.replacen("http", "ws", 1)
+    );
+    let mut socket = match client.ws(ws_url).header("cookie", cookie).connect().await {
+        Ok((_, socket)) => socket,
+        Err(awc::error::WsClientError::InvalidResponseStatus(status))
+            if status.as_u16() == 503 || status.as_u16() == 429 =>
+        {
+            outcome.refused = true;
+            return Ok(());
+        }
+        Err(e) => return Err(format!("opening the WebSocket: {e}")),
+    };
+    send(&mut socket, json!({"type": "start"})).await?;
+    until(&mut socket, is_listening).await?;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(n as u64));
+    for turn in 0..plan.turns {
+        let pcm = &plan.answers[(n + turn) % plan.answers.len()];
+        actix_web::rt::time::sleep(Duration::from_millis(rng.gen_range(PAUSE_MS))).await;
+        let frame_time = Duration::from_secs_f64(0.02 / plan.pace.max(0.01));
+        for chunk in pcm.chunks(FRAME_SAMPLES) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
+            socket
+                .send(Message::Binary(bytes.into()))
+                .await
+                .map_err(|e| format!("sending audio: {e}"))?;
+            actix_web::rt::time::sleep(frame_time).await;
+        }
+        send(&mut socket, json!({"type": "end_turn"})).await?;
+        let answered = Instant::now();
+        let (mut transcript, mut first_delta) = (None, None);
+        loop {
+            let event = next_event(&mut socket).await?;
+            match event["type"].as_str() {
+                Some("transcript") => transcript = Some(answered.elapsed()),
+                Some("reply_delta") if first_delta.is_none() => {
+                    first_delta = Some(answered.elapsed())
+                }
+                Some("reply") => {
+                    let whole = answered.elapsed();
+                    outcome.turns.push(TurnTiming {
+                        transcript: transcript.unwrap_or(whole),
+                        first_delta: first_delta.unwrap_or(whole),
+                        whole,
+                    });
+                    on_turn();
+                    break;
+                }
+                Some("error") => return Err(format!("turn {}: {event}", turn + 1)),
+                _ => {}
+            }
+        }
+        let over = until(&mut socket, |e| is_listening(e) || e["type"] == "ended").await?;
+        if over["type"] == "ended" {
+            break; // every planned question was asked
+        }
+    }
+    let _ = send(&mut socket, json!({"type": "finish"})).await;
+    Ok(())
+}
+
+fn is_listening(event: &Value) -> bool {
+    event["type"] == "state" && event["state"] == "listening"
+}
+
+async fn sign_in(client: &awc::Client, plan: &Plan, n: usize) -> Result<String, String> {
+    let (email, password) = match plan.accounts.get(n % plan.accounts.len().max(1)) {
+        Some((email, password)) => (email.clone(), password.clone()),
+        None => {
+            let email = format!(
+                "loadtest-{}-{n}-{}@example.com",
+                std::process::id(),
+                plan.seed
+            );
+            let password = format!("load-test-{}-{n}-Passw0rd!", plan.seed);
+            let (status, body) = post(
+                client,
+                &format!("{}/api/v1/auth/register", plan.url),
+                json!({"email": email, "password": password, "display_name": format!("Load test {n}")}),
+                None,
+            )
+            .await?;
+            if status != 201 && status != 200 {
+                return Err(format!(
+                    "registering an account: HTTP {status} {body} (many candidates from one \
+                     address meet the registration limit: give --accounts FILE)"
+                ));
+            }
+            (email, password)
+        }
+    };
+    let mut res = client
+        .post(format!("{}/api/v1/auth/login", plan.url))
+        .send_json(&json!({"email": email, "password": password}))
+        .await
+        .map_err(|e| format!("signing in: {e}"))?;
+    if res.status() != 200 {
+        let body = res.body().await.unwrap_or_default();
+        return Err(format!(
+            "signing in as {email}: HTTP {} {}",
+            res.status(),
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    res.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| "signing in gave no session cookie".to_owned())
+}
+
+async fn post(
+    client: &awc::Client,
+    url: &str,
+    body: Value,
+    cookie: Option<&str>,
+) -> Result<(u16, Value), String> {
+    let mut req = client.post(url);
+    if let Some(cookie) = cookie {
+        req = req.insert_header(("cookie", cookie));
+    }
+    let mut res = req
+        .send_json(&body)
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    let bytes = res.body().await.unwrap_or_default();
+    Ok((
+        res.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
+}
+
+async fn send(socket: &mut Socket, message: Value) -> Result<(), String> {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .map_err(|e| format!("sending {message}: {e}"))
+}
+
+async fn next_event(socket: &mut Socket) -> Result<Value, String> {
+    loop {
+        let frame = actix_web::rt::time::timeout(EVENT_TIMEOUT, socket.next())
+            .await
+            .map_err(|_| format!("no event for {} s", EVENT_TIMEOUT.as_secs()))?;
+        match frame {
+            Some(Ok(Frame::Text(bytes))) => {
+                return serde_json::from_slice(&bytes).map_err(|e| format!("bad event: {e}"))
+            }
+            Some(Ok(Frame::Ping(p))) => {
+                let _ = socket.send(Message::Pong(p)).await;
+            }
+            Some(Ok(Frame::Close(reason))) => return Err(format!("closed: {reason:?}")),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(format!("connection failed: {e}")),
+            None => return Err("connection ended".into()),
+        }
+    }
+}
+
+/// Reads events until one satisfies `done`; returns it.
+async fn until(socket: &mut Socket, done: impl Fn(&Value) -> bool) -> Result<Value, String> {
+    loop {
+        let event = next_event(socket).await?;
+        if event["type"] == "error" {
+            return Err(format!("error event: {event}"));
+        }
+        if done(&event) {
+            return Ok(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_is_p50_p95_and_max() {
+        let report = Report {
+            turns: (1..=20)
+                .map(|ms| TurnTiming {
+                    transcript: Duration::from_millis(ms),
+                    first_delta: Duration::from_millis(ms * 10),
+                    whole: Duration::from_millis(ms * 100),
+                })
+                .collect(),
+            ..Report::default()
+        };
+        let [p50, p95, max] = report.summary(|t| t.transcript).expect("turns");
+        assert_eq!(
+            (p50, p95, max),
+            (
+                Duration::from_millis(11),
+                Duration::from_millis(19),
+                Duration::from_millis(20)
+            )
+        );
+        assert!(Report::default().summary(|t| t.whole).is_none());
+    }
+
+    #[test]
+    fn accounts_are_read_one_per_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("accounts.txt");
+        std::fs::write(
+            &path,
+            "# test\na@example.com:pass:word\n\n b@example.com : x\n",
+        )
+        .expect("write");
+        assert_eq!(
+            read_accounts(&path).expect("valid"),
+            [
+                ("a@example.com".to_owned(), "pass:word".to_owned()),
+                ("b@example.com".to_owned(), " x".to_owned())
+            ]
+        );
+        std::fs::write(&path, "nobody\n").expect("write");
+        assert!(read_accounts(&path).is_err());
+    }
+}
