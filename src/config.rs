@@ -366,10 +366,10 @@ settings! {
     },
     max_live_interviews: usize {
         env: "VIVA_MAX_LIVE_INTERVIEWS",
-        default: 2,
-        shown: "2",
+        default: 4,
+        shown: "4",
         parse: |value| parse_count(value, 0),
-        help: "Live interviews this server holds at once (0: no limit). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default suits the CPU models on 2 cores (measured: 4 at once made the whole reply's p95 about 10 s); raise it for more cores or a GPU.",
+        help: "Live interviews this server holds at once (0: no limit). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default is what the CPU models serve on 2 cores with the whole reply's p95 near 1 s (8 at once: 4 s); measure yours with `viva loadtest`.",
     },
     max_live_interviews_per_user: usize {
         env: "VIVA_MAX_LIVE_INTERVIEWS_PER_USER",
