@@ -369,7 +369,7 @@ settings! {
         default: 4,
         shown: "4",
         parse: |value| parse_count(value, 0),
-        help: "Live interviews this server holds at once (0: no limit). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default is what the CPU models serve on 2 cores with the whole reply's p95 near 1 s (8 at once: 4 s); measure yours with `viva loadtest`.",
+        help: "Live interviews with a connection open this server holds at once (0: no limit; a session waiting out interview_grace after its page closed does not count). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default is what the CPU models serve on 2 cores with the whole reply's p95 near 1 s (8 at once: 4 s); measure yours with `viva loadtest`.",
     },
     max_live_interviews_per_user: usize {
         env: "VIVA_MAX_LIVE_INTERVIEWS_PER_USER",

@@ -1,8 +1,9 @@
 //! The live sessions of this node, by interview id, and who holds them. Admission: the node
-//! holds at most `capacity` live sessions (beyond it a new interview is refused, never made
-//! slow for everyone), and a signed-in user may hold only so many at once (sessions opened
-//! with a candidate's invite link are held by no user: each link opens its one interview).
-//! Joining a session that already runs is never refused.
+//! holds at most `capacity` interviews with a connection attached (beyond it a new interview is
+//! refused, never made slow for everyone; a session waiting out its grace after its page closed
+//! does no work and does not count), and a signed-in user may hold only so many sessions at once
+//! (sessions opened with a candidate's invite link are held by no user: each link opens its one
+//! interview). Joining a session that already runs is never refused.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,8 @@ struct Live {
     instance: u64,
     addr: Addr<InterviewSession>,
     holder: Option<UserId>,
+    /// A connection is attached: the interview is being held, not waiting out its grace.
+    attached: bool,
 }
 
 /// A signed-in user opening a live interview, and how many they may hold at once.
@@ -55,9 +58,23 @@ impl SessionRegistry {
         }
     }
 
-    /// Live sessions on this node now.
+    /// Live sessions on this node with a connection attached now (the ones the capacity counts).
     pub fn live(&self) -> usize {
-        self.lock().values().filter(|l| l.addr.connected()).count()
+        self.lock()
+            .values()
+            .filter(|l| l.attached && l.addr.connected())
+            .count()
+    }
+
+    /// Records whether session `instance` of the interview has a connection attached.
+    pub fn set_attached(&self, interview_id: &InterviewId, instance: u64, attached: bool) {
+        if let Some(live) = self
+            .lock()
+            .get_mut(interview_id)
+            .filter(|live| live.instance == instance)
+        {
+            live.attached = attached;
+        }
     }
 
     /// Most live sessions at once (0: no limit).
@@ -87,6 +104,8 @@ impl SessionRegistry {
                 instance,
                 addr: addr.clone(),
                 holder: holder.map(|h| h.user_id.to_owned()),
+                // Its first connection attaches next.
+                attached: true,
             },
         );
         Ok(addr)
@@ -113,7 +132,9 @@ impl SessionRegistry {
         holder: Option<Holder<'_>>,
     ) -> Result<(), NotAdmitted> {
         let live = || sessions.values().filter(|l| l.addr.connected());
-        if self.capacity > 0 && live().count() >= self.capacity {
+        // The node's capacity counts interviews being held (a connection attached); the
+        // user's limit counts those waiting out their grace too.
+        if self.capacity > 0 && live().filter(|l| l.attached).count() >= self.capacity {
             return Err(NotAdmitted::Full {
                 capacity: self.capacity,
             });

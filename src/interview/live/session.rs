@@ -315,6 +315,9 @@ impl InterviewSession {
             socket,
             invite_id,
         };
+        self.deps
+            .registry
+            .set_attached(&self.interview_id, self.instance, true);
         if let Some(previous) = self.socket.replace(current) {
             if previous.id != connection {
                 previous.dismiss(
@@ -333,6 +336,9 @@ impl InterviewSession {
             return;
         }
         self.socket = None;
+        self.deps
+            .registry
+            .set_attached(&self.interview_id, self.instance, false);
         self.guarded(ctx, |act, ctx| act.dispatch(Event::Detached, ctx));
         self.arm_grace(ctx);
     }
