@@ -113,7 +113,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 accounts,
                 seed,
             };
-            cli::loadtest::run(options).await
+            cli::loadtest::run(options, &settings.data_dir).await
         }
         Command::Chat { .. } | Command::Transcribe { .. } | Command::Eval { .. } => {
             bail!("model commands run outside the async runtime")

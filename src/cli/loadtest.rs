@@ -1,6 +1,6 @@
 //! `viva loadtest`: runs [`viva::loadtest`] with a progress bar and prints its table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -12,21 +12,29 @@ pub struct Options {
     pub url: String,
     pub interviews: usize,
     pub turns: usize,
-    pub audio: PathBuf,
+    pub audio: Option<PathBuf>,
     pub pace: f64,
     pub accounts: Option<PathBuf>,
     pub seed: u64,
 }
 
-pub async fn run(options: Options) -> anyhow::Result<()> {
+/// The Debian package whose LibriVox sentences are the default answers, and where they lie in it.
+const DEFAULT_AUDIO_PACKAGE: &str = "pocketsphinx-testdata";
+const DEFAULT_AUDIO_DIR: &str = "usr/share/pocketsphinx/test/data/librivox";
+
+pub async fn run(options: Options, data_dir: &Path) -> anyhow::Result<()> {
     if options.interviews == 0 || options.turns == 0 {
         bail!("--interviews and --turns must be at least 1");
     }
     if !(0.1..=4.0).contains(&options.pace) {
         bail!("--pace must be between 0.1 and 4 (the server refuses audio faster than 4x)");
     }
-    let answers = loadtest::read_answers(&options.audio)
-        .with_context(|| format!("reading answers from {}", options.audio.display()))?;
+    let audio = match &options.audio {
+        Some(dir) => dir.clone(),
+        None => default_audio(data_dir)?,
+    };
+    let answers = loadtest::read_answers(&audio)
+        .with_context(|| format!("reading answers from {}", audio.display()))?;
     let accounts = match &options.accounts {
         Some(path) => loadtest::read_accounts(path)?,
         None => Vec::new(),
@@ -64,6 +72,24 @@ const ROWS: [(&str, Pick); 3] = [
     ("first reply_delta", |t| t.first_delta),
     ("whole reply", |t| t.whole),
 ];
+
+/// The default answers: fetched once into `data_dir/loadtest-audio`.
+fn default_audio(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let package = data_dir.join("loadtest-audio").join(DEFAULT_AUDIO_PACKAGE);
+    let answers = package.join(DEFAULT_AUDIO_DIR);
+    if !answers.is_dir() {
+        eprintln!(
+            "fetching the default answers (LibriVox sentences from the Debian package \
+             {DEFAULT_AUDIO_PACKAGE}) into {} …",
+            package.display()
+        );
+        let work = data_dir.join("loadtest-audio").join("work");
+        viva::fetch::deb::fetch(DEFAULT_AUDIO_PACKAGE, &package, &work).with_context(|| {
+            format!("fetching {DEFAULT_AUDIO_PACKAGE}; give --audio DIR with WAV answers instead")
+        })?;
+    }
+    Ok(answers)
+}
 
 fn print_report(plan: &Plan, report: &Report) {
     println!(

@@ -79,10 +79,11 @@ pub enum Command {
         /// Answers each candidate gives.
         #[arg(long, default_value_t = 3)]
         turns: usize,
-        /// A folder of WAV recordings to answer with (any rate, mono or stereo), e.g. the
-        /// `pocketsphinx-testdata` Debian package's `usr/share/pocketsphinx/test/data`.
+        /// A folder of WAV recordings to answer with (any rate, mono or stereo). Default: the
+        /// LibriVox sentences of Debian's `pocketsphinx-testdata`, fetched once with `apt-get
+        /// download` (no root needed) into DATA_DIR/loadtest-audio.
         #[arg(long)]
-        audio: PathBuf,
+        audio: Option<PathBuf>,
         /// How fast audio is sent, as a multiple of real time.
         #[arg(long, default_value_t = 1.0)]
         pace: f64,

@@ -9,6 +9,7 @@
 //! A lock file in models_dir makes concurrent fetches (threads or processes) wait for each other.
 
 pub mod ct2;
+pub mod deb;
 mod files;
 pub mod gguf;
 mod hub;

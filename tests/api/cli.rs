@@ -193,3 +193,50 @@ fn readme_lists_every_setting() {
         );
     }
 }
+
+/// `viva loadtest` end to end, as an operator runs it: no `--audio`, so it fetches its default
+/// answers (Debian's pocketsphinx-testdata) into its data directory, then prints its table.
+#[actix_web::test]
+async fn loadtest_without_audio_fetches_its_answers_and_prints_the_table() {
+    let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = viva(dir.path());
+    command.args([
+        "loadtest",
+        "--url",
+        &app.address,
+        "--interviews",
+        "1",
+        "--turns",
+        "1",
+        "--pace",
+        "4",
+    ]);
+    let out = actix_web::rt::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the thread")
+        .expect("run viva loadtest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("fetching pocketsphinx-testdata") {
+        crate::support::unavailable(&format!("the default load-test answers: {stderr}"));
+        return;
+    }
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 turns answered, 0 interviews refused"),
+        "{stdout}"
+    );
+    for row in ["transcript", "first reply_delta", "whole reply"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(row)),
+            "no {row} row in\n{stdout}"
+        );
+    }
+    assert!(dir
+        .path()
+        .join("loadtest-audio/pocketsphinx-testdata/usr/share/pocketsphinx/test/data/librivox")
+        .is_dir());
+}

@@ -240,66 +240,10 @@ fn pocketsphinx_data() -> Option<&'static Path> {
     .as_deref()
 }
 
-/// Downloads the Debian package `package` with `apt-get download` (no root needed) and unpacks it
-/// into `destination` with `dpkg-deb -x`.
+/// Downloads the Debian package `package` (no root needed) and unpacks it into `destination`.
 fn fetch_deb(package: &str, destination: &Path) -> Result<(), String> {
     let work = test_audio_dir().join(format!("apt-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let result = (|| {
-        download_deb(package, &work)?;
-        let deb = find_file(&work, |name| {
-            name.starts_with(&format!("{package}_")) && name.ends_with(".deb")
-        })
-        .ok_or_else(|| format!("`apt-get download {package}` wrote no .deb"))?;
-        let unpacked = work.join("unpacked");
-        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked))?;
-        // Rename into place so a concurrent test binary never sees a half-unpacked package.
-        match std::fs::rename(&unpacked, destination) {
-            Ok(()) => Ok(()),
-            Err(_) if destination.is_dir() => Ok(()), // another test binary was first
-            Err(e) => Err(format!("{}: {e}", destination.display())),
-        }
-    })();
-    let _ = std::fs::remove_dir_all(&work);
-    result
-}
-
-/// `apt-get download PACKAGE` into `work`, with the system's package lists or, when that fails
-/// (no lists because nobody ran `apt-get update`, or stale ones), with lists of our own fetched
-/// into `work` (`apt-get update` needs no root when it writes to a folder of ours).
-fn download_deb(package: &str, work: &Path) -> Result<(), String> {
-    let Err(with_system_lists) = run(Command::new("apt-get")
-        .args(["download", package])
-        .current_dir(work))
-    else {
-        return Ok(());
-    };
-    let lists = work.join("lists");
-    let cache = work.join("cache");
-    for dir in [lists.join("partial"), cache.join("archives/partial")] {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let own_lists = [
-        format!("Dir::State::Lists={}", lists.display()),
-        format!("Dir::Cache={}", cache.display()),
-        "Debug::NoLocking=1".to_string(),
-    ];
-    let apt_get = |args: &[&str]| {
-        let mut command = Command::new("apt-get");
-        for option in &own_lists {
-            command.arg("-o").arg(option);
-        }
-        command.args(args).current_dir(work);
-        command
-    };
-    run(&mut apt_get(&["update"]))
-        .and_then(|()| run(&mut apt_get(&["download", package])))
-        .map_err(|e| {
-            format!(
-                "`apt-get download {package}` failed ({with_system_lists}), and with package \
-                 lists of our own too ({e})"
-            )
-        })
+    viva::fetch::deb::fetch(package, destination, &work).map_err(|e| e.to_string())
 }
 
 fn borrowed(set: &'static [(PathBuf, String)]) -> Vec<(PathBuf, &'static str)> {
