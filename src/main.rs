@@ -95,26 +95,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Migrate => cli::serve::migrate(&settings).await,
         Command::Models { command } => cli::models::run(command, &settings),
         Command::Admin { command } => cli::admin::run(command, &settings).await,
-        Command::Loadtest {
-            url,
-            interviews,
-            turns,
-            audio,
-            pace,
-            accounts,
-            seed,
-        } => {
-            let options = cli::loadtest::Options {
-                url,
-                interviews,
-                turns,
-                audio,
-                pace,
-                accounts,
-                seed,
-            };
-            cli::loadtest::run(options, &settings.data_dir).await
-        }
+        Command::Loadtest(options) => cli::loadtest::run(options, &settings.data_dir).await,
         Command::Chat { .. } | Command::Transcribe { .. } | Command::Eval { .. } => {
             bail!("model commands run outside the async runtime")
         }

@@ -8,13 +8,30 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use viva::loadtest::{self, Plan, Report, TurnTiming};
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// The server, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
     pub url: String,
+    /// Candidates at once.
+    #[arg(long, default_value_t = 4)]
     pub interviews: usize,
+    /// Answers each candidate gives.
+    #[arg(long, default_value_t = 3)]
     pub turns: usize,
+    /// A folder of WAV recordings to answer with (any rate, mono or stereo). Default: the
+    /// LibriVox sentences of Debian's `pocketsphinx-testdata`, fetched once with `apt-get
+    /// download` (no root needed) into DATA_DIR/loadtest-audio.
+    #[arg(long)]
     pub audio: Option<PathBuf>,
+    /// How fast audio is sent, as a multiple of real time.
+    #[arg(long, default_value_t = 1.0)]
     pub pace: f64,
+    /// `email:password` lines to sign in with (default: register new accounts; a server
+    /// allows 10 registrations per address per 15 minutes).
+    #[arg(long)]
     pub accounts: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
 

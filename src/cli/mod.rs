@@ -69,31 +69,7 @@ pub enum Command {
     /// Many candidates at once against a running server: each signs in, plans an interview and
     /// answers with real recordings at real-time pace; prints p50/p95/max of the transcript,
     /// the first reply_delta and the whole reply, from the end of each answer.
-    Loadtest {
-        /// The server, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        url: String,
-        /// Candidates at once.
-        #[arg(long, default_value_t = 4)]
-        interviews: usize,
-        /// Answers each candidate gives.
-        #[arg(long, default_value_t = 3)]
-        turns: usize,
-        /// A folder of WAV recordings to answer with (any rate, mono or stereo). Default: the
-        /// LibriVox sentences of Debian's `pocketsphinx-testdata`, fetched once with `apt-get
-        /// download` (no root needed) into DATA_DIR/loadtest-audio.
-        #[arg(long)]
-        audio: Option<PathBuf>,
-        /// How fast audio is sent, as a multiple of real time.
-        #[arg(long, default_value_t = 1.0)]
-        pace: f64,
-        /// `email:password` lines to sign in with (default: register new accounts; a server
-        /// allows 10 registrations per address per 15 minutes).
-        #[arg(long)]
-        accounts: Option<PathBuf>,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
+    Loadtest(loadtest::Options),
     /// Manage accounts.
     Admin {
         #[command(subcommand)]
