@@ -267,89 +267,70 @@ impl Metrics {
     pub fn new() -> Self {
         let registry =
             Registry::new_custom(Some("viva".into()), None).expect("static prefix is valid");
-        let http_requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by route, method and status",
+        let http_requests = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "http_requests_total",
+                    "HTTP requests by route, method and status",
+                ),
+                &["route", "method", "status"],
             ),
-            &["route", "method", "status"],
-        )
-        .expect("static metric definition is valid");
-        let http_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by route",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
-            &["route", "method"],
-        )
-        .expect("static metric definition is valid");
-        let live_interviews =
-            IntGauge::new("live_interviews", "Live interview sessions on this node")
-                .expect("static metric definition is valid");
-        let live_capacity = IntGauge::new(
-            "live_interview_capacity",
-            "Most live interviews this node starts (max_live_interviews; 0: no limit)",
-        )
-        .expect("static metric definition is valid");
-        let live_refused = IntCounterVec::new(
-            Opts::new(
-                "live_interviews_refused_total",
-                "Live interviews not started, by reason (full: the node's capacity; user_limit: the user's)",
+        );
+        let http_seconds = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "HTTP request latency by route",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+                &["route", "method"],
             ),
-            &["reason"],
-        )
-        .expect("static metric definition is valid");
-        let model_in_queue = IntGaugeVec::new(
-            Opts::new(
-                "model_requests_in_queue",
-                "Requests waiting for or running on a model worker",
+        );
+        let live_interviews = registered(
+            &registry,
+            IntGauge::new("live_interviews", "Live interview sessions on this node"),
+        );
+        let live_capacity = registered(
+            &registry,
+            IntGauge::new(
+                "live_interview_capacity",
+                "Most live interviews this node starts (max_live_interviews; 0: no limit)",
             ),
-            &["model"],
-        )
-        .expect("static metric definition is valid");
-        let model_requests = IntCounterVec::new(
-            Opts::new("model_requests_total", "Requests a model worker finished"),
-            &["model"],
-        )
-        .expect("static metric definition is valid");
-        let model_wait_seconds = CounterVec::new(
-            Opts::new(
-                "model_wait_seconds_total",
-                "Time finished requests waited before their work began (queue and compute gate)",
+        );
+        let live_refused = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "live_interviews_refused_total",
+                    "Live interviews not started, by reason (full: the node's capacity; user_limit: the user's)",
+                ),
+                &["reason"],
             ),
-            &["model"],
-        )
-        .expect("static metric definition is valid");
-        let model_busy_seconds = CounterVec::new(
-            Opts::new("model_busy_seconds_total", "Time a model worker computed"),
-            &["model"],
-        )
-        .expect("static metric definition is valid");
-        let model_tokens = IntCounterVec::new(
-            Opts::new(
-                "model_tokens_total",
-                "Tokens written (tokens per second: its rate over model_busy_seconds_total's)",
-            ),
-            &["model"],
-        )
-        .expect("static metric definition is valid");
-        for metric in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(http_seconds.clone()),
-            Box::new(live_interviews.clone()),
-            Box::new(live_capacity.clone()),
-            Box::new(live_refused.clone()),
-            Box::new(model_in_queue.clone()),
-            Box::new(model_requests.clone()),
-            Box::new(model_wait_seconds.clone()),
-            Box::new(model_busy_seconds.clone()),
-            Box::new(model_tokens.clone()),
-        ] {
-            registry.register(metric).expect("registered once");
-        }
+        );
+        let by_model = |name: &str, help: &str| (Opts::new(name, help), ["model"]);
+        let (opts, labels) = by_model(
+            "model_requests_in_queue",
+            "Requests waiting for or running on a model worker",
+        );
+        let model_in_queue = registered(&registry, IntGaugeVec::new(opts, &labels));
+        let (opts, labels) = by_model("model_requests_total", "Requests a model worker finished");
+        let model_requests = registered(&registry, IntCounterVec::new(opts, &labels));
+        let (opts, labels) = by_model(
+            "model_wait_seconds_total",
+            "Time finished requests waited before their work began (queue and compute gate)",
+        );
+        let model_wait_seconds = registered(&registry, CounterVec::new(opts, &labels));
+        let (opts, labels) = by_model("model_busy_seconds_total", "Time a model worker computed");
+        let model_busy_seconds = registered(&registry, CounterVec::new(opts, &labels));
+        let (opts, labels) = by_model(
+            "model_tokens_total",
+            "Tokens written (tokens per second: its rate over model_busy_seconds_total's)",
+        );
+        let model_tokens = registered(&registry, IntCounterVec::new(opts, &labels));
         Self {
             registry,
             http_requests,
@@ -376,6 +357,18 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
     }
+}
+
+/// `metric`, registered in `registry` (every definition here is static, so neither can fail).
+fn registered<M>(registry: &Registry, metric: prometheus::Result<M>) -> M
+where
+    M: prometheus::core::Collector + Clone + 'static,
+{
+    let metric = metric.expect("static metric definition is valid");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("registered once");
+    metric
 }
 
 impl Default for Metrics {

@@ -60,10 +60,7 @@ impl SessionRegistry {
 
     /// Live sessions on this node with a connection attached now (the ones the capacity counts).
     pub fn live(&self) -> usize {
-        self.lock()
-            .values()
-            .filter(|l| l.attached && l.addr.connected())
-            .count()
+        held_now(&self.lock())
     }
 
     /// Records whether session `instance` of the interview has a connection attached.
@@ -131,17 +128,16 @@ impl SessionRegistry {
         sessions: &HashMap<InterviewId, Live>,
         holder: Option<Holder<'_>>,
     ) -> Result<(), NotAdmitted> {
-        let live = || sessions.values().filter(|l| l.addr.connected());
-        // The node's capacity counts interviews being held (a connection attached); the
-        // user's limit counts those waiting out their grace too.
-        if self.capacity > 0 && live().filter(|l| l.attached).count() >= self.capacity {
+        if self.capacity > 0 && held_now(sessions) >= self.capacity {
             return Err(NotAdmitted::Full {
                 capacity: self.capacity,
             });
         }
         if let Some(holder) = holder {
-            let held = live()
-                .filter(|l| l.holder.as_ref() == Some(holder.user_id))
+            // The user's limit counts sessions waiting out their grace too.
+            let held = sessions
+                .values()
+                .filter(|l| l.addr.connected() && l.holder.as_ref() == Some(holder.user_id))
                 .count();
             if held >= holder.max_live {
                 return Err(NotAdmitted::TooManyForUser {
@@ -183,4 +179,13 @@ fn running<'a>(
     sessions
         .get(interview_id)
         .filter(|live| live.addr.connected())
+}
+
+/// Sessions with a connection attached: the interviews being held, which the capacity counts
+/// (one waiting out its grace does no work).
+fn held_now(sessions: &HashMap<InterviewId, Live>) -> usize {
+    sessions
+        .values()
+        .filter(|l| l.attached && l.addr.connected())
+        .count()
 }
