@@ -208,6 +208,8 @@ pub struct Metrics {
     model_wait_seconds: CounterVec,
     model_busy_seconds: CounterVec,
     model_tokens: IntCounterVec,
+    model_steps: IntCounterVec,
+    model_step_rows: IntCounterVec,
     /// The model counters as last read, so each scrape adds what happened since.
     models_seen: Mutex<HashMap<&'static str, WorkerSnapshot>>,
 }
@@ -261,6 +263,12 @@ impl Metrics {
             self.model_tokens
                 .with_label_values(&label)
                 .inc_by(now.tokens.saturating_sub(before.tokens));
+            self.model_steps
+                .with_label_values(&label)
+                .inc_by(now.steps.saturating_sub(before.steps));
+            self.model_step_rows
+                .with_label_values(&label)
+                .inc_by(now.step_rows.saturating_sub(before.step_rows));
         }
     }
 
@@ -331,6 +339,16 @@ impl Metrics {
             "Tokens written (tokens per second: its rate over model_busy_seconds_total's)",
         );
         let model_tokens = registered(&registry, IntCounterVec::new(opts, &labels));
+        let (opts, labels) = by_model(
+            "model_batch_steps_total",
+            "Batched steps run (the language model writes every active reply in one step)",
+        );
+        let model_steps = registered(&registry, IntCounterVec::new(opts, &labels));
+        let (opts, labels) = by_model(
+            "model_batch_rows_total",
+            "Replies advanced by batched steps (average batch size: its rate over model_batch_steps_total's)",
+        );
+        let model_step_rows = registered(&registry, IntCounterVec::new(opts, &labels));
         Self {
             registry,
             http_requests,
@@ -343,6 +361,8 @@ impl Metrics {
             model_wait_seconds,
             model_busy_seconds,
             model_tokens,
+            model_steps,
+            model_step_rows,
             models_seen: Mutex::new(HashMap::new()),
         }
     }

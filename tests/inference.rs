@@ -148,3 +148,148 @@ async fn the_speech_worker_transcribes_off_the_runtime() {
     );
     assert!(wer <= 0.05, "WER {wer:.3}: {:?}", transcript.text);
 }
+
+/// Questions one of which the model answers at length (greedy, so the same every time).
+const LONG_QUESTIONS: [&str; 4] = [
+    "Write a long story about a dragon who learns to cook.",
+    "Explain in detail how a computer works, step by step.",
+    "List one hundred animals, one per line.",
+    "Count from one to two hundred in words, separated by commas.",
+];
+
+fn ask(text: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::new(
+            ChatRole::System,
+            "You are a helpful assistant. Answer briefly.",
+        ),
+        ChatMessage::new(ChatRole::User, text),
+    ]
+}
+
+#[tokio::test]
+async fn replies_written_together_are_the_replies_written_alone() {
+    let worker = llm_worker(8);
+    let questions = [
+        "What is the capital of France?",
+        "Name three primary colours.",
+        "What does a compiler do?",
+    ];
+    let mut alone = Vec::new();
+    for (i, question) in questions.iter().enumerate() {
+        let generation = worker
+            .reply(&format!("alone-{i}"), ask(question), greedy(40))
+            .expect("queued")
+            .finish()
+            .await
+            .expect("reply");
+        alone.push(generation.text);
+    }
+    let before = worker.stats();
+    let streams: Vec<_> = questions
+        .iter()
+        .enumerate()
+        .map(|(i, question)| {
+            worker
+                .reply(&format!("together-{i}"), ask(question), greedy(40))
+                .expect("queued")
+        })
+        .collect();
+    let mut together = Vec::new();
+    for stream in streams {
+        together.push(stream.finish().await.expect("reply").text);
+    }
+    assert_eq!(
+        together, alone,
+        "greedy replies do not depend on their batch"
+    );
+    let after = worker.stats();
+    let (steps, rows) = (
+        after.steps - before.steps,
+        after.step_rows - before.step_rows,
+    );
+    assert!(
+        rows > steps,
+        "three replies at once shared steps: {rows} replies advanced in {steps} steps"
+    );
+}
+
+#[tokio::test]
+async fn a_short_reply_does_not_wait_for_a_long_one_to_end() {
+    let worker = llm_worker(8);
+    let mut long_question = None;
+    for question in LONG_QUESTIONS {
+        let alone = worker
+            .reply("trial", ask(question), greedy(160))
+            .expect("queued")
+            .finish()
+            .await
+            .expect("reply");
+        if alone.stop == StopReason::MaxTokens {
+            long_question = Some(question);
+            break;
+        }
+    }
+    let long_question = long_question.expect("one of the questions gets a 160-token answer");
+    let mut long = worker
+        .reply("long", ask(long_question), greedy(160))
+        .expect("queued");
+    match long.next().await {
+        Some(ReplyEvent::Delta(_)) => {}
+        other => panic!("expected the long reply's first delta, got {other:?}"),
+    }
+    let short = worker
+        .reply("short", question(), greedy(4))
+        .expect("queued")
+        .finish()
+        .await
+        .expect("short reply");
+    assert_eq!(short.generated_tokens, 4);
+    let mut long_tokens_then = 0;
+    let generation = loop {
+        match long.next().await.expect("the long stream ends with Done") {
+            ReplyEvent::Delta(_) => long_tokens_then += 1,
+            ReplyEvent::Done(result) => break result.expect("long reply"),
+        }
+    };
+    assert_eq!(
+        generation.stop,
+        StopReason::MaxTokens,
+        "the long reply ran to its limit ({:?})",
+        generation.text
+    );
+    assert!(
+        long_tokens_then >= 20,
+        "the short reply finished while the long one still had {long_tokens_then} deltas to write"
+    );
+}
+
+#[tokio::test]
+async fn requests_on_a_conversation_in_use_share_its_cached_prefix() {
+    let worker = llm_worker(8);
+    // Every live follow-up uses one conversation: its cache holds the instructions they share.
+    worker
+        .reply("follow-up", ask("Name one fruit."), greedy(8))
+        .expect("queued")
+        .finish()
+        .await
+        .expect("first reply");
+    let system_tokens = 10;
+    let streams: Vec<_> = ["Name one vegetable.", "Name one tree.", "Name one bird."]
+        .iter()
+        .map(|question| {
+            worker
+                .reply("follow-up", ask(question), greedy(8))
+                .expect("queued")
+        })
+        .collect();
+    for stream in streams {
+        let generation = stream.finish().await.expect("reply");
+        assert!(
+            generation.reused_tokens >= system_tokens,
+            "a request on the busy conversation reused {} of {} prompt tokens",
+            generation.reused_tokens,
+            generation.prompt_tokens
+        );
+    }
+}

@@ -4,14 +4,14 @@
 //! enough to run on the caller's blocking thread, under the same compute gate.
 
 pub mod device;
+pub mod gate;
 pub mod llm;
 pub mod speech;
 pub mod stats;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
+pub use gate::{BackgroundPause, ComputeGate, GateGuard, Priority};
 pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
 pub use stats::WorkerSnapshot;
@@ -152,7 +152,7 @@ impl SharedEncoder {
 
 impl Encode for SharedEncoder {
     fn encode(&self, text: &str) -> Result<Vec<f32>, EmbeddingError> {
-        let _compute = self.gate.lock_background();
+        let _compute = self.gate.lock(Priority::Background);
         self.encoder.encode(text)
     }
 }
@@ -195,7 +195,7 @@ impl SharedJudge {
         let mut end = cached;
         loop {
             end = (end + JUDGE_PIECE).min(prompt.len());
-            let _compute = self.gate.lock_background();
+            let _compute = self.gate.lock(Priority::Background);
             let logits = self
                 .engine
                 .next_token_logits_of(&mut conversation, &prompt[..end])?;
@@ -203,155 +203,5 @@ impl SharedJudge {
                 return Ok(logits);
             }
         }
-    }
-}
-
-/// Lets one model compute at a time. candle's CPU kernels use every core; Whisper and the LLM
-/// running at once on a small machine thrash each other's threads (measured in BENCHMARKS.md),
-/// so the workers take turns. Background work (assessments) goes last: it takes the gate only
-/// while no transcription or reply is waiting for it and no live turn has paused it.
-#[derive(Clone, Default)]
-pub struct ComputeGate {
-    lock: Arc<Mutex<()>>,
-    /// Foreground callers waiting for the gate, plus live turns pausing background work.
-    waiting: Arc<AtomicUsize>,
-}
-
-/// Keeps background work off the gate while it lives ([`ComputeGate::pause_background`]).
-pub struct BackgroundPause {
-    waiting: Arc<AtomicUsize>,
-}
-
-impl Drop for BackgroundPause {
-    fn drop(&mut self) {
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// How often background work looks again while the foreground has the gate or wants it.
-const BACKGROUND_POLL: Duration = Duration::from_millis(2);
-
-impl ComputeGate {
-    /// For live work: a transcription, a reply.
-    pub fn lock(&self) -> MutexGuard<'_, ()> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let guard = self.acquire();
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        guard
-    }
-
-    /// Keeps background work from starting a new piece until the pause is dropped. A live turn
-    /// holds one from the end of an answer to the end of the reply: its transcription and
-    /// reply run as several gate requests, and background work taking the gate between them
-    /// would make the reply wait for a whole piece each time. Work already in progress
-    /// finishes its piece.
-    pub fn pause_background(&self) -> BackgroundPause {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        BackgroundPause {
-            waiting: self.waiting.clone(),
-        }
-    }
-
-    /// For background work: waits while any foreground caller waits or computes, or a live
-    /// turn has paused background work.
-    pub fn lock_background(&self) -> MutexGuard<'_, ()> {
-        loop {
-            if self.waiting.load(Ordering::SeqCst) == 0 {
-                let guard = match self.lock.try_lock() {
-                    Ok(guard) => Some(guard),
-                    Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                    Err(TryLockError::WouldBlock) => None,
-                };
-                if let Some(guard) = guard {
-                    if self.waiting.load(Ordering::SeqCst) == 0 {
-                        return guard;
-                    }
-                }
-            }
-            std::thread::sleep(BACKGROUND_POLL);
-        }
-    }
-
-    fn acquire(&self) -> MutexGuard<'_, ()> {
-        // A poisoned gate only means another worker panicked mid-request; the gate guards no data.
-        self.lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn background_work_waits_for_live_work_held_or_waiting() {
-        let gate = ComputeGate::default();
-        let live = gate.lock();
-        // A live caller waiting for the gate goes before background work that waited longer.
-        let (order_tx, order_rx) = std::sync::mpsc::channel();
-        let background = {
-            let (gate, order) = (gate.clone(), order_tx.clone());
-            std::thread::spawn(move || {
-                let _g = gate.lock_background();
-                order.send("background").unwrap_or(());
-            })
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        let waiting_live = {
-            let (gate, order) = (gate.clone(), order_tx);
-            std::thread::spawn(move || {
-                let _g = gate.lock();
-                order.send("live").unwrap_or(());
-                std::thread::sleep(Duration::from_millis(50));
-            })
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        drop(live);
-        for handle in [background, waiting_live] {
-            handle.join().unwrap_or(());
-        }
-        let order: Vec<&str> = order_rx.iter().collect();
-        assert_eq!(order, ["live", "background"]);
-    }
-
-    #[test]
-    fn background_work_waits_while_paused_even_with_the_gate_free() {
-        let gate = ComputeGate::default();
-        let pause = gate.pause_background();
-        let (started_tx, started_rx) = std::sync::mpsc::channel();
-        let background = {
-            let gate = gate.clone();
-            std::thread::spawn(move || {
-                let _g = gate.lock_background();
-                started_tx.send(()).unwrap_or(());
-            })
-        };
-        // Live work still runs during the pause.
-        drop(gate.lock());
-        assert!(
-            started_rx.recv_timeout(Duration::from_millis(100)).is_err(),
-            "background work started during a pause"
-        );
-        drop(pause);
-        assert!(
-            started_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
-            "background work did not start after the pause ended"
-        );
-        background.join().unwrap_or(());
-    }
-
-    #[test]
-    fn a_poisoned_gate_still_opens_for_background_work() {
-        let gate = ComputeGate::default();
-        let poisoner = gate.clone();
-        let _ = std::thread::spawn(move || {
-            let _g = poisoner.lock();
-            panic!("a worker panics mid-request");
-        })
-        .join();
-        // Returns (a poisoned lock would otherwise make `try_lock` fail forever).
-        drop(gate.lock_background());
-        drop(gate.lock());
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::stats::{WorkerSnapshot, WorkerStats};
-use super::{ComputeGate, InferenceError};
+use super::{ComputeGate, InferenceError, Priority};
 use crate::speech::whisper::{Transcript, WhisperEngine};
 
 struct Job {
@@ -47,7 +47,7 @@ impl SpeechWorker {
                         continue;
                     }
                     let (result, wait, busy) = job.span.in_scope(|| {
-                        let _compute = gate.lock();
+                        let _compute = gate.lock(Priority::Transcription);
                         let started = Instant::now();
                         let result = engine.transcribe(&job.samples);
                         (result, started - job.queued_at, started.elapsed())
@@ -94,7 +94,7 @@ impl SpeechWorker {
 
 fn warm_up(engine: &WhisperEngine, gate: &ComputeGate) {
     let started = Instant::now();
-    let _compute = gate.lock();
+    let _compute = gate.lock(Priority::Transcription);
     // Loud enough to pass the silence guard, so the encoder and decoder both run once.
     let tone: Vec<f32> = (0..16_000).map(|i| 0.1 * (i as f32 * 0.05).sin()).collect();
     match engine.transcribe(&tone) {

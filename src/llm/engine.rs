@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use candle_core::{Device, Tensor};
 
@@ -14,13 +14,14 @@ use super::chat::{ChatMessage, ChatRole, ChatTemplate};
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
 use super::model::Model;
-use super::sampling::{GenerateOptions, Sampler};
-use super::tokenizer::{Tokenizer, Utf8Stream};
+use super::sampling::GenerateOptions;
+use super::sequence::Progress;
+use super::tokenizer::Tokenizer;
 use super::LlmError;
 
 /// Prompts are prefilled in chunks of this many tokens, which bounds the attention
 /// scores' memory on long prompts.
-const PREFILL_CHUNK: usize = 256;
+pub const PREFILL_CHUNK: usize = 256;
 
 /// A loaded model. Cloning is cheap; all clones share the weights.
 #[derive(Clone)]
@@ -74,6 +75,15 @@ impl Conversation {
     /// Forgets the cached history (the next turn prefills its whole prompt).
     pub fn reset(&mut self) {
         self.cache.truncate(0);
+    }
+
+    /// Forgets every cached position from `len` on.
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.cache.truncate(len);
+    }
+
+    pub(super) fn cache_mut(&mut self) -> &mut KvCache {
+        &mut self.cache
     }
 }
 
@@ -147,6 +157,24 @@ impl LlmEngine {
         self.inner.template.render(&self.inner.tokenizer, messages)
     }
 
+    pub(super) fn model(&self) -> &Model {
+        &self.inner.model
+    }
+
+    /// The tokens that end the assistant's turn.
+    pub(super) fn stop_tokens(&self) -> &[u32] {
+        &self.inner.stop_tokens
+    }
+
+    pub(super) fn is_stop_token(&self, token: u32) -> bool {
+        self.inner.stop_tokens.contains(&token)
+    }
+
+    /// Whether `conversation`'s cache was made for this model's layers.
+    pub(super) fn fits(&self, conversation: &Conversation) -> bool {
+        conversation.cache.layer_count() == self.config().block_count
+    }
+
     pub fn new_conversation(&self) -> Conversation {
         Conversation {
             cache: KvCache::new(self.config().block_count),
@@ -165,70 +193,32 @@ impl LlmEngine {
         options: &GenerateOptions,
         on_text: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Generation, LlmError> {
-        let inner = &*self.inner;
-        if conversation.cache.layer_count() != self.config().block_count {
-            *conversation = self.new_conversation();
-        }
-        let (prompt, dropped_messages) = self.fit_context(messages, options.max_tokens)?;
-
-        let started = Instant::now();
-        let cache = &mut conversation.cache;
-        let (mut logits, reused_tokens) = self.prefill(&prompt, cache)?;
-        let prefill_time = started.elapsed();
-
-        let decode_started = Instant::now();
-        let mut sampler = Sampler::new(options, inner.stop_tokens.clone());
-        let mut generated = Vec::new();
-        let mut stream = Utf8Stream::default();
-        let mut text = String::new();
-        let mut emit = |delta: &str, text: &mut String| -> ControlFlow<()> {
-            if delta.is_empty() {
-                return ControlFlow::Continue(());
+        let prompt = self.prompt(messages, options.max_tokens)?;
+        let taken = std::mem::replace(conversation, self.new_conversation());
+        let mut sequence = self.sequence(taken, prompt, options);
+        let outcome = loop {
+            let progress = match self.advance(&mut [(&mut sequence, PREFILL_CHUNK)]) {
+                Ok(mut progress) => progress.pop(),
+                Err(e) => break Err(e),
+            };
+            match progress {
+                Some(Progress::Text(delta)) if !delta.is_empty() && on_text(&delta).is_break() => {
+                    sequence.cancel();
+                    break Ok(());
+                }
+                Some(Progress::Finished(delta)) => {
+                    if !delta.is_empty() {
+                        // The reply is complete; a stop asked now changes nothing.
+                        let _ = on_text(&delta);
+                    }
+                    break Ok(());
+                }
+                _ => {}
             }
-            text.push_str(delta);
-            on_text(delta)
         };
-        let stop = loop {
-            if generated.len() >= options.max_tokens {
-                break StopReason::MaxTokens;
-            }
-            let token = sampler.sample(&logits, &generated)?;
-            if inner.stop_tokens.contains(&token) {
-                break StopReason::EndOfTurn;
-            }
-            generated.push(token);
-            let delta = stream.push(inner.tokenizer.token_bytes(token));
-            if emit(&delta, &mut text).is_break() {
-                break StopReason::Cancelled;
-            }
-            if generated.len() >= options.max_tokens {
-                break StopReason::MaxTokens;
-            }
-            logits = self.step(token, cache)?;
-        };
-        if stop != StopReason::Cancelled {
-            // A stop can only come from the callback; the reply is complete either way.
-            let _ = emit(&stream.finish(), &mut text);
-        }
-        let generation = Generation {
-            text,
-            prompt_tokens: prompt.len(),
-            reused_tokens,
-            generated_tokens: generated.len(),
-            prefill_time,
-            decode_time: decode_started.elapsed(),
-            stop,
-            dropped_messages,
-        };
-        tracing::debug!(
-            prompt = generation.prompt_tokens,
-            reused = generation.reused_tokens,
-            generated = generation.generated_tokens,
-            prefill_ms = generation.prefill_time.as_millis() as u64,
-            decode_ms = generation.decode_time.as_millis() as u64,
-            "llm generation"
-        );
-        Ok(generation)
+        let (kept, generation) = sequence.finish();
+        *conversation = kept;
+        outcome.map(|()| generation)
     }
 
     /// The logits of the token that follows `messages` (which end with the assistant's turn
@@ -286,14 +276,10 @@ impl LlmEngine {
         Ok((logits, reused_tokens))
     }
 
-    fn step(&self, token: u32, cache: &mut KvCache) -> Result<Tensor, LlmError> {
-        Ok(self.inner.model.forward(&[token], cache)?)
-    }
-
     /// Renders the prompt, leaving out the oldest non-system turns until the prompt plus
     /// `max_tokens` fits the context window. Returns the prompt and how many messages were
     /// left out.
-    fn fit_context(
+    pub(super) fn fit_context(
         &self,
         messages: &[ChatMessage],
         max_tokens: usize,
@@ -438,6 +424,88 @@ mod tests {
         original.truncate(keep);
         let from_original = logits(&engine, &mut original, &prompt[keep..]);
         assert_eq!(from_fork, from_original);
+    }
+
+    /// Continuous batching rests on this: a sequence's logits are the same whichever other
+    /// sequences share its forward pass (prompts of different lengths, then one decoding step
+    /// each), exactly.
+    #[test]
+    fn a_batch_computes_for_each_sequence_exactly_what_it_computes_alone() {
+        use crate::llm::model::BatchInput;
+        let engine = engine();
+        let prompts: Vec<Vec<u32>> = [
+            "Name one fruit.",
+            "What is two plus two? Answer with a number only, please.",
+            "Hi",
+        ]
+        .iter()
+        .map(|question| {
+            engine
+                .render(&[ChatMessage::new(ChatRole::User, *question)])
+                .expect("render")
+        })
+        .collect();
+        let next = [17u32, 42, 1000];
+        let alone: Vec<(Vec<f32>, Vec<f32>)> = prompts
+            .iter()
+            .zip(next)
+            .map(|(prompt, token)| {
+                let mut cache = KvCache::new(engine.config().block_count);
+                let first = logits(&engine, &mut cache, prompt);
+                let second = logits(&engine, &mut cache, &[token]);
+                (first, second)
+            })
+            .collect();
+
+        let mut caches: Vec<KvCache> = prompts
+            .iter()
+            .map(|_| KvCache::new(engine.config().block_count))
+            .collect();
+        let vectors = |tensors: Vec<Tensor>| -> Vec<Vec<f32>> {
+            tensors
+                .into_iter()
+                .map(|t| t.to_vec1().expect("logits"))
+                .collect()
+        };
+        let mut inputs: Vec<BatchInput<'_>> = prompts
+            .iter()
+            .zip(caches.iter_mut())
+            .map(|(tokens, cache)| BatchInput { tokens, cache })
+            .collect();
+        let first = vectors(
+            engine
+                .inner
+                .model
+                .forward_batch(&mut inputs)
+                .expect("prefill"),
+        );
+        drop(inputs);
+        let steps: Vec<[u32; 1]> = next.iter().map(|&token| [token]).collect();
+        let mut inputs: Vec<BatchInput<'_>> = steps
+            .iter()
+            .zip(caches.iter_mut())
+            .map(|(tokens, cache)| BatchInput { tokens, cache })
+            .collect();
+        let second = vectors(
+            engine
+                .inner
+                .model
+                .forward_batch(&mut inputs)
+                .expect("decode"),
+        );
+        for (i, (alone_first, alone_second)) in alone.iter().enumerate() {
+            assert!(
+                first[i] == *alone_first,
+                "prompt {i}'s logits differ in a batch"
+            );
+            assert!(
+                second[i] == *alone_second,
+                "step {i}'s logits differ in a batch"
+            );
+        }
+        for (cache, prompt) in caches.iter().zip(&prompts) {
+            assert_eq!(cache.len(), prompt.len() + 1);
+        }
     }
 
     mod properties {

@@ -13,12 +13,14 @@ mod gguf;
 mod kv_cache;
 mod model;
 mod sampling;
+mod sequence;
 mod tokenizer;
 
 pub use chat::{ChatMessage, ChatRole};
 pub use config::{Architecture, ModelConfig};
-pub use engine::{Conversation, Generation, LlmEngine, StopReason};
+pub use engine::{Conversation, Generation, LlmEngine, StopReason, PREFILL_CHUNK};
 pub use error::LlmError;
 pub use gguf::read_gguf_header;
 pub use sampling::GenerateOptions;
+pub use sequence::{Progress, Prompt, Sequence};
 pub use tokenizer::{Tokenizer, Utf8Stream};

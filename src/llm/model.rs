@@ -34,6 +34,21 @@ struct Layer {
     feed_forward: FeedForward,
 }
 
+/// One sequence's part of a batched forward pass: the tokens that follow its cached positions.
+pub struct BatchInput<'a> {
+    pub tokens: &'a [u32],
+    pub cache: &'a mut KvCache,
+}
+
+/// Where a sequence's tokens sit in the batch, with its rotary angles and causal mask.
+struct Span {
+    offset: usize,
+    len: usize,
+    cos: Tensor,
+    sin: Tensor,
+    mask: Option<Tensor>,
+}
+
 pub struct Model {
     config: ModelConfig,
     /// Token embeddings for lookup, kept in f16: half the memory of f32 (56 MB less for
@@ -147,39 +162,54 @@ impl Model {
     /// Runs `tokens` (the positions right after the cached ones), appends their keys and
     /// values to `cache`, and returns the logits (f32, vocabulary-sized) of the last token.
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
-        let seq_len = tokens.len();
-        if seq_len == 0 {
-            candle_core::bail!("forward needs at least one token");
+        let mut logits = self.forward_batch(&mut [BatchInput { tokens, cache }])?;
+        logits
+            .pop()
+            .ok_or_else(|| candle_core::Error::Msg("a batch of one gave no logits".into()))
+    }
+
+    /// [`Model::forward`] for several sequences in one pass: the projections and the
+    /// feed-forward layers run on all their new tokens together (one weight load serves every
+    /// row), attention runs per sequence on its own cache. Returns each sequence's logits, in
+    /// order. A sequence's results do not depend on what else is in the batch.
+    pub fn forward_batch(&self, batch: &mut [BatchInput<'_>]) -> Result<Vec<Tensor>> {
+        let mut spans = Vec::with_capacity(batch.len());
+        let mut ids = Vec::new();
+        for input in batch.iter() {
+            let len = input.tokens.len();
+            if len == 0 {
+                candle_core::bail!("forward needs at least one token per sequence");
+            }
+            let start = input.cache.len();
+            if start + len > self.config.context_length {
+                candle_core::bail!(
+                    "{} positions exceed the context window of {}",
+                    start + len,
+                    self.config.context_length
+                );
+            }
+            spans.push(Span {
+                offset: ids.len(),
+                len,
+                cos: self.cos.narrow(0, start, len)?,
+                sin: self.sin.narrow(0, start, len)?,
+                mask: self.causal_mask(len, start)?,
+            });
+            ids.extend_from_slice(input.tokens);
         }
-        let start = cache.len();
-        if start + seq_len > self.config.context_length {
-            candle_core::bail!(
-                "{} positions exceed the context window of {}",
-                start + seq_len,
-                self.config.context_length
-            );
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let ids = Tensor::new(tokens, &self.device)?;
+        let ids = Tensor::new(ids.as_slice(), &self.device)?;
         let mut x = self
             .embeddings
             .index_select(&ids, 0)?
             .to_dtype(DType::F32)?
             .unsqueeze(0)?;
-        let cos = self.cos.narrow(0, start, seq_len)?;
-        let sin = self.sin.narrow(0, start, seq_len)?;
-        let mask = self.causal_mask(seq_len, start)?;
         let eps = self.config.rms_norm_eps as f32;
         for (index, layer) in self.layers.iter().enumerate() {
             let normed = candle_nn::ops::rms_norm(&x, &layer.attention_norm, eps)?;
-            let attended = self.attention(
-                &layer.attention,
-                &normed,
-                &cos,
-                &sin,
-                mask.as_ref(),
-                index,
-                cache,
-            )?;
+            let attended = self.attention(&layer.attention, &normed, &spans, index, batch)?;
             x = (x + attended)?;
             let normed = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, eps)?;
             let ff = &layer.feed_forward;
@@ -187,61 +217,76 @@ impl Model {
             let hidden = (gate * ff.up.forward(&normed)?)?;
             x = (x + ff.down.forward(&hidden)?)?;
         }
-        cache.push_tokens(tokens);
-        let last = x.narrow(1, seq_len - 1, 1)?;
+        for input in batch.iter_mut() {
+            input.cache.push_tokens(input.tokens);
+        }
+        let last = spans
+            .iter()
+            .map(|span| x.narrow(1, span.offset + span.len - 1, 1))
+            .collect::<Result<Vec<_>>>()?;
+        let last = Tensor::cat(&last, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.output_norm, eps)?;
-        self.output
-            .forward(&last)?
-            .flatten_all()?
-            .to_dtype(DType::F32)
+        let logits = self.output.forward(&last)?.to_dtype(DType::F32)?;
+        (0..spans.len())
+            .map(|row| logits.narrow(1, row, 1)?.flatten_all())
+            .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Attention for every sequence of the batch: `x` holds all their new tokens in a row.
     fn attention(
         &self,
         weights: &Attention,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: Option<&Tensor>,
+        spans: &[Span],
         layer: usize,
-        cache: &mut KvCache,
+        batch: &mut [BatchInput<'_>],
     ) -> Result<Tensor> {
         let c = &self.config;
-        let (_, seq_len, _) = x.dims3()?;
-        let mut q = weights.q.forward(x)?;
-        let mut k = weights.k.forward(x)?;
-        let mut v = weights.v.forward(x)?;
+        let mut q_all = weights.q.forward(x)?;
+        let mut k_all = weights.k.forward(x)?;
+        let mut v_all = weights.v.forward(x)?;
         if let Some((bq, bk, bv)) = &weights.biases {
-            q = q.broadcast_add(bq)?;
-            k = k.broadcast_add(bk)?;
-            v = v.broadcast_add(bv)?;
+            q_all = q_all.broadcast_add(bq)?;
+            k_all = k_all.broadcast_add(bk)?;
+            v_all = v_all.broadcast_add(bv)?;
         }
-        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
-            t.reshape((1, seq_len, n, c.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let q = self.rope(&heads(q, c.head_count)?, cos, sin)?;
-        let k = self.rope(&heads(k, c.head_count_kv)?, cos, sin)?;
-        let v = heads(v, c.head_count_kv)?;
-        let (k, v) = cache.append(layer, &k, &v)?;
+        let mut outputs = Vec::with_capacity(spans.len());
+        for (span, input) in spans.iter().zip(batch.iter_mut()) {
+            let seq_len = span.len;
+            let heads = |all: &Tensor, n: usize| -> Result<Tensor> {
+                all.narrow(1, span.offset, seq_len)?
+                    .reshape((1, seq_len, n, c.head_dim))?
+                    .transpose(1, 2)?
+                    .contiguous()
+            };
+            let q = self.rope(&heads(&q_all, c.head_count)?, &span.cos, &span.sin)?;
+            let k = self.rope(&heads(&k_all, c.head_count_kv)?, &span.cos, &span.sin)?;
+            let v = heads(&v_all, c.head_count_kv)?;
+            let (k, v) = input.cache.append(layer, &k, &v)?;
 
-        // Grouped-query attention without copying keys/values: the query heads that share
-        // a key/value head are stacked along the sequence axis of that head.
-        let group = c.head_count / c.head_count_kv;
-        let q = q.reshape((1, c.head_count_kv, group * seq_len, c.head_dim))?;
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (c.head_dim as f64).sqrt()))?;
-        let scores = match mask {
-            Some(mask) => scores.broadcast_add(mask)?,
-            None => scores,
+            // Grouped-query attention without copying keys/values: the query heads that share
+            // a key/value head are stacked along the sequence axis of that head.
+            let group = c.head_count / c.head_count_kv;
+            let q = q.reshape((1, c.head_count_kv, group * seq_len, c.head_dim))?;
+            let scores = (q.matmul(&k.t()?)? * (1.0 / (c.head_dim as f64).sqrt()))?;
+            let scores = match &span.mask {
+                Some(mask) => scores.broadcast_add(mask)?,
+                None => scores,
+            };
+            let weights_ = candle_nn::ops::softmax_last_dim(&scores)?;
+            let y = weights_.matmul(&v.contiguous()?)?;
+            outputs.push(
+                y.reshape((1, c.head_count, seq_len, c.head_dim))?
+                    .transpose(1, 2)?
+                    .reshape((1, seq_len, c.head_count * c.head_dim))?,
+            );
+        }
+        let y = match outputs.len() {
+            1 => outputs
+                .pop()
+                .ok_or_else(|| candle_core::Error::Msg("no output".into()))?,
+            _ => Tensor::cat(&outputs, 1)?,
         };
-        let weights_ = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = weights_.matmul(&v.contiguous()?)?;
-        let y = y
-            .reshape((1, c.head_count, seq_len, c.head_dim))?
-            .transpose(1, 2)?
-            .reshape((1, seq_len, c.head_count * c.head_dim))?;
         weights.output.forward(&y)
     }
 
