@@ -2,8 +2,9 @@
 //!
 //! Each virtual candidate signs in (a new account, or one from a list), plans an interview,
 //! opens its WebSocket, starts, and answers `turns` times: a random pause, then a real
-//! recording streamed at `pace` × real time in 20 ms frames, then `end_turn` (push-to-talk).
-//! For every answer it times, from the end of the answer, the `transcript`, the first
+//! recording streamed at `pace` × real time in 20 ms frames, then `end_turn` (push-to-talk) or
+//! silence until the server hears the answer end (hands-free). For every answer it times, from
+//! the end of the speech, the `transcript`, the first
 //! `reply_delta` and the whole `reply`. Refusals (503 `server_full`, 429) and errors are
 //! counted, not retried.
 
@@ -48,6 +49,8 @@ pub struct Plan {
     /// `email:password` accounts to use; empty: register new ones.
     pub accounts: Vec<(String, String)>,
     pub seed: u64,
+    /// Answers end by a pause the server hears (silence is streamed) instead of `end_turn`.
+    pub hands_free: bool,
 }
 
 /// One answered turn's timings, from the end of the answer.
@@ -215,46 +218,52 @@ async fn interview(
         }
         Err(e) => return Err(format!("opening the WebSocket: {e}")),
     };
+    let mode = if plan.hands_free {
+        "hands_free"
+    } else {
+        "push_to_talk"
+    };
+    send(&mut socket, json!({"type": "mode", "mode": mode})).await?;
     send(&mut socket, json!({"type": "start"})).await?;
     until(&mut socket, is_listening).await?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(n as u64));
+    let frame_time = Duration::from_secs_f64(0.02 / plan.pace.max(0.01));
     for turn in 0..plan.turns {
         let pcm = &plan.answers[(n + turn) % plan.answers.len()];
         actix_web::rt::time::sleep(Duration::from_millis(rng.gen_range(PAUSE_MS))).await;
-        let frame_time = Duration::from_secs_f64(0.02 / plan.pace.max(0.01));
         for chunk in pcm.chunks(FRAME_SAMPLES) {
-            let bytes: Vec<u8> = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
-            socket
-                .send(Message::Binary(bytes.into()))
-                .await
-                .map_err(|e| format!("sending audio: {e}"))?;
+            send_audio(&mut socket, chunk).await?;
             actix_web::rt::time::sleep(frame_time).await;
         }
-        send(&mut socket, json!({"type": "end_turn"})).await?;
-        let answered = Instant::now();
-        let (mut transcript, mut first_delta) = (None, None);
-        loop {
-            let event = next_event(&mut socket).await?;
-            match event["type"].as_str() {
-                Some("transcript") => transcript = Some(answered.elapsed()),
-                Some("reply_delta") if first_delta.is_none() => {
-                    first_delta = Some(answered.elapsed())
+        let mut clock = TurnClock::new();
+        if plan.hands_free {
+            // Silence, as a microphone sends it, until the server hears that the answer ended.
+            let silence = [0i16; FRAME_SAMPLES];
+            while clock.transcript.is_none() {
+                if clock.started.elapsed() > EVENT_TIMEOUT {
+                    return Err(format!(
+                        "turn {}: the server never heard the answer end",
+                        turn + 1
+                    ));
                 }
-                Some("reply") => {
-                    let whole = answered.elapsed();
-                    outcome.turns.push(TurnTiming {
-                        transcript: transcript.unwrap_or(whole),
-                        first_delta: first_delta.unwrap_or(whole),
-                        whole,
-                    });
-                    on_turn();
-                    break;
+                send_audio(&mut socket, &silence).await?;
+                if let Ok(event) =
+                    actix_web::rt::time::timeout(frame_time, next_event(&mut socket)).await
+                {
+                    clock.see(&event?, turn)?;
                 }
-                Some("error") => return Err(format!("turn {}: {event}", turn + 1)),
-                _ => {}
             }
+        } else {
+            send(&mut socket, json!({"type": "end_turn"})).await?;
         }
+        let timing = loop {
+            if let Some(timing) = clock.see(&next_event(&mut socket).await?, turn)? {
+                break timing;
+            }
+        };
+        outcome.turns.push(timing);
+        on_turn();
         let over = until(&mut socket, |e| is_listening(e) || e["type"] == "ended").await?;
         if over["type"] == "ended" {
             break; // every planned question was asked
@@ -262,6 +271,52 @@ async fn interview(
     }
     let _ = send(&mut socket, json!({"type": "finish"})).await;
     Ok(())
+}
+
+/// One turn's events timed from the end of the answer's speech.
+struct TurnClock {
+    started: Instant,
+    transcript: Option<Duration>,
+    first_delta: Option<Duration>,
+}
+
+impl TurnClock {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            transcript: None,
+            first_delta: None,
+        }
+    }
+
+    /// Notes `event`; the turn's timings once its reply is complete.
+    fn see(&mut self, event: &Value, turn: usize) -> Result<Option<TurnTiming>, String> {
+        let now = self.started.elapsed();
+        match event["type"].as_str() {
+            Some("transcript") => self.transcript = Some(now),
+            Some("reply_delta") => {
+                self.first_delta.get_or_insert(now);
+            }
+            Some("reply") => {
+                return Ok(Some(TurnTiming {
+                    transcript: self.transcript.unwrap_or(now),
+                    first_delta: self.first_delta.unwrap_or(now),
+                    whole: now,
+                }))
+            }
+            Some("error") => return Err(format!("turn {}: {event}", turn + 1)),
+            _ => {}
+        }
+        Ok(None)
+    }
+}
+
+async fn send_audio(socket: &mut Socket, samples: &[i16]) -> Result<(), String> {
+    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    socket
+        .send(Message::Binary(bytes.into()))
+        .await
+        .map_err(|e| format!("sending audio: {e}"))
 }
 
 fn is_listening(event: &Value) -> bool {

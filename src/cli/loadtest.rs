@@ -33,6 +33,11 @@ pub struct Options {
     pub accounts: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// End answers the way a hands-free microphone does (silence until the server hears the
+    /// answer end) instead of with `end_turn` (push-to-talk). Timings still start at the end of
+    /// the speech, so they include the server's end-of-turn silence (turn_end_silence).
+    #[arg(long)]
+    pub hands_free: bool,
 }
 
 /// The Debian package whose LibriVox sentences are the default answers, and where they lie in it.
@@ -64,6 +69,7 @@ pub async fn run(options: Options, data_dir: &Path) -> anyhow::Result<()> {
         pace: options.pace,
         accounts,
         seed: options.seed,
+        hands_free: options.hands_free,
     };
     let total = (plan.interviews * plan.turns) as u64;
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -110,12 +116,17 @@ fn default_audio(data_dir: &Path) -> anyhow::Result<PathBuf> {
 
 fn print_report(plan: &Plan, report: &Report) {
     println!(
-        "{} interviews × {} turns against {} (pace {}×): {} turns answered, {} interviews \
+        "{} interviews × {} turns against {} (pace {}×, {}): {} turns answered, {} interviews \
          refused (server full or user limit), {} errors",
         plan.interviews,
         plan.turns,
         plan.url,
         plan.pace,
+        if plan.hands_free {
+            "hands-free"
+        } else {
+            "push-to-talk"
+        },
         report.turns.len(),
         report.refused,
         report.errors.len()

@@ -1119,6 +1119,12 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
     };
     assert!(metric(&metrics, "viva_model_busy_seconds_total{model=\"llm\"}") > 0.0);
     assert!(metric(&metrics, "viva_model_tokens_total{model=\"llm\"}") >= 1.0);
+    let steps = metric(&metrics, "viva_model_batch_steps_total{model=\"llm\"}");
+    let rows = metric(&metrics, "viva_model_batch_rows_total{model=\"llm\"}");
+    assert!(
+        steps >= 1.0 && rows >= steps,
+        "every batched step advances at least one reply: {rows} rows in {steps} steps"
+    );
 
     // A closed page frees its place at once: its session waits out its grace doing nothing.
     drop((live_a, live_b, again));
@@ -1173,6 +1179,7 @@ async fn the_load_tool_times_real_turns_and_counts_refusals() {
         pace: 4.0,
         accounts: Vec::new(),
         seed: 7,
+        hands_free: false,
     };
     let answered = std::rc::Rc::new(std::cell::Cell::new(0));
     let counter = answered.clone();
@@ -1187,4 +1194,24 @@ async fn the_load_tool_times_real_turns_and_counts_refusals() {
     }
     let [p50, p95, max] = report.summary(|t| t.whole).expect("turns");
     assert!(p50 <= p95 && p95 <= max);
+
+    // Hands-free: the answer ends when the server hears the silence that follows it.
+    let hands_free = viva::loadtest::Plan {
+        interviews: 1,
+        turns: 1,
+        seed: 8,
+        hands_free: true,
+        ..plan
+    };
+    let report = viva::loadtest::run(&hands_free, || {}).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.turns.len(), 1, "refused {}", report.refused);
+    let turn = report.turns[0];
+    let end_silence = viva::config::Settings::default().turn_end_silence;
+    assert!(
+        turn.transcript >= end_silence.div_f64(hands_free.pace),
+        "the transcript came {:?} after the speech, before the end silence was streamed",
+        turn.transcript
+    );
+    assert!(turn.transcript <= turn.first_delta && turn.first_delta <= turn.whole);
 }
