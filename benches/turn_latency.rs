@@ -9,10 +9,10 @@
 //!
 //! Run: `cargo bench --bench turn_latency`
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use actix_codec::Framed;
@@ -21,52 +21,10 @@ use awc::BoxedSocket;
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use viva::config::Settings;
-use viva::db::DatabaseUrl;
-use viva::inference::Engines;
-use viva::startup::Application;
 
 const PASSWORD: &str = "correct horse battery staple";
 
 type Socket = Framed<BoxedSocket, Codec>;
-
-/// Starts viva with the default models on a thread of its own; returns its port.
-fn start_server(data_dir: std::path::PathBuf) -> u16 {
-    let models = support::test_models().expect("default models");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let settings = Settings {
-                bind: "127.0.0.1:0".parse().expect("address"),
-                database_url: Some(DatabaseUrl::Sqlite(data_dir.join("viva.db"))),
-                data_dir,
-                workers: 1,
-                fetch_models: false,
-                whisper_model: models.whisper_dir,
-                llm_model: models.llm_file,
-                encoder_model: models.encoder_dir,
-                // `VIVA_JUDGE_MODEL=none` measures without the judge, for comparison.
-                judge_model: std::env::var_os("VIVA_JUDGE_MODEL")
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or(models.judge_file),
-                log_level: "error".into(),
-                // Every round starts new interviews for the same four users, while the last
-                // rounds' sessions still wait out their reconnect grace.
-                max_live_interviews_per_user: 1_000,
-                max_live_interviews: 0,
-                max_interviews_per_hour: 1_000,
-                ..Settings::default()
-            };
-            let engines = Engines::load(&settings).expect("models load");
-            let app = Application::build_with_engines(settings, Some(engines))
-                .await
-                .expect("viva starts");
-            tx.send(app.port()).expect("send port");
-            app.run_until_stopped().await.expect("serve");
-        })
-    });
-    rx.recv().expect("server port")
-}
 
 async fn post(port: u16, path: &str, body: Value, cookie: Option<&str>) -> (u16, Value, String) {
     let mut req = awc::Client::new()
@@ -258,7 +216,7 @@ fn bench_turn_latency(c: &mut Criterion) {
         .collect::<Result<_, _>>()
         .expect("samples");
     let data = tempfile::tempdir().expect("temp dir");
-    let port = start_server(data.path().to_path_buf());
+    let port = common::start_server(data.path().to_path_buf());
     let system = actix_web::rt::System::new();
     let cookies: Vec<String> = system.block_on(async {
         let mut cookies = Vec::new();
