@@ -631,6 +631,8 @@ function scheduleReconnect(why, delayMs = null) {
   const seconds = Math.round(delay / 1000);
   setConnection(`${why} Reconnecting in ${seconds} second${seconds === 1 ? '' : 's'}…`);
   live.reconnectTimer = setTimeout(connect, delay);
+  // Start waits for that try (a click now would only be refused the same way).
+  refresh();
 }
 
 async function diagnose() {

@@ -682,3 +682,53 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
         "{notice}"
     );
 }
+
+/// A full server (issue 16's admission control) in the page: the candidate is told the server is
+/// busy and when the page will try again, instead of a silent or slow interview.
+#[actix_web::test]
+async fn the_interview_page_says_when_the_server_is_full() {
+    let Some(chromium) = chromium() else { return };
+    let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, |s| {
+        s.max_live_interviews = 1;
+        s.interview_grace = std::time::Duration::from_secs(600);
+    })
+    .await
+    else {
+        return;
+    };
+    // Someone else's interview holds the only place.
+    let (_, holder) = app.signed_in_user().await;
+    let held = crate::live::new_interview(&app, &holder, 1).await;
+    let mut holding = crate::live::Live::connect(&app, &held, &holder).await;
+    holding.until("ready").await;
+
+    let (email, candidate) = app.signed_in_user().await;
+    let interview = crate::live::new_interview(&app, &candidate, 1).await;
+    let browser = Browser::launch(&chromium).await;
+    let mut page = browser.open_page().await;
+    log_in(&mut page, &app, &email).await;
+    page.navigate(&app.url(&format!("/interview.html?id={interview}")))
+        .await;
+    let connection: String = page
+        .wait_for(
+            "the page to say the server is full",
+            "(() => document.getElementById('connection')?.textContent ?? '')()",
+            |text: &String| text.contains("Reconnecting"),
+        )
+        .await;
+    assert!(
+        connection.contains("as many live interviews as it can")
+            && connection.contains("Reconnecting in 60 seconds"),
+        "{connection:?}"
+    );
+    let start_disabled = page
+        .eval("document.getElementById('start-button')?.disabled ?? true")
+        .await;
+    assert_eq!(
+        start_disabled,
+        json!(true),
+        "the interview cannot start while refused"
+    );
+    page.screenshot("server-full").await;
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+}
