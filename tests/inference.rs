@@ -293,3 +293,53 @@ async fn requests_on_a_conversation_in_use_share_its_cached_prefix() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_short_answer_is_transcribed_before_a_long_one_that_came_first() {
+    let Some(jfk) = support::jfk() else {
+        support::unavailable("jfk.wav from the npm package nodejs-whisper");
+        return;
+    };
+    let models = support::test_models().expect("fetching the default models for tests");
+    let engine = WhisperEngine::load(&models.whisper_dir, &Device::Cpu).expect("loading Whisper");
+    let worker =
+        SpeechWorker::start(engine, 4, ComputeGate::default()).expect("starting the worker");
+    let sentence = read_wav(&jfk).expect("jfk.wav");
+    // 88 s: three 30 s windows.
+    let long: Vec<f32> = sentence
+        .iter()
+        .copied()
+        .cycle()
+        .take(sentence.len() * 8)
+        .collect();
+    let (finished_tx, mut finished_rx) = tokio::sync::mpsc::unbounded_channel();
+    let long_task = {
+        let (worker, finished) = (worker.clone(), finished_tx.clone());
+        tokio::spawn(async move {
+            let transcript = worker.transcribe(long).await;
+            finished.send("long").unwrap_or(());
+            transcript
+        })
+    };
+    // The short answer arrives while the long one's first window is being transcribed.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let short = worker.transcribe(sentence).await.expect("short transcript");
+    finished_tx.send("short").unwrap_or(());
+    let long = long_task.await.expect("task").expect("long transcript");
+    assert_eq!(
+        finished_rx.recv().await,
+        Some("short"),
+        "the short answer waited"
+    );
+    assert_eq!(long.windows, 3);
+    assert!(
+        short.text.to_lowercase().contains("your country"),
+        "{:?}",
+        short.text
+    );
+    assert!(
+        long.text.to_lowercase().matches("your country").count() >= 6,
+        "every window of the long answer was transcribed: {:?}",
+        long.text
+    );
+}

@@ -23,10 +23,11 @@ use crate::speech::whisper::WhisperEngine;
 
 /// The judge's prompt is run this many tokens at a time (each piece under the compute gate).
 const JUDGE_PIECE: usize = 16;
-/// Waiting transcriptions before the speech worker answers "busy".
-const SPEECH_QUEUE: usize = 8;
-/// Waiting replies before the LLM worker answers "busy".
-const LLM_QUEUE: usize = 16;
+/// Transcriptions the speech worker holds (running or waiting) before it answers "busy": one per
+/// live interview at most, so room for more interviews than a node on the CPU holds well.
+const SPEECH_QUEUE: usize = 16;
+/// Replies the LLM worker holds (written or waiting) before it answers "busy".
+const LLM_QUEUE: usize = 32;
 /// Conversations whose KV caches the LLM worker keeps (within its byte budget).
 const LLM_CONVERSATIONS: usize = 64;
 

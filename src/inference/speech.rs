@@ -1,14 +1,17 @@
-//! The Whisper worker: one thread owns the engine and transcribes requests in order.
+//! The Whisper worker: one thread owns the engine and serves every waiting transcription a
+//! 30 s window at a time, the one with the fewest windows left first, so a short answer is
+//! never stuck behind a long one (most answers are one window: then it is first come, first
+//! served).
 
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::stats::{WorkerSnapshot, WorkerStats};
 use super::{ComputeGate, InferenceError, Priority};
-use crate::speech::whisper::{Transcript, WhisperEngine};
+use crate::speech::whisper::{Transcript, Transcription, WhisperEngine};
 
 struct Job {
     samples: Vec<f32>,
@@ -17,46 +20,47 @@ struct Job {
     queued_at: Instant,
 }
 
+/// A transcription under way, with what it has cost so far.
+struct Active {
+    job: Job,
+    transcription: Transcription,
+    /// From the request to its first window.
+    waited: Option<Duration>,
+    busy: Duration,
+}
+
 /// A handle to the speech worker thread. Cheap to clone; the thread ends when every handle
 /// is dropped.
 #[derive(Clone)]
 pub struct SpeechWorker {
-    jobs: SyncSender<Job>,
+    jobs: Sender<Job>,
     stats: Arc<WorkerStats>,
+    capacity: usize,
 }
 
 impl SpeechWorker {
-    /// Starts the worker thread with a queue of `capacity` waiting jobs. One warm-up pass runs
-    /// first so the first real request does not pay for lazy initialisation.
+    /// Starts the worker thread, which holds at most `capacity` transcriptions (running or
+    /// waiting). One warm-up pass runs first so the first real request does not pay for lazy
+    /// initialisation.
     pub fn start(
         engine: WhisperEngine,
         capacity: usize,
         gate: ComputeGate,
     ) -> std::io::Result<Self> {
-        let (jobs, queue) = sync_channel::<Job>(capacity);
+        let (jobs, queue) = channel::<Job>();
         let stats = Arc::new(WorkerStats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
             .name("viva-speech".into())
             .spawn(move || {
                 warm_up(&engine, &gate);
-                for job in queue {
-                    // A requester that went away (cancelled) needs no transcript.
-                    if job.reply.is_closed() {
-                        counted.finished(job.queued_at.elapsed(), Default::default(), 0);
-                        continue;
-                    }
-                    let (result, wait, busy) = job.span.in_scope(|| {
-                        let _compute = gate.lock(Priority::Transcription);
-                        let started = Instant::now();
-                        let result = engine.transcribe(&job.samples);
-                        (result, started - job.queued_at, started.elapsed())
-                    });
-                    counted.finished(wait, busy, 0);
-                    let _ = job.reply.send(result.map_err(InferenceError::from));
-                }
+                serve(&engine, &gate, &counted, &queue);
             })?;
-        Ok(Self { jobs, stats })
+        Ok(Self {
+            jobs,
+            stats,
+            capacity: capacity.max(1),
+        })
     }
 
     /// Transcribes 16 kHz mono samples.
@@ -68,16 +72,12 @@ impl SpeechWorker {
             span: tracing::Span::current(),
             queued_at: Instant::now(),
         };
-        self.stats.queued();
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(e) => {
-                self.stats.unqueued();
-                return Err(match e {
-                    TrySendError::Full(_) => InferenceError::Busy("speech"),
-                    TrySendError::Disconnected(_) => InferenceError::Stopped("speech"),
-                });
-            }
+        if !self.stats.try_queue(self.capacity) {
+            return Err(InferenceError::Busy("speech"));
+        }
+        if self.jobs.send(job).is_err() {
+            self.stats.unqueued();
+            return Err(InferenceError::Stopped("speech"));
         }
         answer
             .await
@@ -89,6 +89,69 @@ impl SpeechWorker {
     /// What the worker has done so far.
     pub fn stats(&self) -> WorkerSnapshot {
         self.stats.snapshot()
+    }
+}
+
+/// Serves `queue` until every sender is gone and the last transcription is done.
+fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &WorkerStats, queue: &Receiver<Job>) {
+    let mut active: Vec<Active> = Vec::new();
+    loop {
+        if active.is_empty() {
+            match queue.recv() {
+                Ok(job) => active.push(Active::new(job)),
+                Err(_) => return,
+            }
+        }
+        active.extend(queue.try_iter().map(Active::new));
+        // A requester that went away (cancelled) needs no transcript.
+        active.retain(|a| {
+            let gone = a.job.reply.is_closed();
+            if gone {
+                stats.finished(a.job.queued_at.elapsed(), a.busy, 0);
+            }
+            !gone
+        });
+        // The fewest windows left goes first; among equals, the earliest (`min_by_key` keeps
+        // the first of equal keys, and requests are in arrival order).
+        let Some(next) = active
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, a)| a.transcription.windows_left())
+            .map(|(index, _)| index)
+        else {
+            continue;
+        };
+        let current = &mut active[next];
+        let result = current.job.span.in_scope(|| {
+            let _compute = gate.lock(Priority::Transcription);
+            let started = Instant::now();
+            current
+                .waited
+                .get_or_insert(started - current.job.queued_at);
+            let result = engine.transcribe_next_window(&mut current.transcription);
+            current.busy += started.elapsed();
+            result
+        });
+        if result.is_err() || current.transcription.is_done() {
+            let done = active.remove(next);
+            let waited = done.waited.unwrap_or_default();
+            stats.finished(waited, done.busy, 0);
+            let answer = result
+                .map(|()| done.transcription.finish())
+                .map_err(InferenceError::from);
+            let _ = done.job.reply.send(answer);
+        }
+    }
+}
+
+impl Active {
+    fn new(mut job: Job) -> Self {
+        Self {
+            transcription: Transcription::new(std::mem::take(&mut job.samples)),
+            job,
+            waited: None,
+            busy: Duration::ZERO,
+        }
     }
 }
 

@@ -78,6 +78,41 @@ pub struct Transcript {
     pub decode_time: Duration,
 }
 
+/// Audio being transcribed a 30 s window at a time ([`WhisperEngine::transcribe_next_window`]).
+pub struct Transcription {
+    samples: Vec<f32>,
+    next_window: usize,
+    transcript: Transcript,
+    texts: Vec<String>,
+}
+
+impl Transcription {
+    /// 16 kHz mono samples to transcribe.
+    pub fn new(samples: Vec<f32>) -> Self {
+        Self {
+            samples,
+            next_window: 0,
+            transcript: Transcript::default(),
+            texts: Vec::new(),
+        }
+    }
+
+    /// Windows still to transcribe.
+    pub fn windows_left(&self) -> usize {
+        self.samples.len().div_ceil(CHUNK_SAMPLES) - self.next_window
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.windows_left() == 0
+    }
+
+    /// The transcript of the windows done so far (all of them once [`Transcription::is_done`]).
+    pub fn finish(mut self) -> Transcript {
+        self.transcript.text = self.texts.join(" ");
+        self.transcript
+    }
+}
+
 /// What one window of features turned into.
 #[derive(Debug, Clone)]
 pub struct WindowTranscript {
@@ -134,26 +169,42 @@ impl WhisperEngine {
 
     /// Transcribes 16 kHz mono samples, 30 s at a time. Silence and noise give empty text.
     pub fn transcribe(&self, samples: &[f32]) -> Result<Transcript, SpeechError> {
-        let mut transcript = Transcript::default();
-        let mut texts = Vec::new();
-        for window in samples.chunks(CHUNK_SAMPLES) {
-            transcript.windows += 1;
-            if rms(window) < SILENCE_RMS || window.len() < MIN_SAMPLES {
-                continue;
-            }
-            let mut result = self.transcribe_window(window, self.window_policy, &mut transcript)?;
-            if self.window_policy == WindowPolicy::AudioLength && !result.decoding.passed {
-                // Cut short, the encoder output sometimes leaves the decoder looping; the
-                // padded window it was trained on settles it.
-                transcript.padded_retries += 1;
-                result = self.transcribe_window(window, WindowPolicy::Padded, &mut transcript)?;
-            }
-            if !result.text.is_empty() {
-                texts.push(result.text);
-            }
+        let mut transcription = Transcription::new(samples.to_vec());
+        while !transcription.is_done() {
+            self.transcribe_next_window(&mut transcription)?;
         }
-        transcript.text = texts.join(" ");
-        Ok(transcript)
+        Ok(transcription.finish())
+    }
+
+    /// Transcribes the next 30 s window of `transcription` (a worker serves several
+    /// transcriptions a window at a time, so a short answer never waits for a long one).
+    pub fn transcribe_next_window(
+        &self,
+        transcription: &mut Transcription,
+    ) -> Result<(), SpeechError> {
+        let start = transcription.next_window * CHUNK_SAMPLES;
+        let end = (start + CHUNK_SAMPLES).min(transcription.samples.len());
+        if start >= end {
+            return Ok(());
+        }
+        transcription.next_window += 1;
+        let window = &transcription.samples[start..end];
+        let transcript = &mut transcription.transcript;
+        transcript.windows += 1;
+        if rms(window) < SILENCE_RMS || window.len() < MIN_SAMPLES {
+            return Ok(());
+        }
+        let mut result = self.transcribe_window(window, self.window_policy, transcript)?;
+        if self.window_policy == WindowPolicy::AudioLength && !result.decoding.passed {
+            // Cut short, the encoder output sometimes leaves the decoder looping; the
+            // padded window it was trained on settles it.
+            transcript.padded_retries += 1;
+            result = self.transcribe_window(window, WindowPolicy::Padded, transcript)?;
+        }
+        if !result.text.is_empty() {
+            transcription.texts.push(result.text);
+        }
+        Ok(())
     }
 
     fn transcribe_window(
