@@ -6,8 +6,10 @@
 //! `math`: GELU and softmax, vectorised and threaded. `bf16`: matrix products in bf16 on the
 //! tile unit of recent Intel Xeons (Sapphire Rapids and later) or with AVX-512 BF16 (recent
 //! AMD and Intel processors). `q8`: Q8_0 products with AVX-512 VNNI; `q8_avx2`: the same
-//! with AVX2, for processors without VNNI.
+//! with AVX2, for processors without VNNI. `attention`: one new token's attention over a cached
+//! sequence (decoding), reading the cache in place.
 
+pub mod attention;
 pub mod bf16;
 mod math;
 pub mod q8;

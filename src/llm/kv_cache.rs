@@ -131,6 +131,12 @@ impl KvCache {
         }
     }
 
+    /// A layer's key and value buffers, (1, kv_heads, capacity, head_dim), of which the first
+    /// [`KvCache::len`] positions are valid once the step's tokens are recorded.
+    pub(super) fn buffers(&self, layer: usize) -> Option<&(Tensor, Tensor)> {
+        self.layers.get(layer)?.buffers.as_ref()
+    }
+
     /// Records the tokens whose keys and values every layer has just appended.
     pub(super) fn push_tokens(&mut self, tokens: &[u32]) {
         self.tokens.extend_from_slice(tokens);

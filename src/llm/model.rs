@@ -263,6 +263,12 @@ impl Model {
             let k = self.rope(&heads(&k_all, c.head_count_kv)?, &span.cos, &span.sin)?;
             let v = heads(&v_all, c.head_count_kv)?;
             let (k, v) = input.cache.append(layer, &k, &v)?;
+            if seq_len == 1 {
+                if let Some(y) = self.attend_one(&q, &input.cache, layer, k.dim(2)?)? {
+                    outputs.push(y);
+                    continue;
+                }
+            }
 
             // Grouped-query attention without copying keys/values: the query heads that share
             // a key/value head are stacked along the sequence axis of that head.
@@ -288,6 +294,32 @@ impl Model {
             _ => Tensor::cat(&outputs, 1)?,
         };
         weights.output.forward(&y)
+    }
+
+    /// Attention of one new token through [`viva_kernels::attention::attend_one`], as a (1, 1, width)
+    /// tensor; `None` where that does not apply (not f32 CPU buffers).
+    fn attend_one(
+        &self,
+        q: &Tensor,
+        cache: &KvCache,
+        layer: usize,
+        len: usize,
+    ) -> Result<Option<Tensor>> {
+        let c = &self.config;
+        let Some((keys, values)) = cache.buffers(layer) else {
+            return Ok(None);
+        };
+        if !matches!(self.device, Device::Cpu) {
+            return Ok(None);
+        }
+        let q: Vec<f32> = q.flatten_all()?.to_vec1()?;
+        let scale = 1.0 / (c.head_dim as f32).sqrt();
+        let Some(y) =
+            viva_kernels::attention::attend_one(&q, keys, values, len, c.head_count, scale)?
+        else {
+            return Ok(None);
+        };
+        Tensor::from_vec(y, (1, 1, c.head_count * c.head_dim), &self.device).map(Some)
     }
 
     fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
