@@ -17,6 +17,12 @@ fn llm_worker(capacity: usize) -> LlmWorker {
     LlmWorker::start(engine, capacity, 8, ComputeGate::default()).expect("starting the LLM worker")
 }
 
+fn speech_worker(capacity: usize) -> SpeechWorker {
+    let models = support::test_models().expect("fetching the default models for tests");
+    let engine = WhisperEngine::load(&models.whisper_dir, &Device::Cpu).expect("loading Whisper");
+    SpeechWorker::start(engine, capacity, ComputeGate::default()).expect("starting the worker")
+}
+
 fn greedy(max_tokens: usize) -> GenerateOptions {
     GenerateOptions {
         max_tokens,
@@ -136,10 +142,7 @@ async fn the_speech_worker_transcribes_off_the_runtime() {
         support::unavailable("jfk.wav from the npm package nodejs-whisper");
         return;
     };
-    let models = support::test_models().expect("fetching the default models for tests");
-    let engine = WhisperEngine::load(&models.whisper_dir, &Device::Cpu).expect("loading Whisper");
-    let worker =
-        SpeechWorker::start(engine, 2, ComputeGate::default()).expect("starting the worker");
+    let worker = speech_worker(2);
     let samples = read_wav(&jfk).expect("jfk.wav");
     let transcript = worker.transcribe(samples).await.expect("transcript");
     let wer = word_error_rate(
@@ -300,10 +303,7 @@ async fn a_short_answer_is_transcribed_before_a_long_one_that_came_first() {
         support::unavailable("jfk.wav from the npm package nodejs-whisper");
         return;
     };
-    let models = support::test_models().expect("fetching the default models for tests");
-    let engine = WhisperEngine::load(&models.whisper_dir, &Device::Cpu).expect("loading Whisper");
-    let worker =
-        SpeechWorker::start(engine, 4, ComputeGate::default()).expect("starting the worker");
+    let worker = speech_worker(4);
     let sentence = read_wav(&jfk).expect("jfk.wav");
     // 88 s: three 30 s windows.
     let long: Vec<f32> = sentence
