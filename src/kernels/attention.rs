@@ -29,7 +29,7 @@ pub fn attend_one(
         || !values.is_contiguous()
         || values.dims4()? != (1, kv_heads, capacity, head_dim)
         || kv_heads == 0
-        || head_count % kv_heads != 0
+        || !head_count.is_multiple_of(kv_heads)
         || q.len() != head_count * head_dim
         || len == 0
         || len > capacity

@@ -264,7 +264,7 @@ impl Model {
             let v = heads(&v_all, c.head_count_kv)?;
             let (k, v) = input.cache.append(layer, &k, &v)?;
             if seq_len == 1 {
-                if let Some(y) = self.attend_one(&q, &input.cache, layer, k.dim(2)?)? {
+                if let Some(y) = self.attend_one(&q, input.cache, layer, k.dim(2)?)? {
                     outputs.push(y);
                     continue;
                 }
