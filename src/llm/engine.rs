@@ -461,38 +461,25 @@ mod tests {
             .iter()
             .map(|_| KvCache::new(engine.config().block_count))
             .collect();
-        let vectors = |tensors: Vec<Tensor>| -> Vec<Vec<f32>> {
-            tensors
+        // One batched forward: each sequence's `tokens` after what its cache holds.
+        let batched = |tokens: Vec<&[u32]>, caches: &mut [KvCache]| -> Vec<Vec<f32>> {
+            let mut inputs: Vec<BatchInput<'_>> = tokens
+                .into_iter()
+                .zip(caches.iter_mut())
+                .map(|(tokens, cache)| BatchInput { tokens, cache })
+                .collect();
+            engine
+                .inner
+                .model
+                .forward_batch(&mut inputs)
+                .expect("batched forward")
                 .into_iter()
                 .map(|t| t.to_vec1().expect("logits"))
                 .collect()
         };
-        let mut inputs: Vec<BatchInput<'_>> = prompts
-            .iter()
-            .zip(caches.iter_mut())
-            .map(|(tokens, cache)| BatchInput { tokens, cache })
-            .collect();
-        let first = vectors(
-            engine
-                .inner
-                .model
-                .forward_batch(&mut inputs)
-                .expect("prefill"),
-        );
-        drop(inputs);
+        let first = batched(prompts.iter().map(Vec::as_slice).collect(), &mut caches);
         let steps: Vec<[u32; 1]> = next.iter().map(|&token| [token]).collect();
-        let mut inputs: Vec<BatchInput<'_>> = steps
-            .iter()
-            .zip(caches.iter_mut())
-            .map(|(tokens, cache)| BatchInput { tokens, cache })
-            .collect();
-        let second = vectors(
-            engine
-                .inner
-                .model
-                .forward_batch(&mut inputs)
-                .expect("decode"),
-        );
+        let second = batched(steps.iter().map(|s| s.as_slice()).collect(), &mut caches);
         for (i, (alone_first, alone_second)) in alone.iter().enumerate() {
             assert!(
                 first[i] == *alone_first,

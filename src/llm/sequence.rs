@@ -72,6 +72,11 @@ impl Sequence {
         &self.conversation
     }
 
+    /// Whether a step with this prefill limit runs any of its tokens.
+    pub fn runs_with(&self, prefill_limit: usize) -> bool {
+        !self.input(prefill_limit).is_empty()
+    }
+
     /// Stops the generation where it is; the text so far is its result.
     pub fn cancel(&mut self) {
         self.stop.get_or_insert(StopReason::Cancelled);

@@ -208,9 +208,7 @@ impl Batcher {
             } else {
                 0
             };
-            if !sequence.is_finished() && (limit > 0 || !sequence.is_prefilling()) {
-                rows += 1;
-            }
+            rows += usize::from(sequence.runs_with(limit));
             batch.push((sequence, limit));
         }
         if rows == 0 {
