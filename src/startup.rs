@@ -28,6 +28,7 @@ use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
 use crate::interview::catalog::Bank;
+use crate::interview::live::writer::prime_follow_ups;
 use crate::interview::live::{SessionDeps, SessionRegistry};
 use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
@@ -155,6 +156,7 @@ impl Application {
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {
+                prime_follow_ups(engines.llm.clone());
                 Arc::new(SessionDeps {
                     pool: pool.clone(),
                     engines,

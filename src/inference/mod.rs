@@ -197,9 +197,11 @@ impl SharedJudge {
         loop {
             end = (end + JUDGE_PIECE).min(prompt.len());
             let _compute = self.gate.lock(Priority::Background);
+            let started = std::time::Instant::now();
             let logits = self
                 .engine
                 .next_token_logits_of(&mut conversation, &prompt[..end])?;
+            tracing::debug!(piece_ms = started.elapsed().as_millis(), "judge piece");
             if end == prompt.len() {
                 return Ok(logits);
             }

@@ -121,6 +121,7 @@ fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &WorkerStats, queue:
         else {
             continue;
         };
+        let active_len = active.len();
         let current = &mut active[next];
         let result = current.job.span.in_scope(|| {
             let _compute = gate.lock(Priority::Transcription);
@@ -130,6 +131,11 @@ fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &WorkerStats, queue:
                 .get_or_insert(started - current.job.queued_at);
             let result = engine.transcribe_next_window(&mut current.transcription);
             current.busy += started.elapsed();
+            tracing::debug!(
+                waiting = active_len,
+                window_ms = started.elapsed().as_millis(),
+                "speech window"
+            );
             result
         });
         if result.is_err() || current.transcription.is_done() {

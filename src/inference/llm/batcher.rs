@@ -134,7 +134,14 @@ impl Batcher {
             };
             let (conversation, new_conversation) =
                 self.conversation_for(&job.conversation, &prompt.tokens);
+            let prompt_tokens = prompt.tokens.len();
             let sequence = self.engine.sequence(conversation, prompt, &job.options);
+            tracing::debug!(
+                prompt_tokens,
+                to_prefill = sequence.prompt_left(),
+                waited_ms = job.queued_at.elapsed().as_millis(),
+                "reply admitted"
+            );
             self.active.push(Active {
                 waited: job.queued_at.elapsed(),
                 job,
@@ -214,11 +221,20 @@ impl Batcher {
         if rows == 0 {
             return;
         }
+        let prefill: usize = batch.iter().map(|(_, limit)| limit).sum();
+        let asked = Instant::now();
         let result = {
             let _compute = self.gate.lock(Priority::Reply);
             let started = Instant::now();
             let result = self.engine.advance(&mut batch);
             self.stats.stepped(rows, started.elapsed());
+            tracing::debug!(
+                rows,
+                prefill,
+                gate_wait_ms = (started - asked).as_millis(),
+                step_ms = started.elapsed().as_millis(),
+                "batched step"
+            );
             result
         };
         drop(batch);
