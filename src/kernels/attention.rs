@@ -8,6 +8,8 @@
 
 use candle_core::{DType, Result, Storage, Tensor};
 
+use crate::math::{dispatch, simd, softmax_row_portable, Simd};
+
 /// `softmax(q · kᵀ × scale) · v` for one query token: `q` holds `head_count` heads of
 /// `head_dim` values; `keys` and `values` are a layer's cache buffers (1, kv_heads, capacity,
 /// head_dim), of which the first `len` positions count. Query head `h` reads key/value head
@@ -41,39 +43,85 @@ pub fn attend_one(
     let (Storage::Cpu(k_cpu), Storage::Cpu(v_cpu)) = (&*k_storage, &*v_storage) else {
         return Ok(None);
     };
-    let k_all = &k_cpu.as_slice::<f32>()?[k_layout.start_offset()..];
-    let v_all = &v_cpu.as_slice::<f32>()?[v_layout.start_offset()..];
-    let group = head_count / kv_heads;
+    let cache = LayerCache {
+        keys: &k_cpu.as_slice::<f32>()?[k_layout.start_offset()..],
+        values: &v_cpu.as_slice::<f32>()?[v_layout.start_offset()..],
+        len,
+        capacity,
+        head_dim,
+        group: head_count / kv_heads,
+        scale,
+    };
     let mut out = vec![0f32; head_count * head_dim];
     let mut weights = vec![0f32; len];
+    attend_heads(simd(), q, &cache, &mut weights, &mut out);
+    Ok(Some(out))
+}
+
+/// One layer's cached keys and values as [`attend_one`] reads them.
+struct LayerCache<'a> {
+    keys: &'a [f32],
+    values: &'a [f32],
+    len: usize,
+    capacity: usize,
+    head_dim: usize,
+    /// Query heads per key/value head.
+    group: usize,
+    scale: f32,
+}
+
+#[allow(unsafe_code)]
+fn attend_heads(
+    simd: Simd,
+    q: &[f32],
+    cache: &LayerCache<'_>,
+    weights: &mut [f32],
+    out: &mut [f32],
+) {
+    match simd {
+        // SAFETY: `simd()` saw the features these variants are compiled for.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { attend_heads_avx512(q, cache, weights, out) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { attend_heads_avx2(q, cache, weights, out) },
+        _ => attend_heads_portable(q, cache, weights, out),
+    }
+}
+
+dispatch!(
+    attend_heads_portable,
+    attend_heads_avx512,
+    attend_heads_avx2,
+    (q: &[f32], cache: &LayerCache<'_>, weights: &mut [f32], out: &mut [f32])
+);
+
+/// Every query head in turn: scores over the first `len` cached keys, softmax, the weighted
+/// sum of values into `out` (zeroed by the caller).
+#[inline(always)]
+fn attend_heads_portable(q: &[f32], cache: &LayerCache<'_>, weights: &mut [f32], out: &mut [f32]) {
+    let head_dim = cache.head_dim;
     for (head, (q, out)) in q
         .chunks_exact(head_dim)
         .zip(out.chunks_exact_mut(head_dim))
         .enumerate()
     {
-        let start = (head / group) * capacity * head_dim;
-        let k_head = &k_all[start..start + len * head_dim];
-        let v_head = &v_all[start..start + len * head_dim];
+        let start = (head / cache.group) * cache.capacity * head_dim;
+        let k_head = &cache.keys[start..start + cache.len * head_dim];
+        let v_head = &cache.values[start..start + cache.len * head_dim];
         for (weight, k) in weights.iter_mut().zip(k_head.chunks_exact(head_dim)) {
-            *weight = dot(q, k) * scale;
+            *weight = dot(q, k) * cache.scale;
         }
-        let max = weights.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for weight in &mut weights {
-            *weight = (*weight - max).exp();
-            sum += *weight;
-        }
+        softmax_row_portable(weights);
         for (&weight, v) in weights.iter().zip(v_head.chunks_exact(head_dim)) {
-            let weight = weight / sum;
             for (o, &v) in out.iter_mut().zip(v) {
                 *o += weight * v;
             }
         }
     }
-    Ok(Some(out))
 }
 
 /// A dot product in 16 independent lanes, which the compiler keeps in vector registers.
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let mut lanes = [0f32; LANES];

@@ -14,7 +14,7 @@ const CHUNK: usize = 16 * 1024;
 /// `exp(x)` to within ~2 ulp for the range f32 can hold (Cephes' `expf` polynomial on the
 /// reduced argument; below −87.3 it returns ~1e-38 rather than 0, harmless for softmax).
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -58,7 +58,7 @@ fn gelu_erf_portable(xs: &[f32], out: &mut [f32]) {
 
 /// Softmax of one row in place.
 #[inline(always)]
-fn softmax_row_portable(row: &mut [f32]) {
+pub(crate) fn softmax_row_portable(row: &mut [f32]) {
     // Sixteen independent lanes so that the reductions vectorise.
     const LANES: usize = 16;
     let mut lanes = [f32::NEG_INFINITY; LANES];
@@ -112,18 +112,19 @@ macro_rules! dispatch {
         }
     };
 }
+pub(crate) use dispatch;
 
 dispatch!(gelu_erf_portable, gelu_erf_avx512, gelu_erf_avx2, (xs: &[f32], out: &mut [f32]));
 dispatch!(softmax_row_portable, softmax_row_avx512, softmax_row_avx2, (row: &mut [f32]));
 
 #[derive(Clone, Copy)]
-enum Simd {
+pub(crate) enum Simd {
     Avx512,
     Avx2,
     Portable,
 }
 
-fn simd() -> Simd {
+pub(crate) fn simd() -> Simd {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
