@@ -28,7 +28,7 @@ use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
 use crate::interview::catalog::Bank;
-use crate::interview::live::writer::prime_follow_ups;
+use crate::interview::live::writer::cache_follow_up_prompt_in_background;
 use crate::interview::live::{SessionDeps, SessionRegistry};
 use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
@@ -156,7 +156,7 @@ impl Application {
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {
-                prime_follow_ups(engines.llm.clone());
+                cache_follow_up_prompt_in_background(engines.llm.clone());
                 Arc::new(SessionDeps {
                     pool: pool.clone(),
                     engines,

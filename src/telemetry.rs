@@ -210,6 +210,7 @@ pub struct Metrics {
     model_tokens: IntCounterVec,
     model_steps: IntCounterVec,
     model_step_rows: IntCounterVec,
+    model_prompt_tokens: IntCounterVec,
     /// The model counters as last read, so each scrape adds what happened since.
     models_seen: Mutex<HashMap<&'static str, WorkerSnapshot>>,
 }
@@ -269,6 +270,9 @@ impl Metrics {
             self.model_step_rows
                 .with_label_values(&label)
                 .inc_by(now.step_rows.saturating_sub(before.step_rows));
+            self.model_prompt_tokens
+                .with_label_values(&label)
+                .inc_by(now.prompt_tokens.saturating_sub(before.prompt_tokens));
         }
     }
 
@@ -349,6 +353,11 @@ impl Metrics {
             "Replies advanced by batched steps (average batch size: its rate over model_batch_steps_total's)",
         );
         let model_step_rows = registered(&registry, IntCounterVec::new(opts, &labels));
+        let (opts, labels) = by_model(
+            "model_prompt_tokens_total",
+            "Prompt tokens run (not taken from a cached conversation)",
+        );
+        let model_prompt_tokens = registered(&registry, IntCounterVec::new(opts, &labels));
         Self {
             registry,
             http_requests,
@@ -363,6 +372,7 @@ impl Metrics {
             model_tokens,
             model_steps,
             model_step_rows,
+            model_prompt_tokens,
             models_seen: Mutex::new(HashMap::new()),
         }
     }

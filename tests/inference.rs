@@ -6,6 +6,8 @@ mod support;
 
 use candle_core::Device;
 use viva::inference::{ComputeGate, InferenceError, LlmWorker, ReplyEvent, SpeechWorker};
+use viva::interview::conductor::follow_up_messages;
+use viva::interview::live::writer::{cache_follow_up_prompt, FOLLOW_UP_CONVERSATION};
 use viva::llm::{ChatMessage, ChatRole, GenerateOptions, LlmEngine, StopReason};
 use viva::speech::audio::read_wav;
 use viva::speech::wer::word_error_rate;
@@ -39,6 +41,40 @@ fn question() -> Vec<ChatMessage> {
         ),
         ChatMessage::new(ChatRole::User, "What is the capital of France?"),
     ]
+}
+
+/// Caching the follow-up prompt once (as the server does at start) leaves every follow-up only
+/// its own answer to run, not the ~400 tokens of instructions and examples before it.
+#[test]
+fn with_the_follow_up_prompt_cached_a_follow_up_runs_only_its_answer() {
+    let worker = llm_worker(4);
+    cache_follow_up_prompt(&worker).expect("caching the follow-up prompt");
+    let shared = worker.stats().prompt_tokens;
+    assert!(shared >= 100, "the shared prefix ran {shared} tokens");
+
+    let answer = "I moved our integration tests to run in parallel, which cut the build from \
+                  forty minutes to ten.";
+    let mut stream = worker
+        .reply(
+            FOLLOW_UP_CONVERSATION,
+            follow_up_messages(answer, Some("parallel tests")),
+            greedy(8),
+        )
+        .expect("queued");
+    loop {
+        match stream.blocking_next().expect("the stream ends with Done") {
+            ReplyEvent::Delta(_) => {}
+            ReplyEvent::Done(result) => {
+                let _generation = result.expect("the follow-up");
+                break;
+            }
+        }
+    }
+    let ran = worker.stats().prompt_tokens - shared;
+    assert!(
+        ran > 0 && ran * 4 < shared,
+        "the follow-up ran {ran} prompt tokens; the shared prefix is {shared}"
+    );
 }
 
 #[tokio::test]

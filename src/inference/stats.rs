@@ -1,7 +1,8 @@
 //! What each model worker has done, counted with atomics and read at scrape time (`/metrics`):
 //! requests waiting or running, requests finished, the time they waited in the queue and the
-//! time they computed, and, for the language model, tokens written and the batched steps that
-//! wrote them (their count and the replies in each: the average batch size).
+//! time they computed, and, for the language model, tokens written, the batched steps that
+//! wrote them (their count and the replies in each: the average batch size) and the prompt
+//! tokens those steps ran (what caching prompts saves shows here).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,6 +16,7 @@ pub struct WorkerStats {
     tokens: AtomicU64,
     steps: AtomicU64,
     step_rows: AtomicU64,
+    prompt_tokens: AtomicU64,
 }
 
 /// A worker's counters at one moment.
@@ -34,6 +36,8 @@ pub struct WorkerSnapshot {
     pub steps: u64,
     /// Replies advanced by those steps, in total (language model only).
     pub step_rows: u64,
+    /// Prompt tokens those steps ran (not those taken from a cache; language model only).
+    pub prompt_tokens: u64,
 }
 
 impl WorkerStats {
@@ -65,11 +69,16 @@ impl WorkerStats {
         self.tokens.fetch_add(tokens, Ordering::Relaxed);
     }
 
-    /// A batched step advanced `rows` requests, computing for `busy`.
-    pub fn stepped(&self, rows: usize, busy: Duration) {
+    /// A batched step advanced `rows` requests, running `prompt_tokens` of their prompts and
+    /// computing for `busy`.
+    pub fn stepped(&self, rows: usize, prompt_tokens: usize, busy: Duration) {
         self.steps.fetch_add(1, Ordering::Relaxed);
         self.step_rows
             .fetch_add(u64::try_from(rows).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.prompt_tokens.fetch_add(
+            u64::try_from(prompt_tokens).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.busy_micros.fetch_add(micros(busy), Ordering::Relaxed);
     }
 
@@ -82,6 +91,7 @@ impl WorkerStats {
             tokens: self.tokens.load(Ordering::Relaxed),
             steps: self.steps.load(Ordering::Relaxed),
             step_rows: self.step_rows.load(Ordering::Relaxed),
+            prompt_tokens: self.prompt_tokens.load(Ordering::Relaxed),
         }
     }
 }
@@ -115,10 +125,11 @@ mod tests {
         assert!(!stats.try_queue(2), "a third request past a limit of 2");
         stats.finished(Duration::ZERO, Duration::ZERO, 5);
         assert!(stats.try_queue(2), "room again after one finished");
-        stats.stepped(3, Duration::from_millis(10));
-        stats.stepped(1, Duration::from_millis(5));
+        stats.stepped(3, 64, Duration::from_millis(10));
+        stats.stepped(1, 0, Duration::from_millis(5));
         let s = stats.snapshot();
         assert_eq!((s.in_queue, s.steps, s.step_rows), (2, 2, 4));
+        assert_eq!(s.prompt_tokens, 64);
         assert_eq!(s.busy, Duration::from_millis(15));
     }
 }

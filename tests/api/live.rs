@@ -1108,7 +1108,8 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
     let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
     let metrics = loop {
         let metrics = scrape_metrics(&app).await;
-        if metric(&metrics, "viva_model_requests_total{model=\"llm\"}") >= 1.0 {
+        // The first request is the follow-up prompt the server caches at start.
+        if metric(&metrics, "viva_model_requests_total{model=\"llm\"}") >= 2.0 {
             break metrics;
         }
         assert!(
@@ -1119,6 +1120,7 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
     };
     assert!(metric(&metrics, "viva_model_busy_seconds_total{model=\"llm\"}") > 0.0);
     assert!(metric(&metrics, "viva_model_tokens_total{model=\"llm\"}") >= 1.0);
+    assert!(metric(&metrics, "viva_model_prompt_tokens_total{model=\"llm\"}") >= 1.0);
     let steps = metric(&metrics, "viva_model_batch_steps_total{model=\"llm\"}");
     let rows = metric(&metrics, "viva_model_batch_rows_total{model=\"llm\"}");
     assert!(

@@ -227,7 +227,7 @@ impl Batcher {
             let _compute = self.gate.lock(Priority::Reply);
             let started = Instant::now();
             let result = self.engine.advance(&mut batch);
-            self.stats.stepped(rows, started.elapsed());
+            self.stats.stepped(rows, prefill, started.elapsed());
             tracing::debug!(
                 rows,
                 prefill,

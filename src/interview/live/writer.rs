@@ -14,31 +14,37 @@ use crate::llm::{GenerateOptions, LlmError};
 /// prefills only its own answer.
 pub const FOLLOW_UP_CONVERSATION: &str = "follow-up";
 
-/// Runs the follow-up prompt's shared prefix through the worker once, in the background, so
-/// the first follow-ups after a start pay only for their own answer: on a 2-core AVX2 machine
-/// the prefix (~400 tokens) takes about 3 s, and every interview that ended an answer before
-/// it was cached paid that wait.
-pub fn prime_follow_ups(llm: LlmWorker) {
+/// Runs the follow-up prompt's shared prefix (system prompt and examples, ~400 tokens) through
+/// the worker once, so that its cache holds it for every interview's follow-ups: each then
+/// runs only its own answer. Waits until done.
+pub fn cache_follow_up_prompt(llm: &LlmWorker) -> Result<(), InferenceError> {
+    let options = GenerateOptions {
+        max_tokens: 1,
+        ..GenerateOptions::default()
+    };
+    let mut stream = llm.reply(
+        FOLLOW_UP_CONVERSATION,
+        follow_up_messages("", None),
+        options,
+    )?;
+    loop {
+        match stream.blocking_next() {
+            Some(ReplyEvent::Delta(_)) => continue,
+            Some(ReplyEvent::Done(result)) => return result.map(|_| ()),
+            None => return Err(InferenceError::Stopped("llm")),
+        }
+    }
+}
+
+/// [`cache_follow_up_prompt`] on a thread of its own, at start: without it, every interview
+/// that ended an answer before the first follow-up was written ran the whole prefix itself
+/// (about 3 s each on a 2-core AVX2 machine).
+pub fn cache_follow_up_prompt_in_background(llm: LlmWorker) {
     let spawned = std::thread::Builder::new()
         .name("viva-prime".into())
         .spawn(move || {
             let started = Instant::now();
-            let options = GenerateOptions {
-                max_tokens: 1,
-                ..GenerateOptions::default()
-            };
-            let messages = follow_up_messages("", None);
-            let outcome = match llm.reply(FOLLOW_UP_CONVERSATION, messages, options) {
-                Ok(mut stream) => loop {
-                    match stream.blocking_next() {
-                        Some(ReplyEvent::Delta(_)) => continue,
-                        Some(ReplyEvent::Done(result)) => break result.map(|_| ()),
-                        None => break Err(InferenceError::Stopped("llm")),
-                    }
-                },
-                Err(e) => Err(e),
-            };
-            match outcome {
+            match cache_follow_up_prompt(&llm) {
                 Ok(()) => tracing::info!(elapsed = ?started.elapsed(), "follow-up prompt cached"),
                 Err(e) => tracing::warn!(error = %e, "caching the follow-up prompt failed"),
             }
