@@ -54,22 +54,15 @@ fn with_the_follow_up_prompt_cached_a_follow_up_runs_only_its_answer() {
 
     let answer = "I moved our integration tests to run in parallel, which cut the build from \
                   forty minutes to ten.";
-    let mut stream = worker
+    worker
         .reply(
             FOLLOW_UP_CONVERSATION,
             follow_up_messages(answer, Some("parallel tests")),
             greedy(8),
         )
-        .expect("queued");
-    loop {
-        match stream.blocking_next().expect("the stream ends with Done") {
-            ReplyEvent::Delta(_) => {}
-            ReplyEvent::Done(result) => {
-                let _generation = result.expect("the follow-up");
-                break;
-            }
-        }
-    }
+        .expect("queued")
+        .blocking_finish()
+        .expect("the follow-up");
     let ran = worker.stats().prompt_tokens - shared;
     assert!(
         ran > 0 && ran * 4 < shared,

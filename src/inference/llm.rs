@@ -63,6 +63,16 @@ impl ReplyStream {
         }
         Err(InferenceError::Stopped("llm"))
     }
+
+    /// [`ReplyStream::finish`] for a blocking thread (never call it on the async runtime).
+    pub fn blocking_finish(mut self) -> Result<Generation, InferenceError> {
+        while let Some(event) = self.blocking_next() {
+            if let ReplyEvent::Done(result) = event {
+                return result;
+            }
+        }
+        Err(InferenceError::Stopped("llm"))
+    }
 }
 
 impl Drop for ReplyStream {

@@ -136,14 +136,15 @@ impl Batcher {
                 self.conversation_for(&job.conversation, &prompt.tokens);
             let prompt_tokens = prompt.tokens.len();
             let sequence = self.engine.sequence(conversation, prompt, &job.options);
+            let waited = job.queued_at.elapsed();
             tracing::debug!(
                 prompt_tokens,
                 to_prefill = sequence.prompt_left(),
-                waited_ms = job.queued_at.elapsed().as_millis(),
+                waited_ms = waited.as_millis(),
                 "reply admitted"
             );
             self.active.push(Active {
-                waited: job.queued_at.elapsed(),
+                waited,
                 job,
                 sequence,
                 new_conversation,

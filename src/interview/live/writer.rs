@@ -22,18 +22,13 @@ pub fn cache_follow_up_prompt(llm: &LlmWorker) -> Result<(), InferenceError> {
         max_tokens: 1,
         ..GenerateOptions::default()
     };
-    let mut stream = llm.reply(
+    llm.reply(
         FOLLOW_UP_CONVERSATION,
         follow_up_messages("", None),
         options,
-    )?;
-    loop {
-        match stream.blocking_next() {
-            Some(ReplyEvent::Delta(_)) => continue,
-            Some(ReplyEvent::Done(result)) => return result.map(|_| ()),
-            None => return Err(InferenceError::Stopped("llm")),
-        }
-    }
+    )?
+    .blocking_finish()
+    .map(|_| ())
 }
 
 /// [`cache_follow_up_prompt`] on a thread of its own, at start: without it, every interview
