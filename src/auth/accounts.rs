@@ -32,6 +32,11 @@ pub struct User {
     pub session_generation: i64,
     pub created_at: DateTime<Utc>,
     pub leaderboard_opt_in: bool,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// False for an account made by signing in at a provider, until a password is set.
+    pub has_password: bool,
 }
 
 impl From<UserRow> for User {
@@ -44,6 +49,10 @@ impl From<UserRow> for User {
             session_generation: row.session_generation,
             created_at: row.created_at.and_utc(),
             leaderboard_opt_in: row.leaderboard_opt_in,
+            email_verified: row.email_verified_at.is_some(),
+            disabled: row.disabled_at.is_some(),
+            last_sign_in_at: row.last_sign_in_at.map(|t| t.and_utc()),
+            has_password: !row.password_hash.is_empty(),
         }
     }
 }
@@ -98,6 +107,9 @@ impl Accounts {
             created_at: now,
             updated_at: now,
             leaderboard_opt_in: false,
+            email_verified_at: None,
+            disabled_at: None,
+            last_sign_in_at: None,
         };
         let mut conn = self.pool.get().await?;
         match db::users::insert(&mut conn, &row).await {

@@ -201,6 +201,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    identities (id) {
+        id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    one_time_codes (user_id, purpose) {
+        user_id -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -211,6 +235,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         leaderboard_opt_in -> Bool,
+        email_verified_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 
@@ -225,11 +252,13 @@ diesel::joinable!(interview_questions -> questions (question_id));
 diesel::joinable!(interview_type_skills -> interview_types (interview_type));
 diesel::joinable!(interview_type_skills -> skills (skill));
 diesel::joinable!(interviews -> interview_types (interview_type));
+diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(interviews -> users (owner_id));
 diesel::joinable!(invites -> interviews (interview_id));
 diesel::joinable!(jobs -> interview_types (interview_type));
 diesel::joinable!(jobs -> users (owner_id));
 diesel::joinable!(messages -> interviews (interview_id));
+diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(questions -> interview_types (interview_type));
 diesel::joinable!(turn_feedback -> interviews (interview_id));
 diesel::joinable!(turn_feedback -> messages (message_id));
@@ -240,6 +269,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     candidates,
     emails,
     files,
+    identities,
     interview_questions,
     interview_type_skills,
     interview_types,
@@ -247,6 +277,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invites,
     jobs,
     messages,
+    one_time_codes,
     questions,
     skills,
     turn_feedback,

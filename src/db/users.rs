@@ -21,6 +21,9 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub leaderboard_opt_in: bool,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub last_sign_in_at: Option<NaiveDateTime>,
 }
 
 /// Inserts a user; a taken email is [`DbError::UniqueViolation`].

@@ -24,6 +24,10 @@ text_enum! {
         Invite = "invite",
         /// A recruiter told that a candidate finished.
         Completed = "completed",
+        /// A one-time code to set a new password.
+        PasswordReset = "password_reset",
+        /// A one-time code that proves the account's email address.
+        VerifyEmail = "verify_email",
     }
 }
 

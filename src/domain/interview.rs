@@ -121,7 +121,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::domain::{EmailKind, EmailStatus, FileKind, JobStatus, Role};
+    use crate::domain::{CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role};
 
     /// The values each `CHECK (column IN ('a', 'b'))` of the migrations allows, by column name.
     fn checked_values(backend: &str) -> Vec<(String, BTreeSet<String>)> {
@@ -170,6 +170,7 @@ mod tests {
                 ("kind", texts(FileKind::ALL, FileKind::as_str)),
                 ("kind", texts(EmailKind::ALL, EmailKind::as_str)),
                 ("status", texts(EmailStatus::ALL, EmailStatus::as_str)),
+                ("purpose", texts(CodePurpose::ALL, CodePurpose::as_str)),
             ] {
                 assert!(
                     checks.iter().any(|(c, v)| *c == column && *v == values),

@@ -1,5 +1,6 @@
 //! Domain values that parse: once built, they are valid.
 
+mod account;
 mod display_name;
 mod email;
 mod error_code;
@@ -11,6 +12,7 @@ mod role;
 mod text_column;
 mod text_enum;
 
+pub use account::CodePurpose;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
