@@ -47,6 +47,8 @@ pub enum AppError {
     /// `/metrics` without the configured `metrics_token`.
     #[error("send the metrics token as `Authorization: Bearer <token>`")]
     MetricsToken,
+    #[error("this account is disabled; ask an administrator")]
+    AccountDisabled,
     #[error("you do not have access to this")]
     Forbidden,
     #[error("cross-site request refused: {0}")]
@@ -128,6 +130,7 @@ impl AppError {
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::MetricsToken => ErrorCode::Unauthenticated,
+            Self::AccountDisabled => ErrorCode::AccountDisabled,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::CrossSite(_) => ErrorCode::CrossSiteRequest,
             Self::NotFound => ErrorCode::NotFound,
@@ -169,7 +172,7 @@ impl ResponseError for AppError {
             | Self::MetricsToken => StatusCode::UNAUTHORIZED,
             Self::InviteGone { .. } => StatusCode::GONE,
             Self::UnsupportedFileType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Forbidden | Self::CrossSite(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CrossSite(_) | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::EmailTaken | Self::InterviewClosed(_) | Self::JobClosed(_) => {
                 StatusCode::CONFLICT
@@ -246,6 +249,8 @@ impl From<AccountError> for AppError {
             AccountError::Invalid(invalid) => invalid.into(),
             AccountError::EmailTaken => Self::EmailTaken,
             AccountError::InvalidCredentials => Self::InvalidCredentials,
+            AccountError::Disabled => Self::AccountDisabled,
+            AccountError::NotFound => Self::NotFound,
             AccountError::Db(db) => db.into(),
             AccountError::Hashing(HashingError::Busy) => Self::Busy(HASHING_BUSY_RETRY),
             other @ AccountError::Hashing(_) => Self::internal(other),

@@ -15,6 +15,11 @@ pub enum AccountError {
     EmailTaken,
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// An admin disabled the account: it cannot sign in.
+    #[error("this account is disabled")]
+    Disabled,
+    #[error("no such account")]
+    NotFound,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -131,13 +136,80 @@ impl Accounts {
             }
             Err(_) => None,
         };
-        let stored_hash = row.as_ref().map(|r| r.password_hash.clone());
+        // An account made at a provider has no password (empty hash): it never matches, after
+        // the same work as a wrong one.
+        let stored_hash = row
+            .as_ref()
+            .map(|r| r.password_hash.clone())
+            .filter(|hash| !hash.is_empty());
         if self.hasher.verify(password, stored_hash).await? {
             if let Some(row) = row {
                 return Ok(row.into());
             }
         }
         Err(AccountError::InvalidCredentials)
+    }
+
+    /// Whether `password` is the account's password (re-authentication before a change that
+    /// matters). An account without a password never matches.
+    pub async fn check_password(&self, id: &UserId, password: &str) -> Result<(), AccountError> {
+        let password = Password::for_login(password)?;
+        let mut conn = self.pool.get().await?;
+        let stored = db::users::find_by_id(&mut conn, id)
+            .await?
+            .map(|row| row.password_hash)
+            .filter(|hash| !hash.is_empty());
+        drop(conn);
+        let real = stored.is_some();
+        if self.hasher.verify(password, stored).await? && real {
+            Ok(())
+        } else {
+            Err(AccountError::InvalidCredentials)
+        }
+    }
+
+    /// The last step of every way of signing in: refuses a disabled account, and notes the
+    /// time of the sign-in.
+    pub async fn record_sign_in(&self, user: &User) -> Result<(), AccountError> {
+        if user.disabled {
+            return Err(AccountError::Disabled);
+        }
+        let mut conn = self.pool.get().await?;
+        db::users::set_last_sign_in(&mut conn, &user.id, Utc::now().naive_utc()).await?;
+        Ok(())
+    }
+
+    /// An account without a password (made by signing in at a provider), as a candidate.
+    /// `email_verified`: the provider vouches for the address.
+    pub async fn create_without_password(
+        &self,
+        email: &str,
+        display_name: &str,
+        email_verified: bool,
+    ) -> Result<User, AccountError> {
+        let email = Email::parse(email)?;
+        let display_name = DisplayName::parse(display_name)?;
+        let now = Utc::now().naive_utc();
+        let row = UserRow {
+            id: UserId::random(),
+            email: email.as_str().to_owned(),
+            display_name: display_name.as_str().to_owned(),
+            password_hash: String::new(),
+            role: Role::Candidate,
+            session_generation: 0,
+            created_at: now,
+            updated_at: now,
+            leaderboard_opt_in: false,
+            email_verified_at: email_verified.then_some(now),
+            disabled_at: None,
+            last_sign_in_at: None,
+        };
+        let mut conn = self.pool.get().await?;
+        match db::users::insert(&mut conn, &row).await {
+            Ok(()) => Ok(row.into()),
+            Err(DbError::UniqueViolation(_)) => Err(AccountError::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn find(&self, id: &UserId) -> Result<Option<User>, AccountError> {

@@ -89,6 +89,20 @@ pub async fn set_role(conn: &mut DbConn, id: &UserId, role: Role) -> Result<(), 
     Ok(())
 }
 
+pub async fn set_last_sign_in(
+    conn: &mut DbConn,
+    id: &UserId,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    db_run!(conn, {
+        diesel::update(users::table.find(id))
+            .set(users::last_sign_in_at.eq(Some(at)))
+            .execute(conn)
+            .await?;
+    });
+    Ok(())
+}
+
 pub async fn count(conn: &mut DbConn) -> Result<i64, DbError> {
     db_run!(conn, { Ok(users::table.count().get_result(conn).await?) })
 }

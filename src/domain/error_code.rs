@@ -43,6 +43,7 @@ error_codes! {
     // HTTP: who is asking.
     Unauthenticated = "unauthenticated",
     InvalidCredentials = "invalid_credentials",
+    AccountDisabled = "account_disabled",
     Forbidden = "forbidden",
     CrossSiteRequest = "cross_site_request",
     NotFound = "not_found",

@@ -84,6 +84,7 @@ pub async fn login(
         Ok(user) => {
             drop(account_attempt);
             limits.login_failures_per_account.reset(&account);
+            state.accounts.record_sign_in(&user).await?;
             log_in(&session, &user)?;
             tracing::info!(user_id = %user.id, "logged in");
             Ok(HttpResponse::Ok().json(user))
