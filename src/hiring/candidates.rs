@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::invites::{self, InviteView};
 use super::jobs;
-use super::{HiringError, Mailer};
+use super::HiringError;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::User;
 use crate::db::candidates::CandidateRow;
@@ -22,6 +22,7 @@ use crate::domain::{
     InterviewStatus, Invalid, JobId, JobStatus, TextStatus, UserId,
 };
 use crate::interview::interviews;
+use crate::mail::{self, Mailer};
 use crate::resume::reader::{ReadText, ResumeReader};
 use crate::resume::{self, ResumeKind};
 
@@ -239,7 +240,7 @@ pub async fn add(
         .mailer
         .send(
             ctx.pool,
-            super::email::Email {
+            mail::Email {
                 kind: EmailKind::Invite,
                 interview_id: Some(&interview_id),
                 to: &row.email,

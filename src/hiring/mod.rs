@@ -11,7 +11,6 @@ use crate::db::DbError;
 use crate::domain::{Invalid, Role, UserId};
 use crate::interview::interviews::InterviewError;
 
-pub use email::Mailer;
 pub use invites::InviteError;
 
 #[derive(Debug, thiserror::Error)]
