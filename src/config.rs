@@ -336,6 +336,41 @@ settings! {
         parse: parse_limit,
         help: "Registration attempts from one client address per window before 429.",
     },
+    code_emails_max_per_ip: u32 {
+        env: "VIVA_CODE_EMAILS_MAX_PER_IP",
+        default: 10,
+        shown: "10",
+        parse: parse_limit,
+        help: "Password-reset and verification emails asked for from one client address per window before 429.",
+    },
+    code_emails_max_per_account: u32 {
+        env: "VIVA_CODE_EMAILS_MAX_PER_ACCOUNT",
+        default: 3,
+        shown: "3",
+        parse: parse_limit,
+        help: "Password-reset and verification emails sent to one account per window (further asks get the same answer and send nothing).",
+    },
+    code_lifetime: Duration {
+        env: "VIVA_CODE_LIFETIME",
+        default: Duration::from_secs(15 * 60),
+        shown: "15m",
+        parse: |value| parse_duration_within(value, Duration::from_secs(60), Duration::from_secs(24 * 3600)),
+        help: "How long an emailed one-time code (password reset, email verification) works; a new code replaces the old one.",
+    },
+    code_max_attempts: u32 {
+        env: "VIVA_CODE_MAX_ATTEMPTS",
+        default: 5,
+        shown: "5",
+        parse: parse_limit,
+        help: "Wrong tries a one-time code allows before it stops working.",
+    },
+    email_verification: EmailVerification {
+        env: "VIVA_EMAIL_VERIFICATION",
+        default: EmailVerification::Off,
+        shown: "off",
+        parse: EmailVerification::parse,
+        help: "`off`, `candidates` (a candidate must confirm their email with the emailed code before starting a practice interview) or `all` (every account; recruiters also before inviting candidates).",
+    },
     trusted_proxies: usize {
         env: "VIVA_TRUSTED_PROXIES",
         default: 0,
@@ -579,6 +614,34 @@ impl SmtpTls {
             "tls" => Ok(Self::Tls),
             "none" => Ok(Self::None),
             _ => Err("expected `starttls`, `tls` or `none`".into()),
+        }
+    }
+}
+
+/// Who must confirm their email address before starting interviews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {
+    Off,
+    Candidates,
+    All,
+}
+
+impl EmailVerification {
+    fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "off" => Ok(Self::Off),
+            "candidates" => Ok(Self::Candidates),
+            "all" => Ok(Self::All),
+            _ => Err("expected `off`, `candidates` or `all`".into()),
+        }
+    }
+
+    /// Whether an account of `role` must have confirmed its email.
+    pub fn required_for(self, role: crate::domain::Role) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Candidates => role == crate::domain::Role::Candidate,
+            Self::All => true,
         }
     }
 }

@@ -49,6 +49,17 @@ pub enum AppError {
     MetricsToken,
     #[error("this account is disabled; ask an administrator")]
     AccountDisabled,
+    #[error("the code is wrong or has expired; ask for a new one")]
+    InvalidCode,
+    #[error(
+        "confirm your email address first: enter the code we emailed you, or ask for a new one"
+    )]
+    EmailUnverified,
+    #[error("sign in again, then retry: this needs a recent sign-in")]
+    ReauthenticationRequired,
+    /// A change the account's state does not allow (owns jobs, last admin, own account).
+    #[error("{message}")]
+    AccountConflict { code: ErrorCode, message: String },
     #[error("you do not have access to this")]
     Forbidden,
     #[error("cross-site request refused: {0}")]
@@ -131,6 +142,10 @@ impl AppError {
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::MetricsToken => ErrorCode::Unauthenticated,
             Self::AccountDisabled => ErrorCode::AccountDisabled,
+            Self::InvalidCode => ErrorCode::InvalidCode,
+            Self::EmailUnverified => ErrorCode::EmailUnverified,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::AccountConflict { code, .. } => *code,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::CrossSite(_) => ErrorCode::CrossSiteRequest,
             Self::NotFound => ErrorCode::NotFound,
@@ -161,7 +176,12 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidInput(_) | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidInput(_) | Self::InvalidJson(_) | Self::InvalidCode => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::ReauthenticationRequired => StatusCode::UNAUTHORIZED,
+            Self::EmailUnverified => StatusCode::FORBIDDEN,
+            Self::AccountConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } | Self::UploadQuota(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType | Self::CompressedBody(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -251,6 +271,18 @@ impl From<AccountError> for AppError {
             AccountError::InvalidCredentials => Self::InvalidCredentials,
             AccountError::Disabled => Self::AccountDisabled,
             AccountError::NotFound => Self::NotFound,
+            AccountError::InvalidCode => Self::InvalidCode,
+            AccountError::EmailUnverified => Self::EmailUnverified,
+            conflict @ (AccountError::OwnsJobs
+            | AccountError::LastAdmin
+            | AccountError::OwnAccount) => Self::AccountConflict {
+                code: match conflict {
+                    AccountError::OwnsJobs => ErrorCode::AccountOwnsJobs,
+                    AccountError::LastAdmin => ErrorCode::LastAdmin,
+                    _ => ErrorCode::OwnAccount,
+                },
+                message: conflict.to_string(),
+            },
             AccountError::Db(db) => db.into(),
             AccountError::Hashing(HashingError::Busy) => Self::Busy(HASHING_BUSY_RETRY),
             other @ AccountError::Hashing(_) => Self::internal(other),

@@ -6,7 +6,8 @@
 //! - services: `auth` (accounts, sessions, rate limits), `interview` (the interview itself),
 //!   `hiring` (jobs, candidates, invites, emails);
 //! - runtime: `config` (settings), `inference` (the worker threads that own the models),
-//!   `telemetry` (logs and metrics), `activity` (the live feed of interview events);
+//!   `telemetry` (logs and metrics), `activity` (the live feed of interview events), `mail`
+//!   (sending email);
 //! - engines: `db` (persistence), `llm` (the language model), `speech` (audio, log-mel
 //!   features, speech recognition), `embedding` (the sentence encoder), `fetch` (getting and
 //!   converting model files), `resume` (reading uploaded resumes);
@@ -32,6 +33,7 @@ pub mod interview;
 mod layer_check;
 pub mod llm;
 pub mod loadtest;
+pub mod mail;
 pub mod resume;
 pub mod speech;
 pub mod startup;

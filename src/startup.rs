@@ -18,18 +18,19 @@ use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
 use crate::activity::ActivityFeed;
+use crate::auth::codes::OneTimeCodes;
 use crate::auth::hashing::{HashLimits, Hasher, HashingError};
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
-use crate::auth::{Accounts, Logins};
+use crate::auth::{Accounts, EmailCodes, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
-use crate::hiring::Mailer;
 use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
 use crate::interview::catalog::Bank;
 use crate::interview::live::writer::cache_follow_up_prompt_in_background;
 use crate::interview::live::{SessionDeps, SessionRegistry};
+use crate::mail::Mailer;
 use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{Metrics, RequestSpan};
@@ -62,7 +63,7 @@ pub enum StartupError {
     #[error(transparent)]
     Bank(#[from] crate::interview::catalog::BankError),
     #[error("email settings: {0}")]
-    Mailer(#[from] crate::hiring::email::MailerError),
+    Mailer(#[from] crate::mail::MailerError),
 }
 
 pub struct Application {
@@ -107,7 +108,8 @@ impl Application {
 
         crate::interview::catalog::seed(&pool, &Bank::bundled()?).await?;
 
-        let key = Key::from(&load_or_create_secret_key(&settings)?);
+        let secret_key = load_or_create_secret_key(&settings)?;
+        let key = Key::from(&secret_key);
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,
@@ -145,7 +147,21 @@ impl Application {
                 settings.password_hash_queue,
             ))?,
         );
+        let email_codes = EmailCodes::new(
+            accounts.clone(),
+            OneTimeCodes::new(
+                pool.clone(),
+                &secret_key,
+                settings.code_lifetime,
+                settings.code_max_attempts,
+            ),
+            mailer.clone(),
+            pool.clone(),
+            public_url.clone(),
+            settings.email_verification,
+        );
         let state = web::Data::new(AppState {
+            email_codes,
             logins: Logins::new(
                 session_backend.clone(),
                 key.clone(),

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use crate::activity::ActivityFeed;
 use crate::auth::rate_limit::RateLimiter;
-use crate::auth::{Accounts, Logins};
+use crate::auth::{Accounts, EmailCodes, Logins};
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::hiring::Mailer;
 use crate::interview::live::SessionDeps;
+use crate::mail::Mailer;
 use crate::resume::reader::ResumeReader;
 use crate::telemetry::Metrics;
 
@@ -16,6 +16,8 @@ pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
     pub accounts: Accounts,
+    /// Password reset and email verification.
+    pub email_codes: EmailCodes,
     /// Where open streams learn that the login they were opened under ended.
     pub logins: Logins,
     pub limits: Limits,
@@ -34,6 +36,10 @@ pub struct Limits {
     pub login_failures_per_ip: RateLimiter,
     pub login_failures_per_account: RateLimiter,
     pub registrations_per_ip: RateLimiter,
+    /// Password-reset and verification emails asked for, by client address.
+    pub code_emails_per_ip: RateLimiter,
+    /// Password-reset and verification emails, by account (email address).
+    pub code_emails_per_account: RateLimiter,
     pub resume_uploads_per_interview: RateLimiter,
     /// Interviews each user creates (practice or job candidates), by user id, per hour.
     pub interviews_per_user: RateLimiter,
@@ -51,6 +57,11 @@ impl Limits {
                 s.rate_limit_window,
             ),
             registrations_per_ip: RateLimiter::new(s.register_max_per_ip, s.rate_limit_window),
+            code_emails_per_ip: RateLimiter::new(s.code_emails_max_per_ip, s.rate_limit_window),
+            code_emails_per_account: RateLimiter::new(
+                s.code_emails_max_per_account,
+                s.rate_limit_window,
+            ),
             resume_uploads_per_interview: RateLimiter::new(
                 s.uploads_per_interview_per_hour,
                 Duration::from_secs(3600),

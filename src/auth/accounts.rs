@@ -20,6 +20,23 @@ pub enum AccountError {
     Disabled,
     #[error("no such account")]
     NotFound,
+    /// A one-time code that is wrong, expired or used up.
+    #[error("the code is wrong or has expired; ask for a new one")]
+    InvalidCode,
+    /// `email_verification` asks this account to confirm its email first.
+    /// Deleting an account that owns jobs would delete its candidates' interviews.
+    #[error("this account owns jobs: close them and ask an administrator to remove the account")]
+    OwnsJobs,
+    /// The server would be left without an enabled admin.
+    #[error("this is the last enabled admin account: make another admin first")]
+    LastAdmin,
+    /// An admin changing their own role or disabling themselves (another admin can).
+    #[error("you cannot change your own role or disable your own account; another admin can")]
+    OwnAccount,
+    #[error(
+        "confirm your email address first: enter the code we emailed you, or ask for a new one"
+    )]
+    EmailUnverified,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -217,6 +234,38 @@ impl Accounts {
         Ok(db::users::find_by_id(&mut conn, id).await?.map(User::from))
     }
 
+    /// Sets a new password (checked like a new account's) and ends every session of the
+    /// account: whoever knew the old one is signed out.
+    pub async fn set_password(&self, user: &User, new_password: &str) -> Result<(), AccountError> {
+        let local_part = user.email.split('@').next().unwrap_or_default();
+        let password = Password::parse_new(
+            new_password,
+            &[user.email.as_str(), local_part, user.display_name.as_str()],
+        )?;
+        let hash = self.hasher.hash(password).await?;
+        let mut conn = self.pool.get().await?;
+        db::users::set_password_hash(&mut conn, &user.id, &hash).await?;
+        db::users::bump_session_generation(&mut conn, &user.id).await?;
+        Ok(())
+    }
+
+    /// Notes that the account's owner proved they read its email.
+    pub async fn mark_email_verified(&self, id: &UserId) -> Result<(), AccountError> {
+        let mut conn = self.pool.get().await?;
+        db::users::set_email_verified(&mut conn, id, Utc::now().naive_utc()).await?;
+        Ok(())
+    }
+
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, AccountError> {
+        let Ok(email) = Email::parse(email) else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.get().await?;
+        Ok(db::users::find_by_email(&mut conn, email.as_str())
+            .await?
+            .map(User::from))
+    }
+
     /// Ends every session of the user, on every node and with any session store.
     pub async fn end_all_sessions(&self, id: &UserId) -> Result<(), AccountError> {
         let mut conn = self.pool.get().await?;
@@ -238,6 +287,15 @@ impl Accounts {
             return Ok((user, false));
         }
         drop(conn);
-        Ok((self.register(input).await?, true))
+        let user = self.register(input).await?;
+        // The admin who made the account vouches for its address.
+        self.mark_email_verified(&user.id).await?;
+        Ok((
+            User {
+                email_verified: true,
+                ..user
+            },
+            true,
+        ))
     }
 }

@@ -24,6 +24,13 @@ pub fn log_in(session: &Session, user: &User) -> Result<(), SessionInsertError> 
     Ok(())
 }
 
+/// How long ago this session's login happened; `None` when nobody is logged in.
+pub fn login_age(session: &Session) -> Option<Duration> {
+    let at = session.get::<i64>(LOGGED_IN_AT).ok().flatten()?;
+    let age = chrono::Utc::now().timestamp().saturating_sub(at);
+    Some(Duration::from_secs(u64::try_from(age).unwrap_or(0)))
+}
+
 /// What [`log_in`] wrote into a session: whose login it is, and when and under which
 /// session generation it began.
 pub(crate) struct LoginEntries {
@@ -43,8 +50,9 @@ impl LoginEntries {
         })
     }
 
-    /// The user this login signs in, while it is still valid: the account exists, logout-all
-    /// has not moved its session generation on, and the absolute timeout has not passed.
+    /// The user this login signs in, while it is still valid: the account exists and is not
+    /// disabled, logout-all has not moved its session generation on, and the absolute timeout
+    /// has not passed.
     pub(crate) async fn user(
         self,
         accounts: &Accounts,
@@ -55,6 +63,6 @@ impl LoginEntries {
             return Ok(None);
         }
         let user = accounts.find(&self.user_id).await?;
-        Ok(user.filter(|user| Some(user.session_generation) == self.generation))
+        Ok(user.filter(|user| !user.disabled && Some(user.session_generation) == self.generation))
     }
 }

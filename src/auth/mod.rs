@@ -1,13 +1,18 @@
 //! Who is calling and what they may do: accounts, password hashing, login sessions and rate
 //! limits. (The request guards and the cross-site check are HTTP: `crate::http`.)
 
+pub mod account_data;
 pub mod accounts;
 pub mod client_ip;
+pub mod codes;
+pub mod email_codes;
 pub mod hashing;
 pub mod login;
 pub mod login_watch;
 pub mod rate_limit;
 pub mod session_store;
+pub mod user_admin;
 
 pub use accounts::{Accounts, User};
+pub use email_codes::EmailCodes;
 pub use login_watch::{LoginWatch, Logins};

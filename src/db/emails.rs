@@ -48,3 +48,16 @@ pub async fn of_interview(
             .await?)
     })
 }
+
+/// Forgets the one-time-code emails sent to `recipient` (a deleted account's address).
+pub async fn delete_codes_sent_to(conn: &mut DbConn, recipient: &str) -> Result<usize, DbError> {
+    db_run!(conn, {
+        Ok(diesel::delete(
+            emails::table
+                .filter(emails::recipient.eq(recipient))
+                .filter(emails::kind.eq_any([EmailKind::PasswordReset, EmailKind::VerifyEmail])),
+        )
+        .execute(conn)
+        .await?)
+    })
+}

@@ -14,6 +14,7 @@ pub mod interviews;
 pub mod invites;
 pub mod jobs;
 pub mod leaderboard;
+pub mod one_time_codes;
 pub mod schema;
 pub mod sessions;
 pub mod users;

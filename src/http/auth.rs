@@ -1,11 +1,12 @@
-//! `/api/v1/auth/*`: register, log in and out, who am I.
+//! `/api/v1/auth/*`: register, log in and out, who am I, password reset, email verification.
 
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::accounts::{AccountError, Registration};
 use crate::auth::hashing::HashingError;
+use crate::auth::User;
 use crate::domain::{Email, Role};
 use crate::error::AppError;
 use crate::http::current_user::{ensure_store_available, log_in, CurrentUser};
@@ -50,7 +51,17 @@ pub async fn register(
     }
     let user = registered?;
     tracing::info!(user_id = %user.id, "registered");
-    Ok(HttpResponse::Created().json(user))
+    if state.email_codes.verification_required(&user) {
+        // Off the request: an SMTP server's pace is not the registration's.
+        let email_codes = state.email_codes.clone();
+        let new_user = user.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = email_codes.send_verification(&new_user).await {
+                tracing::warn!(error = %e, user_id = %new_user.id, "verification email not sent");
+            }
+        });
+    }
+    Ok(HttpResponse::Created().json(Me::of(user, &state)))
 }
 
 pub async fn login(
@@ -87,7 +98,7 @@ pub async fn login(
             state.accounts.record_sign_in(&user).await?;
             log_in(&session, &user)?;
             tracing::info!(user_id = %user.id, "logged in");
-            Ok(HttpResponse::Ok().json(user))
+            Ok(HttpResponse::Ok().json(Me::of(user, &state)))
         }
         Err(AccountError::InvalidCredentials) => {
             ip_attempt.keep();
@@ -121,8 +132,161 @@ pub async fn logout_all(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn me(user: CurrentUser) -> HttpResponse {
-    HttpResponse::Ok().json(user.0)
+/// A user as they see themselves: with whether they still have to confirm their email.
+#[derive(Serialize)]
+pub struct Me {
+    #[serde(flatten)]
+    user: User,
+    email_verification_required: bool,
+}
+
+impl Me {
+    fn of(user: User, state: &AppState) -> Self {
+        Self {
+            email_verification_required: state.email_codes.verification_required(&user),
+            user,
+        }
+    }
+}
+
+pub async fn me(state: web::Data<AppState>, user: CurrentUser) -> HttpResponse {
+    HttpResponse::Ok().json(Me::of(user.0, &state))
+}
+
+#[derive(Deserialize)]
+pub struct ResetRequest {
+    email: String,
+}
+
+/// `POST /auth/password-reset`: emails a code when the address has an account. The answer is
+/// the same, and as quick, either way: the work happens after it.
+pub async fn request_password_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, AppError> {
+    let email = Email::parse(&body.email)?;
+    state
+        .limits
+        .code_emails_per_ip
+        .hit(&client_ip(&req, &state))
+        .map_err(AppError::RateLimited)?;
+    // Over the account's budget: the same answer, and no email.
+    if state
+        .limits
+        .code_emails_per_account
+        .hit(email.as_str())
+        .is_ok()
+    {
+        let email_codes = state.email_codes.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = email_codes.send_password_reset(email.as_str()).await {
+                tracing::warn!(error = %e, "password reset email not sent");
+            }
+        });
+    }
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "message": "If an account uses this address, a code to reset its password is on its way."
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct ResetConfirm {
+    email: String,
+    code: String,
+    password: String,
+}
+
+/// `POST /auth/password-reset/confirm`: sets the new password; every session of the account
+/// ends (sign in again with it).
+pub async fn confirm_password_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ResetConfirm>,
+) -> Result<HttpResponse, AppError> {
+    let attempt = state
+        .limits
+        .login_failures_per_ip
+        .reserve(&client_ip(&req, &state))
+        .map_err(AppError::RateLimited)?;
+    match state
+        .email_codes
+        .reset_password(&body.email, &body.code, &body.password)
+        .await
+    {
+        Ok(user) => {
+            drop(attempt);
+            state.logins.user_sessions_ended(&user.id);
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Err(AccountError::InvalidCode) => {
+            attempt.keep();
+            Err(AppError::InvalidCode)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    email: String,
+    code: String,
+}
+
+/// `POST /auth/verify-email`: confirms the address with the emailed code (signed in or not:
+/// the link may open in another browser).
+pub async fn verify_email(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<VerifyBody>,
+) -> Result<HttpResponse, AppError> {
+    let attempt = state
+        .limits
+        .login_failures_per_ip
+        .reserve(&client_ip(&req, &state))
+        .map_err(AppError::RateLimited)?;
+    match state
+        .email_codes
+        .verify_email(&body.email, &body.code)
+        .await
+    {
+        Ok(user) => {
+            drop(attempt);
+            Ok(HttpResponse::Ok().json(Me::of(user, &state)))
+        }
+        Err(AccountError::InvalidCode) => {
+            attempt.keep();
+            Err(AppError::InvalidCode)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /auth/verify-email/resend`: a new verification code for the signed-in account.
+pub async fn resend_verification(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let CurrentUser(user) = user;
+    if user.email_verified {
+        return Err(AppError::InvalidInput(
+            "this email address is already confirmed".into(),
+        ));
+    }
+    let limits = &state.limits;
+    limits
+        .code_emails_per_ip
+        .hit(&client_ip(&req, &state))
+        .map_err(AppError::RateLimited)?;
+    limits
+        .code_emails_per_account
+        .hit(&user.email)
+        .map_err(AppError::RateLimited)?;
+    state.email_codes.send_verification(&user).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "message": format!("A new code is on its way to {}.", user.email)
+    })))
 }
 
 /// The address limits are counted against: the TCP peer, or the `X-Forwarded-For` hop added

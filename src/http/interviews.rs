@@ -22,6 +22,7 @@ pub async fn create(
     user: CurrentUser,
     body: web::Json<RawRequest>,
 ) -> Result<HttpResponse, AppError> {
+    state.email_codes.ensure_verified(&user.0)?;
     let budget = state
         .limits
         .interviews_per_user

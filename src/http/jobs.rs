@@ -83,6 +83,7 @@ pub async fn add_candidate(
     path: web::Path<JobId>,
     body: web::Json<NewCandidate>,
 ) -> Result<HttpResponse, AppError> {
+    state.email_codes.ensure_verified(&user.0)?;
     // A candidate is an interview created by the recruiter: it counts against their budget.
     let budget = state
         .limits

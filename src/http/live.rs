@@ -92,6 +92,7 @@ pub async fn connect(
             })
         }
         (None, Some(user)) => {
+            state.email_codes.ensure_verified(&user.0)?;
             let interview = interviews::get(&state.pool, &user.0.id, &path).await?;
             if matches!(
                 interview.interview.status,

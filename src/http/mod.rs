@@ -1,6 +1,8 @@
 //! The HTTP edge: routes, request parsing, and the middleware that every response passes.
 //! Handlers stay thin: parse → call the domain → map the result.
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod current_user;
@@ -34,6 +36,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/auth/logout").post(auth::logout))
                 .service(web::resource("/auth/logout-all").post(auth::logout_all))
                 .service(web::resource("/auth/me").get(auth::me))
+                .service(web::resource("/auth/password-reset").post(auth::request_password_reset))
+                .service(
+                    web::resource("/auth/password-reset/confirm")
+                        .post(auth::confirm_password_reset),
+                )
+                .service(web::resource("/auth/verify-email").post(auth::verify_email))
+                .service(web::resource("/auth/verify-email/resend").post(auth::resend_verification))
+                .service(web::resource("/me").delete(account::delete))
+                .service(web::resource("/me/password").put(account::change_password))
+                .service(web::resource("/me/export").get(account::export))
+                .service(web::resource("/admin/users").get(admin::users))
+                .service(web::resource("/admin/users/{id}").patch(admin::update_user))
                 .service(web::resource("/interview-types").get(catalog::interview_types))
                 .service(web::resource("/skills").get(catalog::skills))
                 .service(

@@ -207,7 +207,7 @@ impl PageRequest {
         })
     }
 
-    fn offset(self) -> i64 {
+    pub fn offset(self) -> i64 {
         (self.page - 1).saturating_mul(self.per_page)
     }
 }

@@ -53,6 +53,8 @@ async fn register_login_me_logout_round_trip(backend: Backend) {
         json!({
             "id": id, "email": email, "display_name": "Ada Lovelace", "role": "candidate",
             "created_at": me.body["created_at"], "leaderboard_opt_in": false,
+            "email_verified": false, "email_verification_required": false, "disabled": false,
+            "last_sign_in_at": me.body["last_sign_in_at"], "has_password": true,
         })
     );
 

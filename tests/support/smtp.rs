@@ -36,6 +36,19 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Waits (up to 30 s) until `count` messages arrived, without blocking the thread: the
+    /// in-process server's database connections may be driven by this thread's runtime.
+    pub async fn arrived(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count || Instant::now() > deadline {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits (up to 30 s) until `count` messages arrived.
     pub fn wait_for(&self, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
