@@ -1,9 +1,10 @@
 // The landing page: register, log in, show who is signed in, log out; signed in, the dashboard
 // (dashboard.js): my interviews, a form to start a new one, progress, saved questions and the
-// leaderboard.
+// leaderboard; the account's own settings, email confirmation and password reset (account.js).
 // Session cookies are HttpOnly: this script never sees them; it asks the server (/me) instead.
 
 import { api as apiCall, busy, humanize as humanizeWith, fieldNamed } from './api.js';
+import * as account from './account.js';
 import * as dashboard from './dashboard.js';
 
 const AUTH = '/auth';
@@ -21,6 +22,7 @@ const ui = {
   accountTitle: $('account-title'),
   accountError: $('account-error'),
   jobsLink: $('jobs-link'),
+  adminLink: $('admin-link'),
   register: {
     form: $('register-form'),
     error: $('register-error'),
@@ -75,18 +77,22 @@ function showSignedIn(user, { focus = false } = {}) {
   $('me-initials').textContent = initials(user.display_name);
   // Recruiters and admins hire: their jobs page is one click away.
   ui.jobsLink.hidden = !HIRING_ROLES.includes(user.role);
+  ui.adminLink.hidden = user.role !== 'admin';
   ui.accountError.textContent = '';
   ui.signedOut.hidden = true;
   ui.signedIn.hidden = false;
   ui.main.classList.add('is-signed-in');
   if (focus) ui.accountTitle.focus();
+  account.show(user);
   dashboard.show(user);
 }
 
 function showSignedOut({ focus = false } = {}) {
   dashboard.hide();
+  account.hide();
   for (const id of ['me-name', 'me-email', 'me-role', 'me-initials']) $(id).textContent = '';
   ui.jobsLink.hidden = true;
+  ui.adminLink.hidden = true;
   ui.signedIn.hidden = true;
   ui.signedOut.hidden = false;
   ui.main.classList.remove('is-signed-in');
@@ -154,6 +160,10 @@ async function onLogout(path, button, label) {
 
 async function start() {
   dashboard.init({ onSignedOut: () => showSignedOut({ focus: true }) });
+  account.init({
+    onSignedOut: () => showSignedOut({ focus: true }),
+    onVerified: (user) => showSignedIn(user),
+  });
   ui.register.form.addEventListener('submit', onRegister);
   ui.login.form.addEventListener('submit', onLogin);
   for (const form of [ui.register.form, ui.login.form]) {

@@ -136,7 +136,7 @@ async fn start() -> Option<(TestApp, Browser)> {
     Some((app, Browser::launch(&chromium).await))
 }
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     match cdp::find_chromium() {
         Some(path) => Some(path),
         None if std::env::var_os("CI").is_some() => {
@@ -230,7 +230,7 @@ async fn wait_for_view(
 }
 
 /// Types `fields` (input id → value) and submits the form as the submit button would.
-async fn submit(page: &mut Page<impl Socket>, form: &str, fields: &[(&str, &str)]) {
+pub(crate) async fn submit(page: &mut Page<impl Socket>, form: &str, fields: &[(&str, &str)]) {
     let fields: serde_json::Map<_, _> = fields
         .iter()
         .map(|(id, value)| (id.to_string(), json!(value)))
@@ -250,7 +250,7 @@ async fn submit(page: &mut Page<impl Socket>, form: &str, fields: &[(&str, &str)
     page.eval(&script).await;
 }
 
-async fn click(page: &mut Page<impl Socket>, id: &str) {
+pub(crate) async fn click(page: &mut Page<impl Socket>, id: &str) {
     page.eval(&format!("document.getElementById({}).click()", json!(id)))
         .await;
 }

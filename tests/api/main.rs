@@ -6,8 +6,10 @@ mod hostile_files;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account;
 mod auth;
 mod browser;
+mod browser_account;
 mod catalog;
 mod cdp;
 mod cli;
