@@ -237,16 +237,22 @@ impl Accounts {
     /// Sets a new password (checked like a new account's) and ends every session of the
     /// account: whoever knew the old one is signed out.
     pub async fn set_password(&self, user: &User, new_password: &str) -> Result<(), AccountError> {
-        let local_part = user.email.split('@').next().unwrap_or_default();
-        let password = Password::parse_new(
-            new_password,
-            &[user.email.as_str(), local_part, user.display_name.as_str()],
-        )?;
+        let password = Self::new_password_for(user, new_password)?;
         let hash = self.hasher.hash(password).await?;
         let mut conn = self.pool.get().await?;
         db::users::set_password_hash(&mut conn, &user.id, &hash).await?;
         db::users::bump_session_generation(&mut conn, &user.id).await?;
         Ok(())
+    }
+
+    /// `raw` as a new password of `user`: long enough, not common, not made of their email or
+    /// name.
+    pub fn new_password_for(user: &User, raw: &str) -> Result<Password, Invalid> {
+        let local_part = user.email.split('@').next().unwrap_or_default();
+        Password::parse_new(
+            raw,
+            &[user.email.as_str(), local_part, user.display_name.as_str()],
+        )
     }
 
     /// Notes that the account's owner proved they read its email.

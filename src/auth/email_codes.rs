@@ -98,7 +98,7 @@ impl EmailCodes {
             return Err(AccountError::InvalidCode);
         }
         // Checked before the code is used up, so a weak password does not cost the code.
-        crate::domain::Password::parse_new(new_password, &[user.email.as_str()])?;
+        Accounts::new_password_for(&user, new_password)?;
         self.codes
             .redeem(&user.id, CodePurpose::PasswordReset, code)
             .await?;
@@ -138,9 +138,9 @@ impl EmailCodes {
         let Some(user) = self.accounts.find_by_email(email).await? else {
             return Err(AccountError::InvalidCode);
         };
-        if user.email_verified {
-            return Ok(user);
-        }
+        // Even for a verified account: answering otherwise would tell anyone which addresses
+        // have confirmed accounts. (A verified account has no live code, so a second click on
+        // the link is refused like a wrong code.)
         self.codes
             .redeem(&user.id, CodePurpose::VerifyEmail, code)
             .await?;

@@ -114,7 +114,7 @@ pub async fn delete(
             }
             Err(other) => return Err(other.into()),
         }
-    } else if !crate::auth::login::login_age(&session).is_some_and(|age| age <= RECENT_SIGN_IN) {
+    } else if crate::auth::login::login_age(&session).is_none_or(|age| age > RECENT_SIGN_IN) {
         return Err(AppError::ReauthenticationRequired);
     }
     account_data::delete(&state.pool, &user).await?;
