@@ -19,6 +19,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::activity::ActivityFeed;
 use crate::auth::hashing::{HashLimits, Hasher, HashingError};
+use crate::auth::oidc::Oidc;
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::{Accounts, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
@@ -145,6 +146,12 @@ impl Application {
                 settings.password_hash_queue,
             ))?,
         );
+        let oidc = Oidc::new(
+            settings.oidc_providers.clone().unwrap_or_default(),
+            accounts.clone(),
+            pool.clone(),
+            public_url.clone(),
+        );
         let state = web::Data::new(AppState {
             logins: Logins::new(
                 session_backend.clone(),
@@ -153,6 +160,7 @@ impl Application {
                 settings.session_absolute_timeout,
             ),
             accounts,
+            oidc,
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {

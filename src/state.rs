@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::activity::ActivityFeed;
+use crate::auth::oidc::Oidc;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::{Accounts, Logins};
 use crate::config::Settings;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
     pub accounts: Accounts,
+    /// Signing in at the configured OpenID Connect providers.
+    pub oidc: Oidc,
     /// Where open streams learn that the login they were opened under ended.
     pub logins: Logins,
     pub limits: Limits,
