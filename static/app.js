@@ -5,6 +5,7 @@
 
 import { api as apiCall, busy, humanize as humanizeWith, fieldNamed } from './api.js';
 import * as dashboard from './dashboard.js';
+import * as identities from './identities.js';
 
 const AUTH = '/auth';
 
@@ -81,10 +82,12 @@ function showSignedIn(user, { focus = false } = {}) {
   ui.main.classList.add('is-signed-in');
   if (focus) ui.accountTitle.focus();
   dashboard.show(user);
+  identities.show();
 }
 
 function showSignedOut({ focus = false } = {}) {
   dashboard.hide();
+  identities.hide();
   for (const id of ['me-name', 'me-email', 'me-role', 'me-initials']) $(id).textContent = '';
   ui.jobsLink.hidden = true;
   ui.signedIn.hidden = true;
@@ -164,6 +167,7 @@ async function start() {
   logout.addEventListener('click', () => onLogout('/logout', logout, 'Logging out…'));
   logoutAll.addEventListener('click', () => onLogout('/logout-all', logoutAll, 'Logging out everywhere…'));
 
+  await identities.init({ onSignedIn: (user) => showSignedIn(user, { focus: true }) });
   try {
     showSignedIn(await api('/me'));
   } catch (error) {
