@@ -24,11 +24,11 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 use crate::fetch;
+use crate::speech::vad::TurnSettings;
+use crate::speech::whisper::WindowPolicy;
 
 mod providers;
 pub use providers::{OidcProvider, OidcProviders};
-use crate::speech::vad::TurnSettings;
-use crate::speech::whisper::WindowPolicy;
 
 /// The `judge_model` value that runs no judge.
 pub const NO_JUDGE: &str = "none";

@@ -140,10 +140,12 @@ fn provider(entry: &toml::Table) -> Result<OidcProvider, String> {
     let preset = match text(entry, "preset")? {
         None => None,
         Some("github") => {
-            return Err("GitHub signs in with plain OAuth2 and issues no OpenID Connect ID \
+            return Err(
+                "GitHub signs in with plain OAuth2 and issues no OpenID Connect ID \
                         token, so it cannot be a provider here; put it behind a broker that \
                         speaks OpenID Connect (Keycloak, Dex) and configure that"
-                .into())
+                    .into(),
+            )
         }
         Some(name) => Some(PRESETS.iter().find(|p| p.key == name).ok_or_else(|| {
             let known: Vec<&str> = PRESETS.iter().map(|p| p.key).collect();
@@ -210,10 +212,12 @@ fn scopes(value: &toml::Value) -> Result<Vec<String>, String> {
         .ok_or("`scopes` must be a list of strings")?;
     let mut scopes = Vec::new();
     for scope in list {
-        let scope = scope
-            .as_str()
-            .ok_or("`scopes` must be a list of strings")?;
-        if scope.is_empty() || !scope.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
+        let scope = scope.as_str().ok_or("`scopes` must be a list of strings")?;
+        if scope.is_empty()
+            || !scope
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        {
             return Err("a scope must be printable ASCII without spaces".into());
         }
         // `openid` is always asked for.
@@ -228,10 +232,8 @@ fn scopes(value: &toml::Value) -> Result<Vec<String>, String> {
 /// development).
 fn parse_issuer(value: &str) -> Result<Url, String> {
     let url = Url::parse(value).map_err(|e| format!("`issuer` is not a URL: {e}"))?;
-    let loopback = matches!(
-        url.host(),
-        Some(url::Host::Domain("localhost"))
-    ) || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
     match url.scheme() {
         "https" => {}
@@ -301,7 +303,10 @@ mod tests {
             "[[provider]]\npreset = \"gitlab\"\nclient_id = \"hunter2\"\nclient_secret = 5\n",
         )
         .unwrap_err();
-        assert!(err.contains("client_secret") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("client_secret") && !err.contains("hunter2"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -327,7 +332,11 @@ mod tests {
 
     #[test]
     fn http_is_accepted_for_a_provider_on_this_machine_only() {
-        for issuer in ["http://127.0.0.1:4000", "http://localhost:4000/realms/x", "http://[::1]:80"] {
+        for issuer in [
+            "http://127.0.0.1:4000",
+            "http://localhost:4000/realms/x",
+            "http://[::1]:80",
+        ] {
             assert!(parse_issuer(issuer).is_ok(), "{issuer}");
         }
         assert!(parse_issuer("http://10.0.0.1").is_err());

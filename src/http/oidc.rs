@@ -94,7 +94,11 @@ pub async fn callback(
         };
         let outcome = state
             .oidc
-            .resolve(identity, signed_in.as_ref(), state.settings.password_sign_in)
+            .resolve(
+                identity,
+                signed_in.as_ref(),
+                state.settings.password_sign_in,
+            )
             .await?;
         Ok::<_, AppError>(outcome)
     };

@@ -789,8 +789,16 @@ async fn signs_in_with_a_provider_through_the_page() {
         )
         .await;
     assert!(linked.contains(&email), "{linked}");
-    let address: String = page.eval("window.location.search").await.as_str().unwrap_or("?").to_owned();
-    assert_eq!(address, "", "the page cleans the round trip's outcome from the address");
+    let address: String = page
+        .eval("window.location.search")
+        .await
+        .as_str()
+        .unwrap_or("?")
+        .to_owned();
+    assert_eq!(
+        address, "",
+        "the page cleans the round trip's outcome from the address"
+    );
     page.screenshot("oidc-signed-in").await;
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 }

@@ -12,8 +12,8 @@ use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 use viva::config::{OidcProviders, Settings};
 
-use crate::helpers::{send_request, spawn_app_with, unique_email, Backend, Reply, TestApp};
 use crate::helpers::STRONG_PASSWORD;
+use crate::helpers::{send_request, spawn_app_with, unique_email, Backend, Reply, TestApp};
 use crate::on_both_backends;
 use crate::support::{free_port, start_provider, TestProvider, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET};
 
@@ -27,10 +27,7 @@ pub(crate) struct Setup {
 
 /// The app with the test provider configured, and the provider; `None` (after a loud line) when
 /// Postgres or Node is missing.
-pub(crate) async fn setup(
-    backend: Backend,
-    tweak: impl FnOnce(&mut Settings),
-) -> Option<Setup> {
+pub(crate) async fn setup(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Option<Setup> {
     let port = free_port();
     let providers = OidcProviders::parse(&format!(
         "[[provider]]\nkey = \"{KEY}\"\nname = \"Test SSO\"\nissuer = \"http://127.0.0.1:{port}\"\n\
@@ -96,7 +93,13 @@ impl Browser {
         reply
     }
 
-    async fn viva_json(&mut self, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Reply {
+    async fn viva_json(
+        &mut self,
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = client()
             .request(method.parse().expect("a method"), app.url(path))
             .insert_header(("content-type", "application/json"));
@@ -128,7 +131,12 @@ impl Browser {
         }
         let reply = send_request(req, form.map(String::into_bytes)).await;
         for header in reply.headers.get_all("set-cookie") {
-            let pair = header.to_str().unwrap_or_default().split(';').next().unwrap_or_default();
+            let pair = header
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default();
             if let Some((name, value)) = pair.split_once('=') {
                 if value.is_empty() {
                     self.provider.remove(name);
@@ -173,19 +181,35 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 /// the URL of viva's callback the provider sends the browser to (not followed yet).
 async fn through_provider(browser: &mut Browser, setup: &Setup, person: &Person) -> String {
     let issuer = &setup.provider.issuer;
-    let started = browser.viva(&setup.app, &format!("/auth/oidc/{KEY}/start")).await;
+    let started = browser
+        .viva(&setup.app, &format!("/auth/oidc/{KEY}/start"))
+        .await;
     assert_eq!(started.status, StatusCode::FOUND, "{:?}", started.raw);
     let authorize = location(&started);
-    assert!(authorize.starts_with(&format!("{issuer}/auth?")), "{authorize}");
-    assert_eq!(query_param(&authorize, "code_challenge_method").as_deref(), Some("S256"));
+    assert!(
+        authorize.starts_with(&format!("{issuer}/auth?")),
+        "{authorize}"
+    );
+    assert_eq!(
+        query_param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
     for param in ["state", "nonce", "code_challenge"] {
-        assert!(query_param(&authorize, param).is_some_and(|v| v.len() >= 16), "{param} in {authorize}");
+        assert!(
+            query_param(&authorize, param).is_some_and(|v| v.len() >= 16),
+            "{param} in {authorize}"
+        );
     }
 
     let asked = browser.at_provider(&authorize, None).await;
     let interaction = absolute(issuer, &location(&asked));
     let page = browser.at_provider(&interaction, None).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", String::from_utf8_lossy(&page.raw));
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&page.raw)
+    );
     assert!(String::from_utf8_lossy(&page.raw).contains("provider-login"));
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("sub", &person.subject)
@@ -194,7 +218,9 @@ async fn through_provider(browser: &mut Browser, setup: &Setup, person: &Person)
     if person.verified {
         form.append_pair("email_verified", "true");
     }
-    let signed_in = browser.at_provider(&format!("{interaction}/login"), Some(form.finish())).await;
+    let signed_in = browser
+        .at_provider(&format!("{interaction}/login"), Some(form.finish()))
+        .await;
     let resume = absolute(issuer, &location(&signed_in));
     let back = browser.at_provider(&resume, None).await;
     let callback = location(&back);
@@ -227,7 +253,9 @@ async fn identities(browser: &mut Browser, app: &TestApp) -> Vec<Value> {
 }
 
 async fn first_sign_in_creates_a_signed_in_candidate(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let offered = app.get("/api/v1/auth/providers", None).await;
     assert_eq!(
@@ -266,7 +294,9 @@ async fn first_sign_in_creates_a_signed_in_candidate(backend: Backend) {
 }
 
 async fn a_callback_with_another_state_is_refused(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let mut browser = Browser::default();
     let callback = through_provider(&mut browser, &setup, &person(true)).await;
     let state = query_param(&callback, "state").expect("a state");
@@ -275,7 +305,10 @@ async fn a_callback_with_another_state_is_refused(backend: Backend) {
         finish(&mut browser, &setup, &forged).await,
         "/?sign_in_error=oidc_state_mismatch"
     );
-    assert_eq!(browser.me(&setup.app).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        browser.me(&setup.app).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     // The failed attempt used up the sign-in: the real callback is refused too.
     assert_eq!(
         finish(&mut browser, &setup, &callback).await,
@@ -289,11 +322,16 @@ async fn a_callback_with_another_state_is_refused(backend: Backend) {
         finish(&mut stranger, &setup, &callback).await,
         "/?sign_in_error=oidc_state_mismatch"
     );
-    assert_eq!(stranger.me(&setup.app).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        stranger.me(&setup.app).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn a_replayed_callback_or_code_is_refused(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let mut browser = Browser::default();
     let callback = through_provider(&mut browser, &setup, &person(true)).await;
@@ -332,7 +370,9 @@ async fn registered(app: &TestApp, email: &str) -> String {
 }
 
 async fn an_unverified_email_never_links_to_an_existing_account(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let claimer = person(false);
     registered(app, &claimer.email).await;
@@ -350,7 +390,9 @@ async fn an_unverified_email_never_links_to_an_existing_account(backend: Backend
 }
 
 async fn an_existing_account_is_linked_only_after_its_password(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let ada = person(true);
     let id = registered(app, &ada.email).await;
@@ -359,7 +401,11 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
         sign_in(&mut browser, &setup, &ada).await,
         "/?sign_in=confirm_link"
     );
-    assert_eq!(browser.me(app).await.status, StatusCode::UNAUTHORIZED, "not signed in yet");
+    assert_eq!(
+        browser.me(app).await.status,
+        StatusCode::UNAUTHORIZED,
+        "not signed in yet"
+    );
     let waiting = browser.viva(app, "/api/v1/auth/oidc/link").await;
     assert_eq!(
         waiting.body,
@@ -367,14 +413,24 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
     );
 
     let wrong = browser
-        .viva_json(app, "POST", "/api/v1/auth/oidc/link", Some(json!({"password": "not the password at all"})))
+        .viva_json(
+            app,
+            "POST",
+            "/api/v1/auth/oidc/link",
+            Some(json!({"password": "not the password at all"})),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.error_code(), "invalid_credentials");
     assert_eq!(browser.me(app).await.status, StatusCode::UNAUTHORIZED);
 
     let linked = browser
-        .viva_json(app, "POST", "/api/v1/auth/oidc/link", Some(json!({"password": STRONG_PASSWORD})))
+        .viva_json(
+            app,
+            "POST",
+            "/api/v1/auth/oidc/link",
+            Some(json!({"password": STRONG_PASSWORD})),
+        )
         .await;
     assert_eq!(linked.status, StatusCode::OK, "{:?}", linked.body);
     assert_eq!(linked.body["id"], id.as_str());
@@ -388,7 +444,9 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
 }
 
 async fn a_signed_in_user_links_and_unlinks_providers(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let (_, cookie) = app.signed_in_user().await;
     let mut browser = Browser::signed_in(&cookie);
@@ -399,7 +457,11 @@ async fn a_signed_in_user_links_and_unlinks_providers(backend: Backend) {
         sign_in(&mut browser, &setup, &elsewhere).await,
         format!("/?linked={KEY}")
     );
-    assert_eq!(browser.me(app).await.body["id"], me, "still the same account");
+    assert_eq!(
+        browser.me(app).await.body["id"],
+        me,
+        "still the same account"
+    );
     let linked = identities(&mut browser, app).await;
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0]["email"], elsewhere.email.as_str());
@@ -427,14 +489,21 @@ async fn a_signed_in_user_links_and_unlinks_providers(backend: Backend) {
 }
 
 async fn the_last_way_to_sign_in_cannot_be_removed(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let mut browser = Browser::default();
     assert_eq!(sign_in(&mut browser, &setup, &person(true)).await, "/");
     let only = identities(&mut browser, app).await;
     let first = only[0]["id"].as_str().expect("an id").to_owned();
     let refused = browser
-        .viva_json(app, "DELETE", &format!("/api/v1/me/identities/{first}"), None)
+        .viva_json(
+            app,
+            "DELETE",
+            &format!("/api/v1/me/identities/{first}"),
+            None,
+        )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(refused.error_code(), "last_sign_in_method");
@@ -447,20 +516,32 @@ async fn the_last_way_to_sign_in_cannot_be_removed(backend: Backend) {
     );
     assert_eq!(identities(&mut browser, app).await.len(), 2);
     let removed = browser
-        .viva_json(app, "DELETE", &format!("/api/v1/me/identities/{first}"), None)
+        .viva_json(
+            app,
+            "DELETE",
+            &format!("/api/v1/me/identities/{first}"),
+            None,
+        )
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
     let left = identities(&mut browser, app).await;
     let second = left[0]["id"].as_str().expect("an id");
     let refused = browser
-        .viva_json(app, "DELETE", &format!("/api/v1/me/identities/{second}"), None)
+        .viva_json(
+            app,
+            "DELETE",
+            &format!("/api/v1/me/identities/{second}"),
+            None,
+        )
         .await;
     assert_eq!(refused.error_code(), "last_sign_in_method");
     assert_eq!(identities(&mut browser, app).await.len(), 1);
 }
 
 async fn a_disabled_account_cannot_sign_in_at_a_provider(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let app = &setup.app;
     let ada = person(true);
     let mut browser = Browser::default();
@@ -502,7 +583,11 @@ async fn password_sign_in_can_be_turned_off(backend: Backend) {
     let login = app.login(&email, STRONG_PASSWORD).await;
     assert_eq!(login.error_code(), "password_sign_in_disabled");
     let link = app
-        .post_json("/api/v1/auth/oidc/link", &json!({"password": STRONG_PASSWORD}), None)
+        .post_json(
+            "/api/v1/auth/oidc/link",
+            &json!({"password": STRONG_PASSWORD}),
+            None,
+        )
         .await;
     assert_eq!(link.error_code(), "password_sign_in_disabled");
 
@@ -512,7 +597,9 @@ async fn password_sign_in_can_be_turned_off(backend: Backend) {
 }
 
 async fn an_unknown_provider_goes_back_to_the_page(backend: Backend) {
-    let Some(setup) = setup(backend, |_| {}).await else { return };
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
     let mut browser = Browser::default();
     let reply = browser.viva(&setup.app, "/auth/oidc/nope/start").await;
     assert_eq!(reply.status, StatusCode::FOUND);

@@ -100,8 +100,7 @@ fn install() -> Result<PathBuf, String> {
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     // A package.json of its own, so npm installs here and not into a parent folder's project.
-    std::fs::write(dir.join("package.json"), "{\"private\": true}\n")
-        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("package.json"), "{\"private\": true}\n").map_err(|e| e.to_string())?;
     let output = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
         .arg(&dir)

@@ -104,8 +104,7 @@ impl Discovery {
             .await
             .map_err(|e| error_chain(&e))?;
         let metadata = Arc::new(metadata);
-        self.lock()
-            .insert(provider.key.clone(), metadata.clone());
+        self.lock().insert(provider.key.clone(), metadata.clone());
         Ok(metadata)
     }
 

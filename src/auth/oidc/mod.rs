@@ -14,8 +14,8 @@ use openidconnect::core::{
     CoreProviderMetadata,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     SignatureVerificationError, TokenResponse,
 };
 use secrecy::ExposeSecret;
@@ -51,7 +51,9 @@ pub enum OidcError {
     /// The ID token failed a check (signature, issuer, audience, expiry, nonce).
     #[error("the provider's answer failed its checks; start again")]
     TokenInvalid(String),
-    #[error("the provider gave no usable email address; allow viva to see your email and try again")]
+    #[error(
+        "the provider gave no usable email address; allow viva to see your email and try again"
+    )]
     EmailMissing,
     #[error("an account with this email exists, and the provider does not vouch that the email is yours; sign in to that account, then link the provider from your account")]
     EmailUnverified,
@@ -304,14 +306,10 @@ impl Oidc {
         signed_in: Option<&User>,
         password_sign_in: bool,
     ) -> Result<Outcome, OidcError> {
-        let email = identity
-            .email
-            .as_deref()
-            .and_then(|e| Email::parse(e).ok());
+        let email = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
         let mut conn = self.pool.get().await?;
         let known =
-            db::identities::find_by_subject(&mut conn, &identity.issuer, &identity.subject)
-                .await?;
+            db::identities::find_by_subject(&mut conn, &identity.issuer, &identity.subject).await?;
         let email_owner = match &email {
             Some(email) => db::users::find_by_email(&mut conn, email.as_str()).await?,
             None => None,
@@ -385,7 +383,8 @@ impl Oidc {
             name: None,
         };
         let user = self.signed_in_user(&pending.user_id).await?;
-        self.link(&identity, &pending.user_id, &pending.email).await?;
+        self.link(&identity, &pending.user_id, &pending.email)
+            .await?;
         Ok(user)
     }
 
@@ -510,9 +509,9 @@ pub fn verify(
     nonce: &Nonce,
 ) -> Result<VerifiedIdentity, OidcError> {
     let claims = token.claims(verifier, nonce).map_err(|e| match e {
-        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
-            OidcError::TokenInvalid(NO_MATCHING_KEY.into())
-        }
+        ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        ) => OidcError::TokenInvalid(NO_MATCHING_KEY.into()),
         other => OidcError::TokenInvalid(error_chain(&other)),
     })?;
     Ok(VerifiedIdentity {

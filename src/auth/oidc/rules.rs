@@ -166,7 +166,10 @@ mod tests {
             }),
             ..existing.clone()
         };
-        assert!(matches!(decide(&no_password), Err(OidcError::AccountExists)));
+        assert!(matches!(
+            decide(&no_password),
+            Err(OidcError::AccountExists)
+        ));
         let passwords_off = Facts {
             password_sign_in: false,
             ..existing

@@ -216,8 +216,12 @@ fn a_token_whose_claims_were_changed_after_signing_is_refused() {
         .parse()
         .expect("still a well-formed token");
     let client = client_for(&provider(), &metadata());
-    let refused = verify(&forged, &client.id_token_verifier(), &Nonce::new(NONCE.into()))
-        .expect_err("forged");
+    let refused = verify(
+        &forged,
+        &client.id_token_verifier(),
+        &Nonce::new(NONCE.into()),
+    )
+    .expect_err("forged");
     assert!(matches!(refused, OidcError::TokenInvalid(_)), "{refused:?}");
 }
 
@@ -234,7 +238,10 @@ fn the_secret_goes_in_the_form_only_when_the_provider_takes_no_basic_auth() {
 
 #[test]
 fn display_names_fall_back_to_the_email() {
-    assert_eq!(display_name(Some("Ada Lovelace"), "ada@x.com"), "Ada Lovelace");
+    assert_eq!(
+        display_name(Some("Ada Lovelace"), "ada@x.com"),
+        "Ada Lovelace"
+    );
     assert_eq!(display_name(Some("  "), "ada@x.com"), "ada");
     assert_eq!(display_name(None, "grace@x.com"), "grace");
 }
