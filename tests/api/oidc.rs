@@ -328,6 +328,35 @@ async fn a_callback_with_another_state_is_refused(backend: Backend) {
     );
 }
 
+async fn an_answer_naming_another_issuer_is_refused(backend: Backend) {
+    let Some(setup) = setup(backend, |_| {}).await else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let callback = through_provider(&mut browser, &setup, &person(true)).await;
+    let iss = query_param(&callback, "iss").expect("the provider names itself (RFC 9207)");
+    assert_eq!(iss, setup.provider.issuer);
+    let mixed_up = url::Url::parse_with_params(
+        callback.split('?').next().expect("a path"),
+        url::Url::parse(&callback)
+            .expect("a URL")
+            .query_pairs()
+            .map(|(name, value)| match name.as_ref() {
+                "iss" => (name.into_owned(), "https://evil.example.com".to_owned()),
+                _ => (name.into_owned(), value.into_owned()),
+            }),
+    )
+    .expect("a URL");
+    assert_eq!(
+        finish(&mut browser, &setup, mixed_up.as_str()).await,
+        "/?sign_in_error=oidc_token_invalid"
+    );
+    assert_eq!(
+        browser.me(&setup.app).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 async fn a_replayed_callback_or_code_is_refused(backend: Backend) {
     let Some(setup) = setup(backend, |_| {}).await else {
         return;
@@ -610,6 +639,7 @@ on_both_backends!(
     first_sign_in_creates_a_signed_in_candidate,
     a_callback_with_another_state_is_refused,
     a_replayed_callback_or_code_is_refused,
+    an_answer_naming_another_issuer_is_refused,
     an_unverified_email_never_links_to_an_existing_account,
     an_existing_account_is_linked_only_after_its_password,
     a_signed_in_user_links_and_unlinks_providers,

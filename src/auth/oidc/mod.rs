@@ -90,6 +90,9 @@ pub struct Callback {
     pub state: Option<String>,
     /// The provider's error code (`access_denied`, …) instead of a code.
     pub error: Option<String>,
+    /// Who sent the answer, from providers that say so (RFC 9207): it must be the provider the
+    /// sign-in was sent to, or another provider is answering in its place (a mix-up attack).
+    pub iss: Option<String>,
 }
 
 /// A sign-in at a provider whose ID token passed every check.
@@ -248,13 +251,18 @@ impl Oidc {
         if pending.provider != key || !same_state || expired(pending.started_at) {
             return Err(OidcError::StateMismatch);
         }
+        let provider = self.provider(key)?;
+        if callback.iss.is_some_and(|iss| iss != provider.issuer) {
+            return Err(OidcError::TokenInvalid(
+                "the answer names another issuer".into(),
+            ));
+        }
         if let Some(error) = callback.error {
             return Err(OidcError::Refused(printable(&error)));
         }
         let code = callback
             .code
             .ok_or_else(|| OidcError::Refused("no code".into()))?;
-        let provider = self.provider(key)?;
         let client = self.client(provider).await?;
         let exchange = client
             .exchange_code(AuthorizationCode::new(code))
