@@ -15,7 +15,9 @@ use viva::config::{OidcProviders, Settings};
 use crate::helpers::STRONG_PASSWORD;
 use crate::helpers::{send_request, spawn_app_with, unique_email, Backend, Reply, TestApp};
 use crate::on_both_backends;
-use crate::support::{free_port, start_provider, TestProvider, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET};
+use crate::support::{
+    free_port, start_provider_with, TestProvider, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
+};
 
 /// The provider's key in viva's settings.
 pub(crate) const KEY: &str = "test";
@@ -28,6 +30,16 @@ pub(crate) struct Setup {
 /// The app with the test provider configured, and the provider; `None` (after a loud line) when
 /// Postgres or Node is missing.
 pub(crate) async fn setup(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Option<Setup> {
+    setup_with(backend, tweak, false).await
+}
+
+/// [`setup`]; with `claims_at_userinfo`, the provider keeps the person's claims out of the ID
+/// token.
+async fn setup_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+    claims_at_userinfo: bool,
+) -> Option<Setup> {
     let port = free_port();
     let providers = OidcProviders::parse(&format!(
         "[[provider]]\nkey = \"{KEY}\"\nname = \"Test SSO\"\nissuer = \"http://127.0.0.1:{port}\"\n\
@@ -39,7 +51,8 @@ pub(crate) async fn setup(backend: Backend, tweak: impl FnOnce(&mut Settings)) -
         tweak(settings);
     })
     .await?;
-    let provider = start_provider(port, &app.url(&format!("/auth/oidc/{KEY}/callback")))?;
+    let callback = app.url(&format!("/auth/oidc/{KEY}/callback"));
+    let provider = start_provider_with(port, &callback, claims_at_userinfo)?;
     Some(Setup { app, provider })
 }
 
@@ -291,6 +304,19 @@ async fn first_sign_in_creates_a_signed_in_candidate(backend: Backend) {
     let me = third.me(app).await;
     assert_eq!(me.body["email"], grace.email.as_str());
     assert_eq!(me.body["email_verified"], false);
+}
+
+async fn claims_kept_out_of_the_id_token_are_read_at_userinfo(backend: Backend) {
+    let Some(setup) = setup_with(backend, |_| {}, true).await else {
+        return;
+    };
+    let ada = person(true);
+    let mut browser = Browser::default();
+    assert_eq!(sign_in(&mut browser, &setup, &ada).await, "/");
+    let me = browser.me(&setup.app).await;
+    assert_eq!(me.body["email"], ada.email.as_str(), "{:?}", me.body);
+    assert_eq!(me.body["email_verified"], true);
+    assert_eq!(me.body["display_name"], "Ada Provider");
 }
 
 async fn a_callback_with_another_state_is_refused(backend: Backend) {
@@ -637,6 +663,7 @@ async fn an_unknown_provider_goes_back_to_the_page(backend: Backend) {
 
 on_both_backends!(
     first_sign_in_creates_a_signed_in_candidate,
+    claims_kept_out_of_the_id_token_are_read_at_userinfo,
     a_callback_with_another_state_is_refused,
     a_replayed_callback_or_code_is_refused,
     an_answer_naming_another_issuer_is_refused,

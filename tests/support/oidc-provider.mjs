@@ -5,6 +5,8 @@
 //   OIDC_PROVIDER_MODULE  the package's lib/index.js
 //   OIDC_ISSUER           http://127.0.0.1:PORT (the port it listens on)
 //   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI  the client (viva)
+//   OIDC_CLAIMS_AT_USERINFO  when set, the person's claims are at the userinfo endpoint only,
+//                            not in the ID token (as some providers do in a code flow)
 // It prints "listening" once it accepts connections.
 
 import http from 'node:http';
@@ -38,8 +40,8 @@ const provider = new Provider(issuer, {
   ],
   pkce: { required: () => true },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-  // Put the person's claims in the ID token, as Google and Keycloak do.
-  conformIdTokenClaims: false,
+  // Put the person's claims in the ID token, as Google and Keycloak do (unless asked not to).
+  conformIdTokenClaims: Boolean(process.env.OIDC_CLAIMS_AT_USERINFO),
   features: { devInteractions: { enabled: false } },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   cookies: { keys: ['a test provider of viva'] },

@@ -41,6 +41,16 @@ pub fn free_port() -> u16 {
 /// `redirect_uri`; `None` after a loud line (a failure under CI) when Node or the package
 /// cannot be had.
 pub fn start_provider(port: u16, redirect_uri: &str) -> Option<TestProvider> {
+    start_provider_with(port, redirect_uri, false)
+}
+
+/// [`start_provider`]; with `claims_at_userinfo`, the person's email and name are not in the ID
+/// token, only at the userinfo endpoint.
+pub fn start_provider_with(
+    port: u16,
+    redirect_uri: &str,
+    claims_at_userinfo: bool,
+) -> Option<TestProvider> {
     let module = match install() {
         Ok(module) => module,
         Err(e) => {
@@ -52,7 +62,11 @@ pub fn start_provider(port: u16, redirect_uri: &str) -> Option<TestProvider> {
     };
     let issuer = format!("http://127.0.0.1:{port}");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oidc-provider.mjs");
-    let child = Command::new("node")
+    let mut command = Command::new("node");
+    if claims_at_userinfo {
+        command.env("OIDC_CLAIMS_AT_USERINFO", "1");
+    }
+    let child = command
         .arg(script)
         .env("OIDC_PROVIDER_MODULE", &module)
         .env("OIDC_ISSUER", &issuer)

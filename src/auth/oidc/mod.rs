@@ -11,12 +11,12 @@ use std::sync::Arc;
 use chrono::Utc;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdToken, CoreIdTokenVerifier,
-    CoreProviderMetadata,
+    CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, TokenResponse,
+    AccessToken, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, SubjectIdentifier, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -300,9 +300,47 @@ impl Oidc {
         let claims = claims.inspect_err(|e| {
             tracing::warn!(provider = %key, error = ?e, "an ID token was refused");
         })?;
+        let claims = match claims.email {
+            Some(_) => claims,
+            // Some providers keep the person's claims out of the ID token of a code flow.
+            None => {
+                self.with_user_info(&client, tokens.access_token(), claims)
+                    .await?
+            }
+        };
         Ok(VerifiedIdentity {
             provider: key.to_owned(),
             ..claims
+        })
+    }
+
+    /// `identity` with the email, whether it is verified and the name from the provider's
+    /// userinfo endpoint, which must answer for the same subject; as it was when the provider
+    /// has no such endpoint.
+    async fn with_user_info(
+        &self,
+        client: &Client,
+        access_token: &AccessToken,
+        identity: VerifiedIdentity,
+    ) -> Result<VerifiedIdentity, OidcError> {
+        let subject = SubjectIdentifier::new(identity.subject.clone());
+        let Ok(request) = client.user_info(access_token.clone(), Some(subject)) else {
+            return Ok(identity);
+        };
+        let info: CoreUserInfoClaims = request.request_async(&self.http).await.map_err(|e| {
+            let why = error_chain(&e);
+            tracing::warn!(issuer = %identity.issuer, error = %why, "the userinfo request failed");
+            OidcError::ProviderUnavailable(why)
+        })?;
+        Ok(VerifiedIdentity {
+            email: info.email().map(|e| e.as_str().to_owned()),
+            email_verified: info.email_verified().unwrap_or(false),
+            name: info
+                .name()
+                .and_then(|name| name.get(None))
+                .map(|name| name.as_str().to_owned())
+                .or(identity.name),
+            ..identity
         })
     }
 
