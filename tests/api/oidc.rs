@@ -319,6 +319,33 @@ async fn claims_kept_out_of_the_id_token_are_read_at_userinfo(backend: Backend) 
     assert_eq!(me.body["display_name"], "Ada Provider");
 }
 
+async fn new_signing_keys_are_fetched_when_a_token_needs_them(backend: Backend) {
+    let Some(Setup { app, provider }) = setup(backend, |_| {}).await else {
+        return;
+    };
+    let port: u16 = provider
+        .issuer
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the issuer's port");
+    let first = Setup { app, provider };
+    let mut browser = Browser::default();
+    assert_eq!(sign_in(&mut browser, &first, &person(true)).await, "/");
+
+    // The provider restarts with a new signing key; viva still holds the old key set.
+    let Setup { app, provider } = first;
+    drop(provider);
+    let callback = app.url(&format!("/auth/oidc/{KEY}/callback"));
+    let Some(provider) = start_provider_with(port, &callback, false) else {
+        return;
+    };
+    let rotated = Setup { app, provider };
+    let mut browser = Browser::default();
+    assert_eq!(sign_in(&mut browser, &rotated, &person(true)).await, "/");
+    assert_eq!(browser.me(&rotated.app).await.status, StatusCode::OK);
+}
+
 async fn a_callback_with_another_state_is_refused(backend: Backend) {
     let Some(setup) = setup(backend, |_| {}).await else {
         return;
@@ -663,6 +690,7 @@ async fn an_unknown_provider_goes_back_to_the_page(backend: Backend) {
 
 on_both_backends!(
     first_sign_in_creates_a_signed_in_candidate,
+    new_signing_keys_are_fetched_when_a_token_needs_them,
     claims_kept_out_of_the_id_token_are_read_at_userinfo,
     a_callback_with_another_state_is_refused,
     a_replayed_callback_or_code_is_refused,

@@ -9,6 +9,7 @@
 //                            not in the ID token (as some providers do in a code flow)
 // It prints "listening" once it accepts connections.
 
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 
@@ -24,6 +25,10 @@ function setting(name) {
 const { default: Provider } = await import(pathToFileURL(setting('OIDC_PROVIDER_MODULE')).href);
 const issuer = setting('OIDC_ISSUER');
 
+// A signing key of its own, new at every start: a restarted provider has rotated its keys.
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
+
 /** Claims of everyone who signed in on the form, by subject. */
 const people = new Map();
 
@@ -38,6 +43,7 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
     },
   ],
+  jwks: { keys: [signingKey] },
   pkce: { required: () => true },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   // Put the person's claims in the ID token, as Google and Keycloak do (unless asked not to).
