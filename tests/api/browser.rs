@@ -802,3 +802,77 @@ async fn signs_in_with_a_provider_through_the_page() {
     page.screenshot("oidc-signed-in").await;
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 }
+
+/// An account that exists already, with the provider's verified email: the page asks for its
+/// password, and the provider is linked to it.
+#[actix_web::test]
+async fn links_a_provider_to_an_existing_account_with_its_password() {
+    let Some(chromium) = chromium() else { return };
+    let Some(setup) = crate::oidc::setup(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let email = format!("grace-{}@example.com", uuid::Uuid::new_v4().simple());
+    let registered = setup
+        .app
+        .register(&email, STRONG_PASSWORD, "Grace Hopper")
+        .await;
+    assert_eq!(registered.status.as_u16(), 201, "{:?}", registered.body);
+    let browser = Browser::launch(&chromium).await;
+    let mut page = browser.open_page().await;
+    page.navigate(&setup.app.url("/")).await;
+    page.wait_for(
+        "the provider's button",
+        "document.querySelector('#oidc-providers a') !== null",
+        |shown: &bool| *shown,
+    )
+    .await;
+    page.eval("document.querySelector('#oidc-providers a').click()")
+        .await;
+    page.wait_for(
+        "the provider's sign-in form",
+        "document.getElementById('provider-login') !== null",
+        |shown: &bool| *shown,
+    )
+    .await;
+    page.eval("document.getElementById('provider-email-verified').checked = true")
+        .await;
+    let fields = [
+        ("provider-sub", "grace-at-the-provider"),
+        ("provider-email", email.as_str()),
+    ];
+    submit(&mut page, "provider-login", &fields).await;
+
+    let intro: String = page
+        .wait_for(
+            "the request for the account's password",
+            "document.getElementById('link-form')?.checkVisibility() ? document.getElementById('link-intro').textContent : ''",
+            |text: &String| !text.is_empty(),
+        )
+        .await;
+    assert!(
+        intro.contains(&email) && intro.contains("Test SSO"),
+        "{intro}"
+    );
+    page.screenshot("oidc-link-password").await;
+    submit(
+        &mut page,
+        "link-form",
+        &[("link-password", STRONG_PASSWORD)],
+    )
+    .await;
+    let view = wait_for_view(&mut page, "signed in to the existing account", |v| {
+        v.signed_in && v.email == email
+    })
+    .await;
+    assert_eq!(
+        view.name, "Grace Hopper",
+        "the existing account, not a new one"
+    );
+    page.wait_for(
+        "the linked provider on the account",
+        "document.getElementById('identities-list')?.textContent ?? ''",
+        |text: &String| text.contains("Test SSO"),
+    )
+    .await;
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+}
