@@ -27,6 +27,9 @@ use crate::fetch;
 use crate::speech::vad::TurnSettings;
 use crate::speech::whisper::WindowPolicy;
 
+mod providers;
+pub use providers::{OidcProvider, OidcProviders};
+
 /// The `judge_model` value that runs no judge.
 pub const NO_JUDGE: &str = "none";
 
@@ -482,6 +485,20 @@ settings! {
         shown: "10",
         parse: parse_limit,
         help: "Resume uploads per interview (its invite link and its recruiter together) per hour before 429.",
+    },
+    password_sign_in: bool {
+        env: "VIVA_PASSWORD_SIGN_IN",
+        default: true,
+        shown: "true",
+        parse: parse_bool,
+        help: "Whether people may register and sign in with an email and a password. false: only providers (oidc_providers); registering, logging in and linking a provider by password then answer 403 `password_sign_in_disabled`, and the page hides the forms.",
+    },
+    oidc_providers: Option<OidcProviders> {
+        env: "VIVA_OIDC_PROVIDERS",
+        default: None,
+        shown: "(none)",
+        parse: |value| OidcProviders::from_file(Path::new(value)).map(Some),
+        help: "A TOML file of OpenID Connect providers people may sign in with (README: Signing in with a provider): [[provider]] tables with key, name, issuer, client_id, client_secret and scopes, or a preset (google, linkedin, gitlab). Read at start; its secrets are never logged.",
     },
     smtp_host: Option<String> {
         env: "VIVA_SMTP_HOST",

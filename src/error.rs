@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::auth::accounts::AccountError;
 use crate::auth::hashing::HashingError;
+use crate::auth::oidc::OidcError;
 use crate::db::DbError;
 use crate::domain::{ErrorCode, Invalid};
 use crate::hiring::{HiringError, InviteError};
@@ -60,6 +61,16 @@ pub enum AppError {
     /// A change the account's state does not allow (owns jobs, last admin, own account).
     #[error("{message}")]
     AccountConflict { code: ErrorCode, message: String },
+    /// An admin turned password sign-in off (`password_sign_in`).
+    #[error("signing in with a password is turned off here; sign in with a provider")]
+    PasswordSignInDisabled,
+    /// Signing in at an OpenID Connect provider failed; `From<OidcError>` picks code and status.
+    #[error("{message}")]
+    SignIn {
+        code: ErrorCode,
+        status: StatusCode,
+        message: String,
+    },
     #[error("you do not have access to this")]
     Forbidden,
     #[error("cross-site request refused: {0}")]
@@ -146,6 +157,8 @@ impl AppError {
             Self::EmailUnverified => ErrorCode::EmailUnverified,
             Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::AccountConflict { code, .. } => *code,
+            Self::PasswordSignInDisabled => ErrorCode::PasswordSignInDisabled,
+            Self::SignIn { code, .. } => *code,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::CrossSite(_) => ErrorCode::CrossSiteRequest,
             Self::NotFound => ErrorCode::NotFound,
@@ -192,7 +205,11 @@ impl ResponseError for AppError {
             | Self::MetricsToken => StatusCode::UNAUTHORIZED,
             Self::InviteGone { .. } => StatusCode::GONE,
             Self::UnsupportedFileType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Forbidden | Self::CrossSite(_) | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::CrossSite(_)
+            | Self::AccountDisabled
+            | Self::PasswordSignInDisabled => StatusCode::FORBIDDEN,
+            Self::SignIn { status, .. } => *status,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::EmailTaken | Self::InterviewClosed(_) | Self::JobClosed(_) => {
                 StatusCode::CONFLICT
@@ -286,6 +303,32 @@ impl From<AccountError> for AppError {
             AccountError::Db(db) => db.into(),
             AccountError::Hashing(HashingError::Busy) => Self::Busy(HASHING_BUSY_RETRY),
             other @ AccountError::Hashing(_) => Self::internal(other),
+        }
+    }
+}
+
+impl From<OidcError> for AppError {
+    fn from(e: OidcError) -> Self {
+        let (code, status) = match e {
+            OidcError::UnknownProvider(_) | OidcError::NoPendingLink => return Self::NotFound,
+            OidcError::Account(account) => return account.into(),
+            OidcError::Db(db) => return db.into(),
+            OidcError::ProviderUnavailable(_) => {
+                (ErrorCode::OidcProviderUnavailable, StatusCode::BAD_GATEWAY)
+            }
+            OidcError::StateMismatch => (ErrorCode::OidcStateMismatch, StatusCode::BAD_REQUEST),
+            OidcError::Refused(_) => (ErrorCode::OidcRefused, StatusCode::UNAUTHORIZED),
+            OidcError::TokenInvalid(_) => (ErrorCode::OidcTokenInvalid, StatusCode::UNAUTHORIZED),
+            OidcError::EmailMissing => (ErrorCode::OidcEmailMissing, StatusCode::BAD_REQUEST),
+            OidcError::EmailUnverified => (ErrorCode::OidcEmailUnverified, StatusCode::CONFLICT),
+            OidcError::AccountExists => (ErrorCode::OidcAccountExists, StatusCode::CONFLICT),
+            OidcError::IdentityTaken => (ErrorCode::IdentityTaken, StatusCode::CONFLICT),
+            OidcError::LastSignInMethod => (ErrorCode::LastSignInMethod, StatusCode::CONFLICT),
+        };
+        Self::SignIn {
+            code,
+            status,
+            message: e.to_string(),
         }
     }
 }

@@ -20,6 +20,7 @@ use tracing_actix_web::TracingLogger;
 use crate::activity::ActivityFeed;
 use crate::auth::codes::OneTimeCodes;
 use crate::auth::hashing::{HashLimits, Hasher, HashingError};
+use crate::auth::oidc::Oidc;
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::{Accounts, EmailCodes, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
@@ -160,6 +161,12 @@ impl Application {
             public_url.clone(),
             settings.email_verification,
         );
+        let oidc = Oidc::new(
+            settings.oidc_providers.clone().unwrap_or_default(),
+            accounts.clone(),
+            pool.clone(),
+            public_url.clone(),
+        );
         let state = web::Data::new(AppState {
             email_codes,
             logins: Logins::new(
@@ -169,6 +176,7 @@ impl Application {
                 settings.session_absolute_timeout,
             ),
             accounts,
+            oidc,
             limits: Limits::from_settings(&settings),
             metrics: Metrics::new(),
             live: engines.map(|engines| {

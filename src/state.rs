@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::activity::ActivityFeed;
+use crate::auth::oidc::Oidc;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::{Accounts, EmailCodes, Logins};
 use crate::config::Settings;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Password reset and email verification.
     pub email_codes: EmailCodes,
+    /// Signing in at the configured OpenID Connect providers.
+    pub oidc: Oidc,
     /// Where open streams learn that the login they were opened under ended.
     pub logins: Logins,
     pub limits: Limits,

@@ -54,7 +54,8 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Query parameters whose value is a secret: the invite token of the live socket (browsers
 /// cannot set headers on a WebSocket, so a candidate's socket carries it in the query).
-const SECRET_QUERY_PARAMS: &[&str] = &["token"];
+/// `code` and `state`: what an OpenID Connect provider sends back to `/auth/oidc/{provider}/callback`.
+const SECRET_QUERY_PARAMS: &[&str] = &["token", "code", "state"];
 
 /// Path segments followed by a secret: `/i/{token}`, the candidate's invite link.
 const SECRET_PATH_MARKERS: &[&str] = &["i"];

@@ -6,6 +6,7 @@
 import { api as apiCall, busy, humanize as humanizeWith, fieldNamed } from './api.js';
 import * as account from './account.js';
 import * as dashboard from './dashboard.js';
+import * as identities from './identities.js';
 
 const AUTH = '/auth';
 
@@ -85,11 +86,13 @@ function showSignedIn(user, { focus = false } = {}) {
   if (focus) ui.accountTitle.focus();
   account.show(user);
   dashboard.show(user);
+  identities.show();
 }
 
 function showSignedOut({ focus = false } = {}) {
   dashboard.hide();
   account.hide();
+  identities.hide();
   for (const id of ['me-name', 'me-email', 'me-role', 'me-initials']) $(id).textContent = '';
   ui.jobsLink.hidden = true;
   ui.adminLink.hidden = true;
@@ -174,6 +177,7 @@ async function start() {
   logout.addEventListener('click', () => onLogout('/logout', logout, 'Logging out…'));
   logoutAll.addEventListener('click', () => onLogout('/logout-all', logoutAll, 'Logging out everywhere…'));
 
+  await identities.init({ onSignedIn: (user) => showSignedIn(user, { focus: true }) });
   try {
     showSignedIn(await api('/me'));
   } catch (error) {

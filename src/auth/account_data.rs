@@ -52,6 +52,15 @@ struct Bookmark {
 }
 
 #[derive(Serialize)]
+struct LinkedSignIn {
+    provider: String,
+    issuer: String,
+    email: String,
+    linked_at: chrono::DateTime<chrono::Utc>,
+    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Serialize)]
 struct JobSummary {
     id: String,
     title: String,
@@ -61,7 +70,8 @@ struct JobSummary {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The account's data as a zip: `account.json`, `bookmarks.json`, `jobs.json` (recruiters),
+/// The account's data as a zip: `account.json`, `sign-ins.json` (linked providers),
+/// `bookmarks.json`, `jobs.json` (recruiters),
 /// and per practice interview `interviews/<id>.json` (questions, transcript, feedback) and
 /// `interviews/<id>-report.json`.
 pub async fn export(pool: &DbPool, user: &User) -> Result<Vec<u8>, AccountDataError> {
@@ -76,6 +86,18 @@ pub async fn export(pool: &DbPool, user: &User) -> Result<Vec<u8>, AccountDataEr
     add("account.json", to_json(user)?)?;
 
     let mut conn = pool.get().await?;
+    let sign_ins: Vec<LinkedSignIn> = db::identities::list_for_user(&mut conn, &user.id)
+        .await?
+        .into_iter()
+        .map(|identity| LinkedSignIn {
+            provider: identity.provider,
+            issuer: identity.issuer,
+            email: identity.email,
+            linked_at: identity.created_at.and_utc(),
+            last_used_at: identity.last_used_at.map(|t| t.and_utc()),
+        })
+        .collect();
+    add("sign-ins.json", to_json(&sign_ins)?)?;
     let bookmarks: Vec<Bookmark> = db::bookmarks::of_user(&mut conn, &user.id)
         .await?
         .into_iter()

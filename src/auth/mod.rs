@@ -1,5 +1,5 @@
-//! Who is calling and what they may do: accounts, password hashing, login sessions and rate
-//! limits. (The request guards and the cross-site check are HTTP: `crate::http`.)
+//! Who is calling and what they may do: accounts, password hashing, signing in at OpenID
+//! Connect providers, login sessions and rate limits. (The request guards and the cross-site check are HTTP: `crate::http`.)
 
 pub mod account_data;
 pub mod accounts;
@@ -9,6 +9,7 @@ pub mod email_codes;
 pub mod hashing;
 pub mod login;
 pub mod login_watch;
+pub mod oidc;
 pub mod rate_limit;
 pub mod session_store;
 pub mod user_admin;

@@ -10,6 +10,7 @@ mod database_url;
 pub mod emails;
 pub mod feedback;
 pub mod files;
+pub mod identities;
 pub mod interviews;
 pub mod invites;
 pub mod jobs;

@@ -89,6 +89,10 @@ id_type!(
     /// `files.id`.
     FileId
 );
+id_type!(
+    /// `identities.id`: a sign-in at an OpenID Connect provider linked to an account.
+    IdentityId
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,9 @@ pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
 pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
-pub use ids::{CandidateId, FileId, InterviewId, InviteId, JobId, MessageId, QuestionId, UserId};
+pub use ids::{
+    CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId, MessageId, QuestionId, UserId,
+};
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,
     Speaker,

@@ -30,6 +30,9 @@ pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, AppError> {
+    if !state.settings.password_sign_in {
+        return Err(AppError::PasswordSignInDisabled);
+    }
     let ip = client_ip(&req, &state);
     let attempt = state
         .limits
@@ -70,6 +73,9 @@ pub async fn login(
     session: Session,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, AppError> {
+    if !state.settings.password_sign_in {
+        return Err(AppError::PasswordSignInDisabled);
+    }
     let ip = client_ip(&req, &state);
     // Count per normalised email, so "A@x.com" and "a@x.com" share one budget.
     let account = Email::parse(&body.email)

@@ -12,6 +12,7 @@ pub mod invite;
 pub mod jobs;
 pub mod live;
 pub mod middleware;
+pub mod oidc;
 pub mod origin_check;
 pub mod practice;
 pub mod questions;
@@ -27,6 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let resume_body = || web::PayloadConfig::new(crate::resume::MAX_BYTES);
     cfg.route("/healthz", web::get().to(health::healthz))
         .service(web::resource("/i/{token}").get(invite::page))
+        .service(web::resource("/auth/oidc/{provider}/start").get(oidc::start))
+        .service(web::resource("/auth/oidc/{provider}/callback").get(oidc::callback))
         .service(
             // Resources (not bare routes) so a known path with the wrong method is a 405.
             web::scope("/api/v1")
@@ -48,6 +51,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/me/export").get(account::export))
                 .service(web::resource("/admin/users").get(admin::users))
                 .service(web::resource("/admin/users/{id}").patch(admin::update_user))
+                .service(web::resource("/auth/providers").get(oidc::providers))
+                .service(
+                    web::resource("/auth/oidc/link")
+                        .get(oidc::pending_link)
+                        .post(oidc::confirm_link),
+                )
+                .service(web::resource("/me/identities").get(oidc::identities))
+                .service(web::resource("/me/identities/{id}").delete(oidc::remove_identity))
                 .service(web::resource("/interview-types").get(catalog::interview_types))
                 .service(web::resource("/skills").get(catalog::skills))
                 .service(

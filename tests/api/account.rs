@@ -425,6 +425,7 @@ async fn the_export_holds_my_account_and_interviews(backend: Backend) {
     let report = read(&format!("interviews/{id}-report.json"));
     assert_eq!(report["questions_planned"], 2, "{report}");
     assert_eq!(read("bookmarks.json"), json!([]));
+    assert_eq!(read("sign-ins.json"), json!([]));
     assert_eq!(
         app.get("/api/v1/me/export", None).await.status,
         StatusCode::UNAUTHORIZED

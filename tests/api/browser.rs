@@ -732,3 +732,147 @@ async fn the_interview_page_says_when_the_server_is_full() {
     page.screenshot("server-full").await;
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 }
+
+/// Signing in at an OpenID Connect provider through the page: the "Sign in with …" button, the
+/// provider's own sign-in form (a real provider, tests/support/oidc.rs), and back on viva's page
+/// signed in to a new account, with the provider listed on it.
+#[actix_web::test]
+async fn signs_in_with_a_provider_through_the_page() {
+    let Some(chromium) = chromium() else { return };
+    let Some(setup) = crate::oidc::setup(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let browser = Browser::launch(&chromium).await;
+    let mut page = browser.open_page().await;
+    page.navigate(&setup.app.url("/")).await;
+    let button: String = page
+        .wait_for(
+            "the provider's button",
+            "document.querySelector('#oidc-providers a')?.textContent ?? ''",
+            |text: &String| !text.is_empty(),
+        )
+        .await;
+    assert_eq!(button, "Sign in with Test SSO");
+    page.screenshot("oidc-sign-in").await;
+
+    page.eval("document.querySelector('#oidc-providers a').click()")
+        .await;
+    page.wait_for(
+        "the provider's sign-in form",
+        "document.getElementById('provider-login') !== null",
+        |shown: &bool| *shown,
+    )
+    .await;
+    let email = format!("ada-{}@example.com", uuid::Uuid::new_v4().simple());
+    page.eval("document.getElementById('provider-email-verified').checked = true")
+        .await;
+    let fields = [
+        ("provider-sub", "ada-at-the-provider"),
+        ("provider-email", email.as_str()),
+        ("provider-name", "Ada Browser"),
+    ];
+    submit(&mut page, "provider-login", &fields).await;
+
+    let view = wait_for_view(&mut page, "the signed-in view after the provider", |v| {
+        v.signed_in && v.email == email
+    })
+    .await;
+    assert_eq!(
+        (view.name.as_str(), view.role.as_str()),
+        ("Ada Browser", "candidate")
+    );
+    let linked: String = page
+        .wait_for(
+            "the linked provider on the account",
+            "document.getElementById('identities-list')?.textContent ?? ''",
+            |text: &String| text.contains("Test SSO"),
+        )
+        .await;
+    assert!(linked.contains(&email), "{linked}");
+    let address: String = page
+        .eval("window.location.search")
+        .await
+        .as_str()
+        .unwrap_or("?")
+        .to_owned();
+    assert_eq!(
+        address, "",
+        "the page cleans the round trip's outcome from the address"
+    );
+    page.screenshot("oidc-signed-in").await;
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+}
+
+/// An account that exists already, with the provider's verified email: the page asks for its
+/// password, and the provider is linked to it.
+#[actix_web::test]
+async fn links_a_provider_to_an_existing_account_with_its_password() {
+    let Some(chromium) = chromium() else { return };
+    let Some(setup) = crate::oidc::setup(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let email = format!("grace-{}@example.com", uuid::Uuid::new_v4().simple());
+    let registered = setup
+        .app
+        .register(&email, STRONG_PASSWORD, "Grace Hopper")
+        .await;
+    assert_eq!(registered.status.as_u16(), 201, "{:?}", registered.body);
+    let browser = Browser::launch(&chromium).await;
+    let mut page = browser.open_page().await;
+    page.navigate(&setup.app.url("/")).await;
+    page.wait_for(
+        "the provider's button",
+        "document.querySelector('#oidc-providers a') !== null",
+        |shown: &bool| *shown,
+    )
+    .await;
+    page.eval("document.querySelector('#oidc-providers a').click()")
+        .await;
+    page.wait_for(
+        "the provider's sign-in form",
+        "document.getElementById('provider-login') !== null",
+        |shown: &bool| *shown,
+    )
+    .await;
+    page.eval("document.getElementById('provider-email-verified').checked = true")
+        .await;
+    let fields = [
+        ("provider-sub", "grace-at-the-provider"),
+        ("provider-email", email.as_str()),
+    ];
+    submit(&mut page, "provider-login", &fields).await;
+
+    let intro: String = page
+        .wait_for(
+            "the request for the account's password",
+            "document.getElementById('link-form')?.checkVisibility() ? document.getElementById('link-intro').textContent : ''",
+            |text: &String| !text.is_empty(),
+        )
+        .await;
+    assert!(
+        intro.contains(&email) && intro.contains("Test SSO"),
+        "{intro}"
+    );
+    page.screenshot("oidc-link-password").await;
+    submit(
+        &mut page,
+        "link-form",
+        &[("link-password", STRONG_PASSWORD)],
+    )
+    .await;
+    let view = wait_for_view(&mut page, "signed in to the existing account", |v| {
+        v.signed_in && v.email == email
+    })
+    .await;
+    assert_eq!(
+        view.name, "Grace Hopper",
+        "the existing account, not a new one"
+    );
+    page.wait_for(
+        "the linked provider on the account",
+        "document.getElementById('identities-list')?.textContent ?? ''",
+        |text: &String| text.contains("Test SSO"),
+    )
+    .await;
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+}

@@ -20,6 +20,7 @@ mod interviews;
 mod judgement;
 mod live;
 mod migrations;
+mod oidc;
 mod reports;
 mod sessions;
 mod streams;

@@ -19,10 +19,13 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 mod models;
+mod oidc;
 mod smtp;
 mod variants;
 #[allow(unused_imports)]
 pub use models::*;
+#[allow(unused_imports)]
+pub use oidc::*;
 #[allow(unused_imports)]
 pub use smtp::*;
 #[allow(unused_imports)]

@@ -1,0 +1,135 @@
+//! A real OpenID Connect provider for the sign-in tests: the npm package `oidc-provider`
+//! (installed once with npm into `target/test-oidc/`), run by Node with
+//! `tests/support/oidc-provider.mjs`: one confidential client, and a sign-in form that signs in
+//! whoever it names.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Pinned: the tests drive its sign-in pages and cookies.
+const OIDC_PROVIDER: &str = "oidc-provider@9.13.3";
+
+pub const OIDC_CLIENT_ID: &str = "viva-tests";
+pub const OIDC_CLIENT_SECRET: &str = "a secret only the tests know";
+
+/// A running provider; stopped when dropped.
+pub struct TestProvider {
+    pub issuer: String,
+    child: Child,
+}
+
+impl Drop for TestProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free port for a provider: viva's settings name the issuer before the provider starts
+/// (it needs viva's callback URL, which needs viva's port).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts the provider at `http://127.0.0.1:{port}` for a client whose redirect URI is
+/// `redirect_uri`; `None` after a loud line (a failure under CI) when Node or the package
+/// cannot be had.
+pub fn start_provider(port: u16, redirect_uri: &str) -> Option<TestProvider> {
+    start_provider_with(port, redirect_uri, false)
+}
+
+/// [`start_provider`]; with `claims_at_userinfo`, the person's email and name are not in the ID
+/// token, only at the userinfo endpoint.
+pub fn start_provider_with(
+    port: u16,
+    redirect_uri: &str,
+    claims_at_userinfo: bool,
+) -> Option<TestProvider> {
+    let module = match install() {
+        Ok(module) => module,
+        Err(e) => {
+            super::unavailable(&format!(
+                "an OpenID Connect provider (the npm package {OIDC_PROVIDER}, run by Node): {e}"
+            ));
+            return None;
+        }
+    };
+    let issuer = format!("http://127.0.0.1:{port}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oidc-provider.mjs");
+    let mut command = Command::new("node");
+    if claims_at_userinfo {
+        command.env("OIDC_CLAIMS_AT_USERINFO", "1");
+    }
+    let child = command
+        .arg(script)
+        .env("OIDC_PROVIDER_MODULE", &module)
+        .env("OIDC_ISSUER", &issuer)
+        .env("OIDC_CLIENT_ID", OIDC_CLIENT_ID)
+        .env("OIDC_CLIENT_SECRET", OIDC_CLIENT_SECRET)
+        .env("OIDC_REDIRECT_URI", redirect_uri)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            super::unavailable(&format!("Node, to run an OpenID Connect provider: {e}"));
+            return None;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the test OpenID Connect provider exited: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the test OpenID Connect provider did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(TestProvider { issuer, child })
+}
+
+/// The package's entry module, installed under `target/test-oidc/` the first time.
+fn install() -> Result<PathBuf, String> {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+    let dir = target.join("test-oidc");
+    let module = dir.join("node_modules/oidc-provider/lib/index.js");
+    let version = OIDC_PROVIDER.rsplit('@').next().unwrap_or_default();
+    let installed = std::fs::read_to_string(dir.join("node_modules/oidc-provider/package.json"))
+        .is_ok_and(|package| package.contains(&format!("\"version\": \"{version}\"")));
+    if installed && module.is_file() {
+        return Ok(module);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // A package.json of its own, so npm installs here and not into a parent folder's project.
+    std::fs::write(dir.join("package.json"), "{\"private\": true}\n").map_err(|e| e.to_string())?;
+    let output = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&dir)
+        .arg(OIDC_PROVIDER)
+        .output()
+        .map_err(|e| format!("npm: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "npm install failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    if module.is_file() {
+        Ok(module)
+    } else {
+        Err(format!("npm installed no {}", module.display()))
+    }
+}
