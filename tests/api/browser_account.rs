@@ -212,3 +212,116 @@ async fn a_candidate_confirms_their_email_in_the_page() {
         .await;
     assert_eq!(me, json!(true));
 }
+
+#[derive(Debug, Deserialize)]
+struct UsersView {
+    table: bool,
+    problem: String,
+    status: String,
+    rows: Vec<UserRowView>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserRowView {
+    email: String,
+    role: String,
+    action: String,
+}
+
+const READ_USERS: &str = "(() => {
+    const el = (id) => document.getElementById(id);
+    return {
+        table: el('users')?.checkVisibility() ?? false,
+        problem: el('users-problem')?.checkVisibility() ? el('users-problem-title').textContent : '',
+        status: el('users-status')?.textContent ?? '',
+        rows: [...document.querySelectorAll('#users-rows tr')].map((row) => ({
+            email: row.cells[1].textContent,
+            role: row.querySelector('select').value,
+            action: row.querySelector('button').textContent,
+        })),
+    };
+})()";
+
+#[actix_web::test]
+async fn an_admin_finds_disables_and_promotes_an_account_in_the_page() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let app = crate::helpers::spawn_app(Backend::Sqlite)
+        .await
+        .expect("the SQLite backend needs no setup");
+    let (candidate, _) = app.signed_in_user().await;
+    let admin = unique_email();
+    app.register(&admin, STRONG_PASSWORD, "Admin Person").await;
+    let me = app.login(&admin, STRONG_PASSWORD).await;
+    let mut conn = app.pool().get().await.expect("connection");
+    let admin_id = me.body["id"].as_str().expect("id");
+    viva::db::users::set_role(&mut conn, &admin_id.into(), viva::domain::Role::Admin)
+        .await
+        .expect("promote");
+
+    let browser = Browser::launch(&chromium).await;
+    let mut page = browser.open_page().await;
+    // Signed out: the page says so instead of a table.
+    page.navigate(&app.url("/admin.html")).await;
+    let users: UsersView = page
+        .wait_for("the sign-in notice", READ_USERS, |v: &UsersView| {
+            !v.problem.is_empty()
+        })
+        .await;
+    assert!(!users.table, "{users:?}");
+
+    page.navigate(&app.url("/")).await;
+    view(&mut page, "the log-in form", |v| v.signed_out).await;
+    submit(
+        &mut page,
+        "login-form",
+        &[("login-email", &admin), ("login-password", STRONG_PASSWORD)],
+    )
+    .await;
+    view(&mut page, "the dashboard", |v| v.signed_in).await;
+    page.navigate(&app.url("/admin.html")).await;
+    page.wait_for("the user list", READ_USERS, |v: &UsersView| {
+        v.table && v.rows.len() >= 2
+    })
+    .await;
+    submit(&mut page, "users-search", &[("users-q", &candidate)]).await;
+    let found: UsersView = page
+        .wait_for("the candidate alone", READ_USERS, |v: &UsersView| {
+            v.rows.len() == 1 && v.rows[0].email == candidate
+        })
+        .await;
+    assert_eq!(found.rows[0].action, "Disable", "{found:?}");
+    page.screenshot("admin-users").await;
+
+    page.eval("document.querySelector('#users-rows tr button').click()")
+        .await;
+    page.wait_for("the account disabled", READ_USERS, |v: &UsersView| {
+        v.rows.first().is_some_and(|r| r.action == "Enable")
+    })
+    .await;
+    let login = app.login(&candidate, STRONG_PASSWORD).await;
+    assert_eq!(login.error_code(), "account_disabled");
+
+    page.eval(
+        "(() => { document.getElementById('users-status').textContent = ''; \
+         const s = document.querySelector('#users-rows tr select'); \
+         s.value = 'recruiter'; s.dispatchEvent(new Event('change')); })()",
+    )
+    .await;
+    let promoted: UsersView = page
+        .wait_for("the new role saved", READ_USERS, |v: &UsersView| {
+            v.status.contains("saved") && v.rows.first().is_some_and(|r| r.role == "recruiter")
+        })
+        .await;
+    assert_eq!(
+        promoted.rows[0].action, "Enable",
+        "still disabled: {promoted:?}"
+    );
+    let stored = viva::db::users::find_by_email(&mut conn, &candidate)
+        .await
+        .expect("query")
+        .expect("the account");
+    assert_eq!(stored.role, viva::domain::Role::Recruiter);
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+}

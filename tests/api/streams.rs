@@ -19,6 +19,7 @@ on_both_backends!(
     logout_all_closes_the_users_streams_and_no_one_elses,
     logout_closes_the_streams_of_that_session_only,
     a_role_change_or_a_removed_account_ends_the_job_stream,
+    disabling_an_account_closes_its_streams_at_once,
 );
 
 #[test]
@@ -176,6 +177,33 @@ async fn logout_closes_the_streams_of_that_session_only(backend: Backend) {
     let mut laptop_live = x.live_interview(&app, &laptop).await;
     x.still_served(&app, &laptop, &mut laptop_live, &mut laptop_events)
         .await;
+    y.still_served(&app, &y.cookie, &mut y_live, &mut y_events)
+        .await;
+}
+
+async fn disabling_an_account_closes_its_streams_at_once(backend: Backend) {
+    let Some(app) = spawn_live_app(backend, |_| {}).await else {
+        return;
+    };
+    let admin = app.signed_in_admin().await;
+    let x = Recruiter::new(&app).await;
+    let mut x_events = x.job_events(&app, &x.cookie).await;
+    let mut x_live = x.live_interview(&app, &x.cookie).await;
+    let y = Recruiter::new(&app).await;
+    let mut y_events = y.job_events(&app, &y.cookie).await;
+    let mut y_live = y.live_interview(&app, &y.cookie).await;
+
+    let r = app
+        .patch_json(
+            &format!("/api/v1/admin/users/{}", x.id),
+            &json!({"disabled": true}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    closed_for_session_end(&mut x_live).await;
+    x_events.ends().await;
     y.still_served(&app, &y.cookie, &mut y_live, &mut y_events)
         .await;
 }
