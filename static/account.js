@@ -178,6 +178,7 @@ export function show(user) {
   current = user;
   showVerification(user);
   $('password-form').hidden = !user.has_password;
+  $('password-none').hidden = user.has_password;
   $('delete-password-field').hidden = !user.has_password;
   const link = linkInFragment();
   if (link?.action === 'verify') {
