@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::account_data::{self, AccountDataError};
 use crate::auth::accounts::AccountError;
+use crate::auth::User;
 use crate::error::AppError;
 use crate::http::current_user::{log_in, CurrentUser};
 use crate::state::AppState;
@@ -29,23 +30,7 @@ pub async fn change_password(
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, AppError> {
     let CurrentUser(user) = user;
-    let attempt = state
-        .limits
-        .login_failures_per_account
-        .reserve(user.email.as_str())
-        .map_err(AppError::RateLimited)?;
-    match state
-        .accounts
-        .check_password(&user.id, &body.current_password)
-        .await
-    {
-        Ok(()) => drop(attempt),
-        Err(AccountError::InvalidCredentials) => {
-            attempt.keep();
-            return Err(AppError::InvalidCredentials);
-        }
-        Err(other) => return Err(other.into()),
-    }
+    check_password(&state, &user, &body.current_password).await?;
     state
         .accounts
         .set_password(&user, &body.new_password)
@@ -100,20 +85,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let CurrentUser(user) = user;
     if user.has_password {
-        let attempt = state
-            .limits
-            .login_failures_per_account
-            .reserve(user.email.as_str())
-            .map_err(AppError::RateLimited)?;
-        let password = body.password.as_deref().unwrap_or_default();
-        match state.accounts.check_password(&user.id, password).await {
-            Ok(()) => drop(attempt),
-            Err(AccountError::InvalidCredentials) => {
-                attempt.keep();
-                return Err(AppError::InvalidCredentials);
-            }
-            Err(other) => return Err(other.into()),
-        }
+        check_password(&state, &user, body.password.as_deref().unwrap_or_default()).await?;
     } else if crate::auth::login::login_age(&session).is_none_or(|age| age > RECENT_SIGN_IN) {
         return Err(AppError::ReauthenticationRequired);
     }
@@ -121,4 +93,22 @@ pub async fn delete(
     state.logins.user_sessions_ended(&user.id);
     session.purge();
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Re-authentication with the account's password, counted against the account's failed logins
+/// (so it cannot be used to guess the password past the login limit).
+async fn check_password(state: &AppState, user: &User, password: &str) -> Result<(), AppError> {
+    let attempt = state
+        .limits
+        .login_failures_per_account
+        .reserve(user.email.as_str())
+        .map_err(AppError::RateLimited)?;
+    match state.accounts.check_password(&user.id, password).await {
+        Ok(()) => Ok(()),
+        Err(AccountError::InvalidCredentials) => {
+            attempt.keep();
+            Err(AppError::InvalidCredentials)
+        }
+        Err(other) => Err(other.into()),
+    }
 }

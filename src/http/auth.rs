@@ -210,26 +210,32 @@ pub async fn confirm_password_reset(
     state: web::Data<AppState>,
     body: web::Json<ResetConfirm>,
 ) -> Result<HttpResponse, AppError> {
+    let reset = state
+        .email_codes
+        .reset_password(&body.email, &body.code, &body.password);
+    let user = counted_as_guess(&req, &state, reset).await?;
+    state.logins.user_sessions_ended(&user.id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Runs a use of an emailed code, counted against the client address's failed attempts (like
+/// a wrong password): a wrong code keeps its place in the count, anything else gives it back.
+async fn counted_as_guess<T>(
+    req: &HttpRequest,
+    state: &AppState,
+    use_code: impl std::future::Future<Output = Result<T, AccountError>>,
+) -> Result<T, AppError> {
     let attempt = state
         .limits
         .login_failures_per_ip
-        .reserve(&client_ip(&req, &state))
+        .reserve(&client_ip(req, state))
         .map_err(AppError::RateLimited)?;
-    match state
-        .email_codes
-        .reset_password(&body.email, &body.code, &body.password)
-        .await
-    {
-        Ok(user) => {
-            drop(attempt);
-            state.logins.user_sessions_ended(&user.id);
-            Ok(HttpResponse::NoContent().finish())
-        }
+    match use_code.await {
         Err(AccountError::InvalidCode) => {
             attempt.keep();
             Err(AppError::InvalidCode)
         }
-        Err(other) => Err(other.into()),
+        other => Ok(other?),
     }
 }
 
@@ -246,26 +252,9 @@ pub async fn verify_email(
     state: web::Data<AppState>,
     body: web::Json<VerifyBody>,
 ) -> Result<HttpResponse, AppError> {
-    let attempt = state
-        .limits
-        .login_failures_per_ip
-        .reserve(&client_ip(&req, &state))
-        .map_err(AppError::RateLimited)?;
-    match state
-        .email_codes
-        .verify_email(&body.email, &body.code)
-        .await
-    {
-        Ok(user) => {
-            drop(attempt);
-            Ok(HttpResponse::Ok().json(Me::of(user, &state)))
-        }
-        Err(AccountError::InvalidCode) => {
-            attempt.keep();
-            Err(AppError::InvalidCode)
-        }
-        Err(other) => Err(other.into()),
-    }
+    let verify = state.email_codes.verify_email(&body.email, &body.code);
+    let user = counted_as_guess(&req, &state, verify).await?;
+    Ok(HttpResponse::Ok().json(Me::of(user, &state)))
 }
 
 /// `POST /auth/verify-email/resend`: a new verification code for the signed-in account.

@@ -24,6 +24,14 @@ crate::on_both_backends!(
 
 const NEW_PASSWORD: &str = "violet mountain ferry lantern";
 
+/// A practice interview's plan with `questions` questions.
+fn practice(questions: i64) -> Value {
+    json!({
+        "interview_type": "backend", "skills": ["databases"], "difficulty": "medium",
+        "question_count": questions, "time_limit_minutes": 10,
+    })
+}
+
 /// An app whose emails go to a real local SMTP server; `None` after a loud line when the
 /// server cannot be installed (a failure under CI) or Postgres is not configured.
 async fn app_with_mail(
@@ -285,10 +293,7 @@ async fn a_candidate_confirms_their_email_before_practising_when_required(backen
     let me = app.get("/api/v1/auth/me", Some(&cookie)).await;
     assert_eq!(me.body["email_verified"], false);
     assert_eq!(me.body["email_verification_required"], true);
-    let practice = json!({
-        "interview_type": "backend", "skills": ["databases"], "difficulty": "medium",
-        "question_count": 1, "time_limit_minutes": 10,
-    });
+    let practice = practice(1);
     let r = app
         .post_json("/api/v1/interviews", &practice, Some(&cookie))
         .await;
@@ -392,10 +397,7 @@ async fn the_export_holds_my_account_and_interviews(backend: Backend) {
         return;
     };
     let (email, cookie) = app.signed_in_user().await;
-    let practice = json!({
-        "interview_type": "backend", "skills": ["databases"], "difficulty": "medium",
-        "question_count": 2, "time_limit_minutes": 10,
-    });
+    let practice = practice(2);
     let created = app
         .post_json("/api/v1/interviews", &practice, Some(&cookie))
         .await;
@@ -437,10 +439,7 @@ async fn deleting_my_account_needs_my_password_and_takes_my_data(backend: Backen
         return;
     };
     let (email, cookie) = app.signed_in_user().await;
-    let practice = json!({
-        "interview_type": "backend", "skills": ["databases"], "difficulty": "medium",
-        "question_count": 1, "time_limit_minutes": 10,
-    });
+    let practice = practice(1);
     let created = app
         .post_json("/api/v1/interviews", &practice, Some(&cookie))
         .await;
