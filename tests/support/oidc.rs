@@ -62,55 +62,67 @@ pub fn start_provider_with(
     };
     let issuer = format!("http://127.0.0.1:{port}");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oidc-provider.mjs");
-    let mut command = Command::new("node");
-    if claims_at_userinfo {
-        command.env("OIDC_CLAIMS_AT_USERINFO", "1");
-    }
     // What Node says goes to a file, for the failure messages below.
     let log_path = module
         .ancestors()
         .nth(4)
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
         .join(format!("provider-{port}.log"));
-    let log = std::fs::File::create(&log_path).expect("the provider's log file");
-    let child = command
-        .arg(script)
-        .env("OIDC_PROVIDER_MODULE", &module)
-        .env("OIDC_ISSUER", &issuer)
-        .env("OIDC_CLIENT_ID", OIDC_CLIENT_ID)
-        .env("OIDC_CLIENT_SECRET", OIDC_CLIENT_SECRET)
-        .env("OIDC_REDIRECT_URI", redirect_uri)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => {
-            super::unavailable(&format!("Node, to run an OpenID Connect provider: {e}"));
-            return None;
-        }
-    };
-    // It is up in about a second on an idle machine; the whole suite in parallel on two cores
-    // has been seen to take far longer.
-    let started = Instant::now();
     let said = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "the test OpenID Connect provider exited: {status}\n{}",
-                said()
-            );
+    // Up in about a second on an idle machine. Twice, with the whole suite running on two
+    // cores, a provider that had loaded its package never listened; so one that is not up in
+    // 40 s is killed (its state noted) and started again, three times at most.
+    let mut stuck = Vec::new();
+    for _ in 0..3 {
+        let log = std::fs::File::create(&log_path).expect("the provider's log file");
+        let mut command = Command::new("node");
+        if claims_at_userinfo {
+            command.env("OIDC_CLAIMS_AT_USERINFO", "1");
         }
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!(
-                "the test OpenID Connect provider did not start listening in 120 s\n{}",
-                said()
-            );
+        let child = command
+            .arg(&script)
+            .env("OIDC_PROVIDER_MODULE", &module)
+            .env("OIDC_ISSUER", &issuer)
+            .env("OIDC_CLIENT_ID", OIDC_CLIENT_ID)
+            .env("OIDC_CLIENT_SECRET", OIDC_CLIENT_SECRET)
+            .env("OIDC_REDIRECT_URI", redirect_uri)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(e) => {
+                super::unavailable(&format!("Node, to run an OpenID Connect provider: {e}"));
+                return None;
+            }
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "the test OpenID Connect provider exited: {status}\n{}",
+                    said()
+                );
+            }
+            if started.elapsed() > Duration::from_secs(40) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(TestProvider { issuer, child });
+        }
+        let state =
+            std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        stuck.push(format!("{state}\n{}", said()));
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    Some(TestProvider { issuer, child })
+    panic!(
+        "the test OpenID Connect provider did not start listening in three tries of 40 s:\n{}",
+        stuck.join("\n---\n")
+    );
 }
 
 /// The package's entry module, installed under `target/test-oidc/` the first time.
