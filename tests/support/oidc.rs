@@ -6,6 +6,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,29 @@ impl Drop for TestProvider {
 }
 
 /// A free port for a provider: viva's settings name the issuer before the provider starts
-/// (it needs viva's callback URL, which needs viva's port).
+/// (it needs viva's callback URL, which needs viva's port). Not one the system hands out for
+/// port 0 or as an outgoing connection's own port: the app under test binds port 0, and a port
+/// released here could be given to it (or to another test's provider) before the provider
+/// binds it, which happened. So: ports below the system's ephemeral range, each handed out once
+/// per run, checked free.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static HANDED_OUT: AtomicU16 = AtomicU16::new(0);
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    // Runs of the suite at the same time (two checkouts) start in different places.
+    let first = ephemeral_from.saturating_sub(12_000) + (std::process::id() % 100) as u16 * 100;
+    loop {
+        let port = first + HANDED_OUT.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            port < ephemeral_from,
+            "no free port left below {ephemeral_from}"
+        );
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Starts the provider at `http://127.0.0.1:{port}` for a client whose redirect URI is
