@@ -34,7 +34,7 @@ fn practice(questions: i64) -> Value {
 
 /// An app whose emails go to a real local SMTP server; `None` after a loud line when the
 /// server cannot be installed (a failure under CI) or Postgres is not configured.
-async fn app_with_mail(
+pub(crate) async fn app_with_mail(
     backend: Backend,
     tweak: impl FnOnce(&mut viva::config::Settings) + 'static,
 ) -> Option<(TestApp, SmtpSink)> {

@@ -5,9 +5,10 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::account::app_with_mail;
 use crate::browser::{chromium, click, submit};
 use crate::cdp::{Browser, Page, Socket};
-use crate::helpers::{spawn_app_with, unique_email, Backend, STRONG_PASSWORD};
+use crate::helpers::{unique_email, Backend, STRONG_PASSWORD};
 
 const NEW_PASSWORD: &str = "violet mountain ferry lantern";
 
@@ -62,17 +63,9 @@ async fn a_forgotten_password_is_reset_and_the_account_deleted_in_the_page() {
     let Some(chromium) = chromium() else {
         return;
     };
-    let Some(smtp) = crate::support::smtp_sink() else {
+    let Some((app, smtp)) = app_with_mail(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let port = smtp.port;
-    let app = spawn_app_with(Backend::Sqlite, move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = port;
-        s.smtp_tls = viva::config::SmtpTls::None;
-    })
-    .await
-    .expect("the SQLite backend needs no setup");
     let email = unique_email();
     let r = app.register(&email, STRONG_PASSWORD, "Ada Lovelace").await;
     assert_eq!(r.status, awc::http::StatusCode::CREATED);
@@ -163,18 +156,13 @@ async fn a_candidate_confirms_their_email_in_the_page() {
     let Some(chromium) = chromium() else {
         return;
     };
-    let Some(smtp) = crate::support::smtp_sink() else {
-        return;
-    };
-    let port = smtp.port;
-    let app = spawn_app_with(Backend::Sqlite, move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = port;
-        s.smtp_tls = viva::config::SmtpTls::None;
+    let Some((app, smtp)) = app_with_mail(Backend::Sqlite, |s| {
         s.email_verification = viva::config::EmailVerification::Candidates;
     })
     .await
-    .expect("the SQLite backend needs no setup");
+    else {
+        return;
+    };
     let browser = Browser::launch(&chromium).await;
     let mut page = browser.open_page().await;
     page.navigate(&app.url("/")).await;
