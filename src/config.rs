@@ -374,6 +374,20 @@ settings! {
         parse: EmailVerification::parse,
         help: "`off`, `candidates` (a candidate must confirm their email with the emailed code before starting a practice interview) or `all` (every account; recruiters also before inviting candidates).",
     },
+    api_key_requests_per_minute: u32 {
+        env: "VIVA_API_KEY_REQUESTS_PER_MINUTE",
+        default: 300,
+        shown: "300",
+        parse: parse_limit,
+        help: "Requests one API key may make per minute before 429 (each response says what is left in `RateLimit-*` headers).",
+    },
+    api_key_usage_retention: Duration {
+        env: "VIVA_API_KEY_USAGE_RETENTION",
+        default: Duration::from_secs(30 * 24 * 3600),
+        shown: "30d",
+        parse: |value| parse_duration_within(value, Duration::from_secs(3600), Duration::from_secs(3650 * 24 * 3600)),
+        help: "How long the log of requests made with each API key is kept.",
+    },
     trusted_proxies: usize {
         env: "VIVA_TRUSTED_PROXIES",
         default: 0,

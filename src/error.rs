@@ -16,10 +16,12 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::auth::accounts::AccountError;
+use crate::auth::api_keys::ApiKeyError;
 use crate::auth::hashing::HashingError;
 use crate::auth::oidc::OidcError;
+use crate::auth::rate_limit::Quota;
 use crate::db::DbError;
-use crate::domain::{ErrorCode, Invalid};
+use crate::domain::{ApiScope, ErrorCode, Invalid};
 use crate::hiring::{HiringError, InviteError};
 use crate::interview::catalog::CatalogError;
 use crate::interview::interviews::InterviewError;
@@ -71,6 +73,20 @@ pub enum AppError {
         status: StatusCode,
         message: String,
     },
+    /// An API key that is unknown, expired, revoked, or whose owner can no longer use it.
+    #[error("{0}")]
+    InvalidApiKey(String),
+    /// The route accepts API keys with a scope this key lacks.
+    #[error("this API key lacks the scope `{0}` this route needs")]
+    InsufficientScope(ApiScope),
+    /// The route is for signed-in browser sessions only.
+    #[error("API keys cannot call this route; it needs a signed-in browser session")]
+    ApiKeyNotAllowed,
+    #[error("{0}")]
+    TooManyApiKeys(String),
+    /// The key's own rate limit (`api_key_requests_per_minute`).
+    #[error("this API key made too many requests; try again in {} seconds", retry_after_secs(.wait))]
+    ApiKeyRateLimited { wait: Duration, quota: Quota },
     #[error("you do not have access to this")]
     Forbidden,
     #[error("cross-site request refused: {0}")]
@@ -159,6 +175,11 @@ impl AppError {
             Self::AccountConflict { code, .. } => *code,
             Self::PasswordSignInDisabled => ErrorCode::PasswordSignInDisabled,
             Self::SignIn { code, .. } => *code,
+            Self::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
+            Self::InsufficientScope(_) => ErrorCode::InsufficientScope,
+            Self::ApiKeyNotAllowed => ErrorCode::ApiKeyNotAllowed,
+            Self::TooManyApiKeys(_) => ErrorCode::TooManyApiKeys,
+            Self::ApiKeyRateLimited { .. } => ErrorCode::RateLimited,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::CrossSite(_) => ErrorCode::CrossSiteRequest,
             Self::NotFound => ErrorCode::NotFound,
@@ -202,20 +223,25 @@ impl ResponseError for AppError {
             Self::Unauthenticated
             | Self::InvalidCredentials
             | Self::InviteInvalid(_)
+            | Self::InvalidApiKey(_)
             | Self::MetricsToken => StatusCode::UNAUTHORIZED,
             Self::InviteGone { .. } => StatusCode::GONE,
             Self::UnsupportedFileType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden
+            | Self::InsufficientScope(_)
+            | Self::ApiKeyNotAllowed
             | Self::CrossSite(_)
             | Self::AccountDisabled
             | Self::PasswordSignInDisabled => StatusCode::FORBIDDEN,
             Self::SignIn { status, .. } => *status,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::EmailTaken | Self::InterviewClosed(_) | Self::JobClosed(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::EmailTaken
+            | Self::InterviewClosed(_)
+            | Self::JobClosed(_)
+            | Self::TooManyApiKeys(_) => StatusCode::CONFLICT,
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_)
+            | Self::ApiKeyRateLimited { .. }
             | Self::TooManyInterviews(_)
             | Self::TooManyLiveInterviews { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_)
@@ -250,8 +276,24 @@ impl ResponseError for AppError {
                     retry_after_secs(retry_after).to_string(),
                 ));
             }
+            Self::ApiKeyRateLimited { wait, quota } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs(wait).to_string()));
+                for (name, value) in rate_limit_headers(quota) {
+                    response.insert_header((name, value));
+                }
+            }
             Self::MetricsToken => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::InvalidApiKey(_) => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            Self::InsufficientScope(scope) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+                ));
             }
             _ => {}
         }
@@ -261,6 +303,39 @@ impl ResponseError for AppError {
                 message: &message,
             },
         })
+    }
+}
+
+/// The `RateLimit-*` headers of a response to a request made with an API key: the key's limit
+/// per window, what is left of it, and the seconds until the window starts afresh.
+pub fn rate_limit_headers(quota: &Quota) -> [(header::HeaderName, String); 3] {
+    [
+        (
+            header::HeaderName::from_static("ratelimit-limit"),
+            quota.limit.to_string(),
+        ),
+        (
+            header::HeaderName::from_static("ratelimit-remaining"),
+            quota.remaining.to_string(),
+        ),
+        (
+            header::HeaderName::from_static("ratelimit-reset"),
+            retry_after_secs(&quota.reset).to_string(),
+        ),
+    ]
+}
+
+impl From<ApiKeyError> for AppError {
+    fn from(e: ApiKeyError) -> Self {
+        match e {
+            ApiKeyError::Invalid(invalid) => invalid.into(),
+            e @ (ApiKeyError::Unknown
+            | ApiKeyError::Expired(_)
+            | ApiKeyError::Revoked
+            | ApiKeyError::OwnerInactive) => Self::InvalidApiKey(e.to_string()),
+            e @ ApiKeyError::TooMany => Self::TooManyApiKeys(e.to_string()),
+            ApiKeyError::Db(e) => e.into(),
+        }
     }
 }
 

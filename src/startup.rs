@@ -22,7 +22,7 @@ use crate::auth::codes::OneTimeCodes;
 use crate::auth::hashing::{HashLimits, Hasher, HashingError};
 use crate::auth::oidc::Oidc;
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
-use crate::auth::{Accounts, EmailCodes, Logins};
+use crate::auth::{Accounts, ApiKeys, EmailCodes, Logins};
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
 use crate::db::{self, DbError, DbPool, PoolOptions};
 use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
@@ -167,7 +167,9 @@ impl Application {
             pool.clone(),
             public_url.clone(),
         );
+        let api_keys = ApiKeys::new(pool.clone(), settings.api_key_requests_per_minute);
         let state = web::Data::new(AppState {
+            api_keys: api_keys.clone(),
             email_codes,
             logins: Logins::new(
                 session_backend.clone(),
@@ -261,7 +263,12 @@ impl Application {
         }
         let server = server.run();
 
-        spawn_housekeeping(pool, settings.session_store);
+        spawn_housekeeping(
+            pool,
+            settings.session_store,
+            api_keys,
+            settings.api_key_usage_retention,
+        );
         tracing::info!(%addr, %public_url, "viva listening");
         match &metrics {
             Some((_, metrics_addr)) => tracing::info!(%metrics_addr, "metrics at /metrics"),
@@ -462,9 +469,15 @@ fn load_or_create_secret_key(settings: &Settings) -> Result<Vec<u8>, StartupErro
     }
 }
 
-/// Periodic clean-up, every 10 minutes: expired session rows (database store), and
-/// interviews left in progress long after their time limit (marked abandoned).
-fn spawn_housekeeping(pool: DbPool, store: SessionStoreKind) {
+/// Periodic clean-up, every 10 minutes: expired session rows (database store), interviews
+/// left in progress long after their time limit (marked abandoned), and API key usage older
+/// than its retention.
+fn spawn_housekeeping(
+    pool: DbPool,
+    store: SessionStoreKind,
+    api_keys: ApiKeys,
+    usage_retention: Duration,
+) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
         loop {
@@ -490,6 +503,11 @@ fn spawn_housekeeping(pool: DbPool, store: SessionStoreKind) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(abandoned = n, "stale interviews marked abandoned"),
                 Err(e) => tracing::warn!(error = %e, "interview clean-up failed"),
+            }
+            match api_keys.forget_old_usage(usage_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "old API key usage removed"),
+                Err(e) => tracing::warn!(error = %e, "API key usage clean-up failed"),
             }
         }
     });

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::activity::ActivityFeed;
 use crate::auth::oidc::Oidc;
 use crate::auth::rate_limit::RateLimiter;
-use crate::auth::{Accounts, EmailCodes, Logins};
+use crate::auth::{Accounts, ApiKeys, EmailCodes, Logins};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::interview::live::SessionDeps;
@@ -17,6 +17,8 @@ pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
     pub accounts: Accounts,
+    /// Keys that programs call the API with.
+    pub api_keys: ApiKeys,
     /// Password reset and email verification.
     pub email_codes: EmailCodes,
     /// Signing in at the configured OpenID Connect providers.

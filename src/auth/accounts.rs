@@ -44,7 +44,7 @@ pub enum AccountError {
 }
 
 /// A user as the rest of the app sees it (no password hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: String,

@@ -3,6 +3,7 @@
 
 pub mod account_data;
 pub mod accounts;
+pub mod api_keys;
 pub mod client_ip;
 pub mod codes;
 pub mod email_codes;
@@ -15,5 +16,6 @@ pub mod session_store;
 pub mod user_admin;
 
 pub use accounts::{Accounts, User};
+pub use api_keys::ApiKeys;
 pub use email_codes::EmailCodes;
 pub use login_watch::{LoginWatch, Logins};

@@ -51,13 +51,42 @@ impl RateLimiter {
         self.reserve(key).map(Reservation::keep)
     }
 
+    /// Counts one event like [`Self::hit`] and says what is left of the window, for the
+    /// `RateLimit-*` response headers. `Err` carries the wait, with the window's quota.
+    pub fn hit_with_quota(&self, key: &str) -> Result<Quota, (Duration, Quota)> {
+        let now = Instant::now();
+        let mut windows = self.lock();
+        let counted = self.count(&mut windows, key, now);
+        let w = windows.get(key).copied().unwrap_or(Window {
+            started: now,
+            count: 0,
+        });
+        let quota = Quota {
+            limit: self.limit,
+            remaining: self.limit.saturating_sub(w.count),
+            reset: (w.started + self.window).saturating_duration_since(now),
+        };
+        match counted {
+            Ok(_) => Ok(quota),
+            Err(wait) => Err((wait, quota)),
+        }
+    }
+
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);
     }
 
     /// The start of the window the event was counted in.
     fn reserve_at(&self, key: &str, now: Instant) -> Result<Instant, Duration> {
-        let mut windows = self.lock();
+        self.count(&mut self.lock(), key, now)
+    }
+
+    fn count(
+        &self,
+        windows: &mut HashMap<String, Window>,
+        key: &str,
+        now: Instant,
+    ) -> Result<Instant, Duration> {
         if windows.len() >= PRUNE_AT {
             let window = self.window;
             windows.retain(|_, w| now < w.started + window);
@@ -93,6 +122,15 @@ impl RateLimiter {
         // A panic while holding the lock cannot leave a window half-written; keep going.
         self.windows.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// What is left of a key's window after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Until the window starts afresh.
+    pub reset: Duration,
 }
 
 /// One event counted ahead of the work it pays for; given back when dropped unkept (the work
@@ -141,6 +179,18 @@ mod tests {
         assert!(limiter
             .reserve_at("ip", t1 + Duration::from_secs(1))
             .is_ok());
+    }
+
+    #[test]
+    fn the_quota_counts_down_and_names_the_wait_when_used_up() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let first = limiter.hit_with_quota("key").expect("first");
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        assert!(first.reset <= Duration::from_secs(60) && first.reset > Duration::from_secs(50));
+        assert_eq!(limiter.hit_with_quota("key").expect("second").remaining, 0);
+        let (wait, quota) = limiter.hit_with_quota("key").expect_err("third");
+        assert_eq!(quota.remaining, 0);
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(60));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Query code is written once and compiled for both backends by [`db_run!`]; where the SQL must
 //! differ, the difference is a visible `match` on [`DbConn`] in the query module.
 
+pub mod api_keys;
 pub mod bookmarks;
 pub mod candidates;
 pub mod catalog;

@@ -2,6 +2,32 @@
 // (Text ids, BigInt, Timestamp, Text JSON) so the same query code serves Postgres.
 
 diesel::table! {
+    api_key_usage (id) {
+        id -> Text,
+        key_id -> Text,
+        method -> Text,
+        route -> Text,
+        status -> Integer,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     auth_sessions (id) {
         id -> Text,
         state -> Text,
@@ -241,6 +267,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_key_usage -> api_keys (key_id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(bookmarks -> questions (question_id));
 diesel::joinable!(bookmarks -> users (user_id));
 diesel::joinable!(candidates -> interviews (interview_id));
@@ -264,6 +292,8 @@ diesel::joinable!(turn_feedback -> interviews (interview_id));
 diesel::joinable!(turn_feedback -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_key_usage,
+    api_keys,
     auth_sessions,
     bookmarks,
     candidates,

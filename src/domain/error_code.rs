@@ -23,6 +23,18 @@ macro_rules! error_codes {
                 }
             }
         }
+
+        // In the API description: a string, one of the codes.
+        impl utoipa::PartialSchema for ErrorCode {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),*]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for ErrorCode {}
     };
 }
 
@@ -47,6 +59,10 @@ error_codes! {
     ReauthenticationRequired = "reauthentication_required",
     EmailUnverified = "email_unverified",
     PasswordSignInDisabled = "password_sign_in_disabled",
+    InvalidApiKey = "invalid_api_key",
+    InsufficientScope = "insufficient_scope",
+    ApiKeyNotAllowed = "api_key_not_allowed",
+    TooManyApiKeys = "too_many_api_keys",
     // HTTP: signing in at an OpenID Connect provider.
     OidcProviderUnavailable = "oidc_provider_unavailable",
     OidcStateMismatch = "oidc_state_mismatch",

@@ -53,6 +53,17 @@ macro_rules! id_type {
             }
         }
 
+        // In the API description: a plain string.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         $crate::domain::text_column::text_column!($name);
     };
 }
@@ -92,6 +103,14 @@ id_type!(
 id_type!(
     /// `identities.id`: a sign-in at an OpenID Connect provider linked to an account.
     IdentityId
+);
+id_type!(
+    /// `api_keys.id`.
+    ApiKeyId
+);
+id_type!(
+    /// `api_key_usage.id`: one request made with an API key.
+    ApiKeyUseId
 );
 
 #[cfg(test)]

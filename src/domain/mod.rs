@@ -1,6 +1,7 @@
 //! Domain values that parse: once built, they are valid.
 
 mod account;
+mod api_scope;
 mod display_name;
 mod email;
 mod error_code;
@@ -13,12 +14,14 @@ mod text_column;
 mod text_enum;
 
 pub use account::CodePurpose;
+pub use api_scope::ApiScope;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
 pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
 pub use ids::{
-    CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId, MessageId, QuestionId, UserId,
+    ApiKeyId, ApiKeyUseId, CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId,
+    MessageId, QuestionId, UserId,
 };
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,

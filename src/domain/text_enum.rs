@@ -84,6 +84,18 @@ macro_rules! text_enum {
             }
         }
 
+        // In the API description: a string, one of the texts.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         $crate::domain::text_column::text_column!($name);
     };
 }

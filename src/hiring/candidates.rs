@@ -28,7 +28,7 @@ use crate::resume::{self, ResumeKind};
 
 const MAX_NAME: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCandidate {
     pub name: String,
@@ -37,7 +37,7 @@ pub struct NewCandidate {
 }
 
 /// A resume sent inside the JSON body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeUpload {
     pub filename: String,
@@ -65,7 +65,7 @@ pub struct UploadLimits<'a> {
     pub job_quota_bytes: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
     pub id: CandidateId,
     pub job_id: JobId,
@@ -82,7 +82,7 @@ pub struct Candidate {
     pub resume: Option<ResumeInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ResumeInfo {
     pub filename: String,
     pub content_type: String,
@@ -106,7 +106,7 @@ impl ResumeInfo {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Created {
     pub candidate: Candidate,
     /// The candidate's link, shown this once (only its hash is stored).

@@ -39,7 +39,7 @@ pub struct Grant {
 }
 
 /// An invite as its recruiter sees it (never the token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InviteView {
     pub id: InviteId,
     pub created_at: DateTime<Utc>,

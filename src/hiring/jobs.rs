@@ -17,7 +17,7 @@ const MAX_DESCRIPTION: usize = 10_000;
 const MAX_LOCATION: usize = 200;
 
 /// A job as the API takes it when creating one.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
     pub title: String,
@@ -41,7 +41,7 @@ fn default_difficulty() -> String {
 }
 
 /// A change to a job: the fields given are replaced.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobChange {
     pub title: Option<String>,
@@ -57,7 +57,7 @@ pub struct JobChange {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Job {
     pub id: JobId,
     pub owner_id: UserId,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use actix_session::Session;
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::auth::account_data::{self, AccountDataError};
 use crate::auth::accounts::AccountError;
@@ -16,13 +17,15 @@ use crate::state::AppState;
 /// An account without a password proves it is its owner by having signed in this recently.
 const RECENT_SIGN_IN: Duration = Duration::from_secs(10 * 60);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
 /// Changes the password; every other session of the account ends, this one goes on.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "account", request_body = PasswordChange,
+    responses((status = 204, description = "Changed; the account's other sessions ended")))]
 pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
@@ -48,6 +51,8 @@ pub async fn change_password(
 }
 
 /// Everything viva keeps about the account, as a zip.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "account",
+    responses((status = 200, description = "A zip of everything viva keeps about the account", content_type = "application/zip", body = Vec<u8>)))]
 pub async fn export(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -69,7 +74,7 @@ pub async fn export(
         .body(zip))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Deletion {
     /// Required when the account has a password.
     password: Option<String>,
@@ -77,6 +82,8 @@ pub struct Deletion {
 
 /// Deletes the account after the person proves it is theirs again: its password, or (for an
 /// account that signs in only at a provider) a sign-in within the last ten minutes.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "account", request_body = Deletion,
+    responses((status = 204, description = "The account and its practice interviews are deleted")))]
 pub async fn delete(
     state: web::Data<AppState>,
     session: Session,

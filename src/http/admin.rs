@@ -4,22 +4,29 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::user_admin::{self, UserChange};
+use crate::auth::User;
 use crate::db::users::UserFilter;
 use crate::domain::{Role, UserId};
 use crate::error::AppError;
 use crate::http::current_user::Admin;
-use crate::interview::interviews::PageRequest;
+use crate::interview::interviews::{Page, PageRequest};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UsersQuery {
+    /// Part of the email or name, any case.
     q: Option<String>,
+    /// `candidate`, `recruiter` or `admin`.
     role: Option<String>,
+    /// From 1.
     page: Option<String>,
     per_page: Option<String>,
 }
 
 /// `GET /admin/users?q=&role=&page=&per_page=`: accounts, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(UsersQuery),
+    responses((status = 200, description = "A page of accounts", body = Page<User>)))]
 pub async fn users(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -34,7 +41,7 @@ pub async fn users(
     Ok(HttpResponse::Ok().json(user_admin::list(&state.pool, &filter, page).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     role: Option<Role>,
@@ -43,6 +50,8 @@ pub struct UserPatch {
 
 /// `PATCH /admin/users/{id}` `{role?, disabled?}`: disabling ends the account's sessions and
 /// closes its open sockets at once.
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path, description = "The account's id")), request_body = UserPatch,
+    responses((status = 200, description = "The account as changed", body = User)))]
 pub async fn update_user(
     state: web::Data<AppState>,
     admin: Admin,

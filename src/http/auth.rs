@@ -3,6 +3,7 @@
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::accounts::{AccountError, Registration};
 use crate::auth::hashing::HashingError;
@@ -12,19 +13,27 @@ use crate::error::AppError;
 use crate::http::current_user::{ensure_store_available, log_in, CurrentUser};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterBody {
     email: String,
     password: String,
     display_name: String,
 }
 
-#[derive(Deserialize)]
+/// A message for the person (the answer says nothing else).
+#[derive(Serialize, ToSchema)]
+pub struct Notice {
+    message: String,
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
     email: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "account", request_body = RegisterBody,
+    responses((status = 201, description = "A candidate account, signed in", body = Me)))]
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -67,6 +76,8 @@ pub async fn register(
     Ok(HttpResponse::Created().json(Me::of(user, &state)))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "account", request_body = LoginBody,
+    responses((status = 200, description = "Signed in: the session cookie is set", body = Me)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -115,6 +126,8 @@ pub async fn login(
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "account",
+    responses((status = 204, description = "This session ended")))]
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -126,6 +139,8 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "account",
+    responses((status = 204, description = "Every session of the account ended")))]
 pub async fn logout_all(
     state: web::Data<AppState>,
     session: Session,
@@ -139,7 +154,8 @@ pub async fn logout_all(
 }
 
 /// A user as they see themselves: with whether they still have to confirm their email.
-#[derive(Serialize)]
+/// The signed-in account.
+#[derive(Serialize, ToSchema)]
 pub struct Me {
     #[serde(flatten)]
     user: User,
@@ -155,17 +171,21 @@ impl Me {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "account",
+    responses((status = 200, description = "The signed-in account", body = Me)))]
 pub async fn me(state: web::Data<AppState>, user: CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(Me::of(user.0, &state))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
     email: String,
 }
 
 /// `POST /auth/password-reset`: emails a code when the address has an account. The answer is
 /// the same, and as quick, either way: the work happens after it.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "account", request_body = ResetRequest,
+    responses((status = 202, description = "The same answer whether or not the address has an account", body = Notice)))]
 pub async fn request_password_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -191,12 +211,13 @@ pub async fn request_password_reset(
             }
         });
     }
-    Ok(HttpResponse::Accepted().json(serde_json::json!({
-        "message": "If an account uses this address, a code to reset its password is on its way."
-    })))
+    Ok(HttpResponse::Accepted().json(Notice {
+        message: "If an account uses this address, a code to reset its password is on its way."
+            .into(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetConfirm {
     email: String,
     code: String,
@@ -205,6 +226,8 @@ pub struct ResetConfirm {
 
 /// `POST /auth/password-reset/confirm`: sets the new password; every session of the account
 /// ends (sign in again with it).
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "account", request_body = ResetConfirm,
+    responses((status = 204, description = "The password is changed; every session ended")))]
 pub async fn confirm_password_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -239,7 +262,7 @@ async fn counted_as_guess<T>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyBody {
     email: String,
     code: String,
@@ -247,6 +270,8 @@ pub struct VerifyBody {
 
 /// `POST /auth/verify-email`: confirms the address with the emailed code (signed in or not:
 /// the link may open in another browser).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "account", request_body = VerifyBody,
+    responses((status = 200, description = "The address is confirmed", body = Me)))]
 pub async fn verify_email(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -258,6 +283,8 @@ pub async fn verify_email(
 }
 
 /// `POST /auth/verify-email/resend`: a new verification code for the signed-in account.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "account",
+    responses((status = 202, description = "A new code is on its way", body = Notice)))]
 pub async fn resend_verification(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -279,9 +306,9 @@ pub async fn resend_verification(
         .hit(&user.email)
         .map_err(AppError::RateLimited)?;
     state.email_codes.send_verification(&user).await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({
-        "message": format!("A new code is on its way to {}.", user.email)
-    })))
+    Ok(HttpResponse::Accepted().json(Notice {
+        message: format!("A new code is on its way to {}.", user.email),
+    }))
 }
 
 /// The address limits are counted against: the TCP peer, or the `X-Forwarded-For` hop added

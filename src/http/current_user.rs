@@ -1,10 +1,14 @@
 //! The request guards: the signed-in user of a request (`CurrentUser`), and the same limited
-//! to recruiters (`Recruiter`) or admins (`Admin`).
+//! to recruiters (`Recruiter`) or admins (`Admin`). The user is the one signed in to the
+//! session, or the owner of the API key the request sends (`Authorization: Bearer`) where the
+//! route accepts keys with a scope the key holds (`api_routes`).
 
 use actix_session::{Session, SessionExt};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use super::api_routes::{Access, MethodAccess};
 use crate::auth::login::LoginEntries;
 use crate::auth::session_store::STORE_UNAVAILABLE;
 use crate::auth::User;
@@ -27,6 +31,14 @@ pub fn ensure_store_available(session: &Session) -> Result<(), AppError> {
     }
 }
 
+/// Noted on a request made with an API key once the key is known: the key's usage log and
+/// the `RateLimit-*` headers of the response come from it.
+#[derive(Debug, Clone)]
+pub struct KeyCall {
+    pub key_id: crate::domain::ApiKeyId,
+    pub quota: crate::auth::rate_limit::Quota,
+}
+
 /// A request made by a signed-in user whose session is still valid: not logged out, not
 /// ended by logout-all (generation), not past the absolute timeout.
 #[derive(Debug, Clone)]
@@ -37,6 +49,9 @@ impl FromRequest for CurrentUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(key) = bearer_key(req) {
+            return key_holder(req, key);
+        }
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
@@ -65,6 +80,57 @@ impl FromRequest for CurrentUser {
             }
         })
     }
+}
+
+/// The key of `Authorization: Bearer <key>`, when the request sends one. A request with a key
+/// is the key's, whatever session cookie it also carries.
+fn bearer_key(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim().to_owned())
+}
+
+/// A request made with an API key: the key must be valid and within its rate limit, and this
+/// route must accept keys with a scope the key holds. The request's [`KeyCall`] is noted for
+/// the response (rate-limit headers, the usage log) as soon as the key is known.
+fn key_holder(
+    req: &HttpRequest,
+    key: String,
+) -> LocalBoxFuture<'static, Result<CurrentUser, AppError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let access = req
+        .app_data::<MethodAccess>()
+        .and_then(|routes| routes.of(req.method()));
+    let req = req.clone();
+    Box::pin(async move {
+        let state =
+            state.ok_or_else(|| AppError::internal(std::io::Error::other("AppState missing")))?;
+        let api_keys = state.api_keys.clone();
+        let checked = db::finish_detached(async move { api_keys.authenticate(&key).await })
+            .await
+            .map_err(AppError::internal)?;
+        let holder = checked?;
+        req.extensions_mut().insert(KeyCall {
+            key_id: holder.key_id.clone(),
+            quota: holder.quota,
+        });
+        if let Some(wait) = holder.limited {
+            return Err(AppError::ApiKeyRateLimited {
+                wait,
+                quota: holder.quota,
+            });
+        }
+        match access {
+            Some(Access::Key(scope)) if holder.scopes.contains(&scope) => {
+                Ok(CurrentUser(holder.owner))
+            }
+            Some(Access::Key(scope)) => Err(AppError::InsufficientScope(scope)),
+            Some(Access::Public) => Ok(CurrentUser(holder.owner)),
+            Some(Access::Session | Access::Invite) | None => Err(AppError::ApiKeyNotAllowed),
+        }
+    })
 }
 
 /// The signed-in user when `allowed(role)`: 401 when nobody is signed in, 403 otherwise.

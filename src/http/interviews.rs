@@ -7,16 +7,20 @@ use serde::Deserialize;
 use crate::domain::InterviewId;
 use crate::error::AppError;
 use crate::http::current_user::CurrentUser;
-use crate::interview::interviews::{self, PageRequest};
+use crate::interview::interviews::{self, Interview, InterviewDetail, Page, PageRequest};
 use crate::interview::plan::RawRequest;
+use crate::interview::report::Report;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     page: Option<String>,
     per_page: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/interviews", tag = "practice", request_body = RawRequest,
+    responses((status = 201, description = "A practice interview, planned", body = InterviewDetail)))]
 pub async fn create(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -33,6 +37,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(interview))
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews", tag = "practice", params(ListQuery),
+    responses((status = 200, description = "My interviews, newest first", body = Page<Interview>)))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -44,6 +50,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(interviews::list(&state.pool, &user.0.id, page).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}", tag = "reports", params(("id" = String, Path, description = "The interview's id")),
+    responses((status = 200, description = "The interview: plan, transcript and state", body = InterviewDetail)))]
 pub async fn get(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -54,6 +62,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(interview))
 }
 
+#[utoipa::path(delete, path = "/api/v1/interviews/{id}", tag = "practice", params(("id" = String, Path, description = "The interview's id")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -69,6 +79,8 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/report", tag = "reports", params(("id" = String, Path, description = "The interview's id")),
+    responses((status = 200, description = "The scored report", body = Report)))]
 pub async fn report(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -80,6 +92,8 @@ pub async fn report(
 }
 
 /// The report as a PDF download.
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/report.pdf", tag = "reports", params(("id" = String, Path, description = "The interview's id")),
+    responses((status = 200, description = "The report as a PDF", content_type = "application/pdf", body = Vec<u8>)))]
 pub async fn report_pdf(
     state: web::Data<AppState>,
     user: CurrentUser,

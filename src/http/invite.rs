@@ -11,10 +11,12 @@ use crate::db::candidates::CandidateRow;
 use crate::db::jobs::JobRow;
 use crate::domain::InterviewId;
 use crate::error::AppError;
+use crate::hiring::candidates::ResumeInfo;
 use crate::hiring::invites::{self, Grant};
 use crate::hiring::{candidates, HiringError, InviteError};
 use crate::http::jobs::{context, filename, resume_response};
 use crate::interview::interviews::InterviewDetail;
+use crate::interview::report::Report;
 use crate::state::AppState;
 use crate::{db, interview};
 
@@ -106,7 +108,7 @@ async fn grant(req: &HttpRequest, state: &AppState) -> Result<Grant, AppError> {
 }
 
 /// What the candidate's page shows.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CandidateView {
     candidate_name: String,
     job_title: String,
@@ -116,6 +118,8 @@ struct CandidateView {
     interview: InterviewDetail,
 }
 
+#[utoipa::path(get, path = "/api/v1/invite", tag = "candidates' side",
+    responses((status = 200, description = "What the candidate's page shows", body = CandidateView)))]
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let grant = grant(&req, &state).await?;
     let (candidate, job) = candidate_and_job(&state, &grant.interview_id).await?;
@@ -136,6 +140,8 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 }
 
 /// The report, when the recruiter lets candidates see it; otherwise not found.
+#[utoipa::path(get, path = "/api/v1/invite/report", tag = "candidates' side",
+    responses((status = 200, description = "The report, when the recruiter shows scores to candidates", body = Report)))]
 pub async fn report(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -166,6 +172,8 @@ async fn candidate_and_job(
 }
 
 /// The candidate uploads (or replaces) their own resume.
+#[utoipa::path(put, path = "/api/v1/invite/resume", tag = "candidates' side", request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file itself (PDF, DOCX or text, sniffed from its bytes); its name in `X-Filename`"),
+    responses((status = 201, description = "Stored and read", body = ResumeInfo)))]
 pub async fn upload_resume(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -182,6 +190,8 @@ pub async fn upload_resume(
     Ok(HttpResponse::Created().json(info))
 }
 
+#[utoipa::path(get, path = "/api/v1/invite/resume", tag = "candidates' side",
+    responses((status = 200, description = "The resume as uploaded", content_type = "application/octet-stream", body = Vec<u8>)))]
 pub async fn download_resume(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -13,9 +13,11 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::activity::ActivityKind;
 use crate::domain::{InterviewId, InviteId, JobId, Role};
 use crate::error::AppError;
-use crate::hiring::candidates::{self, HiringContext, NewCandidate, UploadLimits};
-use crate::hiring::invites;
-use crate::hiring::jobs::{self, JobChange, NewJob};
+use crate::hiring::candidates::{
+    self, Candidate, Created, HiringContext, NewCandidate, ResumeInfo, UploadLimits,
+};
+use crate::hiring::invites::{self, InviteView};
+use crate::hiring::jobs::{self, Job, JobChange, NewJob};
 use crate::http::current_user::Recruiter;
 use crate::interview::live::InvitesRevoked;
 use crate::state::AppState;
@@ -38,10 +40,14 @@ pub fn context(state: &AppState) -> HiringContext<'_> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs",
+    responses((status = 200, description = "My jobs (every job, for an admin)", body = Vec<Job>)))]
 pub async fn list(state: web::Data<AppState>, user: Recruiter) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(jobs::list(&state.pool, &user.0).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJob,
+    responses((status = 201, description = "The job", body = Job)))]
 pub async fn create(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -51,6 +57,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(job))
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "The job's id")),
+    responses((status = 200, description = "The job", body = Job)))]
 pub async fn get(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -59,6 +67,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(jobs::get(&state.pool, &user.0, &path).await?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "The job's id")), request_body = JobChange,
+    responses((status = 200, description = "The job as changed", body = Job)))]
 pub async fn update(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -69,6 +79,8 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(job))
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/candidates", tag = "candidates", params(("id" = String, Path, description = "The job's id")),
+    responses((status = 200, description = "The job's candidates with their interviews' state and scores", body = Vec<Candidate>)))]
 pub async fn candidates(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -77,6 +89,8 @@ pub async fn candidates(
     Ok(HttpResponse::Ok().json(candidates::list(&state.pool, &user.0, &path).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/candidates", tag = "candidates", params(("id" = String, Path, description = "The job's id")), request_body = NewCandidate,
+    responses((status = 201, description = "The candidate, their interview and invite link (emailed when mail is set up)", body = Created)))]
 pub async fn add_candidate(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -98,6 +112,8 @@ pub async fn add_candidate(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/candidates.csv", tag = "candidates", params(("id" = String, Path, description = "The job's id")),
+    responses((status = 200, description = "The candidates as CSV", content_type = "text/csv", body = String)))]
 pub async fn candidates_csv(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -122,6 +138,8 @@ struct CandidateActivity<'a> {
 /// Server-sent events for the job's page: `snapshot` (every candidate) first, then
 /// `candidate` (one candidate, with what just happened) as links are opened and interviews
 /// start, get answers and end. A follower that fell behind gets `resync` and reloads.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs", params(("id" = String, Path, description = "The job's id")),
+    responses((status = 200, description = "Server-sent events: `snapshot` (every candidate), then `candidate` as interviews move, `resync` after falling behind", content_type = "text/event-stream", body = String)))]
 pub async fn events(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -203,6 +221,8 @@ fn sse(event: &str, data: &impl Serialize) -> Bytes {
     Bytes::from(format!("event: {event}\ndata: {json}\n\n"))
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/invites", tag = "candidates", params(("id" = String, Path, description = "The candidate's interview id")),
+    responses((status = 200, description = "The interview's invite links (never their tokens)", body = Vec<InviteView>)))]
 pub async fn invites(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -211,12 +231,14 @@ pub async fn invites(
     Ok(HttpResponse::Ok().json(invites::list(&state.pool, &user.0, &path).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Reissued {
     invite: invites::InviteView,
     invite_url: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/invites", tag = "candidates", params(("id" = String, Path, description = "The candidate's interview id")),
+    responses((status = 201, description = "A new link (earlier ones keep working until revoked)", body = Reissued)))]
 pub async fn reissue_invite(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -230,6 +252,9 @@ pub async fn reissue_invite(
     }))
 }
 
+#[utoipa::path(delete, path = "/api/v1/interviews/{id}/invites/{invite_id}", tag = "candidates",
+    params(("id" = String, Path, description = "The candidate's interview id"), ("invite_id" = String, Path, description = "The invite's id")),
+    responses((status = 204, description = "Revoked; a connection opened with it is closed")))]
 pub async fn revoke_invite(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -241,6 +266,8 @@ pub async fn revoke_invite(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(delete, path = "/api/v1/interviews/{id}/invites", tag = "candidates", params(("id" = String, Path, description = "The candidate's interview id")),
+    responses((status = 204, description = "Every link revoked")))]
 pub async fn revoke_invites(
     state: web::Data<AppState>,
     user: Recruiter,
@@ -264,6 +291,8 @@ fn close_revoked(state: &AppState, interview_id: &InterviewId, invite_id: Option
 }
 
 /// `PUT /interviews/{id}/resume`: the raw file as the body, its name in `X-Filename`.
+#[utoipa::path(put, path = "/api/v1/interviews/{id}/resume", tag = "candidates", params(("id" = String, Path, description = "The candidate's interview id")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file itself (PDF, DOCX or text, sniffed from its bytes); its name in `X-Filename`"),
+    responses((status = 201, description = "Stored and read", body = ResumeInfo)))]
 pub async fn upload_resume(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -279,6 +308,8 @@ pub async fn upload_resume(
     Ok(HttpResponse::Created().json(info))
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/resume", tag = "candidates", params(("id" = String, Path, description = "The candidate's interview id")),
+    responses((status = 200, description = "The resume as uploaded", content_type = "application/octet-stream", body = Vec<u8>)))]
 pub async fn download_resume(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -40,7 +40,8 @@ const DROP_SILENT_AFTER: Duration = Duration::from_secs(30);
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ConnectQuery {
     /// A candidate's invite token (browsers cannot set headers on a WebSocket).
     token: Option<String>,
@@ -54,6 +55,9 @@ struct InviteAccess {
     sees_scores: bool,
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/ws", tag = "practice",
+    params(("id" = String, Path, description = "The interview's id"), ConnectQuery),
+    responses((status = 101, description = "The live interview's WebSocket: binary 16 kHz mono PCM16 frames up, JSON events down (README: the live protocol)")))]
 pub async fn connect(
     req: HttpRequest,
     stream: web::Payload,

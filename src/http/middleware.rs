@@ -11,7 +11,8 @@ use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers,
 use actix_web::{web, HttpMessage};
 use tracing_actix_web::RequestId;
 
-use crate::error::{code_for_status, ErrorBody, ErrorDetail};
+use super::current_user::KeyCall;
+use crate::error::{code_for_status, rate_limit_headers, ErrorBody, ErrorDetail};
 use crate::state::AppState;
 use crate::telemetry::{method_label, route_label};
 
@@ -92,6 +93,41 @@ pub async fn record_request(
         }
     }
     result
+}
+
+/// For requests made with an API key (the guard noted a [`KeyCall`]): adds the key's
+/// `RateLimit-*` headers to the answer and logs the request in the key's usage log, after the
+/// answer (route pattern, method, status; never the key, the path's values or the query).
+pub async fn api_key_usage(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    let call = res.request().extensions().get::<KeyCall>().cloned();
+    if let (Some(call), Some(state)) = (call, state) {
+        for (name, value) in rate_limit_headers(&call.quota) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, value);
+            }
+        }
+        let method = res.request().method().to_string();
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let status = res.status().as_u16();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = state
+                .api_keys
+                .record_use(&call.key_id, &method, &route, status)
+                .await
+            {
+                tracing::warn!(error = %e, "recording an API key's use failed");
+            }
+        });
+    }
+    Ok(res)
 }
 
 /// Runs the rest of the request detached ([`crate::db::finish_detached`]), so that a client who

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
+pub mod api_routes;
 pub mod auth;
 pub mod catalog;
 pub mod current_user;
@@ -13,123 +15,161 @@ pub mod jobs;
 pub mod live;
 pub mod middleware;
 pub mod oidc;
+pub mod openapi;
 pub mod origin_check;
 pub mod practice;
 pub mod questions;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
 
+use crate::domain::ApiScope::*;
 use crate::error::AppError;
+use api_routes::{Access::*, Api, RouteInfo};
 
 /// Mounts every route under the app.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // A resume inside a JSON body is base64: a third larger than the file.
-    let resume_json = crate::resume::MAX_BYTES / 3 * 4 + 64 * 1024;
-    let resume_body = || web::PayloadConfig::new(crate::resume::MAX_BYTES);
     cfg.route("/healthz", web::get().to(health::healthz))
         .service(web::resource("/i/{token}").get(invite::page))
         .service(web::resource("/auth/oidc/{provider}/start").get(oidc::start))
         .service(web::resource("/auth/oidc/{provider}/callback").get(oidc::callback))
         .service(
-            // Resources (not bare routes) so a known path with the wrong method is a 405.
-            web::scope("/api/v1")
+            api_scope()
                 .wrap(middleware::no_store())
-                .service(web::resource("/auth/register").post(auth::register))
-                .service(web::resource("/auth/login").post(auth::login))
-                .service(web::resource("/auth/logout").post(auth::logout))
-                .service(web::resource("/auth/logout-all").post(auth::logout_all))
-                .service(web::resource("/auth/me").get(auth::me))
-                .service(web::resource("/auth/password-reset").post(auth::request_password_reset))
-                .service(
-                    web::resource("/auth/password-reset/confirm")
-                        .post(auth::confirm_password_reset),
-                )
-                .service(web::resource("/auth/verify-email").post(auth::verify_email))
-                .service(web::resource("/auth/verify-email/resend").post(auth::resend_verification))
-                .service(web::resource("/me").delete(account::delete))
-                .service(web::resource("/me/password").put(account::change_password))
-                .service(web::resource("/me/export").get(account::export))
-                .service(web::resource("/admin/users").get(admin::users))
-                .service(web::resource("/admin/users/{id}").patch(admin::update_user))
-                .service(web::resource("/auth/providers").get(oidc::providers))
-                .service(
-                    web::resource("/auth/oidc/link")
-                        .get(oidc::pending_link)
-                        .post(oidc::confirm_link),
-                )
-                .service(web::resource("/me/identities").get(oidc::identities))
-                .service(web::resource("/me/identities/{id}").delete(oidc::remove_identity))
-                .service(web::resource("/interview-types").get(catalog::interview_types))
-                .service(web::resource("/skills").get(catalog::skills))
-                .service(
-                    web::resource("/interviews")
-                        .get(interviews::list)
-                        .post(interviews::create),
-                )
-                .service(
-                    web::resource("/interviews/{id}")
-                        .get(interviews::get)
-                        .delete(interviews::delete),
-                )
-                .service(web::resource("/interviews/{id}/ws").get(live::connect))
-                .service(web::resource("/interviews/{id}/report").get(interviews::report))
-                .service(web::resource("/interviews/{id}/report.pdf").get(interviews::report_pdf))
-                .service(web::resource("/progress").get(practice::progress))
-                .service(
-                    web::resource("/bookmarks")
-                        .get(practice::bookmarks)
-                        .post(practice::add_bookmark),
-                )
-                .service(
-                    web::resource("/bookmarks/{question_id}").delete(practice::remove_bookmark),
-                )
-                .service(web::resource("/leaderboard").get(practice::leaderboard))
-                .service(web::resource("/me/leaderboard").put(practice::set_leaderboard))
-                .service(web::resource("/jobs").get(jobs::list).post(jobs::create))
-                .service(
-                    web::resource("/jobs/{id}")
-                        .get(jobs::get)
-                        .patch(jobs::update),
-                )
-                .service(
-                    web::resource("/jobs/{id}/candidates")
-                        .app_data(json_config(resume_json))
-                        .get(jobs::candidates)
-                        .post(jobs::add_candidate),
-                )
-                .service(web::resource("/jobs/{id}/candidates.csv").get(jobs::candidates_csv))
-                .service(web::resource("/jobs/{id}/events").get(jobs::events))
-                .service(
-                    web::resource("/interviews/{id}/invites")
-                        .get(jobs::invites)
-                        .post(jobs::reissue_invite)
-                        .delete(jobs::revoke_invites),
-                )
-                .service(
-                    web::resource("/interviews/{id}/invites/{invite_id}")
-                        .delete(jobs::revoke_invite),
-                )
-                .service(
-                    web::resource("/interviews/{id}/resume")
-                        .app_data(resume_body())
-                        .get(jobs::download_resume)
-                        .put(jobs::upload_resume),
-                )
-                .service(web::resource("/invite").get(invite::show))
-                .service(web::resource("/invite/report").get(invite::report))
-                .service(
-                    web::resource("/invite/resume")
-                        .app_data(resume_body())
-                        .get(invite::download_resume)
-                        .put(invite::upload_resume),
-                )
-                .service(
-                    web::resource("/questions")
-                        .get(questions::list)
-                        .post(questions::create),
-                )
-                .service(web::resource("/questions/{id}").patch(questions::update)),
+                .wrap(actix_web::middleware::from_fn(middleware::api_key_usage)),
         );
+}
+
+/// The `/api/v1` routes, each with who may call it (see [`api_routes`]).
+fn api() -> Api {
+    // A resume inside a JSON body is base64: a third larger than the file.
+    let resume_json = crate::resume::MAX_BYTES / 3 * 4 + 64 * 1024;
+    let resume_body = || web::PayloadConfig::new(crate::resume::MAX_BYTES);
+    Api::new("/api/v1")
+        .resource("/openapi.json", |r| r.get(Public, openapi::openapi_json))
+        .resource("/auth/register", |r| r.post(Public, auth::register))
+        .resource("/auth/login", |r| r.post(Public, auth::login))
+        .resource("/auth/logout", |r| r.post(Public, auth::logout))
+        .resource("/auth/logout-all", |r| r.post(Session, auth::logout_all))
+        .resource("/auth/me", |r| r.get(Session, auth::me))
+        .resource("/auth/password-reset", |r| {
+            r.post(Public, auth::request_password_reset)
+        })
+        .resource("/auth/password-reset/confirm", |r| {
+            r.post(Public, auth::confirm_password_reset)
+        })
+        .resource("/auth/verify-email", |r| r.post(Public, auth::verify_email))
+        .resource("/auth/verify-email/resend", |r| {
+            r.post(Session, auth::resend_verification)
+        })
+        .resource("/auth/providers", |r| r.get(Public, oidc::providers))
+        .resource("/auth/oidc/link", |r| {
+            r.get(Public, oidc::pending_link)
+                .post(Public, oidc::confirm_link)
+        })
+        .resource("/me", |r| r.delete(Session, account::delete))
+        .resource("/me/password", |r| r.put(Session, account::change_password))
+        .resource("/me/export", |r| r.get(Session, account::export))
+        .resource("/me/identities", |r| r.get(Session, oidc::identities))
+        .resource("/me/identities/{id}", |r| {
+            r.delete(Session, oidc::remove_identity)
+        })
+        .resource("/me/api-keys", |r| {
+            r.get(Session, api_keys::list)
+                .post(Session, api_keys::create)
+        })
+        .resource("/me/api-keys/{id}", |r| r.delete(Session, api_keys::revoke))
+        .resource("/me/api-keys/{id}/usage", |r| {
+            r.get(Session, api_keys::usage)
+        })
+        .resource("/admin/users", |r| r.get(Key(UsersRead), admin::users))
+        .resource("/admin/users/{id}", |r| {
+            r.patch(Key(UsersWrite), admin::update_user)
+        })
+        .resource("/interview-types", |r| {
+            r.get(Key(JobsRead), catalog::interview_types)
+        })
+        .resource("/skills", |r| r.get(Key(JobsRead), catalog::skills))
+        .resource("/interviews", |r| {
+            r.get(Session, interviews::list)
+                .post(Session, interviews::create)
+        })
+        .resource("/interviews/{id}", |r| {
+            r.get(Key(ReportsRead), interviews::get)
+                .delete(Session, interviews::delete)
+        })
+        .resource("/interviews/{id}/ws", |r| r.get(Session, live::connect))
+        .resource("/interviews/{id}/report", |r| {
+            r.get(Key(ReportsRead), interviews::report)
+        })
+        .resource("/interviews/{id}/report.pdf", |r| {
+            r.get(Key(ReportsRead), interviews::report_pdf)
+        })
+        .resource("/progress", |r| r.get(Session, practice::progress))
+        .resource("/bookmarks", |r| {
+            r.get(Session, practice::bookmarks)
+                .post(Session, practice::add_bookmark)
+        })
+        .resource("/bookmarks/{question_id}", |r| {
+            r.delete(Session, practice::remove_bookmark)
+        })
+        .resource("/leaderboard", |r| r.get(Session, practice::leaderboard))
+        .resource("/me/leaderboard", |r| {
+            r.put(Session, practice::set_leaderboard)
+        })
+        .resource("/jobs", |r| {
+            r.get(Key(JobsRead), jobs::list)
+                .post(Key(JobsWrite), jobs::create)
+        })
+        .resource("/jobs/{id}", |r| {
+            r.get(Key(JobsRead), jobs::get)
+                .patch(Key(JobsWrite), jobs::update)
+        })
+        .resource("/jobs/{id}/candidates", |r| {
+            r.app_data(json_config(resume_json))
+                .get(Key(CandidatesRead), jobs::candidates)
+                .post(Key(CandidatesWrite), jobs::add_candidate)
+        })
+        .resource("/jobs/{id}/candidates.csv", |r| {
+            r.get(Key(CandidatesRead), jobs::candidates_csv)
+        })
+        .resource("/jobs/{id}/events", |r| r.get(Key(JobsRead), jobs::events))
+        .resource("/interviews/{id}/invites", |r| {
+            r.get(Key(CandidatesRead), jobs::invites)
+                .post(Key(CandidatesWrite), jobs::reissue_invite)
+                .delete(Key(CandidatesWrite), jobs::revoke_invites)
+        })
+        .resource("/interviews/{id}/invites/{invite_id}", |r| {
+            r.delete(Key(CandidatesWrite), jobs::revoke_invite)
+        })
+        .resource("/interviews/{id}/resume", |r| {
+            r.app_data(resume_body())
+                .get(Key(CandidatesRead), jobs::download_resume)
+                .put(Key(CandidatesWrite), jobs::upload_resume)
+        })
+        .resource("/invite", |r| r.get(Invite, invite::show))
+        .resource("/invite/report", |r| r.get(Invite, invite::report))
+        .resource("/invite/resume", |r| {
+            r.app_data(resume_body())
+                .get(Invite, invite::download_resume)
+                .put(Invite, invite::upload_resume)
+        })
+        .resource("/questions", |r| {
+            r.get(Key(QuestionsRead), questions::list)
+                .post(Key(QuestionsWrite), questions::create)
+        })
+        .resource("/questions/{id}", |r| {
+            r.patch(Key(QuestionsWrite), questions::update)
+        })
+}
+
+/// The mounted `/api/v1` scope (see [`api`]).
+fn api_scope() -> actix_web::Scope {
+    api().into_parts().0
+}
+
+/// Every `/api/v1` route with its method and access, in mounting order.
+pub fn api_routes() -> Vec<RouteInfo> {
+    api().into_parts().1
 }
 
 /// `GET /metrics`: mounted on the main app only when a token guards it and no separate

@@ -7,7 +7,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::oidc::{Callback, OidcError, Outcome, PendingLink, PendingSignIn};
+use crate::auth::oidc::{Callback, IdentityView, OidcError, Outcome, PendingLink, PendingSignIn};
+use crate::auth::User;
 use crate::domain::IdentityId;
 use crate::error::AppError;
 use crate::http::auth::client_ip;
@@ -18,13 +19,22 @@ use crate::state::AppState;
 const PENDING_SIGN_IN: &str = "oidc_sign_in";
 const PENDING_LINK: &str = "oidc_link";
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProviderButton<'a> {
     key: &'a str,
     name: &'a str,
 }
 
+/// What the sign-in page offers.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SignInOptions<'a> {
+    password_sign_in: bool,
+    providers: Vec<ProviderButton<'a>>,
+}
+
 /// `GET /api/v1/auth/providers`: what the sign-in page offers.
+#[utoipa::path(get, path = "/api/v1/auth/providers", tag = "account",
+    responses((status = 200, description = "How this server lets people sign in", body = SignInOptions)))]
 pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
     let providers: Vec<ProviderButton> = state
         .oidc
@@ -35,10 +45,10 @@ pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
             name: &p.name,
         })
         .collect();
-    HttpResponse::Ok().json(serde_json::json!({
-        "password_sign_in": state.settings.password_sign_in,
-        "providers": providers,
-    }))
+    HttpResponse::Ok().json(SignInOptions {
+        password_sign_in: state.settings.password_sign_in,
+        providers,
+    })
 }
 
 /// `GET /auth/oidc/{provider}/start`: sends the browser to the provider. A signed-in user
@@ -122,7 +132,7 @@ pub async fn callback(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PendingLinkView<'a> {
     provider: &'a str,
     provider_name: &'a str,
@@ -131,6 +141,8 @@ struct PendingLinkView<'a> {
 
 /// `GET /api/v1/auth/oidc/link`: the link waiting for a password, for the page to ask for it;
 /// 404 when none is.
+#[utoipa::path(get, path = "/api/v1/auth/oidc/link", tag = "account",
+    responses((status = 200, description = "The provider sign-in waiting for the account's password", body = PendingLinkView)))]
 pub async fn pending_link(
     state: web::Data<AppState>,
     session: Session,
@@ -150,7 +162,7 @@ pub async fn pending_link(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LinkBody {
     password: String,
 }
@@ -158,6 +170,8 @@ pub struct LinkBody {
 /// `POST /api/v1/auth/oidc/link` `{password}`: the password of the account whose email the
 /// provider gave proves it is the person's; links the provider and signs in. Counted against
 /// the same limits as logging in.
+#[utoipa::path(post, path = "/api/v1/auth/oidc/link", tag = "account", request_body = LinkBody,
+    responses((status = 200, description = "Linked and signed in", body = User)))]
 pub async fn confirm_link(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -199,6 +213,8 @@ pub async fn confirm_link(
 }
 
 /// `GET /api/v1/me/identities`: my linked identities.
+#[utoipa::path(get, path = "/api/v1/me/identities", tag = "account",
+    responses((status = 200, description = "The providers linked to my account", body = Vec<IdentityView>)))]
 pub async fn identities(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -208,6 +224,8 @@ pub async fn identities(
 
 /// `DELETE /api/v1/me/identities/{id}`: unlinks one; 409 `last_sign_in_method` when it is my
 /// only way to sign in.
+#[utoipa::path(delete, path = "/api/v1/me/identities/{id}", tag = "account", params(("id" = String, Path, description = "The identity's id")),
+    responses((status = 204, description = "Unlinked")))]
 pub async fn remove_identity(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -6,14 +6,17 @@ use serde::Deserialize;
 use crate::domain::QuestionId;
 use crate::error::AppError;
 use crate::http::current_user::Admin;
-use crate::interview::catalog::{self, NewQuestion, QuestionChanges};
+use crate::interview::catalog::{self, NewQuestion, Question, QuestionChanges};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     interview_type: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/questions", tag = "questions", params(ListQuery),
+    responses((status = 200, description = "The question bank, with rubrics", body = Vec<Question>)))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -29,6 +32,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(catalog::list_questions(&state.pool, interview_type).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/questions", tag = "questions", request_body = NewQuestion,
+    responses((status = 201, description = "The question", body = Question)))]
 pub async fn create(
     state: web::Data<AppState>,
     admin: Admin,
@@ -39,6 +44,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(question))
 }
 
+#[utoipa::path(patch, path = "/api/v1/questions/{id}", tag = "questions", params(("id" = String, Path, description = "The question's id")), request_body = QuestionChanges,
+    responses((status = 200, description = "The question as changed", body = Question)))]
 pub async fn update(
     state: web::Data<AppState>,
     admin: Admin,

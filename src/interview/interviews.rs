@@ -34,7 +34,7 @@ pub enum InterviewError {
 }
 
 /// An interview without its questions and messages (list entries).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Interview {
     pub id: InterviewId,
     pub interview_type: String,
@@ -72,7 +72,7 @@ impl From<InterviewRow> for Interview {
 }
 
 /// A planned question as the candidate sees it: no rubric.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlannedQuestion {
     pub position: i32,
     pub question_id: QuestionId,
@@ -89,7 +89,7 @@ impl From<InterviewQuestionRow> for PlannedQuestion {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: MessageId,
     pub seq: i32,
@@ -123,7 +123,7 @@ impl From<MessageRow> for Message {
 }
 
 /// An interview with its planned questions and its conversation so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InterviewDetail {
     #[serde(flatten)]
     pub interview: Interview,
@@ -171,7 +171,7 @@ pub fn feedback_shown(
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: i64,

@@ -62,7 +62,7 @@ impl PlanError {
 }
 
 /// What someone asked for, unchecked.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRequest {
     pub interview_type: String,

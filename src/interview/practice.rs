@@ -46,7 +46,7 @@ async fn type_names(conn: &mut db::DbConn) -> Result<HashMap<String, String>, Db
         .collect())
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bookmark {
     pub question_id: QuestionId,
     pub text: String,
@@ -116,19 +116,19 @@ pub async fn set_leaderboard_opt_in(
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Leaderboard {
     pub types: Vec<TypeBoard>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TypeBoard {
     pub interview_type: String,
     pub name: String,
     pub entries: Vec<LeaderboardEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LeaderboardEntry {
     /// Equal scores share a rank (1, 1, 3…).
     pub rank: usize,

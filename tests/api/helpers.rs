@@ -317,15 +317,21 @@ impl Write for CaptureWriter {
 }
 
 /// The log lines this test process writes between `start` and `finish` (those of tests running
-/// alongside too), as the server writes them in its JSON and its pretty format. One at a time.
+/// alongside too), as the server writes them in its JSON and its pretty format. One at a time:
+/// a second capture waits (blocking its test's thread) until the first finishes.
 pub struct LogCapture(());
 
 impl LogCapture {
     pub fn start() -> Self {
-        let mut captured = captured_logs();
-        assert!(captured.is_none(), "one log capture at a time");
-        *captured = Some(Vec::new());
-        Self(())
+        loop {
+            let mut captured = captured_logs();
+            if captured.is_none() {
+                *captured = Some(Vec::new());
+                return Self(());
+            }
+            drop(captured);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     pub fn finish(self) -> String {

@@ -7,6 +7,7 @@ mod hostile_files;
 mod support;
 
 mod account;
+mod api_keys;
 mod auth;
 mod browser;
 mod browser_account;
@@ -21,6 +22,7 @@ mod judgement;
 mod live;
 mod migrations;
 mod oidc;
+mod openapi;
 mod reports;
 mod sessions;
 mod streams;

@@ -130,7 +130,7 @@ pub enum Outcome {
 }
 
 /// A linked identity as its owner sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IdentityView {
     pub id: IdentityId,
     pub provider: String,

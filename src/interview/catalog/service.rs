@@ -22,13 +22,13 @@ pub enum CatalogError {
     Db(#[from] DbError),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Skill {
     pub slug: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InterviewType {
     pub slug: String,
     pub name: String,
@@ -38,7 +38,7 @@ pub struct InterviewType {
 }
 
 /// A bank question as admins see it (with its rubric).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Question {
     pub id: QuestionId,
     pub interview_type: String,
@@ -73,7 +73,7 @@ impl TryFrom<QuestionRow> for Question {
 }
 
 /// A question an admin adds (raw input; validated by [`create_question`]).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewQuestion {
     pub interview_type: String,
@@ -86,7 +86,7 @@ pub struct NewQuestion {
 }
 
 /// An admin's edit; absent fields stay as they are.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionChanges {
     pub text: Option<String>,

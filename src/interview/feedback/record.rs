@@ -9,7 +9,7 @@ use crate::db::feedback::FeedbackRow;
 use crate::domain::{FeedbackSource, Flag, InterviewId, Invalid, MessageId};
 
 /// The feedback on one answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TurnFeedback {
     pub id: String,
     /// The candidate message it is about.
@@ -31,7 +31,7 @@ pub struct TurnFeedback {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RubricPoint {
     pub point: String,
     pub covered: bool,

@@ -30,7 +30,7 @@ pub struct ReportQuestion {
     pub skills: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// 0–100; `None` before any answer was assessed.
     pub overall: Option<u32>,
@@ -48,7 +48,7 @@ pub struct Report {
     pub summary: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AnswerResult {
     pub question_position: i32,
     pub message_id: MessageId,
@@ -60,7 +60,7 @@ pub struct AnswerResult {
     pub longest_pause_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuestionResult {
     pub position: i32,
     pub text: String,
@@ -69,7 +69,7 @@ pub struct QuestionResult {
     pub answers: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SkillResult {
     pub skill: String,
     /// The skill's display name (its slug when the catalog has none).
@@ -80,7 +80,7 @@ pub struct SkillResult {
 }
 
 /// Delivery over the spoken answers (typed ones have no timings).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeliverySummary {
     pub spoken_answers: usize,
     /// Mean of the answers' rates.
@@ -92,7 +92,7 @@ pub struct DeliverySummary {
 }
 
 /// A delivery metric against its recommended range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeliveryCheck {
     pub metric: &'static str,
     pub label: &'static str,
@@ -104,7 +104,7 @@ pub struct DeliveryCheck {
     pub verdict: Option<Verdict>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Below,

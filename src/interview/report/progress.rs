@@ -24,7 +24,7 @@ pub struct CompletedInterview {
     pub skills: Vec<SkillResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Progress {
     pub completed_interviews: usize,
     pub skills: Vec<SkillTrend>,
@@ -32,7 +32,7 @@ pub struct Progress {
     pub suggestion: Option<Suggestion>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SkillTrend {
     pub skill: String,
     pub name: String,
@@ -42,14 +42,14 @@ pub struct SkillTrend {
     pub change: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     pub interview_id: InterviewId,
     pub completed_at: DateTime<Utc>,
     pub score: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Weakest {
     pub skill: String,
     pub name: String,
@@ -57,7 +57,7 @@ pub struct Weakest {
 }
 
 /// The body of a `POST /interviews` that practises what needs it most.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub interview_type: String,
     pub skills: Vec<String>,
