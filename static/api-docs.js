@@ -27,7 +27,12 @@ function resolve(schema) {
 /** A short name for a schema's type: `string`, `Job`, `array of Candidate`, `one of …`. */
 function typeName(schema) {
   if (!schema) return 'any';
-  if (schema.$ref) return schema.$ref.split('/').pop();
+  if (schema.$ref) {
+    const target = resolve(schema);
+    // Named plain values (ids, closed sets) read better as what they are.
+    if (target.enum || (target.type && !target.properties && !target.items)) return typeName(target);
+    return schema.$ref.split('/').pop();
+  }
   if (schema.enum) return `one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`;
   const types = [].concat(schema.type ?? []).filter((t) => t !== 'null');
   const nullable = [].concat(schema.type ?? []).includes('null');
@@ -59,12 +64,18 @@ function schemaView(schema, seen = new Set()) {
     const line = el('li', {},
       el('code', { text: field }),
       ` ${typeName(sub)}${required.has(field) ? '' : ' (optional)'}`,
-      sub.description ? el('span', { class: 'api-docs__hint', text: ` — ${sub.description}` }) : null);
+      sub.description ? el('span', { class: 'api-docs__hint' }, ' — ', ...prose(sub.description)) : null);
     const nested = schemaView(sub.items ?? sub, inner);
     if (nested) line.append(nested);
     list.append(line);
   }
   return list;
+}
+
+/** Text with `code` spans, as nodes. */
+function prose(text) {
+  return text.split(/(`[^`]+`)/).map((part) =>
+    (part.startsWith('`') && part.endsWith('`') && part.length > 2 ? el('code', { text: part.slice(1, -1) }) : part));
 }
 
 function who(operation) {
@@ -92,9 +103,9 @@ function operationView(method, path, operation) {
     el('h3', { id: `${id}-title`, class: 'api-docs__route' },
       el('span', { class: `api-docs__method api-docs__method--${method}`, text: method.toUpperCase() }),
       ' ', el('code', { text: path })));
-  if (operation.summary) section.append(el('p', { text: operation.summary }));
+  if (operation.summary) section.append(el('p', {}, ...prose(operation.summary)));
   if (operation.description && operation.description !== operation.summary) {
-    for (const para of operation.description.split('\n\n')) section.append(el('p', { class: 'api-docs__hint', text: para }));
+    for (const para of operation.description.split('\n\n')) section.append(el('p', { class: 'api-docs__hint' }, ...prose(para)));
   }
   section.append(el('p', {}, el('strong', { text: 'Who: ' }), who(operation)));
   if (operation.parameters?.length) {
@@ -116,7 +127,7 @@ function operationView(method, path, operation) {
 
 function render() {
   $('docs-title').textContent = `${doc.info.title} API ${doc.info.version}`;
-  $('docs-intro').textContent = doc.info.description ?? '';
+  $('docs-intro').replaceChildren(...prose(doc.info.description ?? ''));
   const byTag = new Map();
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete']) {

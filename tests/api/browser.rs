@@ -150,7 +150,7 @@ pub(crate) fn chromium() -> Option<PathBuf> {
 }
 
 /// Logs `email` in through the page's form and waits for the dashboard.
-async fn log_in(page: &mut Page<impl Socket>, app: &TestApp, email: &str) {
+pub(crate) async fn log_in(page: &mut Page<impl Socket>, app: &TestApp, email: &str) {
     page.navigate(&app.url("/")).await;
     wait_for_view(page, "the log-in form", |v| v.signed_out).await;
     let fields = [("login-email", email), ("login-password", STRONG_PASSWORD)];

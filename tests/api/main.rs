@@ -11,6 +11,7 @@ mod api_keys;
 mod auth;
 mod browser;
 mod browser_account;
+mod browser_integrations;
 mod catalog;
 mod cdp;
 mod cli;
