@@ -93,6 +93,15 @@ id_type!(
     /// `identities.id`: a sign-in at an OpenID Connect provider linked to an account.
     IdentityId
 );
+id_type!(
+    /// `webhook_endpoints.id`: a URL a recruiter receives events at.
+    WebhookEndpointId
+);
+id_type!(
+    /// `webhook_messages.id`: one event for one endpoint; sent as `webhook-id`, the same on
+    /// every attempt, so receivers can drop repeats.
+    WebhookMessageId
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,9 +16,12 @@ pub use account::CodePurpose;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
-pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
+pub use hiring::{
+    EmailKind, EmailStatus, FileKind, JobStatus, TextStatus, WebhookEvent, WebhookStatus,
+};
 pub use ids::{
     CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId, MessageId, QuestionId, UserId,
+    WebhookEndpointId, WebhookMessageId,
 };
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,
