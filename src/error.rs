@@ -25,6 +25,7 @@ use crate::interview::catalog::CatalogError;
 use crate::interview::interviews::InterviewError;
 use crate::interview::plan::PlanError;
 use crate::resume::ResumeError;
+use crate::webhooks::WebhookError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -109,6 +110,9 @@ pub enum AppError {
     InviteGone { code: ErrorCode, message: String },
     #[error("{0}")]
     JobClosed(String),
+    /// A test event asked of a disabled webhook endpoint.
+    #[error("{0}")]
+    WebhookDisabled(String),
     #[error("{0}")]
     UnsupportedFileType(String),
     #[error(
@@ -174,6 +178,7 @@ impl AppError {
             Self::InviteInvalid(_) => ErrorCode::InviteInvalid,
             Self::InviteGone { code, .. } => *code,
             Self::JobClosed(_) => ErrorCode::JobClosed,
+            Self::WebhookDisabled(_) => ErrorCode::WebhookDisabled,
             Self::UnsupportedFileType(_) => ErrorCode::UnsupportedFileType,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::UploadQuota(_) => ErrorCode::UploadQuotaExceeded,
@@ -211,9 +216,10 @@ impl ResponseError for AppError {
             | Self::PasswordSignInDisabled => StatusCode::FORBIDDEN,
             Self::SignIn { status, .. } => *status,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::EmailTaken | Self::InterviewClosed(_) | Self::JobClosed(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::EmailTaken
+            | Self::InterviewClosed(_)
+            | Self::JobClosed(_)
+            | Self::WebhookDisabled(_) => StatusCode::CONFLICT,
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_)
             | Self::TooManyInterviews(_)
@@ -381,6 +387,16 @@ impl From<HiringError> for AppError {
             HiringError::Interview(interview) => interview.into(),
             HiringError::Db(db) => db.into(),
             other @ HiringError::Storage(_) => Self::internal(other),
+        }
+    }
+}
+
+impl From<WebhookError> for AppError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::Invalid(invalid) => invalid.into(),
+            WebhookError::Disabled => Self::WebhookDisabled(e.to_string()),
+            WebhookError::Db(db) => db.into(),
         }
     }
 }

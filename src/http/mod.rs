@@ -16,6 +16,7 @@ pub mod oidc;
 pub mod origin_check;
 pub mod practice;
 pub mod questions;
+pub mod webhooks;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
 
@@ -128,7 +129,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(questions::list)
                         .post(questions::create),
                 )
-                .service(web::resource("/questions/{id}").patch(questions::update)),
+                .service(web::resource("/questions/{id}").patch(questions::update))
+                // Webhooks (recruiters and admins, each their own endpoints).
+                .service(
+                    web::resource("/webhooks")
+                        .get(webhooks::list)
+                        .post(webhooks::create),
+                )
+                .service(
+                    web::resource("/webhooks/{id}")
+                        .get(webhooks::get)
+                        .patch(webhooks::update)
+                        .delete(webhooks::delete),
+                )
+                .service(
+                    web::resource("/webhooks/{id}/rotate-secret").post(webhooks::rotate_secret),
+                )
+                .service(web::resource("/webhooks/{id}/test").post(webhooks::send_test))
+                .service(web::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries))
+                .service(
+                    web::resource("/webhooks/{id}/deliveries/{delivery_id}/redeliver")
+                        .post(webhooks::redeliver),
+                ),
         );
 }
 
