@@ -232,6 +232,7 @@ pub async fn add(
         store_resume(&mut conn, ctx.data_dir, &interview_id, resume).await?;
     }
     let issued = invites::issue(&mut conn, &interview_id, ctx.invite_ttl).await?;
+    invites::announce_invite(&mut conn, &interview_id, &issued.invite).await;
     drop(conn);
     let invite_url = invites::invite_url(ctx.public_url, &issued.token);
     tracing::info!(job_id = %job.id, candidate_id = %row.id, %interview_id, "candidate invited");
