@@ -300,10 +300,7 @@ pub async fn find_message(
 }
 
 /// The number the next attempt at the message gets.
-pub async fn next_attempt_number(
-    conn: &mut DbConn,
-    id: &WebhookMessageId,
-) -> Result<i32, DbError> {
+pub async fn next_attempt_number(conn: &mut DbConn, id: &WebhookMessageId) -> Result<i32, DbError> {
     let most: Option<i32> = db_run!(conn, {
         webhook_attempts::table
             .filter(webhook_attempts::message_id.eq(id))

@@ -235,7 +235,14 @@ pub async fn announce_invite(conn: &mut DbConn, interview_id: &InterviewId, invi
         "invite".into(),
         serde_json::json!({"id": invite.id, "expires_at": invite.expires_at}),
     );
-    outbox::announce(conn, interview_id, WebhookEvent::CandidateInvited, extra, false).await;
+    outbox::announce(
+        conn,
+        interview_id,
+        WebhookEvent::CandidateInvited,
+        extra,
+        false,
+    )
+    .await;
 }
 
 /// The sweep: pending hiring interviews whose links all expired become `expired`, each

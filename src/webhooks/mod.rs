@@ -184,10 +184,7 @@ fn check_events(events: &[WebhookEvent]) -> Result<String, Invalid> {
             unique.push(*event);
         }
     }
-    Ok(serde_json::Value::from(
-        unique.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
-    )
-    .to_string())
+    Ok(serde_json::Value::from(unique.iter().map(|e| e.as_str()).collect::<Vec<_>>()).to_string())
 }
 
 fn check_description(description: &str) -> Result<String, Invalid> {
@@ -319,8 +316,8 @@ pub async fn rotate_secret(
     let row = owned(&mut conn, owner, id).await?;
     let secret = Secret::generate().to_text();
     let now = db::now();
-    let until = now
-        + chrono::Duration::from_std(rules.rotation_grace).unwrap_or(chrono::Duration::days(1));
+    let until =
+        now + chrono::Duration::from_std(rules.rotation_grace).unwrap_or(chrono::Duration::days(1));
     db::webhooks::rotate_secret(&mut conn, id, &secret, &row.secret, until, now).await?;
     tracing::info!(endpoint_id = %id, "webhook secret rotated");
     Ok(Rotated {

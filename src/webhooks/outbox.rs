@@ -115,7 +115,14 @@ pub async fn interview_event(
     data.insert("interview_id".into(), json!(interview_id));
     data.extend(extra);
     let key = once.then(|| format!("{event}:{interview_id}"));
-    emit(conn, &job.owner_id, event, Value::Object(data), key.as_deref()).await
+    emit(
+        conn,
+        &job.owner_id,
+        event,
+        Value::Object(data),
+        key.as_deref(),
+    )
+    .await
 }
 
 /// [`interview_event`] for callers that carry on whatever happens: a failure is logged (the

@@ -129,11 +129,41 @@ mod tests {
     fn any_change_to_id_timestamp_or_body_fails_verification() {
         let secret = Secret::parse(VECTOR_SECRET).expect("valid");
         let header = sign(&secret, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY);
-        assert!(!verify(&secret, &header, "msg_other", VECTOR_TIMESTAMP, VECTOR_BODY));
-        assert!(!verify(&secret, &header, VECTOR_ID, VECTOR_TIMESTAMP + 1, VECTOR_BODY));
-        assert!(!verify(&secret, &header, VECTOR_ID, VECTOR_TIMESTAMP, b"{}"));
-        assert!(!verify(&Secret::generate(), &header, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY));
-        assert!(!verify(&secret, "v2,abc", VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY));
+        assert!(!verify(
+            &secret,
+            &header,
+            "msg_other",
+            VECTOR_TIMESTAMP,
+            VECTOR_BODY
+        ));
+        assert!(!verify(
+            &secret,
+            &header,
+            VECTOR_ID,
+            VECTOR_TIMESTAMP + 1,
+            VECTOR_BODY
+        ));
+        assert!(!verify(
+            &secret,
+            &header,
+            VECTOR_ID,
+            VECTOR_TIMESTAMP,
+            b"{}"
+        ));
+        assert!(!verify(
+            &Secret::generate(),
+            &header,
+            VECTOR_ID,
+            VECTOR_TIMESTAMP,
+            VECTOR_BODY
+        ));
+        assert!(!verify(
+            &secret,
+            "v2,abc",
+            VECTOR_ID,
+            VECTOR_TIMESTAMP,
+            VECTOR_BODY
+        ));
     }
 
     #[test]

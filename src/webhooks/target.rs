@@ -22,9 +22,7 @@ pub const PRIVATE_REFUSED: &str =
 pub fn parse_url(raw: &str, allow_private: bool) -> Result<Url, Invalid> {
     let raw = raw.trim();
     if raw.is_empty() || raw.len() > MAX_URL {
-        return Err(Invalid(format!(
-            "url: must be 1 to {MAX_URL} characters"
-        )));
+        return Err(Invalid(format!("url: must be 1 to {MAX_URL} characters")));
     }
     let url = Url::parse(raw).map_err(|e| Invalid(format!("url: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -172,7 +170,12 @@ mod tests {
         ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_private(ip.parse().expect("ip")), "{ip}");
         }
     }

@@ -21,7 +21,6 @@ use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket
 use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::{FileKind, InterviewId, InterviewStatus, Invalid, InviteId, WebhookEvent};
-use crate::webhooks::outbox;
 use crate::inference::BackgroundPause;
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, TurnInput};
@@ -31,6 +30,7 @@ use crate::interview::interviews::{
     self, feedback_shown, InterviewDetail, Message as StoredMessage, PlannedQuestion,
 };
 use crate::interview::protocol::{ClientMsg, ErrorCode, ServerMsg};
+use crate::webhooks::outbox;
 
 #[derive(Debug, thiserror::Error)]
 enum LiveError {
