@@ -26,3 +26,4 @@ mod sessions;
 mod streams;
 mod telemetry;
 mod uploads;
+mod webhooks;
