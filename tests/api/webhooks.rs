@@ -121,6 +121,7 @@ on_both_backends!(
     a_failing_receiver_is_retried_then_given_up_and_redelivered,
     a_rotated_secret_signs_beside_the_old_one_during_the_grace,
     a_restarted_server_delivers_what_the_stopped_one_left,
+    a_message_held_by_a_dead_worker_is_sent_once_its_lease_runs_out,
     interviews_announce_their_start_and_completion_with_the_report,
 );
 
@@ -638,6 +639,72 @@ async fn end_grace(conn: &mut viva::db::DbConn, endpoint: &str) {
             .await
     });
     assert_eq!(result.expect("end the grace period"), 1);
+}
+
+/// Sets the message's lease and makes it due now (as a worker that claimed it would leave it).
+async fn hold(conn: &mut viva::db::DbConn, message: &str, until: chrono::NaiveDateTime) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use viva::db::schema::webhook_messages;
+    let result: Result<usize, diesel::result::Error> = viva::db_run!(conn, {
+        diesel::update(webhook_messages::table.find(message))
+            .set((
+                webhook_messages::leased_until.eq(Some(until)),
+                webhook_messages::next_attempt_at.eq(viva::db::now()),
+            ))
+            .execute(conn)
+            .await
+    });
+    assert_eq!(result.expect("hold the message"), 1);
+}
+
+async fn a_message_held_by_a_dead_worker_is_sent_once_its_lease_runs_out(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        quick(s);
+        // After its first failure the message waits: nothing but the lease decides below.
+        s.webhook_retry_base = Duration::from_secs(3600);
+        s.webhook_retry_max = Duration::from_secs(3600);
+    })
+    .await
+    else {
+        return;
+    };
+    let port = closed_port();
+    let x = app.signed_in_recruiter().await;
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let (endpoint, secret) = app.new_endpoint(&x, &url, &ALL_EVENTS).await;
+    let id = app.send_test_event(&x, &endpoint).await;
+    app.delivery_until(&x, &endpoint, &id, |d| attempts(d).len() == 1)
+        .await;
+    let receiver = Receiver::start_on(port);
+    receiver.set_secrets(&[&secret]);
+
+    // Due, but claimed by a worker (another node, or this one before a crash) for an hour.
+    let mut conn = app.pool().get().await.expect("connection");
+    let hour = chrono::Duration::hours(1);
+    hold(&mut conn, &id, viva::db::now() + hour).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        receiver.received().is_empty(),
+        "a held message is left alone"
+    );
+
+    // Its lease ran out (the worker died): taken again and delivered.
+    hold(
+        &mut conn,
+        &id,
+        viva::db::now() - chrono::Duration::seconds(1),
+    )
+    .await;
+    drop(conn);
+    let received = receiver.arrived(1).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        (received[0].id.as_str(), &received[0].verified_by),
+        (id.as_str(), &vec![0])
+    );
+    let done = app.delivery_until(&x, &endpoint, &id, delivered).await;
+    assert_eq!(attempts(&done).len(), 2);
 }
 
 /// A server of this test's own (not a `TestApp`: the test stops it and waits for its worker).
