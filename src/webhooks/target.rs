@@ -199,6 +199,28 @@ mod tests {
     }
 
     #[test]
+    fn the_resolver_drops_private_addresses_unless_allowed() {
+        let uri: ureq::http::Uri = "http://localhost:9/hook".parse().expect("uri");
+        let config = ureq::config::Config::default();
+        let timeout = ureq::unversioned::transport::NextTimeout::default();
+        let refused = GuardedResolver::new(false)
+            .resolve(&uri, &config, timeout)
+            .expect_err("localhost is loopback");
+        assert!(
+            refused.to_string().contains("webhook_allow_private"),
+            "{refused}"
+        );
+        let allowed = GuardedResolver::new(true)
+            .resolve(&uri, &config, timeout)
+            .expect("allowed");
+        assert!(!allowed.is_empty());
+        assert!(
+            allowed.iter().all(|addr| addr.ip().is_loopback()),
+            "{allowed:?}"
+        );
+    }
+
+    #[test]
     fn private_hosts_need_the_operators_permission() {
         for url in [
             "http://127.0.0.1:9000/hook",

@@ -305,6 +305,45 @@ async fn endpoints_belong_to_their_owner_and_are_checked(backend: Backend) {
             r.body
         );
     }
+    // An endpoint saved while private addresses were allowed is refused at delivery, before
+    // connecting: the check is on the addresses the host resolves to.
+    let receiver = Receiver::start();
+    let me = strict.get("/api/v1/auth/me", Some(&x)).await;
+    let now = viva::db::now();
+    let row = viva::db::webhooks::EndpointRow {
+        id: "saved-before".into(),
+        owner_id: me.body["id"].as_str().expect("id").into(),
+        url: format!("http://localhost:{}/hook", receiver.port),
+        description: String::new(),
+        events: json!(ALL_EVENTS).to_string(),
+        enabled: true,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        previous_secret: None,
+        previous_secret_until: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = strict.pool().get().await.expect("connection");
+    viva::db::webhooks::insert_endpoint(&mut conn, &row)
+        .await
+        .expect("insert");
+    drop(conn);
+    let id = strict.send_test_event(&x, "saved-before").await;
+    let refused = strict
+        .delivery_until(&x, "saved-before", &id, |d| !attempts(d).is_empty())
+        .await;
+    let attempt = &attempts(&refused)[0];
+    assert!(attempt["status_code"].is_null());
+    assert!(
+        attempt["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("webhook_allow_private")),
+        "{attempt}"
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
 }
 
 async fn hiring_events_arrive_signed_for_the_jobs_owner_only(backend: Backend) {
