@@ -563,6 +563,78 @@ settings! {
         parse: parse_mailbox,
         help: "Sender of viva's emails (`Name <address>`).",
     },
+    invite_sweep_interval: Duration {
+        env: "VIVA_INVITE_SWEEP_INTERVAL",
+        default: Duration::from_secs(60),
+        shown: "1m",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(3600))
+        },
+        help: "How often pending hiring interviews whose links have all expired are marked `expired` (each sends its `invite.expired` webhook once); 1s to 1h.",
+    },
+    webhook_allow_private: bool {
+        env: "VIVA_WEBHOOK_ALLOW_PRIVATE",
+        default: false,
+        shown: "false",
+        parse: parse_bool,
+        help: "Whether webhook endpoints may be private, loopback or link-local addresses (checked when saved and, after name resolution, at every delivery). Off, recruiters cannot make the server call into its own network (SSRF); turn on for a receiver on the same host or network.",
+    },
+    webhook_timeout: Duration {
+        env: "VIVA_WEBHOOK_TIMEOUT",
+        default: Duration::from_secs(10),
+        shown: "10s",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(120))
+        },
+        help: "Longest one webhook delivery may take, connecting included; a slower endpoint counts as a failed attempt. 1s to 2m.",
+    },
+    webhook_max_attempts: u32 {
+        env: "VIVA_WEBHOOK_MAX_ATTEMPTS",
+        default: 12,
+        shown: "12",
+        parse: |value| match parse_limit(value)? {
+            n if n > 100 => Err("must be at most 100".into()),
+            n => Ok(n),
+        },
+        help: "Attempts at one webhook message (the first and its retries) before it is marked failed; a recruiter can still redeliver it.",
+    },
+    webhook_retry_base: Duration {
+        env: "VIVA_WEBHOOK_RETRY_BASE",
+        default: Duration::from_secs(30),
+        shown: "30s",
+        parse: parse_duration,
+        help: "Wait before the first retry of a webhook message; each later one waits twice the one before (at most webhook_retry_max), then a random half to all of that.",
+    },
+    webhook_retry_max: Duration {
+        env: "VIVA_WEBHOOK_RETRY_MAX",
+        default: Duration::from_secs(6 * 3600),
+        shown: "6h",
+        parse: parse_duration,
+        help: "Longest wait between two attempts at a webhook message.",
+    },
+    webhook_poll_interval: Duration {
+        env: "VIVA_WEBHOOK_POLL_INTERVAL",
+        default: Duration::from_secs(1),
+        shown: "1s",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_millis(10), Duration::from_secs(60))
+        },
+        help: "How often the delivery worker looks for due webhook messages; 10ms to 1m.",
+    },
+    webhook_concurrency: usize {
+        env: "VIVA_WEBHOOK_CONCURRENCY",
+        default: 4,
+        shown: "4",
+        parse: |value| parse_count(value, 1),
+        help: "Webhook deliveries in flight at once, each to a different endpoint (an endpoint gets its messages one at a time, in order).",
+    },
+    webhook_rotation_grace: Duration {
+        env: "VIVA_WEBHOOK_ROTATION_GRACE",
+        default: Duration::from_secs(24 * 3600),
+        shown: "24h",
+        parse: parse_duration,
+        help: "After a webhook secret is rotated, how long deliveries also carry a signature by the previous secret.",
+    },
     log_format: LogFormat {
         env: "VIVA_LOG_FORMAT",
         default: LogFormat::Pretty,

@@ -27,6 +27,7 @@ use crate::interview::catalog::CatalogError;
 use crate::interview::interviews::InterviewError;
 use crate::interview::plan::PlanError;
 use crate::resume::ResumeError;
+use crate::webhooks::WebhookError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -125,6 +126,9 @@ pub enum AppError {
     InviteGone { code: ErrorCode, message: String },
     #[error("{0}")]
     JobClosed(String),
+    /// A test event asked of a disabled webhook endpoint.
+    #[error("{0}")]
+    WebhookDisabled(String),
     #[error("{0}")]
     UnsupportedFileType(String),
     #[error(
@@ -195,6 +199,7 @@ impl AppError {
             Self::InviteInvalid(_) => ErrorCode::InviteInvalid,
             Self::InviteGone { code, .. } => *code,
             Self::JobClosed(_) => ErrorCode::JobClosed,
+            Self::WebhookDisabled(_) => ErrorCode::WebhookDisabled,
             Self::UnsupportedFileType(_) => ErrorCode::UnsupportedFileType,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::UploadQuota(_) => ErrorCode::UploadQuotaExceeded,
@@ -238,7 +243,8 @@ impl ResponseError for AppError {
             Self::EmailTaken
             | Self::InterviewClosed(_)
             | Self::JobClosed(_)
-            | Self::TooManyApiKeys(_) => StatusCode::CONFLICT,
+            | Self::TooManyApiKeys(_)
+            | Self::WebhookDisabled(_) => StatusCode::CONFLICT,
             Self::NotEnoughQuestions(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_)
             | Self::ApiKeyRateLimited { .. }
@@ -456,6 +462,16 @@ impl From<HiringError> for AppError {
             HiringError::Interview(interview) => interview.into(),
             HiringError::Db(db) => db.into(),
             other @ HiringError::Storage(_) => Self::internal(other),
+        }
+    }
+}
+
+impl From<WebhookError> for AppError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::Invalid(invalid) => invalid.into(),
+            WebhookError::Disabled => Self::WebhookDisabled(e.to_string()),
+            WebhookError::Db(db) => db.into(),
         }
     }
 }

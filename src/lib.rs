@@ -4,7 +4,7 @@
 //! - edge: `http` (routes, handlers, guards, middleware), `error` (the HTTP error edge),
 //!   `state` (what handlers reach), `startup` (building the app);
 //! - services: `auth` (accounts, sessions, rate limits), `interview` (the interview itself),
-//!   `hiring` (jobs, candidates, invites, emails);
+//!   `hiring` (jobs, candidates, invites, emails), `webhooks` (signed event delivery);
 //! - runtime: `config` (settings), `inference` (the worker threads that own the models),
 //!   `telemetry` (logs and metrics), `activity` (the live feed of interview events), `mail`
 //!   (sending email);
@@ -40,3 +40,4 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod webhooks;

@@ -35,6 +35,7 @@ use crate::mail::Mailer;
 use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{Metrics, RequestSpan};
+use crate::webhooks::worker::{DeliverySettings, WorkerHandle};
 
 pub use crate::auth::session_store::SESSION_COOKIE;
 
@@ -73,6 +74,8 @@ pub struct Application {
     public_url: String,
     /// The `metrics_bind` listener, when set.
     metrics: Option<(Server, SocketAddr)>,
+    /// The webhook delivery worker, stopped after the server.
+    webhooks: WorkerHandle,
 }
 
 impl Application {
@@ -168,6 +171,8 @@ impl Application {
             public_url.clone(),
         );
         let api_keys = ApiKeys::new(pool.clone(), settings.api_key_requests_per_minute);
+        let metrics = Arc::new(Metrics::new());
+        let worker_metrics = metrics.clone();
         let state = web::Data::new(AppState {
             api_keys: api_keys.clone(),
             email_codes,
@@ -180,7 +185,7 @@ impl Application {
             accounts,
             oidc,
             limits: Limits::from_settings(&settings),
-            metrics: Metrics::new(),
+            metrics,
             live: engines.map(|engines| {
                 cache_follow_up_prompt_in_background(engines.llm.clone());
                 Arc::new(SessionDeps {
@@ -263,6 +268,12 @@ impl Application {
         }
         let server = server.run();
 
+        let webhooks = crate::webhooks::worker::start(
+            pool.clone(),
+            DeliverySettings::from_settings(&settings),
+            worker_metrics,
+        );
+        spawn_invite_expiry(pool.clone(), settings.invite_sweep_interval);
         spawn_housekeeping(
             pool,
             settings.session_store,
@@ -284,6 +295,7 @@ impl Application {
             addr,
             public_url,
             metrics,
+            webhooks,
         })
     }
 
@@ -312,15 +324,20 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish within
     /// shutdown_timeout) or until stopped through [`Application::handle`].
+    /// The webhook worker stops after the server, once its deliveries in flight are recorded.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Some((metrics, _)) = self.metrics else {
-            return self.server.await;
+        let served = match self.metrics {
+            None => self.server.await,
+            Some((metrics, _)) => {
+                let metrics_handle = metrics.handle();
+                let metrics = actix_web::rt::spawn(metrics);
+                let served = self.server.await;
+                metrics_handle.stop(true).await;
+                let _ = metrics.await;
+                served
+            }
         };
-        let metrics_handle = metrics.handle();
-        let metrics = actix_web::rt::spawn(metrics);
-        let served = self.server.await;
-        metrics_handle.stop(true).await;
-        let _ = metrics.await;
+        self.webhooks.stop().await;
         served
     }
 }
@@ -469,6 +486,22 @@ fn load_or_create_secret_key(settings: &Settings) -> Result<Vec<u8>, StartupErro
     }
 }
 
+/// Every `interval`: pending hiring interviews whose links all expired become `expired`, each
+/// announcing `invite.expired` to its recruiter's webhooks.
+fn spawn_invite_expiry(pool: DbPool, interval: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(interval);
+        loop {
+            tick.tick().await;
+            match crate::hiring::invites::expire(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "hiring interviews whose links all expired"),
+                Err(e) => tracing::warn!(error = %e, "invite expiry failed"),
+            }
+        }
+    });
+}
+
 /// Periodic clean-up, every 10 minutes: expired session rows (database store), interviews
 /// left in progress long after their time limit (marked abandoned), and API key usage older
 /// than its retention.
@@ -493,11 +526,6 @@ fn spawn_housekeeping(
                     Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
                     Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
                 }
-            }
-            match crate::hiring::invites::expire(&pool).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "hiring interviews whose links all expired"),
-                Err(e) => tracing::warn!(error = %e, "invite expiry failed"),
             }
             match crate::interview::interviews::abandon_stale(&pool, now).await {
                 Ok(0) => {}

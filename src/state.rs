@@ -26,7 +26,8 @@ pub struct AppState {
     /// Where open streams learn that the login they were opened under ended.
     pub logins: Logins,
     pub limits: Limits,
-    pub metrics: Metrics,
+    /// Shared with the webhook delivery worker.
+    pub metrics: std::sync::Arc<Metrics>,
     /// What live interviews need; `None` when the server runs without models.
     pub live: Option<std::sync::Arc<SessionDeps>>,
     /// The address people reach this server at (invite links are built on it).

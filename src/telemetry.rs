@@ -212,6 +212,8 @@ pub struct Metrics {
     model_steps: IntCounterVec,
     model_step_rows: IntCounterVec,
     model_prompt_tokens: IntCounterVec,
+    webhook_attempts: IntCounterVec,
+    webhook_outbox: IntGauge,
     /// The model counters as last read, so each scrape adds what happened since.
     models_seen: Mutex<HashMap<&'static str, WorkerSnapshot>>,
 }
@@ -239,6 +241,17 @@ impl Metrics {
             .set(i64::try_from(live).unwrap_or(i64::MAX));
         self.live_capacity
             .set(i64::try_from(capacity).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one webhook delivery attempt by what it led to: `delivered`, `retrying` (failed,
+    /// tried again later) or `failed` (failed, no attempts left).
+    pub fn observe_webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
+    }
+
+    /// Records the webhook messages waiting for delivery, read at scrape time.
+    pub fn set_webhook_outbox(&self, pending: i64) {
+        self.webhook_outbox.set(pending);
     }
 
     /// Records what the model workers (`speech`, `llm`) have done, read at scrape time.
@@ -359,6 +372,23 @@ impl Metrics {
             "Prompt tokens run (not taken from a cached conversation)",
         );
         let model_prompt_tokens = registered(&registry, IntCounterVec::new(opts, &labels));
+        let webhook_attempts = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "webhook_delivery_attempts_total",
+                    "Webhook delivery attempts by outcome (delivered; retrying: failed, tried again later; failed: failed, no attempts left)",
+                ),
+                &["outcome"],
+            ),
+        );
+        let webhook_outbox = registered(
+            &registry,
+            IntGauge::new(
+                "webhook_outbox_pending",
+                "Webhook messages waiting for delivery (all nodes: read from the database)",
+            ),
+        );
         Self {
             registry,
             http_requests,
@@ -374,6 +404,8 @@ impl Metrics {
             model_steps,
             model_step_rows,
             model_prompt_tokens,
+            webhook_attempts,
+            webhook_outbox,
             models_seen: Mutex::new(HashMap::new()),
         }
     }

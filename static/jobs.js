@@ -1,12 +1,14 @@
 // The recruiter's jobs page (/jobs.html): my jobs and a form for a new one; with ?job=ID, one
 // job: its fields (edit, close, reopen), the form that invites a candidate by link (with an
 // optional resume), and its candidates, kept current by the job's event stream
-// (/api/v1/jobs/{id}/events: `snapshot`, `candidate`, `resync`).
+// (/api/v1/jobs/{id}/events: `snapshot`, `candidate`, `resync`). The list also holds the
+// Webhooks section (webhooks.js).
 //
 // When it is drawn, <body data-ready="jobs"> (or "error", once a problem is shown).
 
 import { API, api, busy, capitalize, fieldNamed, formatDate, humanize, STATUS_LABELS } from './api.js';
 import { checkedSkills, renderSkillChoices, skillBoxes } from './skills.js';
+import { showWebhooks } from './webhooks.js';
 
 const MAX_SKILLS = 10;
 const COUNT = { min: 1, max: 20 };
@@ -334,6 +336,7 @@ async function showList() {
   fields.form.addEventListener('submit', onCreate);
   fields.form.addEventListener('input', (event) => event.target.removeAttribute?.('aria-invalid'));
   fields.type.addEventListener('change', () => renderSkills(fields));
+  await showWebhooks();
   ui.loading.hidden = true;
   ui.listView.hidden = false;
   ui.main.removeAttribute('aria-busy');

@@ -100,8 +100,12 @@ pub async fn revoke(
     })
 }
 
-/// Marks `expired` the pending hiring interviews that have invites but none still usable.
-pub async fn expire_interviews(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, DbError> {
+/// The pending hiring interviews that have invites but none still usable (to be marked
+/// `expired`).
+pub async fn expirable_interviews(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Vec<InterviewId>, DbError> {
     use diesel::dsl::{exists, not};
     db_run!(conn, {
         let usable = invites::table
@@ -109,15 +113,13 @@ pub async fn expire_interviews(conn: &mut DbConn, now: NaiveDateTime) -> Result<
             .filter(invites::revoked_at.is_null())
             .filter(invites::expires_at.gt(now));
         let any = invites::table.filter(invites::interview_id.eq(interviews::id));
-        Ok(diesel::update(
-            interviews::table
-                .filter(interviews::mode.eq(InterviewMode::Hiring))
-                .filter(interviews::status.eq(InterviewStatus::Pending))
-                .filter(exists(any))
-                .filter(not(exists(usable))),
-        )
-        .set(interviews::status.eq(InterviewStatus::Expired))
-        .execute(conn)
-        .await?)
+        Ok(interviews::table
+            .filter(interviews::mode.eq(InterviewMode::Hiring))
+            .filter(interviews::status.eq(InterviewStatus::Pending))
+            .filter(exists(any))
+            .filter(not(exists(usable)))
+            .select(interviews::id)
+            .load(conn)
+            .await?)
     })
 }

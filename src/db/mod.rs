@@ -20,6 +20,7 @@ pub mod one_time_codes;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use std::path::Path;
 use std::time::Duration;

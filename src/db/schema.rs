@@ -267,6 +267,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        message_id -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        started_at -> Timestamp,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        owner_id -> Text,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_messages (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        dedupe_key -> Nullable<Text>,
+        status -> Text,
+        failures -> Integer,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_key_usage -> api_keys (key_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(bookmarks -> questions (question_id));
@@ -290,6 +334,9 @@ diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(questions -> interview_types (interview_type));
 diesel::joinable!(turn_feedback -> interviews (interview_id));
 diesel::joinable!(turn_feedback -> messages (message_id));
+diesel::joinable!(webhook_attempts -> webhook_messages (message_id));
+diesel::joinable!(webhook_endpoints -> users (owner_id));
+diesel::joinable!(webhook_messages -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_key_usage,
@@ -312,4 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     skills,
     turn_feedback,
     users,
+    webhook_attempts,
+    webhook_endpoints,
+    webhook_messages,
 );

@@ -82,6 +82,7 @@ error_codes! {
     InterviewClosed = "interview_closed",
     InviteInvalid = "invite_invalid",
     JobClosed = "job_closed",
+    WebhookDisabled = "webhook_disabled",
     UploadQuotaExceeded = "upload_quota_exceeded",
     InvalidCode = "invalid_code",
     AccountOwnsJobs = "account_owns_jobs",

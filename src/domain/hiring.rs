@@ -52,3 +52,32 @@ text_enum! {
         TooComplex = "too_complex",
     }
 }
+
+text_enum! {
+    /// What a webhook message announces (`webhook_messages.event_type`); an endpoint subscribes
+    /// to any of them but `ping`, which only the endpoint's owner sends, to test it.
+    pub enum WebhookEvent as "event" {
+        /// A candidate was added to a job, or got a new link.
+        CandidateInvited = "candidate.invited",
+        /// A candidate started their interview.
+        InterviewStarted = "interview.started",
+        /// A candidate finished; the payload carries the report.
+        InterviewCompleted = "interview.completed",
+        /// Every link of a candidate who had not started expired.
+        InviteExpired = "invite.expired",
+        /// A test sent from the endpoint's page.
+        Ping = "ping",
+    }
+}
+
+text_enum! {
+    /// Where a webhook message stands (`webhook_messages.status`).
+    pub enum WebhookStatus as "webhook_messages.status" {
+        /// Waiting for its first or next attempt.
+        Pending = "pending",
+        /// A 2xx answer came back.
+        Delivered = "delivered",
+        /// Every attempt failed; only a redelivery sends it again.
+        Failed = "failed",
+    }
+}

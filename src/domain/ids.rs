@@ -112,6 +112,15 @@ id_type!(
     /// `api_key_usage.id`: one request made with an API key.
     ApiKeyUseId
 );
+id_type!(
+    /// `webhook_endpoints.id`: a URL a recruiter receives events at.
+    WebhookEndpointId
+);
+id_type!(
+    /// `webhook_messages.id`: one event for one endpoint; sent as `webhook-id`, the same on
+    /// every attempt, so receivers can drop repeats.
+    WebhookMessageId
+);
 
 #[cfg(test)]
 mod tests {

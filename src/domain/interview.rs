@@ -121,7 +121,9 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::domain::{CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role};
+    use crate::domain::{
+        CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role, WebhookEvent, WebhookStatus,
+    };
 
     /// The values each `CHECK (column IN ('a', 'b'))` of the migrations allows, by column name.
     fn checked_values(backend: &str) -> Vec<(String, BTreeSet<String>)> {
@@ -171,6 +173,8 @@ mod tests {
                 ("kind", texts(EmailKind::ALL, EmailKind::as_str)),
                 ("status", texts(EmailStatus::ALL, EmailStatus::as_str)),
                 ("purpose", texts(CodePurpose::ALL, CodePurpose::as_str)),
+                ("event_type", texts(WebhookEvent::ALL, WebhookEvent::as_str)),
+                ("status", texts(WebhookStatus::ALL, WebhookStatus::as_str)),
             ] {
                 assert!(
                     checks.iter().any(|(c, v)| *c == column && *v == values),

@@ -18,10 +18,12 @@ pub use api_scope::ApiScope;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use error_code::ErrorCode;
-pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
+pub use hiring::{
+    EmailKind, EmailStatus, FileKind, JobStatus, TextStatus, WebhookEvent, WebhookStatus,
+};
 pub use ids::{
     ApiKeyId, ApiKeyUseId, CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId,
-    MessageId, QuestionId, UserId,
+    MessageId, QuestionId, UserId, WebhookEndpointId, WebhookMessageId,
 };
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,

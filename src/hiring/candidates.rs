@@ -107,6 +107,7 @@ impl ResumeInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = CandidateCreated)]
 pub struct Created {
     pub candidate: Candidate,
     /// The candidate's link, shown this once (only its hash is stored).
@@ -232,6 +233,7 @@ pub async fn add(
         store_resume(&mut conn, ctx.data_dir, &interview_id, resume).await?;
     }
     let issued = invites::issue(&mut conn, &interview_id, ctx.invite_ttl).await?;
+    invites::announce_invite(&mut conn, &interview_id, &issued.invite).await;
     drop(conn);
     let invite_url = invites::invite_url(ctx.public_url, &issued.token);
     tracing::info!(job_id = %job.id, candidate_id = %row.id, %interview_id, "candidate invited");

@@ -13,7 +13,8 @@ use crate::auth::User;
 use crate::db::interviews::InterviewRow;
 use crate::db::invites::InviteRow;
 use crate::db::{self, DbConn, DbError, DbPool};
-use crate::domain::{InterviewId, InterviewMode, InterviewStatus, InviteId};
+use crate::domain::{InterviewId, InterviewMode, InterviewStatus, InviteId, WebhookEvent};
+use crate::webhooks::outbox;
 
 /// 32 random bytes: 43 URL-safe characters.
 const TOKEN_BYTES: usize = 32;
@@ -204,6 +205,7 @@ pub async fn reissue(
         other => return Err(InviteError::InterviewOver(other.replace('_', " ")).into()),
     }
     let issued = issue(&mut conn, interview_id, ttl).await?;
+    announce_invite(&mut conn, interview_id, &issued.invite).await;
     tracing::info!(%interview_id, invite_id = %issued.invite.id, "invite issued");
     Ok(issued)
 }
@@ -226,10 +228,46 @@ pub async fn revoke(
     Ok(revoked)
 }
 
-/// The housekeeping pass: pending hiring interviews whose links all expired become `expired`.
+/// Queues `candidate.invited` for the recruiter's webhooks: a candidate added, or a new link.
+pub async fn announce_invite(conn: &mut DbConn, interview_id: &InterviewId, invite: &InviteView) {
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "invite".into(),
+        serde_json::json!({"id": invite.id, "expires_at": invite.expires_at}),
+    );
+    outbox::announce(
+        conn,
+        interview_id,
+        WebhookEvent::CandidateInvited,
+        extra,
+        false,
+    )
+    .await;
+}
+
+/// The sweep: pending hiring interviews whose links all expired become `expired`, each
+/// announcing `invite.expired` once (a new link brings the interview back to `pending`, and a
+/// later expiry announces again). Returns how many expired.
 pub async fn expire(pool: &DbPool) -> Result<usize, DbError> {
     let mut conn = pool.get().await?;
-    db::invites::expire_interviews(&mut conn, db::now()).await
+    let now = db::now();
+    let mut expired = 0;
+    for id in db::invites::expirable_interviews(&mut conn, now).await? {
+        let changed = db::interviews::set_status(
+            &mut conn,
+            &id,
+            InterviewStatus::Pending,
+            InterviewStatus::Expired,
+        )
+        .await?;
+        if changed {
+            expired += 1;
+            let mut extra = serde_json::Map::new();
+            extra.insert("expired_at".into(), serde_json::json!(now.and_utc()));
+            outbox::announce(&mut conn, &id, WebhookEvent::InviteExpired, extra, false).await;
+        }
+    }
+    Ok(expired)
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ pub async fn metrics(
             ("llm", engines.llm.stats()),
         ]);
     }
+    match crate::webhooks::outbox_depth(&state.pool).await {
+        Ok(pending) => state.metrics.set_webhook_outbox(pending),
+        Err(e) => tracing::warn!(error = %e, "webhook outbox depth not read"),
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render()))

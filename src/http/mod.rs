@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod origin_check;
 pub mod practice;
 pub mod questions;
+pub mod webhooks;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
 
@@ -159,6 +160,27 @@ fn api() -> Api {
         })
         .resource("/questions/{id}", |r| {
             r.patch(Key(QuestionsWrite), questions::update)
+        })
+        .resource("/webhooks", |r| {
+            r.get(Key(WebhooksRead), webhooks::list)
+                .post(Key(WebhooksWrite), webhooks::create)
+        })
+        .resource("/webhooks/{id}", |r| {
+            r.get(Key(WebhooksRead), webhooks::get)
+                .patch(Key(WebhooksWrite), webhooks::update)
+                .delete(Key(WebhooksWrite), webhooks::delete)
+        })
+        .resource("/webhooks/{id}/rotate-secret", |r| {
+            r.post(Key(WebhooksWrite), webhooks::rotate_secret)
+        })
+        .resource("/webhooks/{id}/test", |r| {
+            r.post(Key(WebhooksWrite), webhooks::send_test)
+        })
+        .resource("/webhooks/{id}/deliveries", |r| {
+            r.get(Key(WebhooksRead), webhooks::deliveries)
+        })
+        .resource("/webhooks/{id}/deliveries/{delivery_id}/redeliver", |r| {
+            r.post(Key(WebhooksWrite), webhooks::redeliver)
         })
 }
 

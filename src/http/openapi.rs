@@ -15,7 +15,7 @@ use utoipa::{OpenApi, PartialSchema};
 use super::api_routes::{Access, RouteInfo};
 use super::{
     account, admin, api_keys, auth, catalog, interviews, invite, jobs, live, oidc, practice,
-    questions,
+    questions, webhooks,
 };
 use crate::auth::session_store::SESSION_COOKIE;
 use crate::domain::ErrorCode;
@@ -31,7 +31,7 @@ const INVITE: &str = "invite_token";
         title = "viva",
         description = "The HTTP API of viva, a self-hosted AI voice interviewer. Browsers sign in \
             and send the session cookie; programs send an API key (`Authorization: Bearer \
-            viva_…`, made on the Account page by a recruiter or admin) and may call the routes \
+            viva_…`, made on the API keys page by a recruiter or admin) and may call the routes \
             that name a scope the key holds. Every error answers `{\"error\": {\"code\", \
             \"message\"}}` with one of the codes in the `ErrorCode` schema.",
     ),
@@ -95,6 +95,15 @@ const INVITE: &str = "invite_token";
         questions::list,
         questions::create,
         questions::update,
+        webhooks::list,
+        webhooks::create,
+        webhooks::get,
+        webhooks::update,
+        webhooks::delete,
+        webhooks::rotate_secret,
+        webhooks::send_test,
+        webhooks::deliveries,
+        webhooks::redeliver,
         openapi_json,
     )
 )]

@@ -16,7 +16,7 @@ use crate::db::interviews::{InterviewQuestionRow, InterviewRow, MessageRow};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::{
     Difficulty, InterviewId, InterviewMode, InterviewStatus, Invalid, MessageId, MessageKind,
-    QuestionId, Role, Speaker, UserId,
+    QuestionId, Role, Speaker, UserId, WebhookEvent,
 };
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
@@ -433,7 +433,34 @@ pub async fn settle_report(
     let report = report_of(&mut conn, id).await?;
     let score = report.overall.map(f64::from);
     db::interviews::set_result(&mut conn, id, score, &report.summary).await?;
+    announce_completion(&mut conn, id, &report).await;
     Ok(report)
+}
+
+/// Queues `interview.completed`, with the report, for a completed hiring interview's
+/// recruiter (once per endpoint, however often the report is settled).
+async fn announce_completion(
+    conn: &mut db::DbConn,
+    id: &InterviewId,
+    report: &super::report::Report,
+) {
+    let interview = match db::interviews::find(conn, id).await {
+        Ok(Some(row)) if row.status == InterviewStatus::Completed => row,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(interview_id = %id, error = %e, "could not queue a webhook message");
+            return;
+        }
+    };
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "completed_at".into(),
+        serde_json::json!(interview.completed_at.map(|t| t.and_utc())),
+    );
+    extra.insert("score".into(), serde_json::json!(report.overall));
+    extra.insert("report".into(), serde_json::json!(report));
+    let event = WebhookEvent::InterviewCompleted;
+    crate::webhooks::outbox::announce(conn, id, event, extra, true).await;
 }
 
 pub(super) async fn report_of(

@@ -17,7 +17,9 @@ async fn a_recruiter_makes_and_revokes_a_key_and_reads_the_api_page() {
         return;
     };
     let email = unique_email();
-    let r = app.register(&email, STRONG_PASSWORD, "Rita Recruiter").await;
+    let r = app
+        .register(&email, STRONG_PASSWORD, "Rita Recruiter")
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let id = r.body["id"].as_str().expect("id").to_owned();
     let mut conn = app.pool().get().await.expect("connection");
@@ -37,9 +39,14 @@ async fn a_recruiter_makes_and_revokes_a_key_and_reads_the_api_page() {
             |n: &u64| *n > 0,
         )
         .await;
-    assert_eq!(scopes, 9, "a recruiter is offered the nine non-admin scopes");
-    page.eval("document.querySelector('#new-key-scopes input[value=\"jobs:read\"]').checked = true")
-        .await;
+    assert_eq!(
+        scopes, 9,
+        "a recruiter is offered the nine non-admin scopes"
+    );
+    page.eval(
+        "document.querySelector('#new-key-scopes input[value=\"jobs:read\"]').checked = true",
+    )
+    .await;
     submit(&mut page, "new-key-form", &[("new-key-name", "ATS sync")]).await;
     let key: String = page
         .wait_for(
@@ -55,10 +62,18 @@ async fn a_recruiter_makes_and_revokes_a_key_and_reads_the_api_page() {
             |text: &String| text.contains("ATS sync"),
         )
         .await;
-    assert!(listed.contains(&key[..13]), "listed by its prefix: {listed}");
-    assert!(!listed.contains(&key[13..]), "never the whole key: {listed}");
+    assert!(
+        listed.contains(&key[..13]),
+        "listed by its prefix: {listed}"
+    );
+    assert!(
+        !listed.contains(&key[13..]),
+        "never the whole key: {listed}"
+    );
 
-    let jobs = app.with_key(awc::http::Method::GET, "/api/v1/jobs", &key, None).await;
+    let jobs = app
+        .with_key(awc::http::Method::GET, "/api/v1/jobs", &key, None)
+        .await;
     assert_eq!(jobs.status, StatusCode::OK, "the key works at once");
 
     // Revoked in the page (the confirm box answered yes): the key stops working.
@@ -72,7 +87,9 @@ async fn a_recruiter_makes_and_revokes_a_key_and_reads_the_api_page() {
             |text: &String| text.contains("revoked"),
         )
         .await;
-    let jobs = app.with_key(awc::http::Method::GET, "/api/v1/jobs", &key, None).await;
+    let jobs = app
+        .with_key(awc::http::Method::GET, "/api/v1/jobs", &key, None)
+        .await;
     assert_eq!(jobs.status, StatusCode::UNAUTHORIZED);
 
     // The API page renders one section per mounted route, with no CSP violation.

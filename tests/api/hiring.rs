@@ -466,7 +466,7 @@ async fn revoked_and_expired_links_stop_working(backend: Backend) {
 }
 
 /// Moves the expiry of every invite of the interview a day into the past.
-async fn backdate_invites(conn: &mut viva::db::DbConn, interview_id: &str) {
+pub(crate) async fn backdate_invites(conn: &mut viva::db::DbConn, interview_id: &str) {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use viva::db::schema::invites;

@@ -29,3 +29,4 @@ mod sessions;
 mod streams;
 mod telemetry;
 mod uploads;
+mod webhooks;

@@ -9,6 +9,9 @@
 //! - `resample()`, `write_wav()` (in `variants.rs`): other rates, channel counts and sample
 //!   formats of a recording.
 //!
+//! - `Receiver` (in `receiver.rs`): a real webhook receiver that checks Standard Webhooks
+//!   signatures and records what arrived.
+//!
 //! What is missing is reported through `unavailable`: a failure under CI, a loud "SKIPPED" line
 //! otherwise.
 #![allow(dead_code)]
@@ -20,12 +23,15 @@ use std::sync::{Mutex, OnceLock};
 
 mod models;
 mod oidc;
+mod receiver;
 mod smtp;
 mod variants;
 #[allow(unused_imports)]
 pub use models::*;
 #[allow(unused_imports)]
 pub use oidc::*;
+#[allow(unused_imports)]
+pub use receiver::*;
 #[allow(unused_imports)]
 pub use smtp::*;
 #[allow(unused_imports)]

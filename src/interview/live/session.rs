@@ -20,7 +20,7 @@ use super::writer::{WorkerWriter, FOLLOW_UP_CONVERSATION};
 use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket};
 use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
 use crate::db::{self, DbError, DbPool};
-use crate::domain::{FileKind, InterviewId, InterviewStatus, Invalid, InviteId};
+use crate::domain::{FileKind, InterviewId, InterviewStatus, Invalid, InviteId, WebhookEvent};
 use crate::inference::BackgroundPause;
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, TurnInput};
@@ -30,6 +30,7 @@ use crate::interview::interviews::{
     self, feedback_shown, InterviewDetail, Message as StoredMessage, PlannedQuestion,
 };
 use crate::interview::protocol::{ClientMsg, ErrorCode, ServerMsg};
+use crate::webhooks::outbox;
 
 #[derive(Debug, thiserror::Error)]
 enum LiveError {
@@ -143,7 +144,14 @@ impl InterviewSession {
                     (self.deps.pool.clone(), self.interview_id.clone(), db::now());
                 let mark = detached(async move {
                     let mut conn = pool.get().await?;
-                    db::interviews::mark_started(&mut conn, &id, now).await
+                    let started = db::interviews::mark_started(&mut conn, &id, now).await?;
+                    if started {
+                        let mut extra = serde_json::Map::new();
+                        extra.insert("started_at".into(), serde_json::json!(now.and_utc()));
+                        let event = WebhookEvent::InterviewStarted;
+                        outbox::announce(&mut conn, &id, event, extra, true).await;
+                    }
+                    Ok::<_, DbError>(started)
                 });
                 ctx.spawn(mark.into_actor(self).map(move |result, act, ctx| {
                     let result = write_outcome(result).map(|_| now);
