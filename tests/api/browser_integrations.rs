@@ -1,19 +1,21 @@
 //! The integration pages in headless Chromium: a recruiter makes an API key on the API keys
-//! page (shown once, working at once), revokes it there, and reads the API reference page,
-//! which renders every mounted route from the served OpenAPI document.
+//! page (shown once, working at once), revokes it there, reads the API reference page (which
+//! renders every mounted route from the served OpenAPI document), and adds a webhook endpoint
+//! on the jobs page (its signing secret shown once).
 
 use awc::http::StatusCode;
 
 use crate::browser::{chromium, log_in, submit};
 use crate::cdp::Browser;
-use crate::helpers::{spawn_app, unique_email, Backend, STRONG_PASSWORD};
+use crate::helpers::{spawn_app_with, unique_email, Backend, STRONG_PASSWORD};
 
 #[actix_web::test]
-async fn a_recruiter_makes_and_revokes_a_key_and_reads_the_api_page() {
+async fn a_recruiter_manages_keys_reads_the_api_page_and_adds_a_webhook() {
     let Some(chromium) = chromium() else {
         return;
     };
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.webhook_allow_private = true).await
+    else {
         return;
     };
     let email = unique_email();
@@ -109,5 +111,44 @@ async fn a_recruiter_makes_and_revokes_a_key_and_reads_the_api_page() {
         .unwrap_or_default()
         .to_owned();
     assert!(scoped.contains("jobs:read"), "{scoped}");
+    assert_eq!(page.csp_violations().await, Vec::<String>::new());
+
+    // A webhook endpoint from the jobs page: the secret is shown once and the endpoint listed.
+    page.navigate(&app.url("/jobs.html")).await;
+    let _: bool = page
+        .wait_for(
+            "the webhooks section",
+            "document.getElementById('webhook-form')?.checkVisibility() ?? false",
+            |shown: &bool| *shown,
+        )
+        .await;
+    submit(
+        &mut page,
+        "webhook-form",
+        &[
+            ("webhook-url", "http://127.0.0.1:9/hooks/viva"),
+            ("webhook-description", "ATS"),
+        ],
+    )
+    .await;
+    let secret: String = page
+        .wait_for(
+            "the signing secret, shown once",
+            "document.getElementById('webhook-secret').hidden ? '' : document.getElementById('webhook-secret-value').value",
+            |secret: &String| secret.starts_with("whsec_"),
+        )
+        .await;
+    assert!(secret.len() > 20, "{secret}");
+    let listed: String = page
+        .wait_for(
+            "the endpoint in the list",
+            "document.getElementById('webhooks-list').textContent",
+            |text: &String| text.contains("127.0.0.1:9/hooks/viva"),
+        )
+        .await;
+    assert!(
+        !listed.contains(&secret),
+        "the secret is not listed: {listed}"
+    );
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 }
