@@ -93,6 +93,10 @@ id_type!(
     /// `identities.id`: a sign-in at an OpenID Connect provider linked to an account.
     IdentityId
 );
+id_type!(
+    /// `transcriptions.id`: a batch transcription task.
+    TranscriptionId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ mod password;
 mod role;
 mod text_column;
 mod text_enum;
+mod transcription;
 
 pub use account::CodePurpose;
 pub use display_name::DisplayName;
@@ -18,7 +19,8 @@ pub use email::Email;
 pub use error_code::ErrorCode;
 pub use hiring::{EmailKind, EmailStatus, FileKind, JobStatus, TextStatus};
 pub use ids::{
-    CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId, MessageId, QuestionId, UserId,
+    CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId, MessageId, QuestionId,
+    TranscriptionId, UserId,
 };
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,
@@ -26,6 +28,7 @@ pub use interview::{
 };
 pub use password::Password;
 pub use role::Role;
+pub use transcription::{AudioFormat, TranscriptionStatus};
 
 /// Why a value was rejected; shown to the user as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
