@@ -18,6 +18,7 @@ pub mod leaderboard;
 pub mod one_time_codes;
 pub mod schema;
 pub mod sessions;
+pub mod transcriptions;
 pub mod users;
 
 use std::path::Path;

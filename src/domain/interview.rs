@@ -121,7 +121,10 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::domain::{CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role};
+    use crate::domain::{
+        AudioFormat, CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role,
+        TranscriptionStatus,
+    };
 
     /// The values each `CHECK (column IN ('a', 'b'))` of the migrations allows, by column name.
     fn checked_values(backend: &str) -> Vec<(String, BTreeSet<String>)> {
@@ -171,6 +174,11 @@ mod tests {
                 ("kind", texts(EmailKind::ALL, EmailKind::as_str)),
                 ("status", texts(EmailStatus::ALL, EmailStatus::as_str)),
                 ("purpose", texts(CodePurpose::ALL, CodePurpose::as_str)),
+                (
+                    "status",
+                    texts(TranscriptionStatus::ALL, TranscriptionStatus::as_str),
+                ),
+                ("format", texts(AudioFormat::ALL, AudioFormat::as_str)),
             ] {
                 assert!(
                     checks.iter().any(|(c, v)| *c == column && *v == values),

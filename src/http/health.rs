@@ -35,9 +35,14 @@ pub async fn metrics(
         let engines = &live.engines;
         state.metrics.observe_models(&[
             ("speech", engines.speech.stats()),
+            ("speech_batch", engines.speech.background_stats()),
             ("llm", engines.llm.stats()),
         ]);
     }
+    let batch = state.transcriptions.snapshot();
+    state
+        .metrics
+        .observe_transcriptions(batch.queued, batch.running, batch.done, batch.failed);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render()))

@@ -16,6 +16,7 @@ pub mod oidc;
 pub mod origin_check;
 pub mod practice;
 pub mod questions;
+pub mod transcriptions;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
 
@@ -128,7 +129,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(questions::list)
                         .post(questions::create),
                 )
-                .service(web::resource("/questions/{id}").patch(questions::update)),
+                .service(web::resource("/questions/{id}").patch(questions::update))
+                // Batch transcription (one block: the lead rewrites the registration on merge).
+                .service(
+                    web::resource("/transcriptions")
+                        .get(transcriptions::list)
+                        .post(transcriptions::create),
+                )
+                .service(
+                    web::resource("/transcriptions/{id}")
+                        .get(transcriptions::get)
+                        .delete(transcriptions::delete),
+                ),
         );
 }
 
