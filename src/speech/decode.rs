@@ -492,10 +492,10 @@ mod tests {
         assert_eq!(decoded.duration(), Duration::from_secs(2));
         let e = decode(&wav_of(&tone, 16_000, 1), Duration::from_secs(1)).expect_err("2 s > 1 s");
         assert!(matches!(e, AudioError::LongerThan { .. }), "{e}");
-        // Stereo at 8 kHz: mixed to mono and resampled to twice as many samples.
+        // 16,000 stereo frames at 8 kHz (2 s): mixed to mono and resampled to twice as many.
         let stereo: Vec<i16> = tone[..16_000].iter().flat_map(|s| [*s, *s]).collect();
         let decoded = decode(&wav_of(&stereo, 8_000, 2), Duration::from_secs(60)).expect("wav");
         assert_eq!((decoded.channels, decoded.source_rate), (2, 8_000));
-        assert_eq!(decoded.samples.len(), 16_000);
+        assert_eq!(decoded.samples.len(), 32_000);
     }
 }
