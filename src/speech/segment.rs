@@ -99,11 +99,13 @@ fn speech_frames(samples: &[f32]) -> Vec<bool> {
 /// bounds; the latest of equally long ones), if there is any.
 fn longest_pause(speech: &[bool], from: usize, to: usize) -> Option<usize> {
     let to = to.min(speech.len());
+    let window = speech.get(from..to).unwrap_or_default();
     let mut best: Option<(usize, usize)> = None;
     let mut run_start = None;
-    for i in from..=to {
-        let quiet = i < to && !speech[i];
-        match (quiet, run_start) {
+    // A speech frame after the window closes a run that reaches its end.
+    let frames = window.iter().chain(std::iter::once(&true));
+    for (i, &is_speech) in (from..).zip(frames) {
+        match (!is_speech, run_start) {
             (true, None) => run_start = Some(i),
             (false, Some(begin)) => {
                 let len = i - begin;

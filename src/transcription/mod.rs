@@ -129,7 +129,7 @@ pub struct Progress {
 impl TaskView {
     fn from_row(row: TranscriptionRow, with_segments: bool) -> Self {
         let segments = with_segments
-            .then(|| row.segments.as_deref())
+            .then_some(row.segments.as_deref())
             .flatten()
             .map(|json| serde_json::from_str(json).unwrap_or_default());
         Self {
