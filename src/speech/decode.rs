@@ -85,6 +85,28 @@ fn ogg_codec(bytes: &[u8]) -> Option<AudioFormat> {
     }
 }
 
+/// The length an Ogg stream states in its last page's granule position (the stream's last
+/// sample), so a small file claiming hours is refused before it is decoded. `None` when it
+/// cannot be read (then only the decoded length counts).
+fn ogg_declared_seconds(bytes: &[u8], format: AudioFormat) -> Option<f64> {
+    let rate = match format {
+        AudioFormat::OggOpus => f64::from(OPUS_RATE),
+        AudioFormat::OggVorbis => {
+            // The identification packet: "\x01vorbis", version (4), channels (1), rate (4).
+            let segments = usize::from(*bytes.get(26)?);
+            let head = bytes.get(27 + segments..27 + segments + 16)?;
+            f64::from(u32::from_le_bytes(head[12..16].try_into().ok()?))
+        }
+        _ => return None,
+    };
+    let tail_start = bytes.len().saturating_sub(64 * 1024);
+    let tail = &bytes[tail_start..];
+    let last_page = tail.windows(4).rposition(|w| w == b"OggS")?;
+    let granule = tail.get(last_page + 6..last_page + 14)?;
+    let granule = i64::from_le_bytes(granule.try_into().ok()?);
+    (granule > 0 && rate > 0.0).then(|| granule as f64 / rate)
+}
+
 /// An MPEG audio frame header of layer III (an MP3 without an ID3 tag in front).
 fn is_mpeg_layer3_frame(bytes: &[u8]) -> bool {
     match bytes {
@@ -129,6 +151,11 @@ fn decode_as(
     format: AudioFormat,
     max_duration: Duration,
 ) -> Result<DecodedAudio, AudioError> {
+    if ogg_declared_seconds(bytes, format).is_some_and(|s| s > max_duration.as_secs_f64()) {
+        return Err(AudioError::LongerThan {
+            limit: max_duration,
+        });
+    }
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     hint.with_extension(match format {
@@ -146,14 +173,25 @@ fn decode_as(
             MetadataOptions::default(),
         )
         .map_err(media_error)?;
-    let (track_id, params) = reader
+    let (track_id, params, declared_frames) = reader
         .tracks()
         .iter()
         .find_map(|track| match &track.codec_params {
-            Some(CodecParameters::Audio(params)) => Some((track.id, params.clone())),
+            Some(CodecParameters::Audio(params)) => {
+                Some((track.id, params.clone(), track.num_frames))
+            }
             _ => None,
         })
         .ok_or_else(|| AudioError::Malformed("the file holds no audio track".into()))?;
+    // A length the container states (WAV and FLAC headers, Ogg's last granule position) past
+    // the limit is refused before any decoding; one that lies is caught while decoding.
+    if let (Some(frames), Some(rate)) = (declared_frames, params.sample_rate.filter(|r| *r > 0)) {
+        if frames as f64 / f64::from(rate) > max_duration.as_secs_f64() {
+            return Err(AudioError::LongerThan {
+                limit: max_duration,
+            });
+        }
+    }
     if format == AudioFormat::Webm && params.codec != CODEC_ID_OPUS {
         // Vorbis in WebM decodes like Ogg Vorbis; anything else (video codecs' audio, AAC) not.
         let vorbis = symphonia::core::codecs::audio::well_known::CODEC_ID_VORBIS;
@@ -325,6 +363,17 @@ fn decode_opus(
         if packet.track_id != track_id || packet.data.is_empty() {
             continue;
         }
+        // A packet without coded data (only its table of contents: empty frames, as DTX
+        // sends) is silence; the decoder would run its loss concealment on every frame, which
+        // a crafted file of such packets turns into minutes of work per kilobyte.
+        if let Some(silent) = empty_opus_packet(&packet.data) {
+            decoded_any = true;
+            let silence = vec![0.0f32; silent];
+            let from_skip = skip.min(silent);
+            skip -= from_skip;
+            sink.push(&silence[from_skip..], 1)?;
+            continue;
+        }
         let written = match decoder.decode_float(&packet.data, &mut pcm, false) {
             Ok(written) => written.min(pcm.len()),
             Err(e) => {
@@ -353,6 +402,26 @@ fn decode_opus(
         ));
     }
     Ok(())
+}
+
+/// The samples (at 48 kHz) of an Opus packet that holds no coded data: a table-of-contents
+/// byte (RFC 6716 §3.1), and for code 3 the frame count, and nothing else. `None` for a packet
+/// with data, or one whose header is invalid (the decoder reports that).
+fn empty_opus_packet(packet: &[u8]) -> Option<usize> {
+    let toc = *packet.first()?;
+    let config = toc >> 3;
+    let frame = match config {
+        0..=11 => [480, 960, 1920, 2880][usize::from(config % 4)],
+        12..=15 => [480, 960][usize::from(config % 2)],
+        _ => [120, 240, 480, 960][usize::from(config % 4)],
+    };
+    let (frames, header) = match toc & 0b11 {
+        0 => (1, 1),
+        1 | 2 => (2, 1),
+        _ => (usize::from(*packet.get(1)? & 0x3f), 2),
+    };
+    let samples = frames * frame;
+    (packet.len() == header && frames > 0 && samples <= OPUS_MAX_FRAME).then_some(samples)
 }
 
 /// The fields of an Opus identification header ("OpusHead", RFC 7845 §5.1) that decoding
@@ -439,6 +508,43 @@ mod tests {
         ] {
             assert_eq!(sniff(other), None, "{other:?}");
         }
+    }
+
+    #[test]
+    fn opus_packets_without_data_are_known_by_their_header() {
+        // CELT 20 ms, code 0, no frame data: one empty frame.
+        assert_eq!(empty_opus_packet(&[31 << 3]), Some(960));
+        // Code 3, six empty 20 ms frames: 120 ms.
+        assert_eq!(empty_opus_packet(&[(31 << 3) | 3, 6]), Some(5_760));
+        // SILK 60 ms, code 1: two frames.
+        assert_eq!(empty_opus_packet(&[(3 << 3) | 1]), Some(5_760));
+        // With data, or too long, or no frames: for the decoder to judge.
+        assert_eq!(empty_opus_packet(&[31 << 3, 0x55]), None);
+        assert_eq!(empty_opus_packet(&[(31 << 3) | 3, 7]), None);
+        assert_eq!(empty_opus_packet(&[(31 << 3) | 3, 0]), None);
+        assert_eq!(empty_opus_packet(&[]), None);
+    }
+
+    #[test]
+    fn an_ogg_streams_stated_length_is_read_from_its_last_page() {
+        let page = |granule: i64, packet: &[u8]| {
+            let mut page = b"OggS\0\0".to_vec();
+            page.extend(granule.to_le_bytes());
+            page.resize(26, 0);
+            page.push(1);
+            page.push(packet.len() as u8);
+            page.extend(packet);
+            page
+        };
+        let mut stream = page(0, b"OpusHead\x01\x01");
+        stream.extend(page(48_000 * 3600, b"x"));
+        assert_eq!(
+            ogg_declared_seconds(&stream, AudioFormat::OggOpus),
+            Some(3600.0)
+        );
+        let e = decode(&stream, Duration::from_secs(60)).expect_err("an hour > 60 s");
+        assert!(matches!(e, AudioError::LongerThan { .. }), "{e}");
+        assert_eq!(ogg_declared_seconds(&stream, AudioFormat::Wav), None);
     }
 
     #[test]
