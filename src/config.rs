@@ -500,6 +500,44 @@ settings! {
         parse: parse_limit,
         help: "Resume uploads per interview (its invite link and its recruiter together) per hour before 429.",
     },
+    transcription_max_upload_mb: u64 {
+        env: "VIVA_TRANSCRIPTION_MAX_UPLOAD_MB",
+        default: 50,
+        shown: "50",
+        parse: |value| {
+            parse_count(value, 1)
+                .ok()
+                .filter(|mb| *mb <= 4096)
+                .map(|mb| mb as u64)
+                .ok_or_else(|| "expected a whole number from 1 to 4096".into())
+        },
+        help: "Largest recording, in MiB, accepted by POST /api/v1/transcriptions (1 to 4096); a larger one gets 413 `payload_too_large`.",
+    },
+    transcription_max_duration: Duration {
+        env: "VIVA_TRANSCRIPTION_MAX_DURATION",
+        default: Duration::from_secs(30 * 60),
+        shown: "30m",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(4 * 3600))
+        },
+        help: "Longest recording a batch transcription takes (1s to 4h), checked while it is decoded; a longer one gets 422 `audio_too_long`.",
+    },
+    transcription_queue: usize {
+        env: "VIVA_TRANSCRIPTION_QUEUE",
+        default: 8,
+        shown: "8",
+        parse: |value| parse_count(value, 1),
+        help: "Batch transcriptions queued or running on this server at once; past it, a new one gets 503 `transcription_queue_full` with Retry-After.",
+    },
+    transcription_retention: Duration {
+        env: "VIVA_TRANSCRIPTION_RETENTION",
+        default: Duration::from_secs(7 * 24 * 3600),
+        shown: "7d",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(365 * 24 * 3600))
+        },
+        help: "How long a finished batch transcription (its text and segments) is kept before a periodic sweep deletes it; 1s to 365d.",
+    },
     password_sign_in: bool {
         env: "VIVA_PASSWORD_SIGN_IN",
         default: true,

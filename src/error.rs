@@ -27,6 +27,7 @@ use crate::interview::catalog::CatalogError;
 use crate::interview::interviews::InterviewError;
 use crate::interview::plan::PlanError;
 use crate::resume::ResumeError;
+use crate::transcription::TranscriptionError;
 use crate::webhooks::WebhookError;
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +140,21 @@ pub enum AppError {
     Unavailable(String),
     #[error("{0}")]
     UploadQuota(String),
+    /// A recording sent for transcription in no format viva reads (judged by its bytes).
+    #[error("{0}")]
+    UnsupportedAudio(String),
+    /// A recording that is damaged or cannot be decoded.
+    #[error("{0}")]
+    InvalidAudio(String),
+    /// A recording longer than `transcription_max_duration`.
+    #[error("{0}")]
+    AudioTooLong(String),
+    /// `transcription_queue` tasks are queued or running already.
+    #[error("{message}")]
+    TranscriptionQueueFull {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -203,6 +219,10 @@ impl AppError {
             Self::UnsupportedFileType(_) => ErrorCode::UnsupportedFileType,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::UploadQuota(_) => ErrorCode::UploadQuotaExceeded,
+            Self::UnsupportedAudio(_) => ErrorCode::UnsupportedAudio,
+            Self::InvalidAudio(_) => ErrorCode::InvalidAudio,
+            Self::AudioTooLong(_) => ErrorCode::AudioTooLong,
+            Self::TranscriptionQueueFull { .. } => ErrorCode::TranscriptionQueueFull,
             Self::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -231,7 +251,10 @@ impl ResponseError for AppError {
             | Self::InvalidApiKey(_)
             | Self::MetricsToken => StatusCode::UNAUTHORIZED,
             Self::InviteGone { .. } => StatusCode::GONE,
-            Self::UnsupportedFileType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedFileType(_) | Self::UnsupportedAudio(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            Self::InvalidAudio(_) | Self::AudioTooLong(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Forbidden
             | Self::InsufficientScope(_)
             | Self::ApiKeyNotAllowed
@@ -253,7 +276,8 @@ impl ResponseError for AppError {
             Self::Unavailable(_)
             | Self::ModelsUnavailable
             | Self::Busy(_)
-            | Self::ServerFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::ServerFull(_)
+            | Self::TranscriptionQueueFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -276,7 +300,8 @@ impl ResponseError for AppError {
             Self::RateLimited(retry_after)
             | Self::TooManyInterviews(retry_after)
             | Self::Busy(retry_after)
-            | Self::ServerFull(retry_after) => {
+            | Self::ServerFull(retry_after)
+            | Self::TranscriptionQueueFull { retry_after, .. } => {
                 response.insert_header((
                     header::RETRY_AFTER,
                     retry_after_secs(retry_after).to_string(),
@@ -481,6 +506,27 @@ impl From<CatalogError> for AppError {
         match e {
             CatalogError::Invalid(invalid) => invalid.into(),
             CatalogError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<TranscriptionError> for AppError {
+    fn from(e: TranscriptionError) -> Self {
+        match e {
+            TranscriptionError::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            TranscriptionError::Unsupported(why) => Self::UnsupportedAudio(why),
+            TranscriptionError::Invalid(why) => Self::InvalidAudio(why),
+            TranscriptionError::TooLong(why) => Self::AudioTooLong(why),
+            TranscriptionError::QueueFull { .. } => Self::TranscriptionQueueFull {
+                message: e.to_string(),
+                retry_after: crate::transcription::QUEUE_FULL_RETRY,
+            },
+            TranscriptionError::ModelsUnavailable => Self::ModelsUnavailable,
+            TranscriptionError::NotFound => Self::NotFound,
+            TranscriptionError::Db(db) => db.into(),
+            other @ (TranscriptionError::Storage(_) | TranscriptionError::Decoder(_)) => {
+                Self::internal(other)
+            }
         }
     }
 }

@@ -40,4 +40,5 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod transcription;
 pub mod webhooks;

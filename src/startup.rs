@@ -35,6 +35,7 @@ use crate::mail::Mailer;
 use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{Metrics, RequestSpan};
+use crate::transcription::{Limits as TranscriptionLimits, Transcriptions};
 use crate::webhooks::worker::{DeliverySettings, WorkerHandle};
 
 pub use crate::auth::session_store::SESSION_COOKIE;
@@ -173,8 +174,30 @@ impl Application {
         let api_keys = ApiKeys::new(pool.clone(), settings.api_key_requests_per_minute);
         let metrics = Arc::new(Metrics::new());
         let worker_metrics = metrics.clone();
+        let transcriptions = Transcriptions::new(
+            pool.clone(),
+            engines.as_ref().map(|engines| engines.speech.clone()),
+            &settings.data_dir,
+            TranscriptionLimits {
+                max_bytes: usize::try_from(settings.transcription_max_upload_mb * 1024 * 1024)
+                    .unwrap_or(usize::MAX),
+                max_duration: settings.transcription_max_duration,
+                queue: settings.transcription_queue,
+                retention: settings.transcription_retention,
+            },
+        );
+        transcriptions.recover().await.map_err(|e| match e {
+            crate::transcription::TranscriptionError::Db(db) => StartupError::Db(db),
+            other => StartupError::Io {
+                what: "cannot recover the transcription queue",
+                path: settings.data_dir.display().to_string(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
+        transcriptions.spawn();
         let state = web::Data::new(AppState {
             api_keys: api_keys.clone(),
+            transcriptions,
             email_codes,
             logins: Logins::new(
                 session_backend.clone(),

@@ -12,6 +12,7 @@ use crate::interview::live::SessionDeps;
 use crate::mail::Mailer;
 use crate::resume::reader::ResumeReader;
 use crate::telemetry::Metrics;
+use crate::transcription::Transcriptions;
 
 pub struct AppState {
     pub settings: Settings,
@@ -36,6 +37,8 @@ pub struct AppState {
     pub activity: ActivityFeed,
     /// Reads uploaded resumes' text in child processes.
     pub resume_reader: ResumeReader,
+    /// Batch transcription of uploaded recordings.
+    pub transcriptions: Transcriptions,
 }
 
 pub struct Limits {

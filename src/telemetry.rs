@@ -216,6 +216,10 @@ pub struct Metrics {
     webhook_outbox: IntGauge,
     /// The model counters as last read, so each scrape adds what happened since.
     models_seen: Mutex<HashMap<&'static str, WorkerSnapshot>>,
+    transcription_tasks: IntGaugeVec,
+    transcriptions: IntCounterVec,
+    /// Batch transcriptions done and failed as last read.
+    transcriptions_seen: Mutex<(u64, u64)>,
 }
 
 impl Metrics {
@@ -288,6 +292,29 @@ impl Metrics {
                 .with_label_values(&label)
                 .inc_by(now.prompt_tokens.saturating_sub(before.prompt_tokens));
         }
+    }
+
+    /// Records the batch transcription queue (tasks queued and running on this node) and the
+    /// tasks finished since the last scrape, read at scrape time.
+    pub fn observe_transcriptions(&self, queued: u64, running: u64, done: u64, failed: u64) {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.transcription_tasks
+            .with_label_values(&["queued"])
+            .set(gauge(queued));
+        self.transcription_tasks
+            .with_label_values(&["running"])
+            .set(gauge(running));
+        let mut seen = self
+            .transcriptions_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.transcriptions
+            .with_label_values(&["done"])
+            .inc_by(done.saturating_sub(seen.0));
+        self.transcriptions
+            .with_label_values(&["failed"])
+            .inc_by(failed.saturating_sub(seen.1));
+        *seen = (done, failed);
     }
 
     pub fn new() -> Self {
@@ -382,6 +409,26 @@ impl Metrics {
                 &["outcome"],
             ),
         );
+        let transcription_tasks = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "transcription_tasks",
+                    "Batch transcriptions on this node by status (queued, running)",
+                ),
+                &["status"],
+            ),
+        );
+        let transcriptions = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "transcriptions_total",
+                    "Batch transcriptions finished on this node, by outcome (done, failed)",
+                ),
+                &["outcome"],
+            ),
+        );
         let webhook_outbox = registered(
             &registry,
             IntGauge::new(
@@ -390,6 +437,9 @@ impl Metrics {
             ),
         );
         Self {
+            transcription_tasks,
+            transcriptions,
+            transcriptions_seen: Mutex::new((0, 0)),
             registry,
             http_requests,
             http_seconds,

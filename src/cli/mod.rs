@@ -35,8 +35,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Transcribe WAV files with the speech model: one `PATH<TAB>TEXT` line per file on
-    /// standard output, timings on standard error.
+    /// Transcribe recordings (WAV, FLAC, MP3, Ogg Vorbis/Opus, WebM) with the speech model: one
+    /// `PATH<TAB>TEXT` line per file on standard output (then, for a recording cut into
+    /// several segments at its silences, one `  [m:ss.s → m:ss.s] TEXT` line per segment),
+    /// timings on standard error.
     Transcribe {
         #[arg(required = true)]
         files: Vec<PathBuf>,

@@ -19,6 +19,7 @@ pub mod leaderboard;
 pub mod one_time_codes;
 pub mod schema;
 pub mod sessions;
+pub mod transcriptions;
 pub mod users;
 pub mod webhooks;
 

@@ -207,6 +207,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    transcriptions (id) {
+        id -> Text,
+        owner_id -> Text,
+        status -> Text,
+        filename -> Text,
+        format -> Text,
+        size_bytes -> BigInt,
+        duration_ms -> BigInt,
+        segments_total -> Nullable<Integer>,
+        segments_done -> Integer,
+        text -> Nullable<Text>,
+        segments -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     turn_feedback (id) {
         id -> Text,
         interview_id -> Text,
@@ -332,6 +352,7 @@ diesel::joinable!(jobs -> users (owner_id));
 diesel::joinable!(messages -> interviews (interview_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(questions -> interview_types (interview_type));
+diesel::joinable!(transcriptions -> users (owner_id));
 diesel::joinable!(turn_feedback -> interviews (interview_id));
 diesel::joinable!(turn_feedback -> messages (message_id));
 diesel::joinable!(webhook_attempts -> webhook_messages (message_id));
@@ -357,6 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_codes,
     questions,
     skills,
+    transcriptions,
     turn_feedback,
     users,
     webhook_attempts,

@@ -121,6 +121,10 @@ id_type!(
     /// every attempt, so receivers can drop repeats.
     WebhookMessageId
 );
+id_type!(
+    /// `transcriptions.id`: a batch transcription task.
+    TranscriptionId
+);
 
 #[cfg(test)]
 mod tests {

@@ -122,7 +122,8 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role, WebhookEvent, WebhookStatus,
+        AudioFormat, CodePurpose, EmailKind, EmailStatus, FileKind, JobStatus, Role,
+        TranscriptionStatus, WebhookEvent, WebhookStatus,
     };
 
     /// The values each `CHECK (column IN ('a', 'b'))` of the migrations allows, by column name.
@@ -175,6 +176,11 @@ mod tests {
                 ("purpose", texts(CodePurpose::ALL, CodePurpose::as_str)),
                 ("event_type", texts(WebhookEvent::ALL, WebhookEvent::as_str)),
                 ("status", texts(WebhookStatus::ALL, WebhookStatus::as_str)),
+                (
+                    "status",
+                    texts(TranscriptionStatus::ALL, TranscriptionStatus::as_str),
+                ),
+                ("format", texts(AudioFormat::ALL, AudioFormat::as_str)),
             ] {
                 assert!(
                     checks.iter().any(|(c, v)| *c == column && *v == values),

@@ -12,6 +12,7 @@ mod password;
 mod role;
 mod text_column;
 mod text_enum;
+mod transcription;
 
 pub use account::CodePurpose;
 pub use api_scope::ApiScope;
@@ -23,7 +24,7 @@ pub use hiring::{
 };
 pub use ids::{
     ApiKeyId, ApiKeyUseId, CandidateId, FileId, IdentityId, InterviewId, InviteId, JobId,
-    MessageId, QuestionId, UserId, WebhookEndpointId, WebhookMessageId,
+    MessageId, QuestionId, TranscriptionId, UserId, WebhookEndpointId, WebhookMessageId,
 };
 pub use interview::{
     Difficulty, FeedbackSource, Flag, InterviewMode, InterviewStatus, MessageKind, QuestionSource,
@@ -31,6 +32,7 @@ pub use interview::{
 };
 pub use password::Password;
 pub use role::Role;
+pub use transcription::{AudioFormat, TranscriptionStatus};
 
 /// Why a value was rejected; shown to the user as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,6 +35,7 @@ pub async fn metrics(
         let engines = &live.engines;
         state.metrics.observe_models(&[
             ("speech", engines.speech.stats()),
+            ("speech_batch", engines.speech.background_stats()),
             ("llm", engines.llm.stats()),
         ]);
     }
@@ -42,6 +43,10 @@ pub async fn metrics(
         Ok(pending) => state.metrics.set_webhook_outbox(pending),
         Err(e) => tracing::warn!(error = %e, "webhook outbox depth not read"),
     }
+    let batch = state.transcriptions.snapshot();
+    state
+        .metrics
+        .observe_transcriptions(batch.queued, batch.running, batch.done, batch.failed);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render()))

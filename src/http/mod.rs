@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod origin_check;
 pub mod practice;
 pub mod questions;
+pub mod transcriptions;
 pub mod webhooks;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
@@ -160,6 +161,14 @@ fn api() -> Api {
         })
         .resource("/questions/{id}", |r| {
             r.patch(Key(QuestionsWrite), questions::update)
+        })
+        .resource("/transcriptions", |r| {
+            r.get(Key(TranscriptionsRead), transcriptions::list)
+                .post(Key(TranscriptionsWrite), transcriptions::create)
+        })
+        .resource("/transcriptions/{id}", |r| {
+            r.get(Key(TranscriptionsRead), transcriptions::get)
+                .delete(Key(TranscriptionsWrite), transcriptions::delete)
         })
         .resource("/webhooks", |r| {
             r.get(Key(WebhooksRead), webhooks::list)

@@ -15,7 +15,7 @@ use utoipa::{OpenApi, PartialSchema};
 use super::api_routes::{Access, RouteInfo};
 use super::{
     account, admin, api_keys, auth, catalog, interviews, invite, jobs, live, oidc, practice,
-    questions, webhooks,
+    questions, transcriptions, webhooks,
 };
 use crate::auth::session_store::SESSION_COOKIE;
 use crate::domain::ErrorCode;
@@ -95,6 +95,10 @@ const INVITE: &str = "invite_token";
         questions::list,
         questions::create,
         questions::update,
+        transcriptions::create,
+        transcriptions::list,
+        transcriptions::get,
+        transcriptions::delete,
         webhooks::list,
         webhooks::create,
         webhooks::get,

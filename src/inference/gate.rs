@@ -5,6 +5,7 @@
 //! background work (assessments), which also waits while a live turn has paused it.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// What a caller of [`ComputeGate::lock`] is about to compute, most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,6 +92,34 @@ impl ComputeGate {
         }
     }
 
+    /// [`ComputeGate::lock`], giving up after `timeout` (a worker that must also watch its own
+    /// queue waits a little at a time).
+    pub fn lock_timeout(&self, priority: Priority, timeout: Duration) -> Option<GateGuard> {
+        let deadline = Instant::now() + timeout;
+        let (state, opened) = &*self.shared;
+        let mut state = lock_state(state);
+        state.waiting[priority as usize] += 1;
+        while !state.may_enter(priority) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                state.waiting[priority as usize] -= 1;
+                drop(state);
+                // Someone less urgent may have been waiting behind this caller.
+                opened.notify_all();
+                return None;
+            }
+            state = opened
+                .wait_timeout(state, left)
+                .map(|(state, _)| state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        state.waiting[priority as usize] -= 1;
+        state.held = true;
+        Some(GateGuard {
+            shared: self.shared.clone(),
+        })
+    }
+
     /// Keeps background work from starting a new piece until the pause is dropped. A live turn
     /// holds one from the end of an answer to the end of the reply: its transcription and
     /// reply run as many gate requests, and background work taking the gate between them
@@ -117,7 +146,6 @@ mod tests {
     use super::*;
     use std::sync::mpsc::{channel, Sender};
     use std::thread::JoinHandle;
-    use std::time::Duration;
 
     /// A thread that takes the gate at `priority`, reports `name`, and holds it briefly.
     fn caller(
@@ -210,6 +238,21 @@ mod tests {
             "background work did not start after the pause ended"
         );
         background.join().unwrap_or(());
+    }
+
+    #[test]
+    fn a_timed_lock_gives_up_while_paused_and_enters_when_free() {
+        let gate = ComputeGate::default();
+        let pause = gate.pause_background();
+        assert!(gate
+            .lock_timeout(Priority::Background, Duration::from_millis(30))
+            .is_none());
+        // Giving up left no waiter behind: a reply still enters at once.
+        drop(gate.lock(Priority::Reply));
+        drop(pause);
+        assert!(gate
+            .lock_timeout(Priority::Background, Duration::from_millis(30))
+            .is_some());
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! 30 s window at a time, the one with the fewest windows left first, so a short answer is
 //! never stuck behind a long one (most answers are one window: then it is first come, first
 //! served).
+//!
+//! Batch transcriptions (uploaded recordings) come as background jobs: one is served only when
+//! no live transcription is waiting, a window at a time, and takes the compute gate at
+//! background priority, so a live answer waits for at most the one window already running.
+//! While the gate keeps it out (a live turn paused background work) the worker keeps watching
+//! its queue, so a live request is never stuck behind a background job waiting for the gate.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -15,6 +21,8 @@ use crate::speech::whisper::{Transcript, Transcription, WhisperEngine};
 
 struct Job {
     samples: Vec<f32>,
+    /// A batch transcription: served after every live one, at background priority.
+    background: bool,
     reply: oneshot::Sender<Result<Transcript, InferenceError>>,
     span: tracing::Span,
     queued_at: Instant,
@@ -35,6 +43,7 @@ struct Active {
 pub struct SpeechWorker {
     jobs: Sender<Job>,
     stats: Arc<WorkerStats>,
+    background_stats: Arc<WorkerStats>,
     capacity: usize,
 }
 
@@ -49,7 +58,11 @@ impl SpeechWorker {
     ) -> std::io::Result<Self> {
         let (jobs, queue) = channel::<Job>();
         let stats = Arc::new(WorkerStats::default());
-        let counted = stats.clone();
+        let background_stats = Arc::new(WorkerStats::default());
+        let counted = Counters {
+            live: stats.clone(),
+            background: background_stats.clone(),
+        };
         std::thread::Builder::new()
             .name("viva-speech".into())
             .spawn(move || {
@@ -59,24 +72,46 @@ impl SpeechWorker {
         Ok(Self {
             jobs,
             stats,
+            background_stats,
             capacity: capacity.max(1),
         })
     }
 
     /// Transcribes 16 kHz mono samples.
     pub async fn transcribe(&self, samples: Vec<f32>) -> Result<Transcript, InferenceError> {
+        if !self.stats.try_queue(self.capacity) {
+            return Err(InferenceError::Busy("speech"));
+        }
+        self.send(samples, false, &self.stats).await
+    }
+
+    /// Transcribes 16 kHz mono samples as background work (a batch transcription's piece):
+    /// after every live transcription, window by window. Not limited by the worker's capacity:
+    /// the caller bounds how many it sends (the batch queue sends one piece at a time).
+    pub async fn transcribe_background(
+        &self,
+        samples: Vec<f32>,
+    ) -> Result<Transcript, InferenceError> {
+        self.background_stats.queued();
+        self.send(samples, true, &self.background_stats).await
+    }
+
+    async fn send(
+        &self,
+        samples: Vec<f32>,
+        background: bool,
+        stats: &WorkerStats,
+    ) -> Result<Transcript, InferenceError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             samples,
+            background,
             reply,
             span: tracing::Span::current(),
             queued_at: Instant::now(),
         };
-        if !self.stats.try_queue(self.capacity) {
-            return Err(InferenceError::Busy("speech"));
-        }
         if self.jobs.send(job).is_err() {
-            self.stats.unqueued();
+            stats.unqueued();
             return Err(InferenceError::Stopped("speech"));
         }
         answer
@@ -90,10 +125,34 @@ impl SpeechWorker {
     pub fn stats(&self) -> WorkerSnapshot {
         self.stats.snapshot()
     }
+
+    /// What the worker has done for batch transcriptions (background jobs).
+    pub fn background_stats(&self) -> WorkerSnapshot {
+        self.background_stats.snapshot()
+    }
 }
 
+/// The worker's counters: live and background jobs apart.
+struct Counters {
+    live: Arc<WorkerStats>,
+    background: Arc<WorkerStats>,
+}
+
+impl Counters {
+    fn of(&self, job: &Job) -> &WorkerStats {
+        if job.background {
+            self.background.as_ref()
+        } else {
+            self.live.as_ref()
+        }
+    }
+}
+
+/// How long a background window waits for the gate before the worker looks at its queue again.
+const BACKGROUND_POLL: Duration = Duration::from_millis(20);
+
 /// Serves `queue` until every sender is gone and the last transcription is done.
-fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &WorkerStats, queue: &Receiver<Job>) {
+fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &Counters, queue: &Receiver<Job>) {
     let mut active: Vec<Active> = Vec::new();
     loop {
         if active.is_empty() {
@@ -107,24 +166,27 @@ fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &WorkerStats, queue:
         active.retain(|a| {
             let gone = a.job.reply.is_closed();
             if gone {
-                stats.finished(a.job.queued_at.elapsed(), a.busy, 0);
+                stats
+                    .of(&a.job)
+                    .finished(a.job.queued_at.elapsed(), a.busy, 0);
             }
             !gone
         });
-        // The fewest windows left goes first; among equals, the earliest (`min_by_key` keeps
-        // the first of equal keys, and requests are in arrival order).
-        let Some(next) = active
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, a)| a.transcription.windows_left())
-            .map(|(index, _)| index)
-        else {
+        let Some(next) = next_job(&active) else {
             continue;
         };
         let active_len = active.len();
         let current = &mut active[next];
+        let compute = if current.job.background {
+            // Live work may come while the gate keeps this one out: look at the queue again.
+            match gate.lock_timeout(Priority::Background, BACKGROUND_POLL) {
+                Some(compute) => compute,
+                None => continue,
+            }
+        } else {
+            gate.lock(Priority::Transcription)
+        };
         let result = current.job.span.in_scope(|| {
-            let _compute = gate.lock(Priority::Transcription);
             let started = Instant::now();
             current
                 .waited
@@ -133,21 +195,34 @@ fn serve(engine: &WhisperEngine, gate: &ComputeGate, stats: &WorkerStats, queue:
             current.busy += started.elapsed();
             tracing::debug!(
                 waiting = active_len,
+                background = current.job.background,
                 window_ms = started.elapsed().as_millis(),
                 "speech window"
             );
             result
         });
+        drop(compute);
         if result.is_err() || current.transcription.is_done() {
             let done = active.remove(next);
             let waited = done.waited.unwrap_or_default();
-            stats.finished(waited, done.busy, 0);
+            stats.of(&done.job).finished(waited, done.busy, 0);
             let answer = result
                 .map(|()| done.transcription.finish())
                 .map_err(InferenceError::from);
             let _ = done.job.reply.send(answer);
         }
     }
+}
+
+/// The transcription whose window runs next: live ones before background ones; among those,
+/// the fewest windows left, and among equals the earliest (`min_by_key` keeps the first of
+/// equal keys, and requests are in arrival order).
+fn next_job(active: &[Active]) -> Option<usize> {
+    active
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, a)| (a.job.background, a.transcription.windows_left()))
+        .map(|(index, _)| index)
 }
 
 impl Active {

@@ -48,6 +48,14 @@ pub enum AudioError {
     OddPcmLength(usize),
     #[error("resampling failed: {0}")]
     Resample(String),
+    #[error(
+        "not a recording viva reads: send WAV, FLAC, MP3, Ogg (Vorbis or Opus) or WebM (Opus or Vorbis)"
+    )]
+    NotAudio,
+    #[error("{0}")]
+    UnsupportedCodec(String),
+    #[error("the recording is longer than the limit of {}", humantime::format_duration(*.limit))]
+    LongerThan { limit: std::time::Duration },
 }
 
 /// Reads a WAV file as 16 kHz mono samples in [-1, 1].
@@ -83,42 +91,119 @@ pub fn resample_to_16k(samples: &[f32], rate: u32) -> Result<Vec<f32>, AudioErro
         return Err(AudioError::SampleRate(rate));
     }
     check_duration(samples.len() as u64, rate)?;
-    if samples.iter().any(|s| !s.is_finite()) {
-        return Err(AudioError::NonFinite);
-    }
-    // Far out of range, the resampler's FFT overflows to NaN and rubato panics on it.
-    if samples.iter().any(|s| s.abs() > 1.0) {
-        return Err(AudioError::OutOfRange);
-    }
-    let target = SAMPLE_RATE as u32;
-    if rate == target || samples.is_empty() {
-        return Ok(samples.to_vec());
+    let mut resampler = Resampler16k::new(rate)?;
+    resampler.push(samples)?;
+    resampler.finish()
+}
+
+/// [`resample_to_16k`] fed piece by piece: a decoder hands it each packet's samples and only
+/// the 16 kHz result is kept (an hour at 48 kHz never sits in memory whole).
+pub struct Resampler16k {
+    rate: u32,
+    /// `None` when the input is already 16 kHz.
+    inner: Option<FftFixedInOut<f32>>,
+    chunk_in: usize,
+    pending: Vec<f32>,
+    output: Vec<f32>,
+    resampled: Vec<f32>,
+    /// Output samples still to drop at the start (the resampler's delay).
+    delay_left: usize,
+    /// Input samples pushed so far.
+    pushed: u64,
+}
+
+impl Resampler16k {
+    pub fn new(rate: u32) -> Result<Self, AudioError> {
+        if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+            return Err(AudioError::SampleRate(rate));
+        }
+        let (inner, chunk_in, output, delay_left) = if rate == SAMPLE_RATE as u32 {
+            (None, 0, Vec::new(), 0)
+        } else {
+            let resampler =
+                FftFixedInOut::<f32>::new(rate as usize, SAMPLE_RATE, chunk_size(rate), 1)
+                    .map_err(|e| AudioError::Resample(e.to_string()))?;
+            let chunk_in = resampler.input_frames_next();
+            let output = vec![0.0f32; resampler.output_frames_max()];
+            let delay = resampler.output_delay();
+            (Some(resampler), chunk_in, output, delay)
+        };
+        Ok(Self {
+            rate,
+            inner,
+            chunk_in,
+            pending: Vec::new(),
+            output,
+            resampled: Vec::new(),
+            delay_left,
+            pushed: 0,
+        })
     }
 
-    let mut resampler = FftFixedInOut::<f32>::new(rate as usize, SAMPLE_RATE, chunk_size(rate), 1)
-        .map_err(|e| AudioError::Resample(e.to_string()))?;
-    let delay = resampler.output_delay();
-    let wanted = (samples.len() as u64 * u64::from(target)).div_ceil(u64::from(rate)) as usize;
-    let chunk_in = resampler.input_frames_next();
-    let mut input = vec![0.0f32; chunk_in];
-    let mut output = vec![0.0f32; resampler.output_frames_max()];
-    let mut resampled = Vec::with_capacity(wanted + delay + output.len());
-    let mut position = 0;
-    // Past the end of the audio the input is zeros, which flushes the resampler's delay line.
-    while resampled.len() < wanted + delay {
-        let rest = samples.get(position..).unwrap_or_default();
-        let available = rest.len().min(chunk_in);
-        input[..available].copy_from_slice(&rest[..available]);
-        input[available..].fill(0.0);
-        position += chunk_in;
-        let (_, written) = resampler
-            .process_into_buffer(&[&input], &mut [&mut output], None)
-            .map_err(|e| AudioError::Resample(e.to_string()))?;
-        resampled.extend_from_slice(&output[..written]);
+    /// Input samples pushed so far.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
     }
-    resampled.drain(..delay);
-    resampled.truncate(wanted);
-    Ok(resampled)
+
+    /// Adds samples in [-1, 1] (NaN, infinities and far out-of-range values are refused: the
+    /// resampler's FFT overflows to NaN on them and rubato panics).
+    pub fn push(&mut self, samples: &[f32]) -> Result<(), AudioError> {
+        if samples.iter().any(|s| !s.is_finite()) {
+            return Err(AudioError::NonFinite);
+        }
+        if samples.iter().any(|s| s.abs() > 1.0) {
+            return Err(AudioError::OutOfRange);
+        }
+        self.pushed += samples.len() as u64;
+        if self.inner.is_none() {
+            self.resampled.extend_from_slice(samples);
+            return Ok(());
+        }
+        self.pending.extend_from_slice(samples);
+        let mut start = 0;
+        while self.pending.len() - start >= self.chunk_in {
+            let end = start + self.chunk_in;
+            let chunk = std::mem::take(&mut self.pending);
+            let result = self.process(&chunk[start..end]);
+            self.pending = chunk;
+            result?;
+            start = end;
+        }
+        self.pending.drain(..start);
+        Ok(())
+    }
+
+    fn process(&mut self, chunk: &[f32]) -> Result<(), AudioError> {
+        let Some(resampler) = self.inner.as_mut() else {
+            return Ok(());
+        };
+        let (_, written) = resampler
+            .process_into_buffer(&[chunk], &mut [&mut self.output], None)
+            .map_err(|e| AudioError::Resample(e.to_string()))?;
+        let skip = self.delay_left.min(written);
+        self.delay_left -= skip;
+        self.resampled
+            .extend_from_slice(&self.output[skip..written]);
+        Ok(())
+    }
+
+    /// The 16 kHz samples: `ceil(pushed * 16000 / rate)` of them, aligned with the input.
+    pub fn finish(mut self) -> Result<Vec<f32>, AudioError> {
+        let target = SAMPLE_RATE as u64;
+        let wanted = (self.pushed * target).div_ceil(u64::from(self.rate)) as usize;
+        if self.inner.is_some() && self.pushed > 0 {
+            // Past the end of the audio the input is zeros, which flushes the delay line.
+            let mut input = std::mem::take(&mut self.pending);
+            input.resize(self.chunk_in, 0.0);
+            let zeros = vec![0.0f32; self.chunk_in];
+            self.process(&input)?;
+            while self.resampled.len() < wanted {
+                self.process(&zeros)?;
+            }
+        }
+        self.resampled.truncate(wanted);
+        Ok(self.resampled)
+    }
 }
 
 /// Input frames per resampler chunk: about `RESAMPLE_CHUNK`, a whole number of the ratio's

@@ -1,8 +1,11 @@
-//! Speech: audio input (`audio`), log-mel features (`mel`), the speech model that reads them,
+//! Speech: audio input (`audio`, and uploaded recordings in `decode`), cutting long audio at
+//! its silences (`segment`), log-mel features (`mel`), the speech model that reads them,
 //! and voice activity / turn endpointing (`vad`).
 
 pub mod audio;
+pub mod decode;
 pub mod mel;
+pub mod segment;
 pub mod vad;
 pub mod wer;
 pub mod whisper;

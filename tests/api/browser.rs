@@ -160,7 +160,7 @@ pub(crate) async fn log_in(page: &mut Page<impl Socket>, app: &TestApp, email: &
 
 /// What the fake microphone plays (it loops): 0.5 s of silence, `recording` (16 kHz), 4 s of
 /// silence (long enough for the server to hear the answer end).
-fn microphone(recording: &std::path::Path) -> PathBuf {
+pub(crate) fn microphone(recording: &std::path::Path) -> PathBuf {
     let speech = viva::speech::audio::read_wav(recording)
         .unwrap_or_else(|e| panic!("{}: {e}", recording.display()));
     let mut padded = vec![0.0; 8_000];
@@ -176,7 +176,10 @@ fn microphone(recording: &std::path::Path) -> PathBuf {
 }
 
 /// A browser whose microphone plays `microphone`, allowed without asking.
-async fn with_microphone(chromium: &std::path::Path, microphone: &std::path::Path) -> Browser {
+pub(crate) async fn with_microphone(
+    chromium: &std::path::Path,
+    microphone: &std::path::Path,
+) -> Browser {
     Browser::launch_with(
         chromium,
         &[

@@ -118,6 +118,25 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
 }
 
+impl TestApp {
+    /// Stops this server and starts another with the real models on the same database and
+    /// data directory, as `viva serve` started again after a stop; `None` when the models
+    /// cannot be had.
+    pub async fn restart_live(mut self) -> Option<TestApp> {
+        let engines = shared_engines()?;
+        self.handle.stop(true).await;
+        let data_dir =
+            std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        let postgres = self.postgres.take();
+        let mut settings = test_settings(data_dir.path());
+        settings.test_hooks = true;
+        if let Some(db) = &postgres {
+            settings.database_url = Some(DatabaseUrl::parse(&db.url).expect("valid url"));
+        }
+        Some(start_app(settings, postgres, data_dir, Some(engines)).await)
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();

@@ -13,6 +13,7 @@
 //! Linux only (it reads `/proc`). Run it with `cargo test -j 1 --test hostile`; set
 //! `HOSTILE_ONLY=<part of a case's name>` to run only the matching cases.
 
+mod audio;
 mod corpus;
 mod files;
 mod net;
@@ -211,6 +212,8 @@ fn viva(data_dir: &Path, models: Option<&viva::fetch::DefaultModels>) -> Command
         // several live ones: the per-user caps are not what it tests.
         .env("VIVA_MAX_INTERVIEWS_PER_HOUR", "100000")
         .env("VIVA_MAX_LIVE_INTERVIEWS_PER_USER", "1000")
+        // Recordings that decode are queued: the queue's own limit is tested elsewhere.
+        .env("VIVA_TRANSCRIPTION_QUEUE", "1000")
         .env(
             "VIVA_STATIC_DIR",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),

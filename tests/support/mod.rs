@@ -21,11 +21,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+mod encoders;
 mod models;
 mod oidc;
 mod receiver;
 mod smtp;
 mod variants;
+#[allow(unused_imports)]
+pub use encoders::*;
 #[allow(unused_imports)]
 pub use models::*;
 #[allow(unused_imports)]
