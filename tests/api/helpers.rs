@@ -157,6 +157,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         reader_program: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_viva"))),
         // Tests hold many interviews at once; the node's capacity has its own test.
         max_live_interviews: 0,
+        // Tests that expire invites call the sweep themselves (the webhook tests shorten it).
+        invite_sweep_interval: std::time::Duration::from_secs(3600),
         ..Settings::default()
     }
 }
