@@ -153,7 +153,7 @@ impl ApiKeys {
             return Err(ApiKeyError::TooMany);
         }
         let key = new_key();
-        let scopes = ApiScope::parse_list(&ApiScope::join(&new.scopes))?;
+        let scopes = ApiScope::normalized(&new.scopes);
         let row = ApiKeyRow {
             id: ApiKeyId::random(),
             user_id: owner.id.clone(),

@@ -135,22 +135,6 @@ pub async fn endpoints_of(
     })
 }
 
-/// The owner's enabled endpoints (whatever they subscribe to: `events` is JSON).
-pub async fn enabled_endpoints_of(
-    conn: &mut DbConn,
-    owner_id: &UserId,
-) -> Result<Vec<EndpointRow>, DbError> {
-    db_run!(conn, {
-        Ok(webhook_endpoints::table
-            .filter(webhook_endpoints::owner_id.eq(owner_id))
-            .filter(webhook_endpoints::enabled.eq(true))
-            .order((webhook_endpoints::created_at, webhook_endpoints::id))
-            .select(EndpointRow::as_select())
-            .load(conn)
-            .await?)
-    })
-}
-
 pub async fn update_endpoint(
     conn: &mut DbConn,
     id: &WebhookEndpointId,

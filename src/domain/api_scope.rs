@@ -51,15 +51,20 @@ impl ApiScope {
 
     /// Parses a space-separated list (as stored): duplicates are dropped, order is `ALL`'s.
     pub fn parse_list(raw: &str) -> Result<Vec<Self>, Invalid> {
-        let mut scopes = Vec::new();
-        for word in raw.split_whitespace() {
-            let scope = Self::parse(word)?;
-            if !scopes.contains(&scope) {
-                scopes.push(scope);
-            }
-        }
-        scopes.sort_by_key(|s| Self::ALL.iter().position(|a| a == s));
-        Ok(scopes)
+        let scopes = raw
+            .split_whitespace()
+            .map(Self::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::normalized(&scopes))
+    }
+
+    /// `scopes` without duplicates, in `ALL`'s order.
+    pub fn normalized(scopes: &[Self]) -> Vec<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|s| scopes.contains(s))
+            .collect()
     }
 
     /// The stored form of `scopes`: space-separated.

@@ -117,7 +117,12 @@ struct ApiDoc;
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "api",
     responses((status = 200, description = "The OpenAPI 3.1 description of this API", content_type = "application/json", body = Object)))]
 pub async fn openapi_json() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().json(document())
+    // The same for the process's whole life: built once, at the first request.
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| serde_json::to_string(&document()).unwrap_or_default());
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.as_str())
 }
 
 /// The whole description, with security, error answers and operation ids from `routes`.
@@ -181,7 +186,7 @@ fn describe(mut doc: utoipa::openapi::OpenApi, routes: &[RouteInfo]) -> utoipa::
 }
 
 /// The operation of `item` for `method`, when the item describes one.
-pub fn operation_mut<'a>(
+fn operation_mut<'a>(
     item: &'a mut PathItem,
     method: &actix_web::http::Method,
 ) -> Option<&'a mut Operation> {

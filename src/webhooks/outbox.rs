@@ -46,12 +46,12 @@ pub async fn emit(
     data: Value,
     dedupe_key: Option<&str>,
 ) -> Result<usize, DbError> {
-    let endpoints = db::webhooks::enabled_endpoints_of(conn, owner_id).await?;
+    let endpoints = db::webhooks::endpoints_of(conn, owner_id).await?;
     let now = db::now();
     let mut queued = 0;
     for endpoint in endpoints
         .iter()
-        .filter(|endpoint| subscribes(&endpoint.events, event))
+        .filter(|endpoint| endpoint.enabled && subscribes(&endpoint.events, event))
     {
         let row = message(endpoint.id.clone(), event, data.clone(), now);
         let row = MessageRow {
