@@ -1,11 +1,19 @@
 //! What happens in interviews, as it happens: a link opened, an interview started, an answer
-//! given, an interview ended. Job pages follow it live (server-sent events); the completion
-//! email is sent from it. In-process: each node sees its own sessions' activity.
+//! given, an interview ended. Job pages follow it live (server-sent events) on every node: what
+//! happens here is also told to the other nodes of the deployment (`crate::cluster`), and what
+//! they tell arrives here. The completion email is sent from it by the node where the interview
+//! ended.
 
-use crate::domain::InterviewId;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+use crate::cluster::Bus;
+use crate::domain::InterviewId;
+
+/// The cluster topic activity travels under.
+const TOPIC: &str = "activity";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// A candidate was added, or got a new link.
@@ -18,33 +26,48 @@ pub enum ActivityKind {
     Ended,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     pub interview_id: InterviewId,
     pub kind: ActivityKind,
+    /// It happened on this node (not on another one that told us).
+    #[serde(skip, default)]
+    pub here: bool,
 }
 
 /// Cheap to clone; publishing never blocks (a slow follower misses events and reloads).
 #[derive(Clone)]
 pub struct ActivityFeed {
     sender: broadcast::Sender<Activity>,
+    bus: Bus,
 }
 
 impl Default for ActivityFeed {
     fn default() -> Self {
-        Self {
-            sender: broadcast::channel(256).0,
-        }
+        Self::new(Bus::single_node())
     }
 }
 
 impl ActivityFeed {
+    /// A feed that also carries the activity of the other nodes on `bus`.
+    pub fn new(bus: Bus) -> Self {
+        let sender = broadcast::channel(256).0;
+        let from_others = sender.clone();
+        bus.on_message(TOPIC, move |activity: Activity| {
+            // No follower is not an error.
+            let _ = from_others.send(activity);
+        });
+        Self { sender, bus }
+    }
+
     pub fn publish(&self, interview_id: &InterviewId, kind: ActivityKind) {
-        // No follower is not an error.
-        let _ = self.sender.send(Activity {
+        let activity = Activity {
             interview_id: interview_id.to_owned(),
             kind,
-        });
+            here: true,
+        };
+        self.bus.tell_others(TOPIC, &activity);
+        let _ = self.sender.send(activity);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Activity> {

@@ -250,6 +250,29 @@ settings! {
         },
         help: "How long a live interview waits for its browser to come back after the connection drops (a reload resumes at once); 1s to 1h. Later connections resume from the database.",
     },
+    node_name: Option<String> {
+        env: "VIVA_NODE_NAME",
+        default: None,
+        shown: "(HOSTNAME:PORT)",
+        parse: |value| parse_node_name(value).map(Some),
+        help: "This node's name among the nodes sharing one PostgreSQL (it holds interview leases under it); unique per node and the same across its restarts. 1 to 100 letters, digits and . _ : -.",
+    },
+    interview_lease: Duration {
+        env: "VIVA_INTERVIEW_LEASE",
+        default: Duration::from_secs(15),
+        shown: "15s",
+        parse: |value| {
+            parse_duration_within(value, Duration::from_secs(1), Duration::from_secs(300))
+        },
+        help: "With several nodes on PostgreSQL, how long a node's claim on a live interview lasts unless renewed (three times per lease): after a node dies its interviews resume elsewhere within this; 1s to 5m.",
+    },
+    drain_timeout: Duration {
+        env: "VIVA_DRAIN_TIMEOUT",
+        default: Duration::from_secs(600),
+        shown: "10m",
+        parse: |value| parse_duration_within(value, Duration::ZERO, Duration::from_secs(24 * 3600)),
+        help: "On SIGTERM/SIGINT, how long live interviews may go on before they are handed over to another node (their pages reconnect); 0 hands them over at once. A second signal hands them over at once too.",
+    },
     fetch_models: bool {
         env: "VIVA_FETCH_MODELS",
         default: true,
@@ -1020,6 +1043,14 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
         return Err("must be at most 3650 days".into());
     }
     Ok(duration)
+}
+
+fn parse_node_name(value: &str) -> Result<String, String> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    if value.is_empty() || value.len() > 100 || !value.chars().all(valid) {
+        return Err("expected 1 to 100 letters, digits and . _ : -".into());
+    }
+    Ok(value.to_owned())
 }
 
 fn parse_duration_within(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {

@@ -112,6 +112,10 @@ pub enum AppError {
     /// a new one would make every interview slow.
     #[error("this server is holding as many live interviews as it can right now; try again in a few minutes")]
     ServerFull(Duration),
+    /// This node is shutting down and starts no new live interview: the next try reaches
+    /// another node.
+    #[error("this server is shutting down; try again in a moment")]
+    Draining,
     /// Too much work of one kind at once on this server (password hashing, reading uploads):
     /// try again soon.
     #[error("the server is busy; try again in {} seconds", retry_after_secs(.0))]
@@ -210,6 +214,7 @@ impl AppError {
             Self::TooManyLiveInterviews { .. } => ErrorCode::TooManyLiveInterviews,
             Self::Busy(_) => ErrorCode::ServerBusy,
             Self::ServerFull(_) => ErrorCode::ServerFull,
+            Self::Draining => ErrorCode::Draining,
             Self::InterviewClosed(_) => ErrorCode::InterviewClosed,
             Self::ModelsUnavailable => ErrorCode::ModelsUnavailable,
             Self::InviteInvalid(_) => ErrorCode::InviteInvalid,
@@ -277,6 +282,7 @@ impl ResponseError for AppError {
             | Self::ModelsUnavailable
             | Self::Busy(_)
             | Self::ServerFull(_)
+            | Self::Draining
             | Self::TranscriptionQueueFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -312,6 +318,9 @@ impl ResponseError for AppError {
                 for (name, value) in rate_limit_headers(quota) {
                     response.insert_header((name, value));
                 }
+            }
+            Self::Draining => {
+                response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::MetricsToken => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -6,8 +6,8 @@
 //! - services: `auth` (accounts, sessions, rate limits), `interview` (the interview itself),
 //!   `hiring` (jobs, candidates, invites, emails), `webhooks` (signed event delivery);
 //! - runtime: `config` (settings), `inference` (the worker threads that own the models),
-//!   `telemetry` (logs and metrics), `activity` (the live feed of interview events), `mail`
-//!   (sending email);
+//!   `telemetry` (logs and metrics), `activity` (the live feed of interview events), `cluster`
+//!   (what the nodes of one deployment tell each other), `mail` (sending email);
 //! - engines: `db` (persistence), `llm` (the language model), `speech` (audio, log-mel
 //!   features, speech recognition), `embedding` (the sentence encoder), `fetch` (getting and
 //!   converting model files), `resume` (reading uploaded resumes);
@@ -17,6 +17,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -11,10 +11,10 @@ use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_session::storage::RedisSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::TracingLogger;
 
 use crate::activity::ActivityFeed;
@@ -23,14 +23,17 @@ use crate::auth::hashing::{HashLimits, Hasher, HashingError};
 use crate::auth::oidc::Oidc;
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::{Accounts, ApiKeys, EmailCodes, Logins};
+use crate::cluster::Bus;
 use crate::config::{parse_secret_key, SessionStoreKind, Settings};
-use crate::db::{self, DbError, DbPool, PoolOptions};
+use crate::db::{self, DatabaseUrl, DbError, DbPool, PoolOptions};
 use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::http::{self, middleware as mw};
 use crate::inference::Engines;
 use crate::interview::catalog::Bank;
 use crate::interview::live::writer::cache_follow_up_prompt_in_background;
-use crate::interview::live::{SessionDeps, SessionRegistry};
+use crate::interview::live::{
+    follow_revoked_invites, HandOver, Leases, SessionDeps, SessionRegistry,
+};
 use crate::mail::Mailer;
 use crate::resume::reader::{ReaderLimits, ResumeReader};
 use crate::state::{AppState, Limits};
@@ -77,6 +80,9 @@ pub struct Application {
     metrics: Option<(Server, SocketAddr)>,
     /// The webhook delivery worker, stopped after the server.
     webhooks: WorkerHandle,
+    /// The live interviews, drained on SIGTERM/SIGINT.
+    live: Option<Arc<SessionDeps>>,
+    drain_timeout: Duration,
 }
 
 impl Application {
@@ -137,8 +143,10 @@ impl Application {
             ),
         };
 
+        let node = node_name(&settings, addr);
+        let bus = Bus::for_database(&pool, postgres_url(&database), &node);
         let mailer = Mailer::from_settings(&settings)?;
-        let activity = ActivityFeed::default();
+        let activity = ActivityFeed::new(bus.clone());
         crate::hiring::email::spawn_completion_notices(
             pool.clone(),
             mailer.clone(),
@@ -204,6 +212,7 @@ impl Application {
                 key.clone(),
                 accounts.clone(),
                 settings.session_absolute_timeout,
+                bus.clone(),
             ),
             accounts,
             oidc,
@@ -211,10 +220,13 @@ impl Application {
             metrics,
             live: engines.map(|engines| {
                 cache_follow_up_prompt_in_background(engines.llm.clone());
+                let registry = SessionRegistry::with_capacity(settings.max_live_interviews);
+                follow_revoked_invites(&bus, registry.clone());
                 Arc::new(SessionDeps {
                     pool: pool.clone(),
                     engines,
-                    registry: SessionRegistry::with_capacity(settings.max_live_interviews),
+                    registry,
+                    leases: Leases::new(pool.clone(), &node, settings.interview_lease),
                     turn: settings.turn_settings(),
                     grace: settings.interview_grace,
                     test_hooks: settings.test_hooks,
@@ -224,10 +236,13 @@ impl Application {
             public_url: public_url.clone(),
             mailer,
             activity,
+            bus,
+            node: node.clone(),
             resume_reader: resume_reader(&settings)?,
             pool: pool.clone(),
             settings: settings.clone(),
         });
+        let live = state.live.clone();
         let allowed_origins = web::Data::new(allowed_origins);
         let idle = cookie_duration(settings.session_idle_timeout);
         let max_body = settings.max_body_bytes;
@@ -285,6 +300,8 @@ impl Application {
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind { addr, source })?
+        // SIGTERM and SIGINT drain the node first: see `drain_on_signal`.
+        .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout.as_secs());
         if settings.workers > 0 {
             server = server.workers(settings.workers);
@@ -303,7 +320,7 @@ impl Application {
             api_keys,
             settings.api_key_usage_retention,
         );
-        tracing::info!(%addr, %public_url, "viva listening");
+        tracing::info!(%addr, %public_url, node, "viva listening");
         match &metrics {
             Some((_, metrics_addr)) => tracing::info!(%metrics_addr, "metrics at /metrics"),
             None if metrics_on_main_port => {
@@ -319,6 +336,8 @@ impl Application {
             public_url,
             metrics,
             webhooks,
+            live,
+            drain_timeout: settings.drain_timeout,
         })
     }
 
@@ -345,10 +364,16 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish within
-    /// shutdown_timeout) or until stopped through [`Application::handle`].
-    /// The webhook worker stops after the server, once its deliveries in flight are recorded.
+    /// Serves until SIGINT/SIGTERM (drained, see [`drain_on_signal`], then graceful: in-flight
+    /// requests finish within shutdown_timeout) or until stopped through
+    /// [`Application::handle`]. The webhook worker stops after the server, once its deliveries
+    /// in flight are recorded.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let drain = actix_web::rt::spawn(drain_on_signal(
+            self.server.handle(),
+            self.live.clone(),
+            self.drain_timeout,
+        ));
         let served = match self.metrics {
             None => self.server.await,
             Some((metrics, _)) => {
@@ -360,8 +385,109 @@ impl Application {
                 served
             }
         };
+        drain.abort();
+        if let Some(live) = &self.live {
+            match live.leases.release_all().await {
+                Ok(0) => {}
+                Ok(released) => tracing::info!(released, "interview leases given up"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "interview leases not given up; they run out by themselves")
+                }
+            }
+        }
         self.webhooks.stop().await;
         served
+    }
+}
+
+/// On SIGTERM or SIGINT: the node starts no new live interview (the WebSocket answers 503
+/// `draining`, which the load balancer passes on to another node, and `/readyz` says 503), lets
+/// the live ones go on until they end or `drain_timeout` passes (or a second signal comes),
+/// then hands the rest over (their pages reconnect to another node, which takes the released
+/// leases) and stops the server.
+async fn drain_on_signal(server: ServerHandle, live: Option<Arc<SessionDeps>>, timeout: Duration) {
+    shutdown_signal().await;
+    let Some(live) = live else {
+        tracing::info!("shutting down");
+        server.stop(true).await;
+        return;
+    };
+    live.registry.drain();
+    tracing::info!(
+        live_interviews = live.registry.live(),
+        ?timeout,
+        "shutting down: no new interviews; live ones may finish first"
+    );
+    let all_ended = async {
+        while live.registry.live() > 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    tokio::select! {
+        () = all_ended => {}
+        () = tokio::time::sleep(timeout) => tracing::info!("drain timeout reached"),
+        () = shutdown_signal() => tracing::info!("second signal"),
+    }
+    let sessions = live.registry.sessions();
+    if !sessions.is_empty() {
+        tracing::info!(
+            count = sessions.len(),
+            "handing the live interviews over to other nodes"
+        );
+    }
+    for session in &sessions {
+        session.do_send(HandOver);
+    }
+    // Their sockets close and their leases are given up (each a short database write).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !live.registry.sessions().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.stop(true).await;
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `node_name`, or this host's name and the port it serves on (two nodes on one host differ by
+/// port, and a node restarted on its port keeps its name).
+fn node_name(settings: &Settings, addr: SocketAddr) -> String {
+    settings.node_name.clone().unwrap_or_else(|| {
+        let host = hostname::get()
+            .ok()
+            .and_then(|name| name.into_string().ok())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}:{}", addr.port())
+    })
+}
+
+fn postgres_url(database: &DatabaseUrl) -> Option<SecretString> {
+    match database {
+        DatabaseUrl::Postgres(url) => Some(url.clone()),
+        DatabaseUrl::Sqlite(_) => None,
     }
 }
 

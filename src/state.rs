@@ -6,6 +6,7 @@ use crate::activity::ActivityFeed;
 use crate::auth::oidc::Oidc;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::{Accounts, ApiKeys, EmailCodes, Logins};
+use crate::cluster::Bus;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::interview::live::SessionDeps;
@@ -35,6 +36,10 @@ pub struct AppState {
     pub public_url: String,
     pub mailer: Mailer,
     pub activity: ActivityFeed,
+    /// What this node tells the other nodes of the deployment, and hears from them.
+    pub bus: Bus,
+    /// This node's name among them (`node_name`).
+    pub node: String,
     /// Reads uploaded resumes' text in child processes.
     pub resume_reader: ResumeReader,
     /// Batch transcription of uploaded recordings.

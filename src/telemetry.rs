@@ -203,6 +203,8 @@ pub struct Metrics {
     http_seconds: HistogramVec,
     live_interviews: IntGauge,
     live_capacity: IntGauge,
+    live_free: IntGauge,
+    draining: IntGauge,
     live_refused: IntCounterVec,
     model_in_queue: IntGaugeVec,
     model_requests: IntCounterVec,
@@ -240,11 +242,19 @@ impl Metrics {
     }
 
     /// Records the node's live interviews and its capacity (0: no limit), read at scrape time.
-    pub fn set_live_interviews(&self, live: usize, capacity: usize) {
-        self.live_interviews
-            .set(i64::try_from(live).unwrap_or(i64::MAX));
-        self.live_capacity
-            .set(i64::try_from(capacity).unwrap_or(i64::MAX));
+    /// This node's live interviews, its capacity (0: no limit), and whether it is draining
+    /// (taking no new ones).
+    pub fn set_live_interviews(&self, live: usize, capacity: usize, draining: bool) {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.live_interviews.set(count(live));
+        self.live_capacity.set(count(capacity));
+        let free = match (draining, capacity) {
+            (true, _) => 0,
+            (false, 0) => -1,
+            (false, capacity) => count(capacity.saturating_sub(live)),
+        };
+        self.live_free.set(free);
+        self.draining.set(i64::from(draining));
     }
 
     /// Counts one webhook delivery attempt by what it led to: `delivered`, `retrying` (failed,
@@ -354,12 +364,26 @@ impl Metrics {
                 "Most live interviews this node starts (max_live_interviews; 0: no limit)",
             ),
         );
+        let live_free = registered(
+            &registry,
+            IntGauge::new(
+                "live_interviews_free",
+                "New live interviews this node would start now (capacity minus live; 0 while draining; -1: no limit)",
+            ),
+        );
+        let draining = registered(
+            &registry,
+            IntGauge::new(
+                "draining",
+                "1 once the node was asked to stop (SIGTERM/SIGINT) and takes no new live interviews",
+            ),
+        );
         let live_refused = registered(
             &registry,
             IntCounterVec::new(
                 Opts::new(
                     "live_interviews_refused_total",
-                    "Live interviews not started, by reason (full: the node's capacity; user_limit: the user's)",
+                    "Live interviews not started, by reason (full: the node's capacity; user_limit: the user's; draining: the node is shutting down)",
                 ),
                 &["reason"],
             ),
@@ -445,6 +469,8 @@ impl Metrics {
             http_seconds,
             live_interviews,
             live_capacity,
+            live_free,
+            draining,
             live_refused,
             model_in_queue,
             model_requests,

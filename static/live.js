@@ -14,6 +14,11 @@ import { capitalize, formatDate, humanize, isClosedStatus, STATUS_LABELS } from 
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+/** Another node runs the interview (it holds its lease): connect again in a moment. */
+const CLOSE_HELD_ELSEWHERE = 4003;
+/** The server is restarting or handed the interview over: connect again at once. */
+const CLOSE_RECONNECT = 1012;
+const RETRY_HELD_ELSEWHERE_MS = 1000;
 const CLOSE_TAKEN_OVER = 4000;
 /** The invite the connection was opened with was revoked, or expired (after an `error` event). */
 const CLOSE_INVITE_ENDED = 4001;
@@ -616,6 +621,15 @@ export function connect() {
       showTakenOver();
       return;
     }
+    if (event.code === CLOSE_HELD_ELSEWHERE) {
+      // Until the other server lets the interview go (or its lease runs out, if it died).
+      scheduleReconnect('The interview is moving to another server.', RETRY_HELD_ELSEWHERE_MS);
+      return;
+    }
+    if (event.code === CLOSE_RECONNECT) {
+      scheduleReconnect('The server is restarting.', 0);
+      return;
+    }
     // A refused upgrade (401, 404, 409, 503) reaches a page only as a failed connection: ask the
     // HTTP API what is wrong before trying again.
     if (!opened) diagnose();
@@ -798,6 +812,10 @@ function onServerError(code, message) {
       return;
     case 'session_restarted':
       setConnection('The session had a problem and was restored. Carry on.');
+      return;
+    // Moving to another server: the close that follows reconnects.
+    case 'held_elsewhere':
+    case 'draining':
       return;
     case 'invite_revoked':
     case 'invite_expired':

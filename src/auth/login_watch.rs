@@ -4,7 +4,8 @@
 //! - on every heartbeat of the stream, the login is checked again exactly as a request would be
 //!   (the session store, then the account: generation, absolute timeout, role), so an end on
 //!   another node, by the CLI, or by expiry is seen within one heartbeat;
-//! - when this node ends a login (logout, logout-all), its streams hear it at once.
+//! - when a node ends a login (logout, logout-all), the streams on it and, through the cluster
+//!   bus, on every other node hear it at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +18,16 @@ use tokio::sync::broadcast;
 use super::login::LoginEntries;
 use super::session_store::{session_id, SessionBackend, SESSION_COOKIE, STORE_UNAVAILABLE};
 use super::{Accounts, User};
+use crate::cluster::Bus;
 use crate::domain::{Role, UserId};
 
 /// Notices of logins this node ended; a stream that misses some (lagged) checks again.
 const NOTICES: usize = 256;
+/// The cluster topic ended logins travel under.
+const TOPIC: &str = "logins";
 
-#[derive(Clone)]
+/// Sessions travel as their [`session_id`] (a hash), never as their key.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Ended {
     /// One session (logout), by its [`session_id`].
     Session(String),
@@ -35,6 +40,7 @@ enum Ended {
 pub struct Logins {
     checker: Arc<Checker>,
     notices: broadcast::Sender<Ended>,
+    bus: Bus,
 }
 
 struct Checker {
@@ -45,13 +51,20 @@ struct Checker {
 }
 
 impl Logins {
-    /// `cookie_key` is the key the session middleware encrypts the cookie with.
+    /// `cookie_key` is the key the session middleware encrypts the cookie with; `bus` carries
+    /// the logins other nodes end.
     pub fn new(
         store: SessionBackend,
         cookie_key: Key,
         accounts: Accounts,
         absolute_timeout: Duration,
+        bus: Bus,
     ) -> Self {
+        let notices = broadcast::channel(NOTICES).0;
+        let from_others = notices.clone();
+        bus.on_message(TOPIC, move |ended: Ended| {
+            let _ = from_others.send(ended);
+        });
         Self {
             checker: Arc::new(Checker {
                 store,
@@ -59,22 +72,29 @@ impl Logins {
                 absolute_timeout,
                 cookie_key,
             }),
-            notices: broadcast::channel(NOTICES).0,
+            notices,
+            bus,
         }
     }
 
-    /// The request's session ends (logout): its streams on this node close now.
+    /// The request's session ends (logout): its streams on every node close now.
     pub fn session_ended(&self, req: &HttpRequest) {
         if let Some(key) = self.checker.session_key(req) {
-            // No receivers (no open stream) is not an error.
-            let _ = self.notices.send(Ended::Session(session_id(&key)));
+            self.announce(Ended::Session(session_id(&key)));
         }
     }
 
-    /// Every session of the user ended (logout-all, already stored): their streams on this
+    /// Every session of the user ended (logout-all, already stored): their streams on every
     /// node check their login now.
     pub fn user_sessions_ended(&self, user_id: &UserId) {
-        let _ = self.notices.send(Ended::User(user_id.to_owned()));
+        self.announce(Ended::User(user_id.to_owned()));
+    }
+
+    /// To this node's streams and every other node's.
+    fn announce(&self, ended: Ended) {
+        self.bus.tell_others(TOPIC, &ended);
+        // No receivers (no open stream) is not an error.
+        let _ = self.notices.send(ended);
     }
 
     /// A watch over the login of `req` (made by `user`), for a stream that may stay open only

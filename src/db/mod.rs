@@ -16,6 +16,7 @@ pub mod interviews;
 pub mod invites;
 pub mod jobs;
 pub mod leaderboard;
+pub mod leases;
 pub mod one_time_codes;
 pub mod schema;
 pub mod sessions;
@@ -42,6 +43,9 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// The PostgreSQL advisory lock migrations run under (any constant only viva uses).
+const MIGRATION_LOCK: i64 = 0x7669_7661_6d69_6772;
 
 /// Starts `work`, which queries the database, on a task of its own (at once, on the current
 /// actix thread), so it runs to the end even when its caller stops waiting for it. A SQLite
@@ -234,6 +238,12 @@ fn migrate_blocking(url: &DatabaseUrl) -> Result<usize, DbError> {
                 url.expose_secret(),
             )
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            // Nodes starting together migrate one at a time (the lock ends with the
+            // connection); the later ones find nothing left to do.
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+            )?;
             let ran = conn
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map_err(migration_error)?;

@@ -84,6 +84,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    interview_leases (interview_id) {
+        interview_id -> Text,
+        node -> Text,
+        session -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     interview_questions (interview_id, position) {
         interview_id -> Text,
         position -> Integer,
@@ -339,6 +348,7 @@ diesel::joinable!(candidates -> interviews (interview_id));
 diesel::joinable!(candidates -> jobs (job_id));
 diesel::joinable!(emails -> interviews (interview_id));
 diesel::joinable!(files -> interviews (interview_id));
+diesel::joinable!(interview_leases -> interviews (interview_id));
 diesel::joinable!(interview_questions -> interviews (interview_id));
 diesel::joinable!(interview_questions -> questions (question_id));
 diesel::joinable!(interview_type_skills -> interview_types (interview_type));
@@ -368,6 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     emails,
     files,
     identities,
+    interview_leases,
     interview_questions,
     interview_type_skills,
     interview_types,

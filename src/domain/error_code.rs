@@ -96,6 +96,7 @@ error_codes! {
     TooManyLiveInterviews = "too_many_live_interviews",
     ServerBusy = "server_busy",
     ServerFull = "server_full",
+    Draining = "draining",
     TranscriptionQueueFull = "transcription_queue_full",
     ModelsUnavailable = "models_unavailable",
     ServiceUnavailable = "service_unavailable",
@@ -113,6 +114,8 @@ error_codes! {
     Busy = "busy",
     SessionRestarted = "session_restarted",
     TakenOver = "taken_over",
+    /// Another node runs the interview: connect again in a moment.
+    HeldElsewhere = "held_elsewhere",
     InviteRevoked = "invite_revoked",
     SessionEnded = "session_ended",
     /// The database cannot be reached: what was just sent was not saved.

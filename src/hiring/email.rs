@@ -23,7 +23,8 @@ pub fn spawn_completion_notices(
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
-            if event.kind != crate::activity::ActivityKind::Ended {
+            // Another node's interview: that node sends its email.
+            if event.kind != crate::activity::ActivityKind::Ended || !event.here {
                 continue;
             }
             if let Err(e) = notify_completed(&pool, &mailer, &public_url, &event.interview_id).await

@@ -17,6 +17,43 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
     })))
 }
 
+/// Readiness, for load balancers and orchestrators: 200 while this node takes new live
+/// interviews, 503 once it is draining (SIGTERM) or cannot reach its database. The body says
+/// how full it is, so an operator can send new interviews to the node with room.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let (live, capacity, draining) = match &state.live {
+        Some(live) => (
+            live.registry.live(),
+            live.registry.capacity(),
+            live.registry.is_draining(),
+        ),
+        None => (0, 0, false),
+    };
+    let database = state.pool.ping().await;
+    let status = match (&database, draining) {
+        (_, true) => "draining",
+        (Err(_), false) => "database_unavailable",
+        (Ok(()), false) => "ready",
+    };
+    let body = json!({
+        "status": status,
+        "node": state.node,
+        "live_interviews": live,
+        "capacity": capacity,
+        "free": (capacity > 0).then(|| capacity.saturating_sub(live)),
+        "models": state.live.is_some(),
+        // Whether it hears the other nodes (null: a single node on SQLite).
+        "cluster_listening": state.bus.is_listening(),
+    });
+    if status == "ready" {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, "1"))
+            .json(body)
+    }
+}
+
 /// Prometheus text; with `metrics_token` set, only for a scraper that sends it as a bearer
 /// token. Which port serves it at all is startup's choice (`metrics_bind`).
 pub async fn metrics(
@@ -29,9 +66,11 @@ pub async fn metrics(
         }
     }
     if let Some(live) = &state.live {
-        state
-            .metrics
-            .set_live_interviews(live.registry.live(), live.registry.capacity());
+        state.metrics.set_live_interviews(
+            live.registry.live(),
+            live.registry.capacity(),
+            live.registry.is_draining(),
+        );
         let engines = &live.engines;
         state.metrics.observe_models(&[
             ("speech", engines.speech.stats()),

@@ -19,7 +19,7 @@ use crate::hiring::candidates::{
 use crate::hiring::invites::{self, InviteView};
 use crate::hiring::jobs::{self, Job, JobChange, NewJob};
 use crate::http::current_user::Recruiter;
-use crate::interview::live::InvitesRevoked;
+use crate::interview::live::close_revoked_invites;
 use crate::state::AppState;
 
 /// How often an idle event stream says it is still there.
@@ -281,13 +281,12 @@ pub async fn revoke_invites(
 /// A connection opened with a revoked invite is closed at once.
 fn close_revoked(state: &AppState, interview_id: &InterviewId, invite_id: Option<InviteId>) {
     state.activity.publish(interview_id, ActivityKind::Revoked);
-    if let Some(session) = state
-        .live
-        .as_ref()
-        .and_then(|live| live.registry.get(interview_id))
-    {
-        session.do_send(InvitesRevoked { invite_id });
-    }
+    close_revoked_invites(
+        &state.bus,
+        state.live.as_ref().map(|live| &live.registry),
+        interview_id,
+        invite_id,
+    );
 }
 
 /// `PUT /interviews/{id}/resume`: the raw file as the body, its name in `X-Filename`.

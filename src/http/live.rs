@@ -135,6 +135,10 @@ pub async fn connect(
             state.metrics.observe_live_refusal("full");
             AppError::ServerFull(RETRY_WHEN_FULL)
         }
+        NotAdmitted::Draining => {
+            state.metrics.observe_live_refusal("draining");
+            AppError::Draining
+        }
     };
     deps.registry.admits(&path, holder).map_err(refused)?;
     // Only a real handshake may start a session: one that no socket ever joins would stay.

@@ -31,6 +31,7 @@ use api_routes::{Access::*, Api, RouteInfo};
 /// Mounts every route under the app.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
         .service(web::resource("/i/{token}").get(invite::page))
         .service(web::resource("/auth/oidc/{provider}/start").get(oidc::start))
         .service(web::resource("/auth/oidc/{provider}/callback").get(oidc::callback))

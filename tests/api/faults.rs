@@ -32,15 +32,20 @@ month, and I wrote a runbook so the on-call engineers knew how to tune the pool.
 // ---- the server killed ----------------------------------------------------------------------
 
 /// The real `viva` binary serving `data_dir` (its SQLite file and cookie key) on a free port.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: PathBuf,
 }
 
 impl ServerProcess {
     /// Starts the binary and waits for its "serving on" line.
     fn start(data_dir: &Path, log: PathBuf) -> Option<Self> {
+        Self::start_with(data_dir, log, &[])
+    }
+
+    /// [`Self::start`] with `env` set on top (another database, a node name, a fixed port…).
+    pub(crate) fn start_with(data_dir: &Path, log: PathBuf, env: &[(&str, &str)]) -> Option<Self> {
         let models = match support::test_models() {
             Ok(models) => models,
             Err(e) => {
@@ -63,6 +68,7 @@ impl ServerProcess {
             .env_remove("VIVA_DATABASE_URL")
             .env_remove("DATABASE_URL")
             .env_remove("VIVA_CONFIG")
+            .envs(env.iter().copied())
             .current_dir(data_dir.parent().unwrap_or(data_dir))
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -99,22 +105,44 @@ impl ServerProcess {
         Some(server)
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGKILL: no shutdown code runs.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().expect("SIGKILL the server");
         let status = self.child.wait().expect("reap the server");
         assert!(!status.success(), "{status:?}");
     }
 
-    fn url(&self, path: &str) -> String {
+    /// SIGTERM: the server drains (README: Running several nodes).
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM: {status:?}");
+    }
+
+    /// Waits for the process to exit by itself; `None` when it is still running after `wait`.
+    pub(crate) fn exits_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("poll the server") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    async fn post_json(&self, path: &str, body: &Value, cookie: Option<&str>) -> Reply {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value, cookie: Option<&str>) -> Reply {
         let mut req = TestApp::client()
             .post(self.url(path))
             .insert_header(("content-type", "application/json"));
@@ -124,7 +152,7 @@ impl ServerProcess {
         send_request(req, Some(body.to_string().into_bytes())).await
     }
 
-    async fn get(&self, path: &str, cookie: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str, cookie: &str) -> Reply {
         send_request(
             TestApp::client()
                 .get(self.url(path))
@@ -536,7 +564,7 @@ fn events_of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 /// The messages the server acknowledged as stored: those of `transcript` and `reply` events.
-fn acknowledged_messages(events: &[Value]) -> Vec<Value> {
+pub(crate) fn acknowledged_messages(events: &[Value]) -> Vec<Value> {
     events
         .iter()
         .filter(|e| e["type"] == "transcript" || e["type"] == "reply")
@@ -559,7 +587,7 @@ async fn wait_for_feedback(live: &mut Live, answers: &[Value]) {
 }
 
 /// Every acknowledged message is in `history`, unchanged.
-fn assert_all_present(acknowledged: &[Value], history: &[Value], log: &str) {
+pub(crate) fn assert_all_present(acknowledged: &[Value], history: &[Value], log: &str) {
     for message in acknowledged {
         let found = history.iter().find(|m| m["id"] == message["id"]);
         assert_eq!(

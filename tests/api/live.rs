@@ -59,6 +59,28 @@ impl Live {
         }
     }
 
+    /// [`Self::connect_to`], or `None` when the upgrade is refused or the connection fails (a
+    /// load balancer with no node to send it to).
+    pub(crate) async fn try_connect_to(
+        port: u16,
+        interview_id: &str,
+        cookie: &str,
+    ) -> Option<Self> {
+        let url = format!("ws://127.0.0.1:{port}/api/v1/interviews/{interview_id}/ws");
+        let (response, conn) = awc::Client::new()
+            .ws(url)
+            .header("cookie", cookie)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .ok()?;
+        (response.status() == StatusCode::SWITCHING_PROTOCOLS).then(|| Self {
+            conn,
+            seen: Vec::new(),
+            event_timeout: EVENT_TIMEOUT,
+        })
+    }
+
     /// Connects as a candidate with an invite token (no cookie).
     pub(crate) async fn connect_with_token(app: &TestApp, interview_id: &str, token: &str) -> Self {
         let url = format!(

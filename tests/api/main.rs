@@ -16,6 +16,8 @@ mod browser_transcription;
 mod catalog;
 mod cdp;
 mod cli;
+mod cluster;
+mod failover;
 mod faults;
 mod hiring;
 mod http_edge;

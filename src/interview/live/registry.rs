@@ -3,10 +3,11 @@
 //! refused, never made slow for everyone; a session waiting out its grace after its page closed
 //! does no work and does not count), and a signed-in user may hold only so many sessions at once
 //! (sessions opened with a candidate's invite link are held by no user: each link opens its one
-//! interview). Joining a session that already runs is never refused.
+//! interview). Joining a session that already runs is never refused. A draining node (it was
+//! asked to stop) starts no new session at all.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::Addr;
@@ -39,6 +40,9 @@ pub enum NotAdmitted {
     /// The node already holds as many live interviews as it can serve well.
     #[error("this server already holds its {capacity} live interviews")]
     Full { capacity: usize },
+    /// The node is shutting down: the interview belongs on another one.
+    #[error("this server is shutting down")]
+    Draining,
 }
 
 #[derive(Clone, Default)]
@@ -47,6 +51,7 @@ pub struct SessionRegistry {
     instances: Arc<AtomicU64>,
     /// Most live sessions at once; 0: no limit.
     capacity: usize,
+    draining: Arc<AtomicBool>,
 }
 
 impl SessionRegistry {
@@ -77,6 +82,24 @@ impl SessionRegistry {
     /// Most live sessions at once (0: no limit).
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// From now on no new session starts here (the node is shutting down).
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Every session still running on this node.
+    pub fn sessions(&self) -> Vec<Addr<InterviewSession>> {
+        self.lock()
+            .values()
+            .filter(|live| live.addr.connected())
+            .map(|live| live.addr.clone())
+            .collect()
     }
 
     /// The interview's live session, started with `start(instance)` when there is none, held
@@ -128,6 +151,9 @@ impl SessionRegistry {
         sessions: &HashMap<InterviewId, Live>,
         holder: Option<Holder<'_>>,
     ) -> Result<(), NotAdmitted> {
+        if self.is_draining() {
+            return Err(NotAdmitted::Draining);
+        }
         if self.capacity > 0 && held_now(sessions) >= self.capacity {
             return Err(NotAdmitted::Full {
                 capacity: self.capacity,

@@ -14,11 +14,14 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use chrono::NaiveDateTime;
 
+use super::lease::Claim;
 use super::machine::{AssessRequest, Effect, Event, Loaded, Machine, ReplyRequest, WriteFailure};
 use super::progress::Progress;
 use super::writer::{WorkerWriter, FOLLOW_UP_CONVERSATION};
-use super::{Attach, Audio, Client, Detach, InvitesRevoked, SessionDeps, ToSocket};
-use super::{CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_RECONNECT, CLOSE_TAKEN_OVER};
+use super::{Attach, Audio, Client, Detach, HandOver, InvitesRevoked, SessionDeps, ToSocket};
+use super::{
+    CLOSE_HELD_ELSEWHERE, CLOSE_INTERNAL, CLOSE_INVITE_ENDED, CLOSE_RECONNECT, CLOSE_TAKEN_OVER,
+};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::{FileKind, InterviewId, InterviewStatus, Invalid, InviteId, WebhookEvent};
 use crate::inference::BackgroundPause;
@@ -85,6 +88,8 @@ pub struct InterviewSession {
     /// still holds its address (a socket closing, a worker thread); a retired one then stays
     /// idle until the last address drops, instead of reloading and acting on its own.
     retired: bool,
+    /// Retired because another node runs the interview.
+    held_elsewhere: bool,
 }
 
 impl InterviewSession {
@@ -99,6 +104,7 @@ impl InterviewSession {
             background_pause: None,
             grace_timer: None,
             retired: false,
+            held_elsewhere: false,
         }
     }
 
@@ -257,16 +263,61 @@ impl InterviewSession {
 
     // ---- loading ------------------------------------------------------------------------
 
+    /// Claims the interview for this node, then loads it from the database.
     fn begin_load(&mut self, ctx: &mut Context<Self>) {
-        let load = detached(load(self.deps.pool.clone(), self.interview_id.clone()));
-        ctx.wait(load.into_actor(self).map(|result, act, ctx| match result {
-            Some(Ok(loaded)) => act.dispatch(Event::Loaded(Box::new(loaded)), ctx),
+        let open = detached(open(
+            self.deps.clone(),
+            self.interview_id.clone(),
+            self.instance,
+        ));
+        ctx.wait(open.into_actor(self).map(|result, act, ctx| match result {
+            Some(Ok(Opened::Loaded(loaded))) => {
+                act.keep_lease(ctx);
+                act.dispatch(Event::Loaded(loaded), ctx);
+            }
+            Some(Ok(Opened::Elsewhere { node, retry_after })) => {
+                tracing::info!(interview_id = %act.interview_id, node, ?retry_after, "the interview runs on another node");
+                act.leave_to_other_node(ctx);
+            }
             Some(Err(e)) => {
                 let unavailable = matches!(e, LiveError::Db(DbError::Unavailable(_)));
                 act.load_failed(&e.to_string(), unavailable, ctx);
             }
             None => act.load_failed("the loading task failed", false, ctx),
         }));
+    }
+
+    /// Renews the interview's lease for as long as the session lives (a restarted actor's
+    /// context starts empty, and its next load calls this again).
+    fn keep_lease(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.deps.leases.renew_every(), |act, ctx| {
+            let leases = act.deps.leases.clone();
+            let id = act.interview_id.clone();
+            let instance = act.instance;
+            let renew = detached(async move { leases.renew(&id, instance).await });
+            ctx.spawn(renew.into_actor(act).map(|result, act, ctx| match result {
+                Some(Ok(true)) => {}
+                Some(Ok(false)) => {
+                    tracing::warn!(interview_id = %act.interview_id, "lost the interview's lease to another node");
+                    act.leave_to_other_node(ctx);
+                }
+                // Renewed again at the next tick: the lease outlasts two failed renewals.
+                Some(Err(e)) => {
+                    tracing::warn!(interview_id = %act.interview_id, error = %e, "could not renew the interview's lease")
+                }
+                None => tracing::warn!(interview_id = %act.interview_id, "the lease renewal task failed"),
+            }));
+        });
+    }
+
+    /// Another node runs the interview: the client connects again (and the load balancer's
+    /// routing, or the lease running out, brings it to that node).
+    fn leave_to_other_node(&mut self, ctx: &mut Context<Self>) {
+        if let Some(connection) = self.socket.take() {
+            dismiss_held_elsewhere(&connection);
+        }
+        self.held_elsewhere = true;
+        self.retire(ctx);
     }
 
     fn load_failed(&mut self, reason: &str, database_unavailable: bool, ctx: &mut Context<Self>) {
@@ -293,6 +344,15 @@ impl InterviewSession {
     /// Leaves the registry and stops for good (see `retired`).
     fn retire(&mut self, ctx: &mut Context<Self>) {
         self.deps.registry.remove(&self.interview_id, self.instance);
+        let leases = self.deps.leases.clone();
+        let id = self.interview_id.clone();
+        let instance = self.instance;
+        // Runs to the end on its own: nothing waits for it.
+        let _ = db::finish_detached(async move {
+            if let Err(e) = leases.release(&id, instance).await {
+                tracing::warn!(interview_id = %id, error = %e, "could not give the interview's lease up; it runs out by itself");
+            }
+        });
         self.retired = true;
         ctx.stop();
     }
@@ -307,6 +367,15 @@ impl InterviewSession {
         ctx: &mut Context<Self>,
     ) {
         if self.retired {
+            if self.held_elsewhere {
+                // It found another node running the interview before this connection came.
+                dismiss_held_elsewhere(&Connection {
+                    id: connection,
+                    socket,
+                    invite_id,
+                });
+                return;
+            }
             // Found in the registry just before this session left it: the client reconnects
             // and gets a fresh session.
             socket.do_send(ToSocket::Close {
@@ -488,6 +557,26 @@ impl Handler<InvitesRevoked> for InterviewSession {
     }
 }
 
+impl Handler<HandOver> for InterviewSession {
+    type Result = ();
+
+    fn handle(&mut self, _msg: HandOver, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
+        if let Some(connection) = self.socket.take() {
+            connection.dismiss(
+                ErrorCode::Draining,
+                "This server is restarting; reconnecting to another one.",
+                CLOSE_RECONNECT,
+                "server shutting down; reconnect",
+            );
+        }
+        tracing::info!(interview_id = %self.interview_id, "live session handed over (the node is shutting down)");
+        self.retire(ctx);
+    }
+}
+
 impl Handler<Detach> for InterviewSession {
     type Result = ();
 
@@ -606,6 +695,34 @@ fn detached<T: 'static>(
 ) -> impl std::future::Future<Output = Option<T>> {
     let task = db::finish_detached(work);
     async move { task.await.ok() }
+}
+
+/// Tells the client another node runs the interview: it connects again in a moment.
+fn dismiss_held_elsewhere(connection: &Connection) {
+    connection.dismiss(
+        ErrorCode::HeldElsewhere,
+        "This interview is running on another server; reconnecting.",
+        CLOSE_HELD_ELSEWHERE,
+        "interview held by another node; reconnect",
+    );
+}
+
+/// What opening a session found.
+enum Opened {
+    Loaded(Box<Loaded>),
+    /// Another node's session holds the interview's lease, for `retry_after` more at most.
+    Elsewhere {
+        node: String,
+        retry_after: Duration,
+    },
+}
+
+/// Claims the interview's lease for session `instance` of this node, then loads it.
+async fn open(deps: Arc<SessionDeps>, id: InterviewId, instance: u64) -> Result<Opened, LiveError> {
+    match deps.leases.claim(&id, instance).await? {
+        Claim::Held => Ok(Opened::Loaded(Box::new(load(deps.pool.clone(), id).await?))),
+        Claim::Elsewhere { node, retry_after } => Ok(Opened::Elsewhere { node, retry_after }),
+    }
 }
 
 async fn load(pool: DbPool, id: InterviewId) -> Result<Loaded, LiveError> {
