@@ -16,6 +16,7 @@ mod browser_transcription;
 mod catalog;
 mod cdp;
 mod cli;
+mod deploy;
 mod faults;
 mod hiring;
 mod http_edge;
