@@ -17,6 +17,7 @@ mod catalog;
 mod cdp;
 mod cli;
 mod cluster;
+mod deploy;
 mod failover;
 mod faults;
 mod hiring;

@@ -9,6 +9,9 @@
 //! - `resample()`, `write_wav()` (in `variants.rs`): other rates, channel counts and sample
 //!   formats of a recording.
 //!
+//! - `nginx::Nginx` (in `nginx.rs`): nginx serving the shipped site `deploy/nginx/viva.conf` in
+//!   front of test servers, fetched once with `apt-get download` into `target/test-nginx/`.
+//!
 //! - `Receiver` (in `receiver.rs`): a real webhook receiver that checks Standard Webhooks
 //!   signatures and records what arrived.
 //!
@@ -23,6 +26,7 @@ use std::sync::{Mutex, OnceLock};
 
 mod encoders;
 mod models;
+pub mod nginx;
 mod oidc;
 mod receiver;
 mod smtp;
