@@ -17,6 +17,7 @@ pub mod invites;
 pub mod jobs;
 pub mod leaderboard;
 pub mod one_time_codes;
+pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
 pub mod transcriptions;
