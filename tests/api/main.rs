@@ -27,6 +27,7 @@ mod oidc;
 mod openapi;
 mod reports;
 mod sessions;
+mod shared_limits;
 mod streams;
 mod telemetry;
 mod transcriptions;
