@@ -162,7 +162,9 @@ impl RateLimiter {
     /// was refused.
     async fn count(&self, key: &str) -> Result<(Counted, Option<Duration>), DbError> {
         match &self.store {
-            Store::Memory(windows) => Ok(self.count_in_memory(&mut lock(windows), key, Instant::now())),
+            Store::Memory(windows) => {
+                Ok(self.count_in_memory(&mut lock(windows), key, Instant::now()))
+            }
             Store::Shared(counters) => {
                 let key_hash = key_hash(key);
                 let hit = counters
@@ -249,7 +251,10 @@ impl RateLimiter {
                 },
             ) => {
                 let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                    tracing::warn!(limiter = self.name, "no runtime to give back a rate-limited event; it stays counted");
+                    tracing::warn!(
+                        limiter = self.name,
+                        "no runtime to give back a rate-limited event; it stays counted"
+                    );
                     return;
                 };
                 let counters = counters.clone();
@@ -271,7 +276,9 @@ fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-fn lock(windows: &Mutex<HashMap<String, Window>>) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+fn lock(
+    windows: &Mutex<HashMap<String, Window>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
     // A panic while holding the lock cannot leave a window half-written; keep going.
     windows.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -285,7 +292,10 @@ struct Counted {
 
 /// Which window an event was counted in, so that giving it back cannot touch a later one.
 enum CountedIn {
-    Memory { key: String, window_started: Instant },
+    Memory {
+        key: String,
+        window_started: Instant,
+    },
     Shared {
         key_hash: String,
         window_ends_at: NaiveDateTime,
@@ -388,15 +398,18 @@ mod tests {
         let limiter = limiter(2, Duration::from_secs(60));
         let first = limiter.reserve("a").await.unwrap();
         let second = limiter.reserve("a").await.unwrap();
-        assert!(matches!(
-            limiter.reserve("a").await,
-            Err(LimitError::Exceeded(_))
-        ), "both places are taken");
+        assert!(
+            matches!(limiter.reserve("a").await, Err(LimitError::Exceeded(_))),
+            "both places are taken"
+        );
         drop(first);
         let third = limiter.reserve("a").await.unwrap();
         third.keep();
         second.keep();
-        assert!(limiter.reserve("a").await.is_err(), "kept events stay counted");
+        assert!(
+            limiter.reserve("a").await.is_err(),
+            "kept events stay counted"
+        );
     }
 
     #[test]
@@ -427,7 +440,11 @@ mod tests {
         let limiter = limiter(1, Duration::from_millis(1));
         let t0 = Instant::now();
         for i in 0..(PRUNE_AT * 2) {
-            let _ = reserve_at(&limiter, &i.to_string(), t0 + Duration::from_millis(2 * i as u64));
+            let _ = reserve_at(
+                &limiter,
+                &i.to_string(),
+                t0 + Duration::from_millis(2 * i as u64),
+            );
         }
         assert!(map_len(&limiter) <= PRUNE_AT);
     }

@@ -43,11 +43,7 @@ pub async fn register(
         return Err(AppError::PasswordSignInDisabled);
     }
     let ip = client_ip(&req, &state);
-    let attempt = state
-        .limits
-        .registrations_per_ip
-        .reserve(&ip)
-        .await?;
+    let attempt = state.limits.registrations_per_ip.reserve(&ip).await?;
     let registered = state
         .accounts
         .register(Registration {
@@ -96,10 +92,7 @@ pub async fn login(
     // Each attempt takes its place in both budgets before its password is hashed, so parallel
     // attempts cannot all slip past the limit; a place is given back unless the attempt failed.
     let ip_attempt = limits.login_failures_per_ip.reserve(&ip).await?;
-    let account_attempt = limits
-        .login_failures_per_account
-        .reserve(&account)
-        .await?;
+    let account_attempt = limits.login_failures_per_account.reserve(&account).await?;
 
     match state
         .accounts

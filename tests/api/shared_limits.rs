@@ -83,7 +83,10 @@ async fn failed_logins_across_two_nodes_stop_at_the_limit() {
 
     // A wrong password on one node, the right one on the other: the success clears the
     // account's failures everywhere.
-    assert_eq!(b.login(&email, WRONG).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        b.login(&email, WRONG).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         a.login(&email, STRONG_PASSWORD).await.status,
         StatusCode::OK
@@ -95,8 +98,16 @@ async fn failed_logins_across_two_nodes_stop_at_the_limit() {
         .iter()
         .filter(|r| r.status == StatusCode::UNAUTHORIZED)
         .count();
-    assert_eq!(tried, 5, "exactly the limit get 401: {:?}", statuses(&answers));
-    for r in answers.iter().filter(|r| r.status != StatusCode::UNAUTHORIZED) {
+    assert_eq!(
+        tried,
+        5,
+        "exactly the limit get 401: {:?}",
+        statuses(&answers)
+    );
+    for r in answers
+        .iter()
+        .filter(|r| r.status != StatusCode::UNAUTHORIZED)
+    {
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
         assert_eq!(r.error_code(), "rate_limited");
         assert!(retry_after(r) > 0);
@@ -111,12 +122,16 @@ async fn failed_logins_across_two_nodes_stop_at_the_limit() {
     let windows = stored_windows(&a).await;
     let limiters: BTreeSet<&str> = windows.iter().map(|(l, _)| l.as_str()).collect();
     assert!(
-        limiters.contains("login_failures_per_account") && limiters.contains("login_failures_per_ip"),
+        limiters.contains("login_failures_per_account")
+            && limiters.contains("login_failures_per_ip"),
         "{limiters:?}"
     );
     for (_, key_hash) in &windows {
         assert_eq!(key_hash.len(), 64, "{key_hash}");
-        assert!(key_hash.chars().all(|c| c.is_ascii_hexdigit()), "{key_hash}");
+        assert!(
+            key_hash.chars().all(|c| c.is_ascii_hexdigit()),
+            "{key_hash}"
+        );
     }
     let everything = format!("{windows:?}");
     assert!(!everything.contains('@') && !everything.contains("127.0.0.1"));
@@ -164,7 +179,11 @@ async fn an_api_keys_quota_counts_down_across_nodes() {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         assert_eq!(r.header("ratelimit-limit"), Some("4"));
-        assert_eq!(r.header("ratelimit-remaining"), Some(remaining), "request {i}");
+        assert_eq!(
+            r.header("ratelimit-remaining"),
+            Some(remaining),
+            "request {i}"
+        );
     }
     for node in nodes {
         let refused = node.with_key(Method::GET, "/api/v1/jobs", &key, None).await;
@@ -175,16 +194,18 @@ async fn an_api_keys_quota_counts_down_across_nodes() {
 
     // All at once, on both nodes: exactly four get through, each with its own place.
     let burst = key_of(a.new_api_key(&cookie, &["jobs:read"]).await);
-    let answers = join_all(
-        (0..12).map(|i| nodes[i % 2].with_key(Method::GET, "/api/v1/jobs", &burst, None)),
-    )
-    .await;
+    let answers =
+        join_all((0..12).map(|i| nodes[i % 2].with_key(Method::GET, "/api/v1/jobs", &burst, None)))
+            .await;
     let remaining: BTreeSet<&str> = answers
         .iter()
         .filter(|r| r.status == StatusCode::OK)
         .filter_map(|r| r.header("ratelimit-remaining"))
         .collect();
-    let served = answers.iter().filter(|r| r.status == StatusCode::OK).count();
+    let served = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
     assert_eq!(served, 4, "{:?}", statuses(&answers));
     assert_eq!(remaining, BTreeSet::from(["0", "1", "2", "3"]));
     assert!(answers
@@ -205,8 +226,14 @@ async fn a_window_ends_and_counting_restarts_on_either_node() {
     };
     let email = unique_email();
     a.register(&email, STRONG_PASSWORD, "Target").await;
-    assert_eq!(a.login(&email, WRONG).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(b.login(&email, WRONG).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.login(&email, WRONG).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        b.login(&email, WRONG).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let limited = a.login(&email, WRONG).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     let wait = retry_after(&limited);
@@ -214,8 +241,14 @@ async fn a_window_ends_and_counting_restarts_on_either_node() {
 
     actix_web::rt::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
     // A new window: two more failures are tried, on the other node first.
-    assert_eq!(b.login(&email, WRONG).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(a.login(&email, WRONG).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        b.login(&email, WRONG).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        a.login(&email, WRONG).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         b.login(&email, WRONG).await.status,
         StatusCode::TOO_MANY_REQUESTS
@@ -235,7 +268,11 @@ async fn the_counter_counts_each_of_parallel_hits_exactly_once() {
 
     let mut allowed: Vec<i32> = hits.iter().filter(|h| h.allowed).map(|h| h.count).collect();
     allowed.sort_unstable();
-    assert_eq!(allowed, (1..=40).collect::<Vec<_>>(), "each place given once");
+    assert_eq!(
+        allowed,
+        (1..=40).collect::<Vec<_>>(),
+        "each place given once"
+    );
     let refused: Vec<_> = hits.iter().filter(|h| !h.allowed).collect();
     assert_eq!(refused.len(), 20);
     assert!(refused.iter().all(|h| h.count == 40));
@@ -246,8 +283,22 @@ async fn the_counter_counts_each_of_parallel_hits_exactly_once() {
         assert!(left > chrono::TimeDelta::zero() && left <= chrono::TimeDelta::seconds(60));
     }
     // Another key and another limiter have windows of their own.
-    assert_eq!(counters.hit("parallel", "other", 40, window).await.unwrap().count, 1);
-    assert_eq!(counters.hit("another", "key", 40, window).await.unwrap().count, 1);
+    assert_eq!(
+        counters
+            .hit("parallel", "other", 40, window)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        counters
+            .hit("another", "key", 40, window)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
 }
 
 #[actix_web::test]
@@ -263,7 +314,10 @@ async fn give_backs_touch_only_their_window_and_ended_windows_are_swept() {
     let second = counters.hit("gb", "k", 2, minute).await.unwrap();
     assert!(first.allowed && second.allowed);
     assert!(!counters.hit("gb", "k", 2, minute).await.unwrap().allowed);
-    assert!(counters.give_back("gb", "k", first.window_ends_at).await.unwrap());
+    assert!(counters
+        .give_back("gb", "k", first.window_ends_at)
+        .await
+        .unwrap());
     let again = counters.hit("gb", "k", 2, minute).await.unwrap();
     assert!(again.allowed && again.count == 2, "{again:?}");
     // A window that is not the key's current one is left alone.
@@ -277,10 +331,17 @@ async fn give_backs_touch_only_their_window_and_ended_windows_are_swept() {
     counters.hit("short", "k", 1, short).await.unwrap();
     assert!(!counters.hit("short", "k", 1, short).await.unwrap().allowed);
     actix_web::rt::time::sleep(Duration::from_millis(150)).await;
-    assert!(counters.hit("short", "k", 1, short).await.unwrap().allowed, "a new window");
+    assert!(
+        counters.hit("short", "k", 1, short).await.unwrap().allowed,
+        "a new window"
+    );
     actix_web::rt::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(counters.sweep().await.unwrap(), 1, "only the ended window");
-    let left: BTreeSet<String> = stored_windows(&app).await.into_iter().map(|(l, _)| l).collect();
+    let left: BTreeSet<String> = stored_windows(&app)
+        .await
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
     assert_eq!(left, BTreeSet::from(["gb".to_owned()]));
 }
 
@@ -318,11 +379,17 @@ async fn sqlite_counts_in_memory() {
     let email = unique_email();
     app.register(&email, STRONG_PASSWORD, "Target").await;
     for _ in 0..2 {
-        assert_eq!(app.login(&email, WRONG).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login(&email, WRONG).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(
         app.login(&email, WRONG).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert!(stored_windows(&app).await.is_empty(), "nothing counted in the table");
+    assert!(
+        stored_windows(&app).await.is_empty(),
+        "nothing counted in the table"
+    );
 }
