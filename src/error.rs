@@ -19,7 +19,7 @@ use crate::auth::accounts::AccountError;
 use crate::auth::api_keys::ApiKeyError;
 use crate::auth::hashing::HashingError;
 use crate::auth::oidc::OidcError;
-use crate::auth::rate_limit::Quota;
+use crate::auth::rate_limit::{LimitError, Quota};
 use crate::db::DbError;
 use crate::domain::{ApiScope, ErrorCode, Invalid};
 use crate::hiring::{HiringError, InviteError};
@@ -376,6 +376,14 @@ impl From<ApiKeyError> for AppError {
             e @ ApiKeyError::TooMany => Self::TooManyApiKeys(e.to_string()),
             ApiKeyError::Db(e) => e.into(),
         }
+    }
+}
+
+/// A used-up window is 429 `rate_limited` (callers with their own code use
+/// [`LimitError::map_exceeded`]); a limit the database could not count is 503.
+impl From<LimitError> for AppError {
+    fn from(e: LimitError) -> Self {
+        e.map_exceeded(Self::RateLimited)
     }
 }
 

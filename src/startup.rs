@@ -216,7 +216,7 @@ impl Application {
             ),
             accounts,
             oidc,
-            limits: Limits::from_settings(&settings),
+            limits: Limits::from_settings(&settings, &pool),
             metrics,
             live: engines.map(|engines| {
                 cache_follow_up_prompt_in_background(engines.llm.clone());
@@ -652,8 +652,8 @@ fn spawn_invite_expiry(pool: DbPool, interval: Duration) {
 }
 
 /// Periodic clean-up, every 10 minutes: expired session rows (database store), interviews
-/// left in progress long after their time limit (marked abandoned), and API key usage older
-/// than its retention.
+/// left in progress long after their time limit (marked abandoned), API key usage older
+/// than its retention, and ended rate-limit windows (PostgreSQL).
 fn spawn_housekeeping(
     pool: DbPool,
     store: SessionStoreKind,
@@ -685,6 +685,13 @@ fn spawn_housekeeping(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "old API key usage removed"),
                 Err(e) => tracing::warn!(error = %e, "API key usage clean-up failed"),
+            }
+            if let Some(counters) = db::rate_limits::Counters::shared(&pool) {
+                match counters.sweep().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "ended rate-limit windows removed"),
+                    Err(e) => tracing::warn!(error = %e, "rate-limit clean-up failed"),
+                }
             }
         }
     });

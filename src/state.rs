@@ -60,30 +60,43 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_settings(s: &Settings) -> Self {
+    /// The limits `s` sets, counted in the database behind `pool` when it is PostgreSQL (shared
+    /// by every node), in memory on SQLite.
+    pub fn from_settings(s: &Settings, pool: &DbPool) -> Self {
+        let hour = Duration::from_secs(3600);
+        let limiter = |name, limit, window| RateLimiter::new(name, limit, window, pool);
         Self {
-            login_failures_per_ip: RateLimiter::new(
+            login_failures_per_ip: limiter(
+                "login_failures_per_ip",
                 s.login_max_failures_per_ip,
                 s.rate_limit_window,
             ),
-            login_failures_per_account: RateLimiter::new(
+            login_failures_per_account: limiter(
+                "login_failures_per_account",
                 s.login_max_failures_per_account,
                 s.rate_limit_window,
             ),
-            registrations_per_ip: RateLimiter::new(s.register_max_per_ip, s.rate_limit_window),
-            code_emails_per_ip: RateLimiter::new(s.code_emails_max_per_ip, s.rate_limit_window),
-            code_emails_per_account: RateLimiter::new(
+            registrations_per_ip: limiter(
+                "registrations_per_ip",
+                s.register_max_per_ip,
+                s.rate_limit_window,
+            ),
+            code_emails_per_ip: limiter(
+                "code_emails_per_ip",
+                s.code_emails_max_per_ip,
+                s.rate_limit_window,
+            ),
+            code_emails_per_account: limiter(
+                "code_emails_per_account",
                 s.code_emails_max_per_account,
                 s.rate_limit_window,
             ),
-            resume_uploads_per_interview: RateLimiter::new(
+            resume_uploads_per_interview: limiter(
+                "resume_uploads_per_interview",
                 s.uploads_per_interview_per_hour,
-                Duration::from_secs(3600),
+                hour,
             ),
-            interviews_per_user: RateLimiter::new(
-                s.max_interviews_per_hour,
-                Duration::from_secs(3600),
-            ),
+            interviews_per_user: limiter("interviews_per_user", s.max_interviews_per_hour, hour),
         }
     }
 }

@@ -115,14 +115,17 @@ pub struct ApiKeys {
 }
 
 impl ApiKeys {
-    /// `requests_per_minute`: each key's rate limit.
+    /// `requests_per_minute`: each key's rate limit (shared by every node on PostgreSQL).
     pub fn new(pool: DbPool, requests_per_minute: u32) -> Self {
+        let limiter = RateLimiter::new(
+            "api_key_requests",
+            requests_per_minute,
+            Duration::from_secs(60),
+            &pool,
+        );
         Self {
             pool,
-            limiter: std::sync::Arc::new(RateLimiter::new(
-                requests_per_minute,
-                Duration::from_secs(60),
-            )),
+            limiter: std::sync::Arc::new(limiter),
         }
     }
 
@@ -234,10 +237,9 @@ impl ApiKeys {
         if owner.disabled || !owner.role.recruits() {
             return Err(ApiKeyError::OwnerInactive);
         }
-        let (quota, limited) = match self.limiter.hit_with_quota(row.id.as_str()) {
-            Ok(quota) => (quota, None),
-            Err((wait, quota)) => (quota, Some(wait)),
-        };
+        // Not while holding the connection: the shared limiter takes one of its own.
+        drop(conn);
+        let metered = self.limiter.hit_with_quota(row.id.as_str()).await?;
         // A scope the owner's role no longer allows (an admin made recruiter) stops working.
         let scopes = ApiScope::parse_list(&row.scopes)?
             .into_iter()
@@ -247,8 +249,8 @@ impl ApiKeys {
             key_id: row.id,
             owner,
             scopes,
-            quota,
-            limited,
+            quota: metered.quota,
+            limited: metered.refused,
         })
     }
 

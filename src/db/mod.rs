@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod leaderboard;
 pub mod leases;
 pub mod one_time_codes;
+pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
 pub mod transcriptions;

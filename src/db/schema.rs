@@ -206,6 +206,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limits (limiter, key_hash) {
+        limiter -> Text,
+        key_hash -> Text,
+        window_ends_at -> Timestamp,
+        count -> Integer,
+        last_allowed -> Bool,
+    }
+}
+
+diesel::table! {
     skills (slug) {
         slug -> Text,
         name -> Text,
@@ -388,6 +398,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     one_time_codes,
     questions,
+    rate_limits,
     skills,
     transcriptions,
     turn_feedback,

@@ -327,7 +327,8 @@ pub async fn upload_resume(
     ctx.uploads
         .per_interview
         .hit(interview_id.as_str())
-        .map_err(HiringError::UploadRate)?;
+        .await
+        .map_err(|e| e.map_exceeded(HiringError::UploadRate))?;
     let mut conn = ctx.pool.get().await?;
     let previous = db::files::latest_of(&mut conn, interview_id, FileKind::Resume).await?;
     if let Some(candidate) = db::candidates::of_interview(&mut conn, interview_id).await? {

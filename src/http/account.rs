@@ -109,7 +109,7 @@ async fn check_password(state: &AppState, user: &User, password: &str) -> Result
         .limits
         .login_failures_per_account
         .reserve(user.email.as_str())
-        .map_err(AppError::RateLimited)?;
+        .await?;
     match state.accounts.check_password(&user.id, password).await {
         Ok(()) => Ok(()),
         Err(AccountError::InvalidCredentials) => {

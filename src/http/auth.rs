@@ -43,11 +43,7 @@ pub async fn register(
         return Err(AppError::PasswordSignInDisabled);
     }
     let ip = client_ip(&req, &state);
-    let attempt = state
-        .limits
-        .registrations_per_ip
-        .reserve(&ip)
-        .map_err(AppError::RateLimited)?;
+    let attempt = state.limits.registrations_per_ip.reserve(&ip).await?;
     let registered = state
         .accounts
         .register(Registration {
@@ -95,14 +91,8 @@ pub async fn login(
     let limits = &state.limits;
     // Each attempt takes its place in both budgets before its password is hashed, so parallel
     // attempts cannot all slip past the limit; a place is given back unless the attempt failed.
-    let ip_attempt = limits
-        .login_failures_per_ip
-        .reserve(&ip)
-        .map_err(AppError::RateLimited)?;
-    let account_attempt = limits
-        .login_failures_per_account
-        .reserve(&account)
-        .map_err(AppError::RateLimited)?;
+    let ip_attempt = limits.login_failures_per_ip.reserve(&ip).await?;
+    let account_attempt = limits.login_failures_per_account.reserve(&account).await?;
 
     match state
         .accounts
@@ -111,7 +101,7 @@ pub async fn login(
     {
         Ok(user) => {
             drop(account_attempt);
-            limits.login_failures_per_account.reset(&account);
+            limits.login_failures_per_account.reset(&account).await;
             state.accounts.record_sign_in(&user).await?;
             log_in(&session, &user)?;
             tracing::info!(user_id = %user.id, "logged in");
@@ -196,12 +186,13 @@ pub async fn request_password_reset(
         .limits
         .code_emails_per_ip
         .hit(&client_ip(&req, &state))
-        .map_err(AppError::RateLimited)?;
-    // Over the account's budget: the same answer, and no email.
+        .await?;
+    // Over the account's budget (or not counted): the same answer, and no email.
     if state
         .limits
         .code_emails_per_account
         .hit(email.as_str())
+        .await
         .is_ok()
     {
         let email_codes = state.email_codes.clone();
@@ -252,7 +243,7 @@ async fn counted_as_guess<T>(
         .limits
         .login_failures_per_ip
         .reserve(&client_ip(req, state))
-        .map_err(AppError::RateLimited)?;
+        .await?;
     match use_code.await {
         Err(AccountError::InvalidCode) => {
             attempt.keep();
@@ -300,11 +291,8 @@ pub async fn resend_verification(
     limits
         .code_emails_per_ip
         .hit(&client_ip(&req, &state))
-        .map_err(AppError::RateLimited)?;
-    limits
-        .code_emails_per_account
-        .hit(&user.email)
-        .map_err(AppError::RateLimited)?;
+        .await?;
+    limits.code_emails_per_account.hit(&user.email).await?;
     state.email_codes.send_verification(&user).await?;
     Ok(HttpResponse::Accepted().json(Notice {
         message: format!("A new code is on its way to {}.", user.email),

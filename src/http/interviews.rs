@@ -31,7 +31,8 @@ pub async fn create(
         .limits
         .interviews_per_user
         .reserve(user.0.id.as_str())
-        .map_err(AppError::TooManyInterviews)?;
+        .await
+        .map_err(|e| e.map_exceeded(AppError::TooManyInterviews))?;
     let interview = interviews::create(&state.pool, &user.0.id, &body).await?;
     budget.keep();
     Ok(HttpResponse::Created().json(interview))

@@ -103,7 +103,8 @@ pub async fn add_candidate(
         .limits
         .interviews_per_user
         .reserve(user.0.id.as_str())
-        .map_err(AppError::TooManyInterviews)?;
+        .await
+        .map_err(|e| e.map_exceeded(AppError::TooManyInterviews))?;
     let created = candidates::add(&context(&state), &user.0, &path, body.into_inner()).await?;
     budget.keep();
     state

@@ -187,16 +187,16 @@ pub async fn confirm_link(
     let ip_attempt = limits
         .login_failures_per_ip
         .reserve(&client_ip(&req, &state))
-        .map_err(AppError::RateLimited)?;
+        .await?;
     let account_attempt = limits
         .login_failures_per_account
         .reserve(&link.email)
-        .map_err(AppError::RateLimited)?;
+        .await?;
     let email = link.email.clone();
     match state.oidc.confirm_link(Some(link), &body.password).await {
         Ok(user) => {
             drop(account_attempt);
-            limits.login_failures_per_account.reset(&email);
+            limits.login_failures_per_account.reset(&email).await;
             log_in(&session, &user)?;
             tracing::info!(user_id = %user.id, "linked a provider with the account's password");
             Ok(HttpResponse::Ok().json(user))

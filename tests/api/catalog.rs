@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use awc::http::StatusCode;
 use serde_json::{json, Value};
-use viva::db::DatabaseUrl;
 use viva::db::{DbPool, PoolOptions};
 use viva::domain::QuestionId;
 use viva::interview::catalog::{self, Bank, SeedReport};
@@ -43,12 +42,8 @@ impl TestApp {
 
     /// A pool on this app's own database, for looking behind the API.
     pub fn pool(&self) -> DbPool {
-        let url = match &self.postgres {
-            Some(db) => DatabaseUrl::parse(&db.url).expect("postgres url"),
-            None => DatabaseUrl::Sqlite(self.data_dir.path().join("viva.db")),
-        };
         DbPool::connect(
-            &url,
+            &self.database,
             &PoolOptions {
                 max_size: 1,
                 timeout: Duration::from_secs(5),

@@ -179,6 +179,17 @@ pub async fn spawn_app_with(
     Some(start_app(settings, postgres, data_dir, None).await)
 }
 
+/// Another node of `first`'s deployment: a server of its own (its own data directory and
+/// settings, `tweak`ed) on `first`'s database, as a second `viva serve` behind the same load
+/// balancer. `first` keeps owning the database (a Postgres one is dropped with `first`).
+pub async fn spawn_node_beside(first: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(data_dir.path());
+    settings.database_url = Some(first.database.clone());
+    tweak(&mut settings);
+    start_app(settings, None, data_dir, None).await
+}
+
 /// An app with the real models (shared by every test in this binary: loading them once keeps
 /// the suite fast), with test hooks on. `None` (after a loud line, or a failure under CI) when
 /// the models cannot be fetched, or Postgres is not configured for that backend.

@@ -30,6 +30,7 @@ mod oidc;
 mod openapi;
 mod reports;
 mod sessions;
+mod shared_limits;
 mod streams;
 mod telemetry;
 mod transcriptions;
