@@ -250,6 +250,13 @@ settings! {
         },
         help: "How long a live interview waits for its browser to come back after the connection drops (a reload resumes at once); 1s to 1h. Later connections resume from the database.",
     },
+    node_name: Option<String> {
+        env: "VIVA_NODE_NAME",
+        default: None,
+        shown: "(HOSTNAME:PORT)",
+        parse: |value| parse_node_name(value).map(Some),
+        help: "This node's name among the nodes sharing one PostgreSQL (it holds interview leases under it); unique per node and the same across its restarts. 1 to 100 letters, digits and . _ : -.",
+    },
     fetch_models: bool {
         env: "VIVA_FETCH_MODELS",
         default: true,
@@ -1020,6 +1027,14 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
         return Err("must be at most 3650 days".into());
     }
     Ok(duration)
+}
+
+fn parse_node_name(value: &str) -> Result<String, String> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    if value.is_empty() || value.len() > 100 || !value.chars().all(valid) {
+        return Err("expected 1 to 100 letters, digits and . _ : -".into());
+    }
+    Ok(value.to_owned())
 }
 
 fn parse_duration_within(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {

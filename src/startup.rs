@@ -137,6 +137,7 @@ impl Application {
             ),
         };
 
+        let node = node_name(&settings, addr);
         let mailer = Mailer::from_settings(&settings)?;
         let activity = ActivityFeed::default();
         crate::hiring::email::spawn_completion_notices(
@@ -178,12 +179,16 @@ impl Application {
             pool.clone(),
             engines.as_ref().map(|engines| engines.speech.clone()),
             &settings.data_dir,
+            &node,
             TranscriptionLimits {
                 max_bytes: usize::try_from(settings.transcription_max_upload_mb * 1024 * 1024)
                     .unwrap_or(usize::MAX),
                 max_duration: settings.transcription_max_duration,
                 queue: settings.transcription_queue,
                 retention: settings.transcription_retention,
+                // An upload waits at most `db_timeout` for a connection and as long for its
+                // insert between storing its recording and recording its task.
+                orphan_after: settings.db_timeout * 3,
             },
         );
         transcriptions.recover().await.map_err(|e| match e {
@@ -417,6 +422,19 @@ async fn load_engines(settings: Settings) -> Option<Engines> {
 }
 
 /// The public URL and the origins allowed to make state-changing requests.
+/// `node_name`, or this host's name and the port it serves on (two nodes on one host differ by
+/// port, and a node restarted on its port keeps its name).
+fn node_name(settings: &Settings, addr: SocketAddr) -> String {
+    settings.node_name.clone().unwrap_or_else(|| {
+        let host = hostname::get()
+            .ok()
+            .and_then(|name| name.into_string().ok())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}:{}", addr.port())
+    })
+}
+
 fn public_origins(settings: &Settings, addr: SocketAddr) -> (String, AllowedOrigins) {
     if let Some(url) = &settings.public_url {
         let origin = url.origin().ascii_serialization();
