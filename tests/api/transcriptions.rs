@@ -624,6 +624,8 @@ async fn on_postgres_a_nodes_queue_is_its_own_and_a_delete_elsewhere_reaches_its
     let owner = a.user_id(&cookie).await;
     let mut queued = row(&owner, TranscriptionStatus::Queued);
     queued.node = Some("a".into());
+    let mut waiting = row(&owner, TranscriptionStatus::Queued);
+    waiting.node = Some("a".into());
     let mut running = row(&owner, TranscriptionStatus::Running);
     running.node = Some("a".into());
     running.started_at = Some(viva::db::now());
@@ -634,7 +636,7 @@ async fn on_postgres_a_nodes_queue_is_its_own_and_a_delete_elsewhere_reaches_its
             .join(task.id.as_str())
     };
     let mut conn = a.pool().get().await.expect("connection");
-    for task in [&queued, &running] {
+    for task in [&queued, &waiting, &running] {
         viva::storage::write_private(&recording(task), &wav).expect("store");
         queries::insert(&mut conn, task).await.expect("insert");
     }
@@ -688,8 +690,17 @@ async fn on_postgres_a_nodes_queue_is_its_own_and_a_delete_elsewhere_reaches_its
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(
-        recording(&running).exists(),
-        "A removed a running task's recording"
-    );
+    // B's runner, done with its own task, looked for more long ago, and left A's alone.
+    let mut conn = a.pool().get().await.expect("connection");
+    for task in [&waiting, &running] {
+        let now = queries::get(&mut conn, &task.id)
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(now.status, task.status, "B touched A's task: {now:?}");
+        assert!(
+            recording(task).exists(),
+            "A removed a pending task's recording"
+        );
+    }
 }
