@@ -186,12 +186,16 @@ impl Application {
             pool.clone(),
             engines.as_ref().map(|engines| engines.speech.clone()),
             &settings.data_dir,
+            &node,
             TranscriptionLimits {
                 max_bytes: usize::try_from(settings.transcription_max_upload_mb * 1024 * 1024)
                     .unwrap_or(usize::MAX),
                 max_duration: settings.transcription_max_duration,
                 queue: settings.transcription_queue,
                 retention: settings.transcription_retention,
+                // An upload waits at most `db_timeout` for a connection and as long for its
+                // insert between storing its recording and recording its task.
+                orphan_after: settings.db_timeout * 3,
             },
         );
         transcriptions.recover().await.map_err(|e| match e {

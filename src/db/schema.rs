@@ -242,6 +242,7 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        node -> Nullable<Text>,
     }
 }
 

@@ -1,4 +1,8 @@
 //! Queries on `transcriptions`: batch transcription tasks, their progress and results.
+//!
+//! A task belongs to the node that received its upload (`node`): that node holds the recording
+//! on its own disk, so the queries that work through a queue take the [`Queue`] they work on.
+//! Reading, listing and deleting a task are the same from every node.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -31,6 +35,30 @@ pub struct TranscriptionRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// The node that received the upload and holds the recording; `None` for a task queued
+    /// before nodes were named.
+    pub node: Option<String>,
+}
+
+/// The queued and running tasks a node works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue<'a> {
+    /// Every task: a SQLite database has one node by construction, whatever its name was when
+    /// it queued them.
+    Every,
+    /// The tasks of the node so named (several nodes share PostgreSQL), with those queued
+    /// before nodes were named (`node` NULL): a starting node takes such a task over when it
+    /// holds its recording and fails it otherwise ([`requeue_left`], [`fail_left`]), so none is
+    /// left once one node has started.
+    Node(&'a str),
+}
+
+diesel::define_sql_function! {
+    /// SQL's `coalesce`, on both databases.
+    fn coalesce(
+        value: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        otherwise: diesel::sql_types::Text,
+    ) -> diesel::sql_types::Text;
 }
 
 pub async fn insert(conn: &mut DbConn, row: &TranscriptionRow) -> Result<(), DbError> {
@@ -91,28 +119,39 @@ pub async fn list_owned(
     })
 }
 
-/// Tasks queued or running, on the whole server.
-pub async fn count_pending(conn: &mut DbConn) -> Result<i64, DbError> {
+// Boxed queries are per backend: these two macros build them inside `db_run!`, once for each.
+
+/// The queue's tasks with one of `statuses`, as a boxed query.
+macro_rules! in_queue {
+    ($queue:expr, $statuses:expr) => {{
+        let mut query = transcriptions::table
+            .filter(transcriptions::status.eq_any($statuses))
+            .into_boxed();
+        if let Queue::Node(node) = $queue {
+            // The node's own tasks and the unnamed ones (NULL).
+            query = query.filter(coalesce(transcriptions::node, node).eq(node));
+        }
+        query
+    }};
+}
+
+const PENDING: [TranscriptionStatus; 2] =
+    [TranscriptionStatus::Queued, TranscriptionStatus::Running];
+
+/// Tasks queued or running in `queue` (what bounds it).
+pub async fn count_pending(conn: &mut DbConn, queue: Queue<'_>) -> Result<i64, DbError> {
     db_run!(conn, {
-        Ok(transcriptions::table
-            .filter(
-                transcriptions::status
-                    .eq_any([TranscriptionStatus::Queued, TranscriptionStatus::Running]),
-            )
-            .count()
-            .get_result(conn)
-            .await?)
+        Ok(in_queue!(queue, PENDING).count().get_result(conn).await?)
     })
 }
 
-/// Every task queued or running, oldest first (what a starting server finds).
-pub async fn pending(conn: &mut DbConn) -> Result<Vec<TranscriptionRow>, DbError> {
+/// The tasks queued or running in `queue`, oldest first (what a starting node finds).
+pub async fn pending(
+    conn: &mut DbConn,
+    queue: Queue<'_>,
+) -> Result<Vec<TranscriptionRow>, DbError> {
     db_run!(conn, {
-        Ok(transcriptions::table
-            .filter(
-                transcriptions::status
-                    .eq_any([TranscriptionStatus::Queued, TranscriptionStatus::Running]),
-            )
+        Ok(in_queue!(queue, PENDING)
             .order((transcriptions::created_at.asc(), transcriptions::id.asc()))
             .select(TranscriptionRow::as_select())
             .load(conn)
@@ -120,13 +159,36 @@ pub async fn pending(conn: &mut DbConn) -> Result<Vec<TranscriptionRow>, DbError
     })
 }
 
-/// The oldest queued task, now marked running; `None` when nothing is queued. The update only
-/// takes a task still queued, so two claimers never take the same one.
-pub async fn claim_next(conn: &mut DbConn) -> Result<Option<TranscriptionRow>, DbError> {
+/// Those of `ids` that are tasks queued or running, on any node (recordings stored for the
+/// others are left over).
+pub async fn pending_among(
+    conn: &mut DbConn,
+    ids: &[TranscriptionId],
+) -> Result<Vec<TranscriptionId>, DbError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        let some: Vec<TranscriptionId> = db_run!(conn, {
+            transcriptions::table
+                .filter(transcriptions::id.eq_any(chunk))
+                .filter(transcriptions::status.eq_any(PENDING))
+                .select(transcriptions::id)
+                .load(conn)
+                .await
+        })?;
+        found.extend(some);
+    }
+    Ok(found)
+}
+
+/// The oldest queued task in `queue`, now marked running; `None` when nothing is queued. The
+/// update only takes a task still queued, so two claimers never take the same one.
+pub async fn claim_next(
+    conn: &mut DbConn,
+    queue: Queue<'_>,
+) -> Result<Option<TranscriptionRow>, DbError> {
     db_run!(conn, {
         loop {
-            let next: Option<TranscriptionId> = transcriptions::table
-                .filter(transcriptions::status.eq(TranscriptionStatus::Queued))
+            let next: Option<TranscriptionId> = in_queue!(queue, [TranscriptionStatus::Queued])
                 .order((transcriptions::created_at.asc(), transcriptions::id.asc()))
                 .select(transcriptions::id)
                 .first(conn)
@@ -158,19 +220,61 @@ pub async fn claim_next(conn: &mut DbConn) -> Result<Option<TranscriptionRow>, D
     })
 }
 
-/// Puts a task back in the queue (a server restarted while it ran), keeping its place.
-pub async fn requeue(conn: &mut DbConn, id: &TranscriptionId) -> Result<(), DbError> {
+/// Puts a task a node found on start back in the queue (it was queued or running when the node
+/// stopped), keeping its place, as `node`'s. Only while it is still pending and still has the
+/// node it was read with (`was`): two nodes starting together never both take an unnamed task.
+/// Returns whether it did.
+pub async fn requeue_left(
+    conn: &mut DbConn,
+    id: &TranscriptionId,
+    was: Option<&str>,
+    node: &str,
+) -> Result<bool, DbError> {
+    let was = was.unwrap_or_default();
     db_run!(conn, {
-        diesel::update(transcriptions::table.filter(transcriptions::id.eq(id)))
-            .set((
-                transcriptions::status.eq(TranscriptionStatus::Queued),
-                transcriptions::started_at.eq(None::<NaiveDateTime>),
-                transcriptions::segments_total.eq(None::<i32>),
-                transcriptions::segments_done.eq(0),
-            ))
-            .execute(conn)
-            .await?;
-        Ok(())
+        let updated = diesel::update(
+            transcriptions::table
+                .filter(transcriptions::id.eq(id))
+                .filter(transcriptions::status.eq_any(PENDING))
+                .filter(coalesce(transcriptions::node, "").eq(was)),
+        )
+        .set((
+            transcriptions::status.eq(TranscriptionStatus::Queued),
+            transcriptions::started_at.eq(None::<NaiveDateTime>),
+            transcriptions::segments_total.eq(None::<i32>),
+            transcriptions::segments_done.eq(0),
+            transcriptions::node.eq(Some(node)),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(updated == 1)
+    })
+}
+
+/// Fails a task a node found on start without its recording, on the terms of
+/// [`requeue_left`]. Returns whether it did.
+pub async fn fail_left(
+    conn: &mut DbConn,
+    id: &TranscriptionId,
+    was: Option<&str>,
+    reason: &str,
+) -> Result<bool, DbError> {
+    let was = was.unwrap_or_default();
+    db_run!(conn, {
+        let updated = diesel::update(
+            transcriptions::table
+                .filter(transcriptions::id.eq(id))
+                .filter(transcriptions::status.eq_any(PENDING))
+                .filter(coalesce(transcriptions::node, "").eq(was)),
+        )
+        .set((
+            transcriptions::status.eq(TranscriptionStatus::Failed),
+            transcriptions::error.eq(Some(reason)),
+            transcriptions::finished_at.eq(Some(super::now())),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(updated == 1)
     })
 }
 

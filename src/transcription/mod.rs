@@ -16,17 +16,25 @@
 //!   stopped is queued again if its audio is still stored, and marked failed with the reason
 //!   otherwise.
 //! - **Retention**: a sweep deletes finished tasks `transcription_retention` after they
-//!   finished.
+//!   finished, and recordings stored here whose task is no longer pending (deleted through
+//!   another node).
+//! - **Several nodes** (sharing PostgreSQL): a task belongs to the node that received the
+//!   upload (`node`), because the recording is on that node's disk. Its runner, its recovery
+//!   on start and its queue bound see only its own tasks ([`Queue`]); reading, listing and
+//!   deleting work from any node. A node that is down leaves its queued tasks waiting until it
+//!   comes back under the same name. On SQLite (one node by construction) every task is the
+//!   node's, whatever its name was when it queued them.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::db::transcriptions::{self as queries, TranscriptionRow};
+use crate::db::transcriptions::{self as queries, Queue, TranscriptionRow};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::{AudioFormat, TranscriptionId, TranscriptionStatus, UserId};
 use crate::inference::{InferenceError, SpeechWorker};
@@ -88,6 +96,9 @@ pub struct Limits {
     pub max_duration: Duration,
     pub queue: usize,
     pub retention: Duration,
+    /// How old a stored recording whose task is gone must be before the sweep removes it:
+    /// longer than an upload can take between storing its recording and recording its task.
+    pub orphan_after: Duration,
 }
 
 /// One timestamped piece of a transcript (seconds from the start of the recording).
@@ -169,7 +180,9 @@ pub struct BatchSnapshot {
 
 #[derive(Default)]
 struct Counters {
-    queued: AtomicU64,
+    /// This node's queued tasks (a set: a task deleted through another node leaves it once,
+    /// when the sweep removes its recording).
+    queued: Mutex<HashSet<TranscriptionId>>,
     running: AtomicU64,
     done: AtomicU64,
     failed: AtomicU64,
@@ -184,6 +197,11 @@ pub struct Transcriptions {
 struct Inner {
     pool: DbPool,
     speech: Option<SpeechWorker>,
+    /// This node's name, recorded with every task it accepts.
+    node: String,
+    /// Whether several nodes may share the database (PostgreSQL): each then works on its own
+    /// tasks only.
+    shared: bool,
     dir: PathBuf,
     limits: Limits,
     wake: Notify,
@@ -193,17 +211,22 @@ struct Inner {
 }
 
 impl Transcriptions {
-    /// `speech` is `None` on a server without models: every upload is then refused.
+    /// `speech` is `None` on a server without models: every upload is then refused. `node` is
+    /// this node's name (`node_name`).
     pub fn new(
         pool: DbPool,
         speech: Option<SpeechWorker>,
         data_dir: &Path,
+        node: &str,
         limits: Limits,
     ) -> Self {
+        let shared = matches!(pool, DbPool::Postgres(_));
         Self {
             inner: Arc::new(Inner {
                 pool,
                 speech,
+                node: node.to_owned(),
+                shared,
                 dir: data_dir.join("files").join("transcriptions"),
                 limits,
                 wake: Notify::new(),
@@ -217,6 +240,23 @@ impl Transcriptions {
         self.inner.limits
     }
 
+    /// The tasks this node works on.
+    fn queue(&self) -> Queue<'_> {
+        if self.inner.shared {
+            Queue::Node(&self.inner.node)
+        } else {
+            Queue::Every
+        }
+    }
+
+    fn queued(&self) -> std::sync::MutexGuard<'_, HashSet<TranscriptionId>> {
+        self.inner
+            .counters
+            .queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Where a task's audio is kept while it is pending. Ids are UUIDs made here.
     pub fn audio_path(&self, id: &TranscriptionId) -> PathBuf {
         self.inner.dir.join(id.as_str())
@@ -225,7 +265,7 @@ impl Transcriptions {
     pub fn snapshot(&self) -> BatchSnapshot {
         let c = &self.inner.counters;
         BatchSnapshot {
-            queued: c.queued.load(Ordering::Relaxed),
+            queued: self.queued().len() as u64,
             running: c.running.load(Ordering::Relaxed),
             done: c.done.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
@@ -270,6 +310,7 @@ impl Transcriptions {
             created_at: db::now(),
             started_at: None,
             finished_at: None,
+            node: Some(inner.node.clone()),
         };
         drop(decoded);
         let path = self.audio_path(&row.id);
@@ -280,7 +321,7 @@ impl Transcriptions {
             return Err(e.into());
         }
         drop(conn);
-        inner.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.queued().insert(row.id.clone());
         inner.wake.notify_one();
         tracing::info!(transcription_id = %row.id, %format, bytes = row.size_bytes, "transcription queued");
         Ok(TaskView::from_row(row, true))
@@ -288,7 +329,7 @@ impl Transcriptions {
 
     async fn check_queue(&self) -> Result<(), TranscriptionError> {
         let mut conn = self.inner.pool.get().await?;
-        let pending = queries::count_pending(&mut conn).await?;
+        let pending = queries::count_pending(&mut conn, self.queue()).await?;
         let limit = self.inner.limits.queue;
         if usize::try_from(pending).unwrap_or(usize::MAX) >= limit {
             return Err(TranscriptionError::QueueFull { limit });
@@ -338,6 +379,8 @@ impl Transcriptions {
     }
 
     /// Deletes the owner's task and its audio. A running task stops after its current piece.
+    /// Another node's task goes too: its runner stops it the same way, or its sweep removes
+    /// the recording it holds.
     pub async fn delete(
         &self,
         owner: &UserId,
@@ -352,37 +395,39 @@ impl Transcriptions {
         }
         drop(conn);
         if row.status == TranscriptionStatus::Queued {
-            self.inner.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            self.queued().remove(id);
             self.remove_audio(id);
         }
         Ok(())
     }
 
-    /// Called once on start: every task left queued or running is queued again if its audio is
-    /// still stored, and failed with the reason otherwise. Returns (queued again, failed).
+    /// Called once on start: every task of this node's left queued or running is queued again
+    /// if its audio is still stored, and failed with the reason otherwise (an unnamed one, from
+    /// before nodes were named, is taken over the same way). Other nodes' tasks are theirs.
+    /// Returns (queued again, failed).
     pub async fn recover(&self) -> Result<(usize, usize), TranscriptionError> {
         let mut conn = self.inner.pool.get().await?;
         let mut requeued = 0;
         let mut failed = 0;
-        for row in queries::pending(&mut conn).await? {
+        for row in queries::pending(&mut conn, self.queue()).await? {
+            let was = row.node.as_deref();
             if self.audio_path(&row.id).is_file() {
-                queries::requeue(&mut conn, &row.id).await?;
-                requeued += 1;
-            } else {
-                queries::fail(
-                    &mut conn,
-                    &row.id,
-                    "the server stopped before this recording was transcribed, and its audio \
-                     was no longer stored; upload it again",
-                )
-                .await?;
+                if queries::requeue_left(&mut conn, &row.id, was, &self.inner.node).await? {
+                    self.queued().insert(row.id);
+                    requeued += 1;
+                }
+            } else if queries::fail_left(
+                &mut conn,
+                &row.id,
+                was,
+                "the server stopped before this recording was transcribed, and its audio was no \
+                 longer stored; upload it again",
+            )
+            .await?
+            {
                 failed += 1;
             }
         }
-        self.inner
-            .counters
-            .queued
-            .fetch_add(requeued as u64, Ordering::Relaxed);
         if requeued + failed > 0 {
             tracing::info!(requeued, failed, "transcriptions left by the last run");
         }
@@ -403,7 +448,7 @@ impl Transcriptions {
     async fn run_queue(&self) {
         loop {
             let claimed = match self.inner.pool.get().await {
-                Ok(mut conn) => queries::claim_next(&mut conn).await,
+                Ok(mut conn) => queries::claim_next(&mut conn, self.queue()).await,
                 Err(e) => Err(e),
             };
             match claimed {
@@ -422,9 +467,7 @@ impl Transcriptions {
     /// Transcribes one claimed task to its end (done, failed, or deleted meanwhile).
     async fn run(&self, row: TranscriptionRow) {
         let counters = &self.inner.counters;
-        let _ = counters
-            .queued
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        self.queued().remove(&row.id);
         counters.running.fetch_add(1, Ordering::Relaxed);
         let id = row.id.clone();
         let outcome = self.transcribe(&row).await;
@@ -531,7 +574,12 @@ impl Transcriptions {
     }
 
     async fn sweep_forever(&self) {
-        let every = self.inner.limits.retention.min(Duration::from_secs(60));
+        let limits = self.inner.limits;
+        let every = limits
+            .retention
+            .min(limits.orphan_after)
+            .min(Duration::from_secs(60))
+            .max(Duration::from_millis(100));
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
@@ -543,7 +591,8 @@ impl Transcriptions {
         }
     }
 
-    /// Deletes tasks that finished more than the retention time ago; returns how many.
+    /// Deletes tasks that finished more than the retention time ago, and removes the recordings
+    /// stored here whose task is no longer pending; returns how many tasks.
     pub async fn sweep(&self) -> Result<usize, TranscriptionError> {
         let retention = chrono::Duration::from_std(self.inner.limits.retention)
             .unwrap_or(chrono::Duration::MAX);
@@ -558,7 +607,44 @@ impl Transcriptions {
                 self.remove_audio(id);
             }
         }
+        // A recording written just now may be an upload about to record its task.
+        let written_before = std::time::SystemTime::now()
+            .checked_sub(self.inner.limits.orphan_after)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let stored = self.stored_before(written_before);
+        if !stored.is_empty() {
+            let pending: HashSet<TranscriptionId> = queries::pending_among(&mut conn, &stored)
+                .await?
+                .into_iter()
+                .collect();
+            drop(conn);
+            for id in stored.into_iter().filter(|id| !pending.contains(id)) {
+                tracing::info!(transcription_id = %id, "removing the recording of a deleted transcription");
+                self.queued().remove(&id);
+                self.remove_audio(&id);
+            }
+        }
         Ok(removed.len())
+    }
+
+    /// The tasks whose recordings are stored here and were last written before `before`.
+    fn stored_before(&self, before: std::time::SystemTime) -> Vec<TranscriptionId> {
+        let Ok(entries) = std::fs::read_dir(&self.inner.dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| {
+                entry
+                    .metadata()
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .and_then(|meta| meta.modified().ok())
+                    .is_some_and(|modified| modified < before)
+            })
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .map(TranscriptionId::from)
+            .collect()
     }
 
     fn remove_audio(&self, id: &TranscriptionId) {

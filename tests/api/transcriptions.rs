@@ -1,12 +1,14 @@
 //! Batch transcription over the API, with the real speech model: every format a recording
 //! comes in, long recordings cut into timestamped segments, live transcriptions served before
 //! a running batch task, the queue, size and duration limits, refusals of what is not audio,
-//! tasks left by a stopped server, and the retention sweep.
+//! tasks left by a stopped server, and the retention sweep. On PostgreSQL, several nodes on
+//! one database: each transcribes the uploads it received.
 
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
 use serde_json::Value;
+use viva::config::Settings;
 use viva::db::transcriptions::{self as queries, TranscriptionRow};
 use viva::domain::{AudioFormat, TranscriptionId, TranscriptionStatus, UserId};
 
@@ -125,6 +127,7 @@ fn row(owner: &UserId, status: TranscriptionStatus) -> TranscriptionRow {
         created_at: viva::db::now(),
         started_at: None,
         finished_at: None,
+        node: None,
     }
 }
 
@@ -543,5 +546,161 @@ async fn finished_tasks_are_deleted_after_the_retention_time(backend: Backend) {
             .get(&format!("/api/v1/transcriptions/{kept}"), Some(&cookie))
             .await;
         assert_eq!(r.status, StatusCode::OK, "{kept} was swept too early");
+    }
+}
+
+/// Another node on `first`'s PostgreSQL database, named `name`, with the real models: its own
+/// data directory (so its own recordings) and `first`'s cookie key (a session works on
+/// both, as behind a load balancer). Its own test database goes unused.
+async fn another_node(
+    first: &TestApp,
+    name: &str,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let database = first.database.clone();
+    let key =
+        std::fs::read_to_string(first.data_dir.path().join("secret.key")).expect("secret key");
+    spawn_live_app(Backend::Postgres, |s| {
+        s.database_url = Some(database);
+        s.secret_key = Some(key.trim().to_owned().into());
+        s.node_name = Some(name.to_owned());
+        tweak(s);
+    })
+    .await
+}
+
+fn stored_recordings(app: &TestApp) -> usize {
+    let dir = app.data_dir.path().join("files/transcriptions");
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn on_postgres_each_node_transcribes_the_uploads_it_received() {
+    let Some(jfk) = support::jfk() else { return };
+    let Some(a) = spawn_live_app(Backend::Postgres, |s| s.node_name = Some("a".into())).await
+    else {
+        return;
+    };
+    let Some(b) = another_node(&a, "b", |_| {}).await else {
+        return;
+    };
+    let cookie = a.signed_in_recruiter().await;
+    let wav = std::fs::read(&jfk).expect("jfk");
+    let on_a = id_of(&a.upload(Some(&cookie), "a.wav", wav.clone()).await);
+    let on_b = id_of(&b.upload(Some(&cookie), "b.wav", wav).await);
+    // Each is read through the other node. B's runner runs all along, yet never takes A's task
+    // (without A's recording it would fail it), nor A B's.
+    let task_a = b.finished_task(&cookie, &on_a).await;
+    let task_b = a.finished_task(&cookie, &on_b).await;
+    assert!(text_of(&task_a).contains(WORDS), "{task_a}");
+    assert!(text_of(&task_b).contains(WORDS), "{task_b}");
+    let mut conn = a.pool().get().await.expect("connection");
+    for (id, node) in [(&on_a, "a"), (&on_b, "b")] {
+        let row = queries::get(&mut conn, &TranscriptionId::from(id.as_str()))
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(row.node.as_deref(), Some(node), "{row:?}");
+    }
+    drop(conn);
+    assert_eq!((stored_recordings(&a), stored_recordings(&b)), (0, 0));
+    let list = b.get("/api/v1/transcriptions", Some(&cookie)).await;
+    assert_eq!(
+        list.body["transcriptions"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[actix_web::test]
+async fn on_postgres_a_nodes_queue_is_its_own_and_a_delete_elsewhere_reaches_its_recording() {
+    let Some(jfk) = support::jfk() else { return };
+    let wav = std::fs::read(&jfk).expect("jfk");
+    // Node A without models: what it queued stays queued (as while it is busy or down).
+    let Some(a) = spawn_app_with(Backend::Postgres, |s| s.node_name = Some("a".into())).await
+    else {
+        return;
+    };
+    let cookie = a.signed_in_recruiter().await;
+    let owner = a.user_id(&cookie).await;
+    let mut queued = row(&owner, TranscriptionStatus::Queued);
+    queued.node = Some("a".into());
+    let mut waiting = row(&owner, TranscriptionStatus::Queued);
+    waiting.node = Some("a".into());
+    let mut running = row(&owner, TranscriptionStatus::Running);
+    running.node = Some("a".into());
+    running.started_at = Some(viva::db::now());
+    let recording = |task: &TranscriptionRow| {
+        a.data_dir
+            .path()
+            .join("files/transcriptions")
+            .join(task.id.as_str())
+    };
+    let mut conn = a.pool().get().await.expect("connection");
+    for task in [&queued, &waiting, &running] {
+        viva::storage::write_private(&recording(task), &wav).expect("store");
+        queries::insert(&mut conn, task).await.expect("insert");
+    }
+    drop(conn);
+
+    // B starts (its recovery runs), its runner runs, and its queue holds one task.
+    let Some(b) = another_node(&a, "b", |s| s.transcription_queue = 1).await else {
+        return;
+    };
+    let on_b = id_of(&b.upload(Some(&cookie), "b.wav", wav.clone()).await);
+    assert!(text_of(&b.finished_task(&cookie, &on_b).await).contains(WORDS));
+    let mut conn = a.pool().get().await.expect("connection");
+    for task in [&queued, &running] {
+        let now = queries::get(&mut conn, &task.id)
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(now.status, task.status, "B touched A's task: {now:?}");
+        assert_eq!(now.node.as_deref(), Some("a"));
+    }
+    // B's queue is full with a task of its own running.
+    let mut b_running = row(&owner, TranscriptionStatus::Running);
+    b_running.node = Some("b".into());
+    queries::insert(&mut conn, &b_running)
+        .await
+        .expect("insert");
+    drop(conn);
+    let r = b.upload(Some(&cookie), "b.wav", wav).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", r.body);
+    assert_eq!(r.error_code(), "transcription_queue_full");
+
+    // A's task read and deleted through B: A's sweep removes the recording it held, and
+    // keeps the running task's.
+    let path = format!("/api/v1/transcriptions/{}", queued.id);
+    let r = b.get(&path, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "queued");
+    assert_eq!(
+        b.delete(&path, Some(&cookie)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        a.get(&path, Some(&cookie)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while recording(&queued).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "A kept the deleted task's recording"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // B's runner, done with its own task, looked for more long ago, and left A's alone.
+    let mut conn = a.pool().get().await.expect("connection");
+    for task in [&waiting, &running] {
+        let now = queries::get(&mut conn, &task.id)
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(now.status, task.status, "B touched A's task: {now:?}");
+        assert!(
+            recording(task).exists(),
+            "A removed a pending task's recording"
+        );
     }
 }

@@ -1,0 +1,2 @@
+DROP INDEX transcriptions_node;
+ALTER TABLE transcriptions DROP COLUMN node;
