@@ -10,8 +10,9 @@ use awc::http::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{loud, redis_test_url, spawn_live_app, Backend, TestApp, STRONG_PASSWORD};
-use crate::hiring::{invite, job_body, new_job, person, EventStream};
+use crate::hiring::{invite, person, EventStream};
 use crate::live::{new_interview, Live, Next};
+use crate::streams::Recruiter;
 
 const ANSWER: &str = "I led the migration of our billing service to a queue-based design, \
 measured the latency before and after, and cut the p99 from two seconds to three hundred \
@@ -64,33 +65,12 @@ async fn wait_until_listening(node: &TestApp) {
     panic!("node on port {} never listened to the others", node.port);
 }
 
-/// A signed-in recruiter (made on `node`) with a job: their cookie and the job's id.
-async fn recruiter_with_job(node: &TestApp) -> (String, String, String) {
-    let (email, cookie) = node.signed_in_user().await;
-    let me = node.get("/api/v1/auth/me", Some(&cookie)).await;
-    let id = me.body["id"].as_str().expect("id").to_owned();
-    let mut conn = node.pool().get().await.expect("connection");
-    viva::db::users::set_role(
-        &mut conn,
-        &id.as_str().into(),
-        viva::domain::Role::Recruiter,
-    )
-    .await
-    .expect("promote");
-    let job = new_job(node, &cookie, job_body("Platform engineer")).await;
-    (
-        email,
-        cookie,
-        job["id"].as_str().expect("job id").to_owned(),
-    )
-}
-
 #[actix_web::test]
 async fn a_job_page_on_one_node_follows_an_interview_on_another() {
     let Some((a, b)) = two_nodes().await else {
         return;
     };
-    let (_, cookie, job_id) = recruiter_with_job(&a).await;
+    let Recruiter { cookie, job_id, .. } = Recruiter::new(&a).await;
     let (created, token) = invite(&a, &cookie, &job_id, person("Ann Lee")).await;
     let interview_id = created["candidate"]["interview_id"]
         .as_str()
@@ -130,7 +110,12 @@ async fn logout_all_on_one_node_closes_the_users_streams_on_another() {
     let Some((a, b)) = two_nodes().await else {
         return;
     };
-    let (email, cookie, job_id) = recruiter_with_job(&a).await;
+    let Recruiter {
+        email,
+        cookie,
+        job_id,
+        ..
+    } = Recruiter::new(&a).await;
     let interview_id = new_interview(&b, &cookie, 1).await;
     let mut live = Live::connect(&b, &interview_id, &cookie).await;
     live.until("ready").await;
@@ -216,7 +201,7 @@ async fn revoking_an_invite_on_one_node_closes_the_candidate_on_another() {
     let Some((a, b)) = two_nodes().await else {
         return;
     };
-    let (_, cookie, job_id) = recruiter_with_job(&a).await;
+    let Recruiter { cookie, job_id, .. } = Recruiter::new(&a).await;
     let (created, token) = invite(&a, &cookie, &job_id, person("Bo Chen")).await;
     let interview_id = created["candidate"]["interview_id"]
         .as_str()

@@ -43,20 +43,9 @@ impl Live {
 
     /// Connects with a session cookie to the server on `port` (in-process or a child process).
     pub(crate) async fn connect_to(port: u16, interview_id: &str, cookie: &str) -> Self {
-        let url = format!("ws://127.0.0.1:{port}/api/v1/interviews/{interview_id}/ws");
-        let (response, conn) = awc::Client::new()
-            .ws(url)
-            .header("cookie", cookie)
-            .max_frame_size(1 << 20)
-            .connect()
+        Self::try_connect_to(port, interview_id, cookie)
             .await
-            .expect("the WebSocket upgrade succeeds");
-        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
-        Self {
-            conn,
-            seen: Vec::new(),
-            event_timeout: EVENT_TIMEOUT,
-        }
+            .expect("the WebSocket upgrade succeeds")
     }
 
     /// [`Self::connect_to`], or `None` when the upgrade is refused or the connection fails (a

@@ -45,15 +45,15 @@ fn every_close_code_is_documented() {
 }
 
 /// A signed-in recruiter with a job.
-struct Recruiter {
-    id: String,
-    email: String,
-    cookie: String,
-    job_id: String,
+pub(crate) struct Recruiter {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) cookie: String,
+    pub(crate) job_id: String,
 }
 
 impl Recruiter {
-    async fn new(app: &TestApp) -> Self {
+    pub(crate) async fn new(app: &TestApp) -> Self {
         let (email, cookie) = app.signed_in_user().await;
         let me = app.get("/api/v1/auth/me", Some(&cookie)).await;
         let id = me.body["id"].as_str().expect("id").to_owned();

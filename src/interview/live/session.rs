@@ -348,11 +348,11 @@ impl InterviewSession {
         let id = self.interview_id.clone();
         let instance = self.instance;
         // Runs to the end on its own: nothing waits for it.
-        let _ = db::finish_detached(async move {
+        drop(db::finish_detached(async move {
             if let Err(e) = leases.release(&id, instance).await {
                 tracing::warn!(interview_id = %id, error = %e, "could not give the interview's lease up; it runs out by itself");
             }
-        });
+        }));
         self.retired = true;
         ctx.stop();
     }
