@@ -413,14 +413,14 @@ async fn drain_on_signal(server: ServerHandle, live: Option<Arc<SessionDeps>>, t
     shutdown_signal().await;
     let Some(live) = live else {
         tracing::info!("shutting down");
-        server.stop(true).await;
+        stop(server).await;
         return;
     };
     live.registry.drain();
     tracing::info!(
         live_interviews = live.registry.live(),
         ?timeout,
-        "shutting down: no new interviews; live ones may finish first"
+        "shutting down: no new interviews; live ones may finish first (another signal hands them over now)"
     );
     let all_ended = async {
         while live.registry.live() > 0 {
@@ -448,7 +448,19 @@ async fn drain_on_signal(server: ServerHandle, live: Option<Arc<SessionDeps>>, t
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    server.stop(true).await;
+    stop(server).await;
+}
+
+/// Stops the server gracefully (in-flight requests get `shutdown_timeout`), or at once on one
+/// more signal.
+async fn stop(server: ServerHandle) {
+    tokio::select! {
+        () = server.stop(true) => {}
+        () = shutdown_signal() => {
+            tracing::info!("stopping now");
+            server.stop(false).await;
+        }
+    }
 }
 
 /// SIGTERM or SIGINT (Ctrl-C).

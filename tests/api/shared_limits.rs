@@ -278,9 +278,14 @@ async fn the_counter_counts_each_of_parallel_hits_exactly_once() {
     assert!(refused.iter().all(|h| h.count == 40));
     let windows: BTreeSet<_> = hits.iter().map(|h| h.window_ends_at).collect();
     assert_eq!(windows.len(), 1, "one window: {windows:?}");
+    // `now()` is each statement's transaction start: a hit that waited for the row's lock may
+    // see the window opened by one that started a moment after it.
     for h in &hits {
         let left = h.window_ends_at - h.now;
-        assert!(left > chrono::TimeDelta::zero() && left <= chrono::TimeDelta::seconds(60));
+        assert!(
+            left > chrono::TimeDelta::zero() && left <= chrono::TimeDelta::seconds(61),
+            "{h:?}"
+        );
     }
     // Another key and another limiter have windows of their own.
     assert_eq!(
