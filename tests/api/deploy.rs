@@ -348,28 +348,9 @@ fn check_jsonschema_path() -> Option<&'static Path> {
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("target/test-python/check-jsonschema-0.39.0");
-        if dir.join("check_jsonschema").is_dir() {
-            return Some(dir);
-        }
-        let output = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg("--target")
-            .arg(&dir)
-            .arg(CHECK_JSONSCHEMA)
-            .output();
-        match output {
-            Ok(output) if output.status.success() => Some(dir),
-            failed => {
-                let reason = match failed {
-                    Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
-                    Err(e) => e.to_string(),
-                };
+        match crate::support::pip_install(CHECK_JSONSCHEMA, &dir, "check_jsonschema") {
+            Ok(()) => Some(dir),
+            Err(reason) => {
                 unavailable(&format!(
                     "`pip install {CHECK_JSONSCHEMA}` (the Compose schema check) failed: {reason}"
                 ));

@@ -22,21 +22,8 @@ fn validator_path() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = target_dir().join("test-python/openapi-spec-validator-0.7.2");
-        if !dir.join("openapi_spec_validator").is_dir() {
-            let status = Command::new("python3")
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .arg("--target")
-                .arg(&dir)
-                .arg(VALIDATOR)
-                .status()
-                .expect("python3 runs (the README's quick start needs Python's pip)");
-            assert!(status.success(), "pip install {VALIDATOR} failed: {status}");
+        if let Err(e) = crate::support::pip_install(VALIDATOR, &dir, "openapi_spec_validator") {
+            panic!("pip install {VALIDATOR} failed: {e}");
         }
         dir
     })

@@ -66,6 +66,32 @@ pub fn unavailable(what: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
 }
 
+/// Installs `requirement` (pinned) with pip into `dir` (under target/) unless its package
+/// directory `installed` is there already; the error is pip's own message.
+pub fn pip_install(requirement: &str, dir: &Path, installed: &str) -> Result<(), String> {
+    if dir.join(installed).is_dir() {
+        return Ok(());
+    }
+    let output = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(dir)
+        .arg(requirement)
+        .output()
+        .map_err(|e| format!("python3 -m pip: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
 /// `target/test-audio/`: where fetched and generated audio is cached.
 pub fn test_audio_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is `<target dir>/tmp`, so this follows a custom CARGO_TARGET_DIR.

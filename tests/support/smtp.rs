@@ -114,24 +114,6 @@ fn install() -> Result<PathBuf, String> {
         .parent()
         .map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
     let site = target.join("test-python");
-    if site.join("aiosmtpd").is_dir() {
-        return Ok(site);
-    }
-    let output = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-        ])
-        .arg(&site)
-        .arg(AIOSMTPD)
-        .output()
-        .map_err(|e| format!("python3 -m pip: {e}"))?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
+    super::pip_install(AIOSMTPD, &site, "aiosmtpd")?;
     Ok(site)
 }
