@@ -209,6 +209,27 @@ settings! {
         parse: parse_path,
         help: "Sentence encoder the answer assessment uses: a directory (in models_dir, or a path) holding a sentence-transformers BERT's config.json, tokenizer.json and model.safetensors.",
     },
+    voice: VoiceMode {
+        env: "VIVA_VOICE",
+        default: VoiceMode::Local,
+        shown: "local",
+        parse: VoiceMode::parse,
+        help: "Who speaks the interviewer's words: `local` (viva itself, with the Piper voice `voice_model`, streamed to the page; the browser's voice when the voice cannot run), `browser` (the browser's own speech synthesis) or `off` (silent: the words are shown).",
+    },
+    voice_model: PathBuf {
+        env: "VIVA_VOICE_MODEL",
+        default: PathBuf::from(fetch::DEFAULT_VOICE),
+        shown: fetch::DEFAULT_VOICE,
+        parse: parse_path,
+        help: "The interviewer's voice: a Piper voice's .onnx file (in models_dir, or a path) with its config beside it as <file>.json.",
+    },
+    voice_threads: usize {
+        env: "VIVA_VOICE_THREADS",
+        default: 1,
+        shown: "1",
+        parse: |value| parse_count(value, 1),
+        help: "Threads the voice runs on (ONNX Runtime's intra-op threads). One keeps a core free for the other models while a sentence is spoken.",
+    },
     device: Device {
         env: "VIVA_DEVICE",
         default: Device::Cpu,
@@ -763,6 +784,29 @@ impl Device {
     }
 }
 
+/// Who speaks the interviewer's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceMode {
+    /// viva synthesises each sentence and streams the audio to the page.
+    Local,
+    /// The page speaks with the browser's own speech synthesis.
+    Browser,
+    /// Nobody speaks; the words are shown.
+    Off,
+}
+
+impl VoiceMode {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "local" => Ok(Self::Local),
+            "browser" => Ok(Self::Browser),
+            "off" => Ok(Self::Off),
+            _ => Err("expected `local`, `browser` or `off`".into()),
+        }
+    }
+}
+
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -949,6 +993,7 @@ impl Settings {
             llm_file: self.llm_model_file(),
             encoder_dir: self.encoder_model_dir(),
             judge_file: self.judge_model_file(),
+            voice_model: (self.voice == VoiceMode::Local).then(|| self.voice_files().model),
         }
     }
 
@@ -971,6 +1016,15 @@ impl Settings {
     /// The sentence encoder's directory (relative names live in models_dir).
     pub fn encoder_model_dir(&self) -> PathBuf {
         self.models_dir.join(&self.encoder_model)
+    }
+
+    /// The voice's files: `voice_model` (relative names live in models_dir) with the runtime
+    /// and phonemizer `viva models fetch` puts in models_dir.
+    pub fn voice_files(&self) -> crate::voice::VoiceFiles {
+        crate::voice::VoiceFiles {
+            model: self.models_dir.join(&self.voice_model),
+            ..crate::fetch::voice::default_voice_files(&self.models_dir, "python3")
+        }
     }
 
     /// How spoken answers are cut out of the audio stream.

@@ -9,7 +9,8 @@
 //!   `telemetry` (logs and metrics), `activity` (the live feed of interview events), `cluster`
 //!   (what the nodes of one deployment tell each other), `mail` (sending email);
 //! - engines: `db` (persistence), `llm` (the language model), `speech` (audio, log-mel
-//!   features, speech recognition), `embedding` (the sentence encoder), `fetch` (getting and
+//!   features, speech recognition), `voice` (speech synthesis: the interviewer's
+//!   voice), `embedding` (the sentence encoder), `fetch` (getting and
 //!   converting model files), `resume` (reading uploaded resumes);
 //! - foundation: `domain` (validated values), `storage` (private files on disk).
 //!
@@ -42,4 +43,5 @@ pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod transcription;
+pub mod voice;
 pub mod webhooks;

@@ -24,7 +24,7 @@ use crate::auth::oidc::Oidc;
 use crate::auth::session_store::{DatabaseSessionStore, SessionBackend};
 use crate::auth::{Accounts, ApiKeys, EmailCodes, Logins};
 use crate::cluster::Bus;
-use crate::config::{parse_secret_key, SessionStoreKind, Settings};
+use crate::config::{parse_secret_key, SessionStoreKind, Settings, VoiceMode};
 use crate::db::{self, DatabaseUrl, DbError, DbPool, PoolOptions};
 use crate::http::origin_check::{reject_cross_site, AllowedOrigins};
 use crate::http::{self, middleware as mw};
@@ -226,8 +226,14 @@ impl Application {
                 cache_follow_up_prompt_in_background(engines.llm.clone());
                 let registry = SessionRegistry::with_capacity(settings.max_live_interviews);
                 follow_revoked_invites(&bus, registry.clone());
+                // Asked to speak itself but the voice could not start: the page's voice.
+                let voice = match settings.voice {
+                    VoiceMode::Local if engines.voice.is_none() => VoiceMode::Browser,
+                    chosen => chosen,
+                };
                 Arc::new(SessionDeps {
                     pool: pool.clone(),
+                    voice,
                     engines,
                     registry,
                     leases: Leases::new(pool.clone(), &node, settings.interview_lease),

@@ -268,7 +268,7 @@ impl Metrics {
         self.webhook_outbox.set(pending);
     }
 
-    /// Records what the model workers (`speech`, `llm`) have done, read at scrape time.
+    /// Records what the model workers (`speech`, `llm`, `voice`) have done, read at scrape time.
     pub fn observe_models(&self, models: &[(&'static str, WorkerSnapshot)]) {
         let mut seen = self
             .models_seen

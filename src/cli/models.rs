@@ -13,6 +13,10 @@ pub fn run(command: ModelsCommand, settings: &Settings) -> anyhow::Result<()> {
             println!("llm\t{}", models.llm_file.display());
             println!("encoder\t{}", models.encoder_dir.display());
             println!("judge\t{}", models.judge_file.display());
+            let voice = viva::fetch::ensure_voice(&settings.models_dir)?;
+            println!("voice\t{}", voice.model.display());
+            println!("onnxruntime\t{}", voice.onnxruntime.display());
+            println!("espeak-ng\t{}", voice.espeak_library.display());
         }
         ModelsCommand::Verify => {
             let checks = viva::fetch::verify(&settings.models_dir)?;

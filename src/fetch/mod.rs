@@ -15,6 +15,7 @@ pub mod gguf;
 mod hub;
 mod pip;
 mod progress;
+pub mod voice;
 
 use std::fs;
 use std::io;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use files::MANIFEST;
 pub use progress::Progress;
+pub use voice::{ensure_voice, DEFAULT_VOICE};
 
 use files::{lock_dir, record, sha256_bytes, sha256_file, temp_path, write_atomic};
 use pip::{Pip, Wheel};
@@ -148,7 +150,11 @@ pub const PINNED: [(&str, &str); 10] = [
 const JUDGE_Q8_0_SHA256: &str = "bf22c591e2353aa25fc82dc4e98811e06bee7ed62f6f4881929a6f442c23d1b7";
 
 fn pinned(path: &str) -> Option<&'static str> {
-    PINNED.iter().find(|(p, _)| *p == path).map(|(_, h)| *h)
+    PINNED
+        .iter()
+        .chain(voice::VOICE_PINNED.iter())
+        .find(|(p, _)| *p == path)
+        .map(|(_, h)| *h)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +284,9 @@ pub struct ChosenModels {
     pub encoder_dir: PathBuf,
     /// `None` when the judge is turned off.
     pub judge_file: Option<PathBuf>,
+    /// The voice's `.onnx` file; `None` when viva does not speak itself (`voice` is not
+    /// `local`).
+    pub voice_model: Option<PathBuf>,
 }
 
 /// On `viva serve`'s first start: fetches the default models the settings use and lack,
@@ -295,6 +304,16 @@ pub async fn prepare_on_start(chosen: ChosenModels) -> Result<(), FetchError> {
             && chosen.judge_file.as_ref().is_none_or(|f| f.is_file());
         if uses_defaults && !present {
             ensure_default_models(defaults)?;
+        }
+        // A server without its voice still interviews (the page speaks with the browser's
+        // voice), so a voice that cannot be fetched is a warning, not a failed start.
+        let default_voice = voice::default_voice_files(defaults, &Sources::from_env().python);
+        if chosen.voice_model.as_ref() == Some(&default_voice.model)
+            && !voice::voice_complete(&default_voice)
+        {
+            if let Err(error) = ensure_voice(defaults) {
+                tracing::warn!(%error, "the interviewer's voice could not be fetched");
+            }
         }
         Ok(())
     });
@@ -798,7 +817,7 @@ impl FileCheck {
 /// recorded against its pin.
 pub fn verify(models_dir: &Path) -> Result<Vec<FileCheck>, FetchError> {
     let mut expected = files::read_manifest(models_dir).map_err(io_err(models_dir))?;
-    for (path, hash) in PINNED {
+    for (path, hash) in PINNED.into_iter().chain(voice::VOICE_PINNED) {
         if !expected.contains_key(path) && models_dir.join(path).is_file() {
             expected.insert(path.to_owned(), hash.to_owned());
         }

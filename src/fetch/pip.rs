@@ -42,8 +42,21 @@ fn tail(text: &[u8]) -> String {
 impl Pip {
     /// `pip download --no-deps --only-binary=:all: PACKAGE==VERSION -d DIR`; returns the wheel.
     pub fn download(&self, package: &str, version: &str, dir: &Path) -> Result<PathBuf, PipError> {
+        self.download_for(package, version, dir, &[])
+    }
+
+    /// [`Pip::download`] with pip's target options (`--platform …`, `--python-version …`), for a
+    /// wheel that holds a native library whatever Python runs pip.
+    pub fn download_for(
+        &self,
+        package: &str,
+        version: &str,
+        dir: &Path,
+        target: &[&str],
+    ) -> Result<PathBuf, PipError> {
         let mut command = Command::new(&self.python);
         command.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"]);
+        command.args(target);
         command.args(["--disable-pip-version-check", "--progress-bar", "off", "-d"]);
         command.arg(dir).arg(format!("{package}=={version}"));
         if let Some(index) = &self.index_url {
@@ -126,6 +139,48 @@ impl<R: Read + Seek> Wheel<R> {
             .collect();
         names.sort_by_key(|n| n.len());
         names.into_iter().next()
+    }
+
+    /// Writes every file under the folder `prefix` (e.g. `pkg/data/`) into `destination`,
+    /// keeping the paths below `prefix`; returns how many. Paths that would leave
+    /// `destination` are refused.
+    pub fn extract_folder(&mut self, prefix: &str, destination: &Path) -> Result<usize, PipError> {
+        let path = self.path.clone();
+        let zip_err = |source| PipError::Zip {
+            path: path.clone(),
+            source,
+        };
+        let mut written = 0;
+        for index in 0..self.archive.len() {
+            let mut entry = self.archive.by_index(index).map_err(zip_err)?;
+            let Some(inner) = entry.enclosed_name() else {
+                continue;
+            };
+            let Ok(relative) = inner.strip_prefix(prefix) else {
+                continue;
+            };
+            if entry.is_dir() || relative.as_os_str().is_empty() {
+                continue;
+            }
+            let target = destination.join(relative);
+            let io_err = |source| PipError::Io {
+                path: target.clone(),
+                source,
+            };
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(io_err)?;
+            }
+            let mut file = File::create(&target).map_err(io_err)?;
+            io::copy(&mut entry, &mut file).map_err(io_err)?;
+            written += 1;
+        }
+        if written == 0 {
+            return Err(PipError::MissingEntry {
+                wheel: self.path.clone(),
+                name: prefix.to_owned(),
+            });
+        }
+        Ok(written)
     }
 
     /// Reads the file whose path ends with `suffix`.

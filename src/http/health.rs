@@ -42,6 +42,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "capacity": capacity,
         "free": (capacity > 0).then(|| capacity.saturating_sub(live)),
         "models": state.live.is_some(),
+        // Who speaks the interviewer here: `local`, `browser` or `off` (null: no models).
+        "voice": state.live.as_ref().map(|live| live.voice),
         // Whether it hears the other nodes (null: a single node on SQLite).
         "cluster_listening": state.bus.is_listening(),
     });
@@ -72,11 +74,15 @@ pub async fn metrics(
             live.registry.is_draining(),
         );
         let engines = &live.engines;
-        state.metrics.observe_models(&[
+        let mut models = vec![
             ("speech", engines.speech.stats()),
             ("speech_batch", engines.speech.background_stats()),
             ("llm", engines.llm.stats()),
-        ]);
+        ];
+        if let Some(voice) = &engines.voice {
+            models.push(("voice", voice.stats()));
+        }
+        state.metrics.observe_models(&models);
     }
     match crate::webhooks::outbox_depth(&state.pool).await {
         Ok(pending) => state.metrics.set_webhook_outbox(pending),

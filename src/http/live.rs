@@ -197,7 +197,11 @@ impl InterviewSocket {
         };
         match message {
             ServerMsg::Feedback { .. } | ServerMsg::Report { .. } if !invite.sees_scores => {}
-            ServerMsg::Ready { interview, state } => {
+            ServerMsg::Ready {
+                interview,
+                state,
+                voice,
+            } => {
                 let mut interview = interview.clone();
                 interview.hide_unasked_questions();
                 if !invite.sees_scores {
@@ -207,6 +211,7 @@ impl InterviewSocket {
                     ServerMsg::Ready {
                         interview,
                         state: *state,
+                        voice: *voice,
                     }
                     .to_json(),
                 );

@@ -1,8 +1,9 @@
 //! Who computes next. candle's CPU kernels use every core; Whisper and the language models
 //! running at once on a small machine thrash each other's threads (measured in BENCHMARKS.md),
 //! so the workers take turns through one gate, a step at a time, in priority order: the
-//! transcription of a finished answer first, then the next step of the live replies, then
-//! background work (assessments), which also waits while a live turn has paused it.
+//! transcription of a finished answer first, then the next step of the live replies, then the
+//! next sentence of the interviewer's voice, then background work (assessments), which also
+//! waits while a live turn has paused it.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -14,11 +15,13 @@ pub enum Priority {
     Transcription,
     /// A step of the replies being written to candidates.
     Reply,
+    /// A sentence of a reply being spoken (the interviewer's voice).
+    Voice,
     /// Assessments and anything else nobody is waiting for right now.
     Background,
 }
 
-const PRIORITIES: usize = 3;
+const PRIORITIES: usize = 4;
 
 #[derive(Default)]
 struct State {

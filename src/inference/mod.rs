@@ -8,6 +8,7 @@ pub mod gate;
 pub mod llm;
 pub mod speech;
 pub mod stats;
+pub mod voice;
 
 use std::sync::{Arc, Mutex};
 
@@ -15,11 +16,13 @@ pub use gate::{BackgroundPause, ComputeGate, GateGuard, Priority};
 pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
 pub use stats::WorkerSnapshot;
+pub use voice::VoiceWorker;
 
-use crate::config::Settings;
+use crate::config::{Settings, VoiceMode};
 use crate::embedding::{EmbeddingError, Encode, SentenceEncoder};
 use crate::llm::{ChatMessage, Conversation, LlmEngine, LlmError, Tokenizer};
 use crate::speech::whisper::WhisperEngine;
+use crate::voice::Synthesizer;
 
 /// The judge's prompt is run this many tokens at a time (each piece under the compute gate).
 const JUDGE_PIECE: usize = 16;
@@ -28,6 +31,9 @@ const JUDGE_PIECE: usize = 16;
 const SPEECH_QUEUE: usize = 16;
 /// Replies the LLM worker holds (written or waiting) before it answers "busy".
 const LLM_QUEUE: usize = 32;
+/// Sentences the voice worker holds (speaking or waiting) before it answers "busy": a reply
+/// is a few sentences, queued as they are written.
+const VOICE_QUEUE: usize = 64;
 /// Conversations whose KV caches the LLM worker keeps (within its byte budget).
 const LLM_CONVERSATIONS: usize = 64;
 
@@ -43,6 +49,8 @@ pub enum InferenceError {
     Speech(#[from] crate::speech::SpeechError),
     #[error(transparent)]
     Llm(#[from] crate::llm::LlmError),
+    #[error(transparent)]
+    Voice(#[from] crate::voice::VoiceError),
 }
 
 /// Why the models could not be started.
@@ -82,6 +90,9 @@ pub struct Engines {
     pub encoder: SharedEncoder,
     /// `None` when `judge_model` is `none`.
     pub judge: Option<SharedJudge>,
+    /// The interviewer's voice; `None` unless `voice` is `local` and the voice could start
+    /// (the page then falls back to the browser's voice).
+    pub voice: Option<VoiceWorker>,
     /// The gate every model above computes under; a live turn pauses background work with it.
     pub gate: ComputeGate,
 }
@@ -123,13 +134,40 @@ impl Engines {
             ),
             None => None,
         };
+        let voice = match settings.voice {
+            VoiceMode::Local => start_voice(settings, &gate),
+            VoiceMode::Browser | VoiceMode::Off => None,
+        };
         Ok(Self {
             judge,
+            voice,
             encoder: SharedEncoder::new(encoder, gate.clone()),
             speech: SpeechWorker::start(whisper, SPEECH_QUEUE, gate.clone())?,
             llm: LlmWorker::start(llm, LLM_QUEUE, LLM_CONVERSATIONS, gate.clone())?,
             gate,
         })
+    }
+}
+
+/// The interviewer's voice, or `None` (logged) when it cannot start: a server without its
+/// voice still interviews, with the browser's voice.
+fn start_voice(settings: &Settings, gate: &ComputeGate) -> Option<VoiceWorker> {
+    let files = settings.voice_files();
+    let started = Synthesizer::load(&files, settings.voice_threads)
+        .map_err(|e| e.to_string())
+        .and_then(|synthesizer| {
+            VoiceWorker::start(synthesizer, VOICE_QUEUE, gate.clone()).map_err(|e| e.to_string())
+        });
+    match started {
+        Ok(worker) => Some(worker),
+        Err(error) => {
+            tracing::warn!(
+                model = %files.model.display(), %error,
+                "the interviewer's voice cannot run; pages use the browser's voice \
+                 (`viva models fetch` gets the voice; VIVA_VOICE=browser silences this)"
+            );
+            None
+        }
     }
 }
 

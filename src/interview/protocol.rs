@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::feedback::TurnFeedback;
 use super::interviews::{InterviewDetail, Message};
+pub use crate::config::VoiceMode;
 use crate::domain::MessageId;
 
 /// Largest binary (audio) frame answered normally: about 2 s of 16 kHz PCM16.
@@ -85,6 +86,9 @@ pub enum ServerMsg {
     Ready {
         interview: Box<InterviewDetail>,
         state: LiveState,
+        /// Who speaks the interviewer: `local` (this server, with `voice` events), `browser`
+        /// or `off`.
+        voice: VoiceMode,
     },
     State {
         state: LiveState,
@@ -99,6 +103,21 @@ pub enum ServerMsg {
     },
     Reply {
         message: Message,
+    },
+    /// One sentence of an interviewer message in the interviewer's voice: 16-bit
+    /// little-endian mono PCM at `sample_rate`, base64. Sentences come in order.
+    Voice {
+        message_id: MessageId,
+        sentence: usize,
+        text: String,
+        sample_rate: u32,
+        audio: String,
+    },
+    /// The message's voice is over: `sentences` were sent (fewer when `interrupted`).
+    VoiceEnd {
+        message_id: MessageId,
+        sentences: usize,
+        interrupted: bool,
     },
     /// Feedback on an answer, once assessed (after the interviewer's reply to it).
     Feedback {

@@ -9,7 +9,7 @@ use awc::http::StatusCode;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use tempfile::TempDir;
-use viva::config::{LogFormat, Settings};
+use viva::config::{LogFormat, Settings, VoiceMode};
 use viva::db::DatabaseUrl;
 use viva::inference::Engines;
 use viva::startup::{Application, SESSION_COOKIE};
@@ -207,6 +207,20 @@ pub async fn spawn_live_app_with_judge(backend: Backend) -> Option<TestApp> {
     spawn_with_engines(backend, engines_with_judge()?, |_| {}).await
 }
 
+/// [`spawn_live_app`] with the interviewer's voice running (`voice = local`): the default
+/// voice fetched once into target/test-models. `None` after a loud line when it cannot run.
+pub async fn spawn_live_app_with_voice(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let engines = engines_with_voice()?;
+    spawn_with_engines(backend, engines, |settings: &mut Settings| {
+        settings.voice = VoiceMode::Local;
+        tweak(settings);
+    })
+    .await
+}
+
 async fn spawn_with_engines(
     backend: Backend,
     engines: Engines,
@@ -233,6 +247,31 @@ fn engines_with_judge() -> Option<Engines> {
     ENGINES.get_or_init(|| load_engines(true)).clone()
 }
 
+/// [`shared_engines`] with the voice.
+fn engines_with_voice() -> Option<Engines> {
+    static ENGINES: OnceLock<Option<Engines>> = OnceLock::new();
+    ENGINES
+        .get_or_init(|| {
+            if let Err(e) = crate::support::test_voice_files() {
+                crate::support::unavailable(&format!("the default voice: {e}"));
+                return None;
+            }
+            let mut engines = load_engines(false)?;
+            let settings = Settings {
+                models_dir: crate::support::test_models_dir(),
+                ..Settings::default()
+            };
+            let synthesizer = viva::voice::Synthesizer::load(&settings.voice_files(), 1)
+                .expect("the fetched voice loads");
+            engines.voice = Some(
+                viva::inference::VoiceWorker::start(synthesizer, 64, engines.gate.clone())
+                    .expect("the voice worker starts"),
+            );
+            Some(engines)
+        })
+        .clone()
+}
+
 fn load_engines(judge: bool) -> Option<Engines> {
     std::thread::spawn(move || {
         let models = match crate::support::test_models() {
@@ -251,6 +290,8 @@ fn load_engines(judge: bool) -> Option<Engines> {
             } else {
                 viva::config::NO_JUDGE.into()
             },
+            // The voice is added by the tests that hear it.
+            voice: VoiceMode::Browser,
             ..Settings::default()
         };
         Some(Engines::load(&settings).expect("the fetched models load"))

@@ -299,7 +299,8 @@ fn pcm16(path: &std::path::Path) -> Vec<i16> {
 static SILENCE_2S: [i16; 32_000] = [0; 32_000];
 
 /// A typed answer with enough substance for a follow-up.
-const SUBSTANTIAL_ANSWER: &str = "Last year our checkout service kept timing out during sales, \
+pub(crate) const SUBSTANTIAL_ANSWER: &str =
+    "Last year our checkout service kept timing out during sales, \
 so I profiled it, found that every request opened a new database connection, and introduced a \
 connection pool with a circuit breaker. Timeouts dropped from five percent to almost zero and \
 the team adopted the pattern for two other services.";

@@ -35,4 +35,5 @@ mod streams;
 mod telemetry;
 mod transcriptions;
 mod uploads;
+mod voice;
 mod webhooks;

@@ -95,3 +95,9 @@ pub fn faster_whisper(
         })
         .collect()
 }
+
+/// The default voice (Piper, ONNX Runtime, espeak-ng), fetched once by the same code as
+/// `viva models fetch` into target/test-models/.
+pub fn test_voice_files() -> Result<viva::voice::VoiceFiles, FetchError> {
+    viva::fetch::ensure_voice(&test_models_dir())
+}

@@ -27,7 +27,7 @@ use crate::interview::feedback::TurnFeedback;
 use crate::interview::interviews::{InterviewDetail, Message};
 use crate::interview::prompts;
 use crate::interview::protocol::{
-    ClientMsg, EndReason, ErrorCode, InputMode, LiveState, ServerMsg,
+    ClientMsg, EndReason, ErrorCode, InputMode, LiveState, ServerMsg, VoiceMode,
 };
 use crate::interview::report::Report;
 use crate::speech::vad::{TurnDetector, TurnEvent, TurnSettings};
@@ -248,6 +248,8 @@ struct PendingFeedback {
 pub struct Machine {
     interview_id: InterviewId,
     turn: TurnSettings,
+    /// Who speaks the interviewer (told to the page in `ready`).
+    voice: VoiceMode,
     mode: InputMode,
     detector: TurnDetector,
     loaded: Option<Loaded>,
@@ -267,10 +269,11 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn new(interview_id: InterviewId, turn: TurnSettings) -> Self {
+    pub fn new(interview_id: InterviewId, turn: TurnSettings, voice: VoiceMode) -> Self {
         Self {
             interview_id,
             turn,
+            voice,
             mode: InputMode::HandsFree,
             detector: TurnDetector::new(turn),
             loaded: None,
@@ -295,7 +298,7 @@ impl Machine {
         }
         let epoch = self.epoch + 1;
         let mode = self.mode;
-        *self = Self::new(self.interview_id.clone(), self.turn);
+        *self = Self::new(self.interview_id.clone(), self.turn, self.voice);
         self.epoch = epoch;
         self.mode = mode;
         self.detector = TurnDetector::new(turn_settings(self.turn, mode));
@@ -395,6 +398,7 @@ impl Machine {
             let ready = ServerMsg::Ready {
                 interview: Box::new(loaded.detail.clone()),
                 state: self.live_state(),
+                voice: self.voice,
             };
             self.send(ready);
         }

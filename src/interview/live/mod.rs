@@ -13,6 +13,7 @@ mod machine;
 pub mod progress;
 pub mod registry;
 mod session;
+mod voicing;
 pub mod writer;
 
 use std::time::Duration;
@@ -34,6 +35,8 @@ use crate::speech::vad::TurnSettings;
 pub struct SessionDeps {
     pub pool: DbPool,
     pub engines: Engines,
+    /// Who speaks the interviewer; `local` only when `engines.voice` runs.
+    pub voice: crate::config::VoiceMode,
     pub registry: SessionRegistry,
     /// Which node runs each interview.
     pub leases: Leases,

@@ -24,7 +24,11 @@ use super::{
 };
 use crate::db::{self, DbError, DbPool};
 use crate::domain::{FileKind, InterviewId, InterviewStatus, Invalid, InviteId, WebhookEvent};
-use crate::inference::BackgroundPause;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use super::voicing::{VoiceAction, Voicing};
+use crate::inference::{BackgroundPause, InferenceError};
 use crate::interview::catalog::json_strings;
 use crate::interview::conductor::{Conductor, TurnInput};
 use crate::interview::feedback::judge::Judge;
@@ -90,11 +94,13 @@ pub struct InterviewSession {
     retired: bool,
     /// Retired because another node runs the interview.
     held_elsewhere: bool,
+    /// The interviewer's messages being spoken (with `voice` = `local`).
+    voicing: Voicing,
 }
 
 impl InterviewSession {
     pub fn new(interview_id: InterviewId, instance: u64, deps: Arc<SessionDeps>) -> Self {
-        let machine = Machine::new(interview_id.clone(), deps.turn);
+        let machine = Machine::new(interview_id.clone(), deps.turn, deps.voice);
         Self {
             interview_id,
             instance,
@@ -105,6 +111,7 @@ impl InterviewSession {
             grace_timer: None,
             retired: false,
             held_elsewhere: false,
+            voicing: Voicing::default(),
         }
     }
 
@@ -144,7 +151,7 @@ impl InterviewSession {
 
     fn execute(&mut self, effect: Effect, ctx: &mut Context<Self>) {
         match effect {
-            Effect::Send(message) => self.send(message),
+            Effect::Send(message) => self.send_and_speak(message, ctx),
             Effect::MarkStarted { epoch } => {
                 let (pool, id, now) =
                     (self.deps.pool.clone(), self.interview_id.clone(), db::now());
@@ -416,6 +423,8 @@ impl InterviewSession {
         self.deps
             .registry
             .set_attached(&self.interview_id, self.instance, false);
+        // Nobody hears the voice any more.
+        self.silence(ctx);
         self.guarded(ctx, |act, ctx| act.dispatch(Event::Detached, ctx));
         self.arm_grace(ctx);
     }
@@ -438,6 +447,81 @@ impl InterviewSession {
     fn send(&self, message: ServerMsg) {
         if let Some(connection) = &self.socket {
             connection.socket.do_send(ToSocket::Event(message));
+        }
+    }
+
+    // ---- the interviewer's voice --------------------------------------------------------
+
+    /// Sends `message`; the interviewer's words in it are also spoken when viva has a voice.
+    fn send_and_speak(&mut self, message: ServerMsg, ctx: &mut Context<Self>) {
+        let actions = match (&message, self.deps.engines.voice.is_some()) {
+            (ServerMsg::ReplyDelta { message_id, text }, true) => {
+                self.voicing.delta(message_id, text)
+            }
+            (ServerMsg::Reply { message }, true) => {
+                self.voicing.complete(&message.id, message.interrupted)
+            }
+            _ => Vec::new(),
+        };
+        self.send(message);
+        self.voice(actions, ctx);
+    }
+
+    /// Stops the interviewer's voice (barge-in, or nobody is listening any more).
+    fn silence(&mut self, ctx: &mut Context<Self>) {
+        let actions = self.voicing.interrupt();
+        self.voice(actions, ctx);
+    }
+
+    fn voice(&mut self, actions: Vec<VoiceAction>, ctx: &mut Context<Self>) {
+        for action in actions {
+            match action {
+                VoiceAction::Speak {
+                    message_id,
+                    sentence,
+                    text,
+                    cancelled,
+                } => {
+                    let Some(worker) = self.deps.engines.voice.clone() else {
+                        continue;
+                    };
+                    let said = text.clone();
+                    let work = async move { worker.speak(said, sentence, cancelled).await };
+                    ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
+                        let audio = match result {
+                            Ok(audio) => Some(audio),
+                            Err(InferenceError::Cancelled) => None,
+                            Err(error) => {
+                                tracing::warn!(%error, sentence, "a sentence could not be spoken");
+                                None
+                            }
+                        };
+                        let actions = act.voicing.spoken(&message_id, sentence, text, audio);
+                        act.voice(actions, ctx);
+                    }));
+                }
+                VoiceAction::Play {
+                    message_id,
+                    sentence,
+                    text,
+                    audio,
+                } => self.send(ServerMsg::Voice {
+                    message_id,
+                    sentence,
+                    text,
+                    sample_rate: audio.sample_rate,
+                    audio: BASE64.encode(audio.to_pcm16le()),
+                }),
+                VoiceAction::End {
+                    message_id,
+                    sentences,
+                    interrupted,
+                } => self.send(ServerMsg::VoiceEnd {
+                    message_id,
+                    sentences,
+                    interrupted,
+                }),
+            }
         }
     }
 
@@ -519,9 +603,10 @@ impl Actor for InterviewSession {
 }
 
 impl Supervised for InterviewSession {
-    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
         // Keep the connection and the settings; everything else is rebuilt from the database.
         self.machine.restart();
+        self.silence(ctx);
         self.background_pause = None;
         self.grace_timer = None;
     }
@@ -605,6 +690,9 @@ impl Handler<Client> for InterviewSession {
         self.guarded(ctx, |act, ctx| {
             if matches!(msg.message, ClientMsg::DebugPanic) && act.deps.test_hooks {
                 panic!("debug_panic: the test-only hook was asked to crash the session")
+            }
+            if matches!(msg.message, ClientMsg::Interrupt) {
+                act.silence(ctx);
             }
             act.dispatch(Event::Client(msg.message), ctx);
         });

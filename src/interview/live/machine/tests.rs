@@ -77,7 +77,11 @@ fn row(seq: i32, kind: MessageKind, position: i32, text: &str) -> MessageRow {
 }
 
 fn machine_with(loaded: Loaded) -> (Machine, Vec<Effect>) {
-    let mut machine = Machine::new("interview-1".into(), TurnSettings::default());
+    let mut machine = Machine::new(
+        "interview-1".into(),
+        TurnSettings::default(),
+        VoiceMode::Local,
+    );
     let effects = machine.handle(Event::Loaded(Box::new(loaded)));
     (machine, effects)
 }
@@ -291,7 +295,9 @@ fn a_loaded_interview_says_ready_with_its_state() {
     ] {
         let (machine, effects) = machine_with(interview(status, &QUESTIONS, &rows));
         let ready = sent(&effects).into_iter().find_map(|m| match m {
-            ServerMsg::Ready { interview, state } => Some((interview.messages.len(), *state)),
+            ServerMsg::Ready {
+                interview, state, ..
+            } => Some((interview.messages.len(), *state)),
             _ => None,
         });
         assert_eq!(ready, Some((rows.len(), state)), "{status:?}");
@@ -308,7 +314,9 @@ fn every_connection_gets_ready_first() {
     let mut machine = listening();
     let effects = machine.handle(Event::Attached);
     match sent(&effects).as_slice() {
-        [ServerMsg::Ready { interview, state }] => {
+        [ServerMsg::Ready {
+            interview, state, ..
+        }] => {
             assert_eq!(*state, LiveState::Listening);
             assert_eq!(
                 interview.messages.len(),
@@ -322,7 +330,11 @@ fn every_connection_gets_ready_first() {
 
 #[test]
 fn nothing_is_said_before_the_interview_is_loaded() {
-    let mut machine = Machine::new("interview-1".into(), TurnSettings::default());
+    let mut machine = Machine::new(
+        "interview-1".into(),
+        TurnSettings::default(),
+        VoiceMode::Local,
+    );
     assert!(machine.handle(Event::Attached).is_empty());
     assert!(machine.handle(Event::Client(ClientMsg::Start)).is_empty());
     let effects = type_answer(&mut machine, "hello");
