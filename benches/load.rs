@@ -34,7 +34,7 @@ fn sizes() -> Vec<usize> {
 }
 
 fn print_summary(interviews: usize, report: &Report) {
-    let line = |name: &str, pick: fn(&TurnTiming) -> Duration| {
+    let line = |name: &str, pick: fn(&TurnTiming) -> Option<Duration>| {
         if let Some([p50, p95, max]) = report.summary(pick) {
             println!(
                 "LOAD interviews={interviews} {name}: p50 {:.2} s, p95 {:.2} s, max {:.2} s ({} turns)",
@@ -45,9 +45,10 @@ fn print_summary(interviews: usize, report: &Report) {
             );
         }
     };
-    line("transcript", |t| t.transcript);
-    line("first reply_delta", |t| t.first_delta);
-    line("whole reply", |t| t.whole);
+    line("transcript", |t| Some(t.transcript));
+    line("first reply_delta", |t| Some(t.first_delta));
+    line("whole reply", |t| Some(t.whole));
+    line("first audio", |t| t.first_audio);
     if report.refused > 0 || !report.errors.is_empty() {
         println!(
             "LOAD interviews={interviews} refused {} errors {:?}",
@@ -104,7 +105,8 @@ fn bench_load(c: &mut Criterion) {
                             report.refused,
                             report.errors
                         );
-                        let [_, p95, _] = report.summary(|t| t.whole).expect("turns answered");
+                        let [_, p95, _] =
+                            report.summary(|t| Some(t.whole)).expect("turns answered");
                         total += p95;
                         all.turns.extend(report.turns);
                     }

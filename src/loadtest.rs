@@ -53,12 +53,17 @@ pub struct Plan {
     pub hands_free: bool,
 }
 
+/// The largest event the load tool reads.
+const MAX_EVENT_BYTES: usize = 8 << 20;
+
 /// One answered turn's timings, from the end of the answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TurnTiming {
     pub transcript: Duration,
     pub first_delta: Duration,
     pub whole: Duration,
+    /// The reply's first sentence of audio (`None`: the server does not speak itself).
+    pub first_audio: Option<Duration>,
 }
 
 /// What a run measured.
@@ -74,8 +79,8 @@ pub struct Report {
 
 impl Report {
     /// p50, p95 and max of one timing, or `None` with no turns.
-    pub fn summary(&self, pick: fn(&TurnTiming) -> Duration) -> Option<[Duration; 3]> {
-        let mut values: Vec<Duration> = self.turns.iter().map(pick).collect();
+    pub fn summary(&self, pick: fn(&TurnTiming) -> Option<Duration>) -> Option<[Duration; 3]> {
+        let mut values: Vec<Duration> = self.turns.iter().filter_map(pick).collect();
         values.sort();
         let at = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
         (!values.is_empty()).then(|| [at(0.5), at(0.95), at(1.0)])
@@ -208,7 +213,12 @@ async fn interview(
         "{}/api/v1/interviews/{id}/ws",
         plan.url.replacen("http", "ws", 1)
     );
-    let mut socket = match client.ws(ws_url).header("cookie", cookie).connect().await {
+    // A `voice` event carries a sentence of audio (a few hundred KiB).
+    let connecting = client
+        .ws(ws_url)
+        .max_frame_size(MAX_EVENT_BYTES)
+        .header("cookie", cookie);
+    let mut socket = match connecting.connect().await {
         Ok((_, socket)) => socket,
         Err(awc::error::WsClientError::InvalidResponseStatus(status))
             if status.as_u16() == 503 || status.as_u16() == 429 =>
@@ -224,6 +234,8 @@ async fn interview(
         "push_to_talk"
     };
     send(&mut socket, json!({"type": "mode", "mode": mode})).await?;
+    let (ready, _) = until_with(&mut socket, |e| e["type"] == "ready").await?;
+    let voiced = ready["voice"] == "local";
     send(&mut socket, json!({"type": "start"})).await?;
     until(&mut socket, is_listening).await?;
 
@@ -257,15 +269,30 @@ async fn interview(
         } else {
             send(&mut socket, json!({"type": "end_turn"})).await?;
         }
-        let timing = loop {
+        let mut timing = loop {
             if let Some(timing) = clock.see(&next_event(&mut socket).await?, turn)? {
                 break timing;
             }
         };
+        // The voice of a reply can outlast its text: wait for its first sentence too.
+        let mut over = None;
+        let mut heard = !voiced || timing.first_audio.is_some();
+        while over.is_none() || !heard {
+            let event = next_event(&mut socket).await?;
+            match event["type"].as_str() {
+                Some("voice") if !heard && clock.is_reply(&event) => {
+                    timing.first_audio = Some(clock.started.elapsed());
+                    heard = true;
+                }
+                Some("voice_end") if clock.is_reply(&event) => heard = true,
+                Some("error") => return Err(format!("turn {}: {event}", turn + 1)),
+                _ if is_listening(&event) || event["type"] == "ended" => over = Some(event),
+                _ => {}
+            }
+        }
         outcome.turns.push(timing);
         on_turn();
-        let over = until(&mut socket, |e| is_listening(e) || e["type"] == "ended").await?;
-        if over["type"] == "ended" {
+        if over.is_some_and(|e| e["type"] == "ended") {
             break; // every planned question was asked
         }
     }
@@ -278,6 +305,9 @@ struct TurnClock {
     started: Instant,
     transcript: Option<Duration>,
     first_delta: Option<Duration>,
+    first_audio: Option<Duration>,
+    /// The reply's message (from its first piece): audio of earlier messages is not its own.
+    reply_id: Option<String>,
 }
 
 impl TurnClock {
@@ -286,7 +316,15 @@ impl TurnClock {
             started: Instant::now(),
             transcript: None,
             first_delta: None,
+            first_audio: None,
+            reply_id: None,
         }
+    }
+
+    fn is_reply(&self, event: &Value) -> bool {
+        self.reply_id
+            .as_deref()
+            .is_some_and(|id| event["message_id"] == id)
     }
 
     /// Notes `event`; the turn's timings once its reply is complete.
@@ -296,12 +334,18 @@ impl TurnClock {
             Some("transcript") => self.transcript = Some(now),
             Some("reply_delta") => {
                 self.first_delta.get_or_insert(now);
+                self.reply_id
+                    .get_or_insert_with(|| event["message_id"].as_str().unwrap_or("").to_owned());
+            }
+            Some("voice") if self.is_reply(event) => {
+                self.first_audio.get_or_insert(now);
             }
             Some("reply") => {
                 return Ok(Some(TurnTiming {
                     transcript: self.transcript.unwrap_or(now),
                     first_delta: self.first_delta.unwrap_or(now),
                     whole: now,
+                    first_audio: self.first_audio,
                 }))
             }
             Some("error") => return Err(format!("turn {}: {event}", turn + 1)),
@@ -420,14 +464,24 @@ async fn next_event(socket: &mut Socket) -> Result<Value, String> {
 
 /// Reads events until one satisfies `done`; returns it.
 async fn until(socket: &mut Socket, done: impl Fn(&Value) -> bool) -> Result<Value, String> {
+    until_with(socket, done).await.map(|(event, _)| event)
+}
+
+/// [`until`], with the events before it.
+async fn until_with(
+    socket: &mut Socket,
+    done: impl Fn(&Value) -> bool,
+) -> Result<(Value, Vec<Value>), String> {
+    let mut before = Vec::new();
     loop {
         let event = next_event(socket).await?;
         if event["type"] == "error" {
             return Err(format!("error event: {event}"));
         }
         if done(&event) {
-            return Ok(event);
+            return Ok((event, before));
         }
+        before.push(event);
     }
 }
 
@@ -443,11 +497,12 @@ mod tests {
                     transcript: Duration::from_millis(ms),
                     first_delta: Duration::from_millis(ms * 10),
                     whole: Duration::from_millis(ms * 100),
+                    first_audio: None,
                 })
                 .collect(),
             ..Report::default()
         };
-        let [p50, p95, max] = report.summary(|t| t.transcript).expect("turns");
+        let [p50, p95, max] = report.summary(|t| Some(t.transcript)).expect("turns");
         assert_eq!(
             (p50, p95, max),
             (
@@ -456,7 +511,7 @@ mod tests {
                 Duration::from_millis(20)
             )
         );
-        assert!(Report::default().summary(|t| t.whole).is_none());
+        assert!(Report::default().summary(|t| Some(t.whole)).is_none());
     }
 
     #[test]

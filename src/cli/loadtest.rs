@@ -88,12 +88,14 @@ pub async fn run(options: Options, data_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// A timing of a turn, picked from it.
-type Pick = fn(&TurnTiming) -> Duration;
+type Pick = fn(&TurnTiming) -> Option<Duration>;
 
-const ROWS: [(&str, Pick); 3] = [
-    ("transcript", |t| t.transcript),
-    ("first reply_delta", |t| t.first_delta),
-    ("whole reply", |t| t.whole),
+/// `first audio` only where the server speaks itself (`voice = local`).
+const ROWS: [(&str, Pick); 4] = [
+    ("transcript", |t| Some(t.transcript)),
+    ("first reply_delta", |t| Some(t.first_delta)),
+    ("whole reply", |t| Some(t.whole)),
+    ("first audio", |t| t.first_audio),
 ];
 
 /// The default answers: fetched once into `data_dir/loadtest-audio`.

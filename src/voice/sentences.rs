@@ -1,6 +1,11 @@
 //! Cuts a reply into sentences as its pieces arrive, so each sentence can be spoken as soon as
 //! it is known.
 
+/// The longest piece spoken at once, in characters (about 10 s of speech): a longer sentence is
+/// cut at its commas (or, without any, between words), so no one `voice` event grows large and
+/// the first words of a long sentence are not held back by its end.
+pub const MAX_PIECE_CHARS: usize = 160;
+
 /// Words that end with a period without ending the sentence.
 const ABBREVIATIONS: &[&str] = &["e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr."];
 
@@ -49,12 +54,11 @@ impl SentenceSplitter {
     }
 
     /// The rest of the reply (its last sentence may have no closing punctuation).
-    pub fn finish(&mut self) -> Option<String> {
+    pub fn finish(&mut self) -> Vec<String> {
         let rest = std::mem::take(&mut self.pending);
-        let rest = rest.trim();
-        rest.chars()
-            .any(char::is_alphanumeric)
-            .then(|| rest.to_owned())
+        let mut sentences = Vec::new();
+        push_sentence(&mut sentences, &rest);
+        sentences
     }
 }
 
@@ -70,8 +74,36 @@ fn ends_with_abbreviation(text: &str) -> bool {
 fn push_sentence(sentences: &mut Vec<String>, text: &str) {
     let text = text.trim();
     if text.chars().any(char::is_alphanumeric) {
-        sentences.push(text.to_owned());
+        sentences.extend(pieces(text));
     }
+}
+
+/// `sentence` in pieces of at most [`MAX_PIECE_CHARS`]: cut after the last clause mark
+/// (`,` `;` `:`) that fits, else before the last word that fits.
+fn pieces(sentence: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = sentence.trim();
+    while rest.chars().count() > MAX_PIECE_CHARS {
+        let limit = rest
+            .char_indices()
+            .nth(MAX_PIECE_CHARS)
+            .map_or(rest.len(), |(at, _)| at);
+        let head = &rest[..limit];
+        let clause = head
+            .rmatch_indices([',', ';', ':'])
+            .map(|(at, _)| at + 1)
+            .find(|&at| rest[at..].starts_with(' '));
+        let cut = clause
+            .or_else(|| head.rfind(' '))
+            .filter(|&at| at > 0)
+            .unwrap_or(limit);
+        out.push(rest[..cut].trim().to_owned());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
 }
 
 /// Every sentence of a whole text.
@@ -95,8 +127,8 @@ mod tests {
             vec!["What made you pick Rust?"]
         );
         assert_eq!(splitter.push(" now"), Vec::<String>::new());
-        assert_eq!(splitter.finish().as_deref(), Some("And why now"));
-        assert_eq!(splitter.finish(), None);
+        assert_eq!(splitter.finish(), vec!["And why now"]);
+        assert!(splitter.finish().is_empty());
     }
 
     #[test]
@@ -109,6 +141,25 @@ mod tests {
                 "Next?!"
             ]
         );
+    }
+
+    #[test]
+    fn a_long_sentence_is_cut_at_its_commas_then_between_words() {
+        let clause = "we measured the latency of every request in the service";
+        let long = format!("{clause}, {clause}, {clause}, {clause}.");
+        let cut = split(&long);
+        assert!(cut.len() >= 2, "{cut:?}");
+        assert!(cut.iter().all(|p| p.chars().count() <= MAX_PIECE_CHARS));
+        assert!(
+            cut[..cut.len() - 1].iter().all(|p| p.ends_with(',')),
+            "{cut:?}"
+        );
+        assert_eq!(cut.join(" "), long);
+
+        let words = "word ".repeat(100);
+        let cut = split(words.trim());
+        assert!(cut.iter().all(|p| p.chars().count() <= MAX_PIECE_CHARS));
+        assert_eq!(cut.join(" "), words.trim());
     }
 
     #[test]

@@ -186,3 +186,38 @@ async fn with_the_browser_voice_the_server_sends_no_audio() {
         .collect();
     assert!(audio.is_empty(), "{audio:?}");
 }
+
+#[actix_web::test]
+async fn the_load_tool_times_the_first_audio_of_each_reply() {
+    let Some(app) = spawn_live_app_with_voice(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let recordings = crate::support::librivox();
+    if recordings.is_empty() {
+        crate::support::unavailable("the LibriVox recordings (pocketsphinx-testdata)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, _) in recordings.iter().take(2) {
+        std::fs::copy(path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
+    }
+    let plan = viva::loadtest::Plan {
+        url: app.address.clone(),
+        interviews: 1,
+        turns: 2,
+        answers: viva::loadtest::read_answers(dir.path()).expect("answers"),
+        pace: 4.0,
+        accounts: Vec::new(),
+        seed: 7,
+        hands_free: false,
+    };
+    let report = viva::loadtest::run(&plan, || {}).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.turns.len(), 2);
+    for turn in &report.turns {
+        let first_audio = turn.first_audio.expect("every reply was spoken");
+        assert!(turn.first_delta <= first_audio, "{turn:?}");
+    }
+    let [p50, p95, max] = report.summary(|t| t.first_audio).expect("timed");
+    assert!(p50 <= p95 && p95 <= max);
+}

@@ -78,12 +78,8 @@ impl Voicing {
             return Vec::new();
         };
         spoken.complete = true;
-        let mut actions: Vec<VoiceAction> = spoken
-            .splitter
-            .finish()
-            .map(|rest| spoken.ask(rest))
-            .into_iter()
-            .collect();
+        let rest = spoken.splitter.finish();
+        let mut actions: Vec<VoiceAction> = rest.into_iter().map(|r| spoken.ask(r)).collect();
         actions.extend(self.drain(message_id));
         actions
     }
