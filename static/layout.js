@@ -161,6 +161,7 @@ const LIVE_PANEL = `
       Hands-free: just answer. A pause of about a second and a half ends your answer.
     </p>
     <p id="voice-note" class="field__hint" hidden></p>
+    <p id="voice-caption" class="voice-caption" hidden aria-hidden="true"></p>
 
     <button id="talk-button" type="button" class="button button--primary talk-button" hidden disabled
             aria-pressed="false" aria-describedby="mode-hint">Hold to talk</button>

@@ -1,7 +1,9 @@
 // The live interview's core, shared by the signed-in interview page (interview.js) and the
 // candidate's invite page (candidate.js): one WebSocket to the server (docs/protocol.md),
 // microphone audio up as 16 kHz PCM16 from an AudioWorklet (pcm-worklet.js), the interviewer's
-// words down, spoken by the browser's speech synthesis, and the conversation drawn as it goes.
+// words down, spoken by the server's own voice (its audio played by voice-worklet.js, the sentence
+// heard shown as a caption) or by the browser's speech synthesis, and the conversation drawn as
+// it goes.
 // A page calls init(options) with its elements and how it reaches the interview, show() with the
 // interview once loaded, and connect() (or lets Start connect).
 //
@@ -37,6 +39,11 @@ const QUEUE_MAX_CHUNKS = 75;
 /** Without an `end` event, an utterance counts as finished after its words at this pace + slack. */
 const WORDS_PER_SECOND = 2.5;
 const SPEECH_SLACK_MS = 1000;
+/** The server's voice: the player's sample rate before the first `voice` event names one (Piper's
+ * medium voices), and the slack after a reply's words before its voice counts as over without a
+ * `voice_end` (sentences still being synthesised and sent). */
+const VOICE_RATE = 22050;
+const VOICE_SLACK_MS = 5000;
 const FLUSH_WAIT_MS = 250;
 const MAX_TEXT = 4000;
 
@@ -151,6 +158,11 @@ const live = {
 
 // ---------------------------------------------------------------------------------------------
 // The interviewer's voice
+//
+// `ready.voice` says who speaks: 'local' (the server sends each sentence as audio in `voice`
+// events, played by voice-worklet.js), 'browser' (the browser's speech synthesis reads the
+// reply pieces) or 'off' (silent). Either way voiceSpeaking() is true while the interviewer is
+// heard, which keeps the microphone's audio back and arms barge-in.
 
 const speech = {
   synth: 'speechSynthesis' in window ? window.speechSynthesis : null,
@@ -164,6 +176,54 @@ const speech = {
   spoken: new Map(),
   /** Replies the candidate talked over: their late pieces stay silent. */
   silenced: new Set(),
+};
+
+/** The server's voice (`local`): the player and what it is expected to say. */
+const player = {
+  /** `ready.voice`: 'local', 'browser' or 'off' (a server that does not say: 'browser'); null
+   * before the first `ready`. */
+  mode: null,
+  context: null,
+  node: null,
+  /** Resolves to whether the worklet runs (null: no player yet). */
+  ready: null,
+  /** The sample rate of the last voice heard. */
+  rate: VOICE_RATE,
+  /** The player cannot run in this browser. */
+  failed: false,
+  /** Bumped by stopPlayer(): sentences still on their way to the worklet are dropped. */
+  epoch: 0,
+  /** The number of the last sentence queued, and of the last the worklet finished or dropped. */
+  queued: 0,
+  done: 0,
+  /** When the audio queued so far should have played out (performance.now() ms). */
+  queuedEnd: 0,
+  /** Messages whose voice is expected, from their first `reply_delta` to their `voice_end` (or
+   * the safety deadline): id → { deadline, timer }. */
+  expected: new Map(),
+  /** Messages the candidate stopped (barge-in, typing, mute): their late sentences stay silent. */
+  silenced: new Set(),
+  /** Sentence texts waiting for the caption, by `${message id} ${sentence}`. */
+  texts: new Map(),
+  /** Samples played by the players closed before this one. */
+  samplesBefore: 0,
+};
+
+/** What the server's voice did, for tests and debugging (window.vivaVoice, read-only). */
+const voiceStats = {
+  /** `voice` events queued for playing. */
+  received: 0,
+  /** Sentences that started playing: [{ message_id, sentence }]. */
+  played: [],
+  /** `voice_end` events: [{ message_id, sentences, interrupted }]. */
+  ended: [],
+  /** Voice samples the worklet wrote to the output (silence not counted). */
+  samplesPlayed: 0,
+  /** performance.now() of the last `stop` sent to the worklet, and of its answer. */
+  lastStopRequestAt: null,
+  stoppedAt: null,
+  /** Samples that were queued and never played when it stopped. */
+  droppedAtStop: null,
 };
 
 function pickVoice() {
@@ -180,20 +240,24 @@ function pickVoice() {
     voices.find((voice) => voice.default) ?? voices[0] ?? null;
 }
 
-const voiceSpeaking = () => speech.pending.size > 0;
+/** The server's voice has something to say or is saying it. */
+const localSpeaking = () => player.expected.size > 0 || player.queued > player.done;
+
+const voiceSpeaking = () => speech.pending.size > 0 || localSpeaking();
 
 /** Splits text into sentences: short utterances (some engines cut long ones off). */
 function sentences(text) {
   return (text.match(/[^.!?…]+(?:[.!?…]+["”’)]*|$)\s*/g) ?? [text]).map((part) => part.trim()).filter(Boolean);
 }
 
+const wordCount = (text) => text.split(/\s+/).filter(Boolean).length;
+
 function speak(text) {
   if (live.muted || !speech.synth || !text.trim()) return;
   if (!speech.voice) pickVoice();
   if (!speech.voice) {
     // Headless browsers and some systems have no voice at all: never wait for one.
-    ui.voiceNote.textContent = 'This browser has no speech voice, so the interviewer is silent: read its words in the conversation.';
-    ui.voiceNote.hidden = false;
+    showVoiceNote('This browser has no speech voice, so the interviewer is silent: read its words in the conversation.');
     return;
   }
   for (const part of sentences(text)) {
@@ -201,9 +265,8 @@ function speak(text) {
     const utterance = new SpeechSynthesisUtterance(part);
     utterance.voice = speech.voice;
     utterance.lang = speech.voice.lang || 'en-US';
-    const words = part.split(/\s+/).filter(Boolean).length;
     const now = performance.now();
-    speech.expectedEnd = Math.max(now, speech.expectedEnd) + (words / WORDS_PER_SECOND) * 1000 + SPEECH_SLACK_MS;
+    speech.expectedEnd = Math.max(now, speech.expectedEnd) + (wordCount(part) / WORDS_PER_SECOND) * 1000 + SPEECH_SLACK_MS;
     const timer = setTimeout(() => utteranceDone(id), speech.expectedEnd - now);
     speech.pending.set(id, timer);
     utterance.onend = () => utteranceDone(id);
@@ -224,6 +287,8 @@ function utteranceDone(id) {
   if (speech.pending.size === 0) voiceStopped();
 }
 
+/** Silences the interviewer at once: the browser's voice, and the server's (whose sentences
+ * still on their way stay silent). Tells the server nothing: see hushServer(). */
 function cancelSpeech() {
   const wasSpeaking = voiceSpeaking();
   for (const timer of speech.pending.values()) clearTimeout(timer);
@@ -233,7 +298,18 @@ function cancelSpeech() {
   } catch {
     // nothing to stop
   }
+  for (const [id, expected] of player.expected) {
+    clearTimeout(expected.timer);
+    player.silenced.add(id);
+  }
+  player.expected.clear();
+  stopPlayer();
   if (wasSpeaking) voiceStopped();
+}
+
+/** After cancelSpeech() while the server was still speaking a finished reply: it stops too. */
+function hushServer(wasSpeaking) {
+  if (wasSpeaking && player.mode === 'local' && live.state === 'listening') sendJson({ type: 'interrupt' });
 }
 
 function voiceStopped() {
@@ -246,13 +322,24 @@ function voiceStopped() {
 
 /** A reply's next piece: spoken at once (the acknowledgement comes first, the question later). */
 function speakDelta(messageId, text) {
-  if (speech.silenced.has(messageId)) return;
+  if (player.mode === 'local') {
+    expectVoice(messageId);
+    return;
+  }
+  if (player.mode !== 'browser' || speech.silenced.has(messageId)) return;
   speech.spoken.set(messageId, (speech.spoken.get(messageId) ?? '') + text);
   speak(text);
 }
 
 /** The finished reply: speaks what its pieces did not already say. */
 function speakReply(message) {
+  if (player.mode === 'local') {
+    if (message.interrupted) cancelSpeech();
+    // The whole text is known: however its voice goes, it is over after its words (and slack).
+    else armVoiceDeadline(message.id, (wordCount(message.text ?? '') / WORDS_PER_SECOND) * 1000 + VOICE_SLACK_MS);
+    return;
+  }
+  if (player.mode !== 'browser') return;
   const said = speech.spoken.get(message.id) ?? '';
   speech.spoken.delete(message.id);
   if (speech.silenced.delete(message.id)) return;
@@ -263,6 +350,266 @@ function speakReply(message) {
   if (!said) speak(message.text);
   else if (message.text.startsWith(said)) speak(message.text.slice(said.length));
 }
+
+/** Who speaks, from `ready`; `off` says so once, quietly. */
+function setVoiceMode(mode) {
+  const next = ['local', 'browser', 'off'].includes(mode) ? mode : 'browser';
+  if (next !== player.mode) cancelSpeech();
+  if (next !== 'local') closePlayer();
+  player.mode = next;
+  if (next === 'off') showVoiceNote('The interviewer is silent on this server: read its words in the conversation.');
+  else if (!(next === 'local' && player.failed)) ui.voiceNote.hidden = true;
+}
+
+function showVoiceNote(text) {
+  ui.voiceNote.textContent = text;
+  ui.voiceNote.hidden = false;
+}
+
+// The server's voice (`local`).
+
+/** The message's voice is expected: from its first `reply_delta` (or `voice`) on. */
+function expectVoice(id) {
+  if (live.muted || player.failed || player.silenced.has(id) || player.expected.has(id)) return;
+  player.expected.set(id, { deadline: 0, timer: null });
+  refresh();
+}
+
+/** The message's voice counts as over `ms` from now at the latest (a lost `voice_end`, a
+ * browser that does not play). Only ever pushed later. */
+function armVoiceDeadline(id, ms) {
+  const expected = player.expected.get(id);
+  const deadline = performance.now() + ms;
+  if (!expected || expected.deadline >= deadline) return;
+  clearTimeout(expected.timer);
+  expected.deadline = deadline;
+  expected.timer = setTimeout(() => voiceOverdue(id), ms);
+}
+
+function voiceOverdue(id) {
+  voiceEnded(id);
+  // Audio that never played (the browser kept the player suspended) is not waited for.
+  if (player.context?.state !== 'running' && player.queued > player.done) {
+    stopPlayer();
+    showVoiceNote('The browser did not let the interviewer’s voice play: read its words in the conversation.');
+    afterVoice();
+  }
+}
+
+function voiceEnded(id) {
+  const expected = player.expected.get(id);
+  if (!expected) return;
+  clearTimeout(expected.timer);
+  player.expected.delete(id);
+  afterVoice();
+}
+
+function afterVoice() {
+  if (voiceSpeaking()) refresh();
+  else voiceStopped();
+}
+
+/** A `voice` event: one sentence of an interviewer message, queued to play. */
+function onVoice({ message_id: id, sentence, text, sample_rate: rate, audio }) {
+  if (player.mode !== 'local' || live.muted || player.failed || player.silenced.has(id)) return;
+  let samples;
+  try {
+    samples = decodePcm16(audio ?? '');
+  } catch {
+    return;
+  }
+  if (!samples.length || !(rate > 0)) return;
+  expectVoice(id);
+  voiceStats.received += 1;
+  player.texts.set(`${id} ${sentence}`, text ?? '');
+  enqueue(id, sentence, rate, samples);
+  armVoiceDeadline(id, player.queuedEnd - performance.now() + VOICE_SLACK_MS);
+}
+
+function onVoiceEnd({ message_id: id, sentences: count, interrupted }) {
+  voiceStats.ended.push({ message_id: id, sentences: count, interrupted: Boolean(interrupted) });
+  voiceEnded(id);
+}
+
+/** 16-bit signed little-endian PCM in base64 → samples in -1..1. */
+function decodePcm16(base64) {
+  const bytes = atob(base64);
+  const samples = new Float32Array(bytes.length >> 1);
+  for (let i = 0; i < samples.length; i += 1) {
+    const value = bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8);
+    samples[i] = (value >= 0x8000 ? value - 0x10000 : value) / 32768;
+  }
+  return samples;
+}
+
+/** The player at sample rate `rate` (made once, again when the rate changes); resolves to
+ * whether it runs. */
+function ensurePlayer(rate) {
+  if (player.ready && player.context?.sampleRate === rate) return player.ready;
+  closePlayer();
+  player.rate = rate;
+  let context;
+  try {
+    context = new AudioContext({ sampleRate: rate, latencyHint: 'interactive' });
+  } catch (error) {
+    player.ready = Promise.resolve(playerFailed(error));
+    return player.ready;
+  }
+  player.context = context;
+  player.ready = context.audioWorklet
+    .addModule('/voice-worklet.js')
+    .then(() => {
+      if (player.context !== context) return false;
+      const node = new AudioWorkletNode(context, 'voice-player', {
+        numberOfInputs: 0,
+        numberOfOutputs: 1,
+        outputChannelCount: [1],
+      });
+      node.port.onmessage = (event) => onPlayerMessage(event.data);
+      node.connect(context.destination);
+      player.node = node;
+      return true;
+    })
+    .catch((error) => (player.context === context ? playerFailed(error) : false));
+  context.resume().catch(() => {});
+  return player.ready;
+}
+
+function closePlayer() {
+  stopPlayer();
+  if (player.node) player.node.port.onmessage = null;
+  player.samplesBefore = voiceStats.samplesPlayed;
+  player.context?.close().catch(() => {});
+  player.context = null;
+  player.node = null;
+  player.ready = null;
+}
+
+function playerFailed(error) {
+  player.failed = true;
+  player.done = player.queued;
+  for (const expected of player.expected.values()) clearTimeout(expected.timer);
+  player.expected.clear();
+  showVoiceNote(`The interviewer’s voice cannot play in this browser (${error?.message || error?.name || 'unknown error'}): read its words in the conversation.`);
+  afterVoice();
+  return false;
+}
+
+/** Called on the click that starts the interview: browsers let audio start on a click. */
+function unlockPlayer() {
+  // Before the first `ready` (a page that connects on Start) the server may well speak.
+  if ((player.mode !== 'local' && player.mode !== null) || player.failed) return;
+  ensurePlayer(player.rate);
+  player.context?.resume().catch(() => {});
+}
+
+function enqueue(id, sentence, rate, samples) {
+  const ready = ensurePlayer(rate);
+  const seq = ++player.queued;
+  const epoch = player.epoch;
+  const now = performance.now();
+  player.queuedEnd = Math.max(now, player.queuedEnd) + (samples.length / rate) * 1000;
+  ready.then((running) => {
+    if (epoch !== player.epoch) return;
+    if (!running) {
+      player.done = Math.max(player.done, seq);
+      afterVoice();
+      return;
+    }
+    player.node.port.postMessage({ type: 'chunk', seq, epoch, messageId: id, sentence, samples }, [samples.buffer]);
+  });
+}
+
+/** Stops the server's voice now: the worklet drops its queue and plays silence. */
+function stopPlayer() {
+  const playing = player.queued > player.done;
+  player.epoch += 1;
+  player.done = player.queued;
+  player.queuedEnd = 0;
+  player.texts.clear();
+  hideCaption();
+  if (playing && player.node) {
+    voiceStats.lastStopRequestAt = performance.now();
+    player.node.port.postMessage({ type: 'stop', at: voiceStats.lastStopRequestAt });
+  }
+}
+
+function onPlayerMessage(message) {
+  if (typeof message?.samples === 'number') voiceStats.samplesPlayed = player.samplesBefore + message.samples;
+  switch (message?.type) {
+    case 'sentence':
+      voiceStats.played.push({ message_id: message.messageId, sentence: message.sentence });
+      if (message.epoch === player.epoch) showCaption(message.messageId, message.sentence);
+      break;
+    case 'idle':
+      player.done = Math.max(player.done, message.through);
+      hideCaption();
+      afterVoice();
+      break;
+    case 'stopped':
+      voiceStats.stoppedAt = performance.now();
+      voiceStats.droppedAtStop = message.dropped;
+      player.done = Math.max(player.done, message.through);
+      break;
+    default:
+      break;
+  }
+}
+
+/** The sentence being heard, under the controls (the conversation has the whole message). */
+function showCaption(id, sentence) {
+  const key = `${id} ${sentence}`;
+  const text = player.texts.get(key) ?? '';
+  player.texts.delete(key);
+  if (!ui.caption) return;
+  ui.caption.textContent = text;
+  ui.caption.dataset.messageId = id;
+  ui.caption.dataset.sentence = String(sentence);
+  ui.caption.hidden = !text;
+}
+
+function hideCaption() {
+  if (!ui?.caption) return;
+  ui.caption.hidden = true;
+  ui.caption.textContent = '';
+  delete ui.caption.dataset.messageId;
+  delete ui.caption.dataset.sentence;
+}
+
+/** window.vivaVoice: voiceStats read-only (copies), plus the mode and whether it speaks. */
+const voiceView = Object.freeze({
+  get mode() {
+    return player.mode;
+  },
+  get speaking() {
+    return voiceSpeaking();
+  },
+  /** The player's sample rate (the last voice's). */
+  get sampleRate() {
+    return player.rate;
+  },
+  get received() {
+    return voiceStats.received;
+  },
+  get played() {
+    return voiceStats.played.map((entry) => ({ ...entry }));
+  },
+  get ended() {
+    return voiceStats.ended.map((entry) => ({ ...entry }));
+  },
+  get samplesPlayed() {
+    return voiceStats.samplesPlayed;
+  },
+  get lastStopRequestAt() {
+    return voiceStats.lastStopRequestAt;
+  },
+  get stoppedAt() {
+    return voiceStats.stoppedAt;
+  },
+  get droppedAtStop() {
+    return voiceStats.droppedAtStop;
+  },
+});
 
 // ---------------------------------------------------------------------------------------------
 // The microphone
@@ -441,8 +788,10 @@ function bargeIn() {
   live.bargeMs = 0;
   // The reply still arriving is not to be spoken any more.
   for (const id of speech.spoken.keys()) speech.silenced.add(id);
+  const serverSpeaking = localSpeaking();
   cancelSpeech();
-  if (live.state === 'speaking' || live.state === 'thinking') sendJson({ type: 'interrupt' });
+  // The server stops writing the reply, and its voice stops speaking (even a finished reply).
+  if (live.state === 'speaking' || live.state === 'thinking' || serverSpeaking) sendJson({ type: 'interrupt' });
   live.bargedIn = true;
   live.queue = preroll;
   if (live.state === 'listening') flushQueue();
@@ -543,7 +892,11 @@ function setMuted(muted, { save = true } = {}) {
   live.muted = muted;
   ui.mute.setAttribute('aria-pressed', String(muted));
   ui.mute.textContent = muted ? 'Unmute interviewer' : 'Mute interviewer';
-  if (muted) cancelSpeech();
+  if (muted) {
+    const serverSpeaking = localSpeaking();
+    cancelSpeech();
+    hushServer(serverSpeaking);
+  }
   if (save) store('viva.muted', muted ? '1' : '0');
   refresh();
 }
@@ -608,6 +961,8 @@ export function connect() {
     if (ws !== live.ws) return;
     live.ws = null;
     live.connected = false;
+    // No `voice_end` comes on a closed connection: what is queued plays out, nothing more.
+    for (const id of [...player.expected.keys()]) voiceEnded(id);
     endHold({ send: false });
     live.finishing = false;
     refresh();
@@ -739,6 +1094,12 @@ function onServerMessage(message) {
       renderMessage(message.message);
       speakReply(message.message);
       break;
+    case 'voice':
+      onVoice(message);
+      break;
+    case 'voice_end':
+      onVoiceEnd(message);
+      break;
     case 'feedback':
       if (!config.showScores) break;
       rememberFeedback(message.feedback);
@@ -764,8 +1125,9 @@ function remember(message) {
   if (message && messages && !messages.some((m) => m.id === message.id)) messages.push(message);
 }
 
-function onReady({ interview, state }) {
+function onReady({ interview, state, voice }) {
   live.connected = true;
+  setVoiceMode(voice);
   live.backoff = BACKOFF_FIRST_MS;
   setConnection('');
   if (interview) {
@@ -1117,6 +1479,7 @@ async function onStart() {
   const first = !live.started;
   live.started = true;
   pickVoice();
+  unlockPlayer();
   if (first) config.onBegin();
   if (!first || config.useMic()) await ensureMic();
   if (first) {
@@ -1153,7 +1516,9 @@ function onText(event) {
   }
   clearError();
   // The candidate answers: the voice has said enough.
+  const serverSpeaking = localSpeaking();
   cancelSpeech();
+  hushServer(serverSpeaking);
   sendJson({ type: 'text', text });
   live.lastText = text;
   ui.textInput.value = '';
@@ -1194,6 +1559,7 @@ function wire() {
   });
   // Browsers go on speaking after the page is left.
   window.addEventListener('pagehide', () => {
+    stopPlayer();
     try {
       speech.synth?.cancel();
     } catch {
@@ -1221,6 +1587,7 @@ const ELEMENT_IDS = {
   modeHint: 'mode-hint',
   mute: 'mute-button',
   voiceNote: 'voice-note',
+  caption: 'voice-caption',
   talk: 'talk-button',
   transcript: 'transcript',
   transcriptEmpty: 'transcript-empty',
@@ -1236,6 +1603,7 @@ export function init(options = {}) {
     if (name in config) config[name] = value;
   }
   wire();
+  Object.defineProperty(window, 'vivaVoice', { value: voiceView, configurable: true });
   setMode(stored('viva.mode') === 'push-to-talk' ? 'push-to-talk' : 'hands-free', { save: false });
   setMuted(stored('viva.muted') === '1', { save: false });
   pickVoice();

@@ -13,6 +13,7 @@ mod browser;
 mod browser_account;
 mod browser_integrations;
 mod browser_transcription;
+mod browser_voice;
 mod catalog;
 mod cdp;
 mod cli;
