@@ -293,8 +293,10 @@ async fn answers_an_interview_by_voice_in_the_browser() {
     page.screenshot("dashboard").await;
     page.eval("document.getElementById('new-interview-form').requestSubmit()")
         .await;
+    // Planning the interview and loading the next page: slower while other tests run models.
     let on_interview_page: bool = page
-        .wait_for(
+        .wait_for_within(
+            std::time::Duration::from_secs(60),
             "the interview page",
             "(() => location.pathname === '/interview.html' && document.getElementById('start-button') !== null)()",
             |ok: &bool| *ok,

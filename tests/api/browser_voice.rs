@@ -159,10 +159,12 @@ async fn the_page_plays_captions_and_stops_the_servers_voice() {
     log_in(&mut page, &app, &email).await;
     page.navigate(&app.url(&format!("/interview.html?id={interview}")))
         .await;
+    // Connected once `ready` said who speaks (the start button is enabled before that).
     page.wait_for(
         "the start button on the connected interview",
         "(() => !document.getElementById('start-button').disabled
-            && document.getElementById('connection').textContent === '')()",
+            && document.getElementById('connection').textContent === ''
+            && window.vivaVoice.mode !== null)()",
         |ok: &bool| *ok,
     )
     .await;
