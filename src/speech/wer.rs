@@ -258,7 +258,7 @@ fn below_thousand(n: u64) -> String {
         words.push(cardinal_below_hundred(n / 100));
         words.push("hundred".to_owned());
     }
-    if n % 100 > 0 {
+    if !n.is_multiple_of(100) {
         words.push(cardinal_below_hundred(n % 100));
     }
     words.join(" ")

@@ -204,10 +204,11 @@ fn unit_words(unit: &str) -> &'static str {
 /// "HTTP/2" "HTTP 2". Initialisms on both sides are spelled together ("A/B" as "A B", where
 /// a lone "A" would be read as the article). Numbers on both sides ("1/2", "24/7") are left.
 fn slashes(text: &str) -> String {
+    let slash = pattern!(r"\b([A-Za-z][\w+#]*)/([A-Za-z0-9][\w+#]*)\b");
     let mut text = text.to_owned();
     // "a/b/c" needs a second pass: matches do not overlap.
     for _ in 0..3 {
-        let next = pattern!(r"\b([A-Za-z][\w+#]*)/([A-Za-z0-9][\w+#]*)\b")
+        let next = slash
             .replace_all(&text, |c: &Captures<'_>| {
                 let (left, right) = (&c[1], &c[2]);
                 if is_capitals(left) && is_capitals(right) {
