@@ -327,6 +327,10 @@ pub fn voice(settings: &Settings, options: VoiceOptions) -> anyhow::Result<()> {
         );
         print!("{}", report.table(options.worst));
     }
+    if !options.questions.is_empty() {
+        println!("\ntarget not checked: --question speaks only part of the bank");
+        return Ok(());
+    }
     if wer > voice_eval::TARGET_WORD_ERROR_RATE {
         bail!(
             "word error rate {:.2}% is over the target {:.0}%",

@@ -161,7 +161,7 @@ pub enum EvalCommand {
     /// as in an interview), transcribe the audio with the speech model and print the word
     /// error rate against the question as written (overall, and for the questions with the
     /// most errors) and the voice's real-time factor; progress on standard error. Exits
-    /// non-zero when the word error rate is over 5%.
+    /// non-zero when the word error rate is over 5% (not checked with --question).
     Voice(eval::VoiceOptions),
 }
 
