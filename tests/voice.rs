@@ -7,7 +7,9 @@ mod support;
 use candle_core::Device;
 use viva::interview::catalog::Bank;
 use viva::speech::whisper::WhisperEngine;
-use viva::voice::eval::{sample, speak_and_hear, Heard, Report, TARGET_WORD_ERROR_RATE};
+use viva::voice::eval::{
+    sample, speak_and_hear, written_unlike_said, Heard, Report, TARGET_WORD_ERROR_RATE,
+};
 use viva::voice::Synthesizer;
 
 /// The voice on one thread and Whisper tiny.en, or `None` (after a loud SKIPPED line, or a
@@ -43,7 +45,13 @@ fn a_sample_of_the_bank_is_heard_as_written() {
     };
     let bank = Bank::bundled().expect("the bundled bank");
     let mut report = Report::default();
-    for question in sample(&bank.questions, 12) {
+    let questions = sample(&bank.questions, 12, |q| &q.text);
+    let written = questions
+        .iter()
+        .filter(|q| written_unlike_said(&q.text))
+        .count();
+    assert_eq!((questions.len(), written), (12, 6));
+    for question in questions {
         let heard = speak_and_hear(
             &mut synthesizer,
             &whisper,

@@ -254,7 +254,7 @@ pub struct VoiceOptions {
 pub fn voice(settings: &Settings, options: VoiceOptions) -> anyhow::Result<()> {
     let bank = Bank::bundled().context("the bundled question bank")?;
     let mut questions = match options.sample {
-        Some(n) => voice_eval::sample(&bank.questions, n),
+        Some(n) => voice_eval::sample(&bank.questions, n, |q| &q.text),
         None => bank.questions.iter().collect(),
     };
     if !options.questions.is_empty() {

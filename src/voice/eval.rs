@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::interview::catalog::QuestionDef;
 use crate::speech::audio::resample_to_16k;
 use crate::speech::wer::said_word_errors;
 use crate::speech::whisper::WhisperEngine;
@@ -179,27 +178,29 @@ impl Report {
     }
 }
 
-/// `n` of `questions` (all of them when `n` is at least their number), chosen the same way
-/// every time: spread evenly over the bank, half of them among the questions written unlike
-/// they are said ([`written_unlike_said`]), so a small sample still tries the normalization.
-/// In the bank's order.
-pub fn sample(questions: &[QuestionDef], n: usize) -> Vec<&QuestionDef> {
-    if n >= questions.len() {
-        return questions.iter().collect();
+/// `n` of `items` (all of them when `n` is at least their number), chosen the same way every
+/// time: spread evenly over them, half among those whose `text` is written unlike it is said
+/// ([`written_unlike_said`]), so that a small sample of the question bank still tries the
+/// normalization. In their order.
+pub fn sample<T>(items: &[T], n: usize, text: impl Fn(&T) -> &str) -> Vec<&T> {
+    if n >= items.len() {
+        return items.iter().collect();
     }
-    let (written, plain): (Vec<&QuestionDef>, Vec<&QuestionDef>) =
-        questions.iter().partition(|q| written_unlike_said(&q.text));
+    let (written, plain): (Vec<_>, Vec<_>) = items
+        .iter()
+        .enumerate()
+        .partition(|(_, item)| written_unlike_said(text(item)));
     let from_written = n.div_ceil(2).min(written.len());
     let from_plain = (n - from_written).min(plain.len());
     let from_written = n - from_plain;
     let mut chosen = spread(&written, from_written);
     chosen.extend(spread(&plain, from_plain));
-    chosen.sort_by_key(|q| questions.iter().position(|p| std::ptr::eq(p, *q)));
-    chosen
+    chosen.sort_by_key(|(position, _)| *position);
+    chosen.into_iter().map(|(_, item)| item).collect()
 }
 
 /// `n` items evenly spaced over `items`.
-fn spread<'a, T>(items: &[&'a T], n: usize) -> Vec<&'a T> {
+fn spread<T: Copy>(items: &[T], n: usize) -> Vec<T> {
     (0..n.min(items.len()))
         .map(|i| items[i * items.len() / n])
         .collect()
@@ -221,7 +222,6 @@ pub fn written_unlike_said(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interview::catalog::Bank;
 
     fn heard(id: &str, errors: usize, words: usize, audio: f64, synthesis: f64) -> Heard {
         Heard {
@@ -255,29 +255,38 @@ mod tests {
 
     #[test]
     fn the_sample_is_fixed_spread_and_half_of_it_written_unlike_said() {
-        let bank = Bank::bundled().expect("the bundled bank");
-        let sample = sample(&bank.questions, 12);
-        assert_eq!(sample.len(), 12);
-        let written = sample
-            .iter()
-            .filter(|q| written_unlike_said(&q.text))
-            .count();
-        assert_eq!(written, 6);
-        let again: Vec<_> = super::sample(&bank.questions, 12)
-            .iter()
-            .map(|q| q.id.clone())
+        let texts: Vec<String> = (0..40)
+            .map(|i| {
+                if i % 4 == 0 {
+                    format!("Question {i} about an API?")
+                } else {
+                    "A plain question?".to_owned()
+                }
+            })
             .collect();
-        assert_eq!(
-            again,
-            sample.iter().map(|q| q.id.clone()).collect::<Vec<_>>()
+        let chosen = sample(&texts, 8, String::as_str);
+        assert_eq!(chosen.len(), 8);
+        let written = chosen.iter().filter(|t| written_unlike_said(t)).count();
+        assert_eq!(written, 4);
+        assert_eq!(chosen, sample(&texts, 8, String::as_str));
+        let positions: Vec<usize> = chosen
+            .iter()
+            .map(|c| {
+                texts
+                    .iter()
+                    .position(|t| std::ptr::eq(t, *c))
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "in order: {positions:?}"
         );
-        let types: std::collections::HashSet<_> =
-            sample.iter().map(|q| q.interview_type.as_str()).collect();
-        assert!(types.len() >= 5, "spread over the bank: {types:?}");
-        assert_eq!(
-            super::sample(&bank.questions, 1_000).len(),
-            bank.questions.len()
+        assert!(
+            positions.last().is_some_and(|&p| p >= 30),
+            "spread: {positions:?}"
         );
+        assert_eq!(sample(&texts, 100, String::as_str).len(), 40);
     }
 
     #[test]
