@@ -77,6 +77,9 @@ fn main() -> ExitCode {
             (verbose, repeat),
             evidence,
         ),
+        Command::Eval {
+            command: EvalCommand::Voice(options),
+        } => cli::eval::voice(&settings, options),
         command => actix_web::rt::System::new().block_on(run(command, settings)),
     };
     match result {

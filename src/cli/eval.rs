@@ -1,4 +1,5 @@
-//! `viva eval`: measure the interviewer's conduct and its judgement on the bundled sets.
+//! `viva eval`: measure the interviewer's conduct, its judgement and its voice on the bundled
+//! sets.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,6 +10,7 @@ use viva::config::Settings;
 use viva::embedding::SentenceEncoder;
 use viva::inference::device::candle_device;
 use viva::inference::{ComputeGate, SharedJudge};
+use viva::interview::catalog::Bank;
 use viva::interview::conductor::{Conductor, EngineWriter};
 use viva::interview::eval;
 use viva::interview::eval::judgement::{self, GradedSet, Split};
@@ -17,6 +19,9 @@ use viva::interview::feedback::assessment::Evidence;
 use viva::interview::feedback::judge::Judge;
 use viva::interview::feedback::signals::{grader_directed, RubricEcho};
 use viva::llm::{LlmEngine, LlmError};
+use viva::speech::whisper::WhisperEngine;
+use viva::voice::eval as voice_eval;
+use viva::voice::Synthesizer;
 
 pub fn conduct(
     settings: &Settings,
@@ -223,4 +228,115 @@ impl Judge for RecordingJudge {
         self.last.replace(stated.clone());
         Ok(stated)
     }
+}
+
+/// `viva eval voice`'s options.
+#[derive(clap::Args)]
+pub struct VoiceOptions {
+    /// Speak only N questions, chosen the same way every time: spread over the bank, half of
+    /// them written unlike they are said (initialisms, digits, symbols).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Speak only this question (by id, e.g. backend-001; repeat for several).
+    #[arg(long = "question", value_name = "ID")]
+    pub questions: Vec<String>,
+    /// The voice's threads (default: the voice_threads setting).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// How many of the questions with the most errors to show.
+    #[arg(long, default_value_t = 10)]
+    pub worst: usize,
+    /// Print every question's result and the totals as one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn voice(settings: &Settings, options: VoiceOptions) -> anyhow::Result<()> {
+    let bank = Bank::bundled().context("the bundled question bank")?;
+    let mut questions = match options.sample {
+        Some(n) => voice_eval::sample(&bank.questions, n, |q| &q.text),
+        None => bank.questions.iter().collect(),
+    };
+    if !options.questions.is_empty() {
+        if let Some(unknown) = options
+            .questions
+            .iter()
+            .find(|id| !bank.questions.iter().any(|q| q.id.as_str() == id.as_str()))
+        {
+            bail!("--question {unknown}: the bank has no such question");
+        }
+        questions.retain(|q| options.questions.iter().any(|id| id == q.id.as_str()));
+    }
+    let threads = options.threads.unwrap_or(settings.voice_threads);
+    let files = settings.voice_files();
+    let mut synthesizer = Synthesizer::load(&files, threads).with_context(|| {
+        format!(
+            "loading the voice {} (`viva models fetch` puts it in models_dir)",
+            files.model.display()
+        )
+    })?;
+    let device = candle_device(settings.device)?;
+    let whisper_dir = settings.whisper_model_dir();
+    let mut whisper = WhisperEngine::load(&whisper_dir, &device)
+        .with_context(|| format!("loading the speech model from {}", whisper_dir.display()))?;
+    whisper.window_policy = settings.speech_window;
+    let started = Instant::now();
+    let mut report = voice_eval::Report::default();
+    for (i, question) in questions.iter().enumerate() {
+        let heard = voice_eval::speak_and_hear(
+            &mut synthesizer,
+            &whisper,
+            question.id.as_str(),
+            &question.text,
+        )
+        .with_context(|| format!("question {}", question.id))?;
+        eprintln!(
+            "[{}/{}] {}: {} / {} words wrong; {:.1} s of speech in {:.2} s",
+            i + 1,
+            questions.len(),
+            heard.id,
+            heard.errors,
+            heard.words,
+            heard.audio_seconds,
+            heard.synthesis_seconds
+        );
+        report.heard.push(heard);
+    }
+    let wer = report.word_error_rate();
+    if options.json {
+        let json = serde_json::json!({
+            "questions": report.heard,
+            "errors": report.errors(),
+            "words": report.words(),
+            "word_error_rate": wer,
+            "real_time_factor": report.real_time_factor(),
+            "audio_seconds": report.audio_seconds(),
+            "threads": threads,
+            "voice": files.model,
+            "speech_model": whisper_dir,
+        });
+        println!("{json:#}");
+    } else {
+        println!(
+            "viva eval voice: {} of {} bank questions, voice {} on {threads} thread(s), heard by {}, {:.0} s\n",
+            report.heard.len(),
+            bank.questions.len(),
+            files.model.display(),
+            whisper_dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+        print!("{}", report.table(options.worst));
+    }
+    if !options.questions.is_empty() {
+        println!("\ntarget not checked: --question speaks only part of the bank");
+        return Ok(());
+    }
+    if wer > voice_eval::TARGET_WORD_ERROR_RATE {
+        bail!(
+            "word error rate {:.2}% is over the target {:.0}%",
+            100.0 * wer,
+            100.0 * voice_eval::TARGET_WORD_ERROR_RATE
+        );
+    }
+    Ok(())
 }

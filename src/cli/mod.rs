@@ -157,6 +157,12 @@ pub enum EvalCommand {
         #[arg(long)]
         evidence: Option<PathBuf>,
     },
+    /// Speak every question of the bank with the interviewer's voice (one sentence at a time,
+    /// as in an interview), transcribe the audio with the speech model and print the word
+    /// error rate against the question as written (overall, and for the questions with the
+    /// most errors) and the voice's real-time factor; progress on standard error. Exits
+    /// non-zero when the word error rate is over 5% (not checked with --question).
+    Voice(eval::VoiceOptions),
 }
 
 #[derive(Subcommand)]

@@ -1,8 +1,9 @@
 //! The interviewer's voice: text to speech, in-process. A Piper voice (a VITS model exported
 //! to ONNX) run by ONNX Runtime (`piper`), fed with espeak-ng's IPA phonemes from a separate
 //! process (`phonemize`), after the text was made speakable (`normalize`) and cut into
-//! sentences as it streams in (`sentences`).
+//! sentences as it streams in (`sentences`). How well it is understood is measured in `eval`.
 
+pub mod eval;
 pub mod normalize;
 pub mod phonemize;
 pub mod piper;
