@@ -26,29 +26,6 @@ pub fn normalize_words(text: &str) -> Vec<String> {
 }
 
 fn spelled_out(word: &str) -> Option<&'static str> {
-    const NUMBERS: [&str; 21] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ];
     match word {
         "mr" => Some("mister"),
         "mrs" => Some("missus"),
@@ -56,7 +33,7 @@ fn spelled_out(word: &str) -> Option<&'static str> {
         _ => word
             .parse::<usize>()
             .ok()
-            .and_then(|n| NUMBERS.get(n).copied()),
+            .and_then(|n| ONES.get(n).copied().or((n == 20).then_some("twenty"))),
     }
 }
 

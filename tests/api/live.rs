@@ -1169,6 +1169,34 @@ fn metric(metrics: &str, name: &str) -> f64 {
 
 // ---- the load tool ------------------------------------------------------------------------
 
+/// A load plan against `app`: `interviews` candidates answering `turns` times with two
+/// LibriVox recordings, 4× real time, push-to-talk; `None` after a loud line without them.
+pub(crate) fn load_plan(
+    app: &TestApp,
+    interviews: usize,
+    turns: usize,
+) -> Option<viva::loadtest::Plan> {
+    let recordings = support::librivox();
+    if recordings.is_empty() {
+        support::unavailable("the LibriVox recordings (pocketsphinx-testdata)");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, _) in recordings.iter().take(2) {
+        std::fs::copy(path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
+    }
+    Some(viva::loadtest::Plan {
+        url: app.address.clone(),
+        interviews,
+        turns,
+        answers: viva::loadtest::read_answers(dir.path()).expect("answers"),
+        pace: 4.0,
+        accounts: Vec::new(),
+        seed: 7,
+        hands_free: false,
+    })
+}
+
 /// `viva loadtest`'s engine against a real server: every candidate answers with real speech and
 /// gets timed turns; beyond the node's capacity the extra candidate is counted as refused.
 #[actix_web::test]
@@ -1176,24 +1204,8 @@ async fn the_load_tool_times_real_turns_and_counts_refusals() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |s| s.max_live_interviews = 2).await else {
         return;
     };
-    let recordings = support::librivox();
-    if recordings.is_empty() {
-        support::unavailable("the LibriVox recordings (pocketsphinx-testdata)");
+    let Some(plan) = load_plan(&app, 3, 2) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (path, _) in recordings.iter().take(2) {
-        std::fs::copy(path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
-    }
-    let plan = viva::loadtest::Plan {
-        url: app.address.clone(),
-        interviews: 3,
-        turns: 2,
-        answers: viva::loadtest::read_answers(dir.path()).expect("answers"),
-        pace: 4.0,
-        accounts: Vec::new(),
-        seed: 7,
-        hands_free: false,
     };
     let answered = std::rc::Rc::new(std::cell::Cell::new(0));
     let counter = answered.clone();

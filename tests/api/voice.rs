@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_live_app, spawn_live_app_with_voice, Backend};
-use crate::live::{new_interview, Live, SUBSTANTIAL_ANSWER};
+use crate::live::{load_plan, new_interview, Live, SUBSTANTIAL_ANSWER};
 
 /// The voice's audio for one message: its sentences in arrival order.
 #[derive(Debug, Default)]
@@ -192,24 +192,8 @@ async fn the_load_tool_times_the_first_audio_of_each_reply() {
     let Some(app) = spawn_live_app_with_voice(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let recordings = crate::support::librivox();
-    if recordings.is_empty() {
-        crate::support::unavailable("the LibriVox recordings (pocketsphinx-testdata)");
+    let Some(plan) = load_plan(&app, 1, 2) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (path, _) in recordings.iter().take(2) {
-        std::fs::copy(path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
-    }
-    let plan = viva::loadtest::Plan {
-        url: app.address.clone(),
-        interviews: 1,
-        turns: 2,
-        answers: viva::loadtest::read_answers(dir.path()).expect("answers"),
-        pace: 4.0,
-        accounts: Vec::new(),
-        seed: 7,
-        hands_free: false,
     };
     let report = viva::loadtest::run(&plan, || {}).await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
