@@ -1023,7 +1023,10 @@ impl Settings {
     pub fn voice_files(&self) -> crate::voice::VoiceFiles {
         crate::voice::VoiceFiles {
             model: self.models_dir.join(&self.voice_model),
-            ..crate::fetch::voice::default_voice_files(&self.models_dir, "python3")
+            ..crate::fetch::voice::default_voice_files(
+                &self.models_dir,
+                &crate::fetch::Sources::from_env().python,
+            )
         }
     }
 

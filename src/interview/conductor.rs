@@ -28,9 +28,6 @@ use super::words::{content_words, is_filler, is_generic, is_stopword, stem, toke
 use crate::domain::MessageKind;
 use crate::llm::{ChatMessage, ChatRole, Conversation, GenerateOptions, LlmEngine, LlmError};
 
-/// Why a [`TurnWriter`] stopped when the candidate barged in (`LlmError::Stopped`).
-pub const STOPPED_BY_BARGE_IN: &str = "interrupted";
-
 /// A follow-up the model writes must stay under this many words (the acknowledgement comes on
 /// top, and the whole turn must stay under [`super::conduct_check::MAX_WORDS`]).
 pub use super::conduct_check::MAX_FOLLOW_UP_WORDS;
@@ -287,7 +284,7 @@ impl<W: TurnWriter> Conductor<W> {
             let raw = match self.writer.complete(&request) {
                 Ok(text) => text,
                 // Stopped by a barge-in: expected, and nothing more is said anyway.
-                Err(LlmError::Stopped(why)) if why == STOPPED_BY_BARGE_IN => {
+                Err(LlmError::Interrupted) => {
                     tracing::debug!("follow-up generation stopped by a barge-in");
                     break;
                 }

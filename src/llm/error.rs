@@ -25,6 +25,9 @@ pub enum LlmError {
     /// The generation was stopped or could not run (cancelled, the worker busy or gone).
     #[error("generation stopped: {0}")]
     Stopped(String),
+    /// The candidate barged in: the generation was stopped on purpose.
+    #[error("generation stopped: interrupted")]
+    Interrupted,
     #[error(
         "the conversation needs {needed} tokens (prompt plus reply) but the context window holds {limit}"
     )]

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::inference::{InferenceError, LlmWorker, ReplyEvent};
-use crate::interview::conductor::{
-    follow_up_messages, Completion, TurnWriter, STOPPED_BY_BARGE_IN,
-};
+use crate::interview::conductor::{follow_up_messages, Completion, TurnWriter};
 use crate::llm::{GenerateOptions, LlmError};
 
 /// Every follow-up request starts with the same system prompt and examples, so all interviews
@@ -71,7 +69,7 @@ impl WorkerWriter {
 impl TurnWriter for WorkerWriter {
     fn complete(&mut self, request: &Completion<'_>) -> Result<String, LlmError> {
         if self.cancelled.load(Ordering::Relaxed) {
-            return Err(LlmError::Stopped(STOPPED_BY_BARGE_IN.into()));
+            return Err(LlmError::Interrupted);
         }
         let mut stream = self
             .llm
@@ -87,7 +85,7 @@ impl TurnWriter for WorkerWriter {
                 ReplyEvent::Delta(delta) => {
                     if self.cancelled.load(Ordering::Relaxed) {
                         stream.cancel();
-                        return Err(LlmError::Stopped(STOPPED_BY_BARGE_IN.into()));
+                        return Err(LlmError::Interrupted);
                     }
                     text.push_str(&delta);
                     if request.stop_after.is_some_and(|stop| delta.contains(stop)) {
