@@ -5,7 +5,9 @@
 mod support;
 
 use candle_core::Device;
-use viva::inference::{ComputeGate, InferenceError, LlmWorker, ReplyEvent, SpeechWorker};
+use std::time::Instant;
+
+use viva::inference::{ComputeGate, InferenceError, LlmWorker, Priority, ReplyEvent, SpeechWorker};
 use viva::interview::conductor::follow_up_messages;
 use viva::interview::live::writer::{cache_follow_up_prompt, FOLLOW_UP_CONVERSATION};
 use viva::llm::{ChatMessage, ChatRole, GenerateOptions, LlmEngine, StopReason};
@@ -14,9 +16,13 @@ use viva::speech::wer::word_error_rate;
 use viva::speech::whisper::WhisperEngine;
 
 fn llm_worker(capacity: usize) -> LlmWorker {
+    llm_worker_on(capacity, ComputeGate::default())
+}
+
+fn llm_worker_on(capacity: usize, gate: ComputeGate) -> LlmWorker {
     let models = support::test_models().expect("fetching the default models for tests");
     let engine = LlmEngine::load(&models.llm_file, &Device::Cpu).expect("loading the LLM");
-    LlmWorker::start(engine, capacity, 8, ComputeGate::default()).expect("starting the LLM worker")
+    LlmWorker::start(engine, capacity, 8, gate).expect("starting the LLM worker")
 }
 
 fn speech_worker(capacity: usize) -> SpeechWorker {
@@ -142,6 +148,60 @@ async fn a_cancelled_reply_stops_early_and_the_worker_goes_on() {
         .await
         .expect("the worker still answers");
     assert!(after.generated_tokens > 0);
+}
+
+/// While a reply is being written the worker keeps its place at the gate between its steps:
+/// the voice (less urgent) waits for the reply to end instead of taking the cores between two
+/// of its steps, and a transcription (more urgent) still goes first.
+#[tokio::test]
+async fn a_reply_being_written_keeps_less_urgent_work_out_but_not_more_urgent() {
+    let gate = ComputeGate::default();
+    let worker = llm_worker_on(4, gate.clone());
+    let counting = vec![ChatMessage::new(
+        ChatRole::User,
+        "Count from 1 to 100, separated by commas.",
+    )];
+    let mut stream = worker.reply("c", counting, greedy(64)).expect("queued");
+    assert!(
+        matches!(stream.next().await, Some(ReplyEvent::Delta(_))),
+        "the reply started"
+    );
+    let enter = |priority: Priority| {
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            let _held = gate.lock(priority);
+            Instant::now()
+        })
+    };
+    let voice = enter(Priority::Voice);
+    let transcription = enter(Priority::Transcription);
+    let mut deltas = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event {
+            ReplyEvent::Delta(_) => deltas.push(Instant::now()),
+            ReplyEvent::Done(result) => {
+                result.expect("the reply was written");
+                break;
+            }
+        }
+    }
+    assert!(
+        deltas.len() >= 16,
+        "too short a reply to test: {} pieces",
+        deltas.len()
+    );
+    let after = |entered: Instant| deltas.iter().filter(|&&at| at > entered).count();
+    let voice = after(voice.join().expect("the voice's thread"));
+    let transcription = after(transcription.join().expect("the transcription's thread"));
+    // The last piece may still be on its way to this task when the gate is let go.
+    assert!(
+        voice <= 1,
+        "the voice took the gate between steps: {voice} pieces came after it"
+    );
+    assert!(
+        transcription >= 4,
+        "the transcription waited for the reply: {transcription} pieces came after it"
+    );
 }
 
 #[tokio::test]

@@ -59,6 +59,22 @@ impl Drop for GateGuard {
     }
 }
 
+/// A worker's standing place in the queue between its steps ([`ComputeGate::claim`]).
+pub struct Claim {
+    shared: Arc<(Mutex<State>, Condvar)>,
+    priority: Priority,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let (state, opened) = &*self.shared;
+        let mut state = lock_state(state);
+        state.waiting[self.priority as usize] -= 1;
+        drop(state);
+        opened.notify_all();
+    }
+}
+
 /// Keeps background work off the gate while it lives ([`ComputeGate::pause_background`]).
 pub struct BackgroundPause {
     shared: Arc<(Mutex<State>, Condvar)>,
@@ -121,6 +137,19 @@ impl ComputeGate {
         Some(GateGuard {
             shared: self.shared.clone(),
         })
+    }
+
+    /// Counts as a caller waiting at `priority` while it lives. A worker that computes in many
+    /// short steps holds one between its steps, so less urgent work does not slip into the
+    /// moment between one step and the next (the worker would then wait for a whole piece of
+    /// it every step); more urgent callers still enter between steps. Drop it when the
+    /// worker has nothing left to compute.
+    pub fn claim(&self, priority: Priority) -> Claim {
+        lock_state(&self.shared.0).waiting[priority as usize] += 1;
+        Claim {
+            shared: self.shared.clone(),
+            priority,
+        }
     }
 
     /// Keeps background work from starting a new piece until the pause is dropped. A live turn
@@ -215,6 +244,28 @@ mod tests {
             at < 30,
             "the transcription waited for {at} of the stepper's 40 steps"
         );
+    }
+
+    #[test]
+    fn a_claim_keeps_less_urgent_callers_out_between_steps_but_not_more_urgent_ones() {
+        let gate = ComputeGate::default();
+        let claim = gate.claim(Priority::Reply);
+        let (order_tx, order_rx) = channel();
+        // The claimant's steps run between the other callers' attempts: the gate is free
+        // whenever they ask.
+        let voice = caller(&gate, Priority::Voice, "voice", &order_tx);
+        drop(gate.lock(Priority::Reply));
+        let transcription = caller(&gate, Priority::Transcription, "transcription", &order_tx);
+        drop(gate.lock(Priority::Reply));
+        assert_eq!(
+            order_rx.try_iter().collect::<Vec<_>>(),
+            ["transcription"],
+            "only the more urgent caller entered while the claim was held"
+        );
+        drop(claim);
+        voice.join().unwrap_or(());
+        transcription.join().unwrap_or(());
+        assert_eq!(order_rx.recv_timeout(Duration::from_secs(5)), Ok("voice"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod voice;
 
 use std::sync::{Arc, Mutex};
 
-pub use gate::{BackgroundPause, ComputeGate, GateGuard, Priority};
+pub use gate::{BackgroundPause, Claim, ComputeGate, GateGuard, Priority};
 pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
 pub use stats::WorkerSnapshot;

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::caches::ConversationCaches;
 use super::ReplyEvent;
 use crate::inference::stats::WorkerStats;
-use crate::inference::{ComputeGate, InferenceError, Priority};
+use crate::inference::{Claim, ComputeGate, InferenceError, Priority};
 use crate::llm::{
     ChatMessage, ChatRole, Conversation, GenerateOptions, LlmEngine, LlmError, Progress, Sequence,
     PREFILL_CHUNK,
@@ -67,6 +67,9 @@ pub(super) struct Batcher {
     caches: ConversationCaches<Conversation>,
     waiting: VecDeque<Job>,
     active: Vec<Active>,
+    /// Held while replies are being written: the voice and background work wait for a moment
+    /// with no reply to write instead of taking the gate between two of its steps.
+    claim: Option<Claim>,
 }
 
 impl Batcher {
@@ -83,6 +86,7 @@ impl Batcher {
             caches,
             waiting: VecDeque::new(),
             active: Vec::new(),
+            claim: None,
         }
     }
 
@@ -100,6 +104,9 @@ impl Batcher {
             self.admit();
             self.step();
             self.retire();
+            if self.active.is_empty() {
+                self.claim = None;
+            }
         }
     }
 
@@ -223,6 +230,9 @@ impl Batcher {
             return;
         }
         let prefill: usize = batch.iter().map(|(_, limit)| limit).sum();
+        let gate = &self.gate;
+        self.claim
+            .get_or_insert_with(|| gate.claim(Priority::Reply));
         let asked = Instant::now();
         let result = {
             let _compute = self.gate.lock(Priority::Reply);
