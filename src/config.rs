@@ -225,10 +225,10 @@ settings! {
     },
     voice_threads: usize {
         env: "VIVA_VOICE_THREADS",
-        default: 1,
-        shown: "1",
-        parse: |value| parse_count(value, 1),
-        help: "Threads the voice runs on (ONNX Runtime's intra-op threads). One keeps a core free for the other models while a sentence is spoken.",
+        default: 0,
+        shown: "0",
+        parse: |value| parse_count(value, 0),
+        help: "Threads the voice runs on (ONNX Runtime's intra-op threads); 0 means one per CPU core. A sentence is spoken while the voice holds the compute gate, so the other models wait meanwhile and the voice may as well use every core.",
     },
     device: Device {
         env: "VIVA_DEVICE",
@@ -460,12 +460,12 @@ settings! {
         parse: |value| parse_count(value, 0),
         help: "Password hashes that may wait for one of those slots; beyond that the request gets 503 `server_busy` with Retry-After.",
     },
-    max_live_interviews: usize {
+    max_live_interviews: Option<usize> {
         env: "VIVA_MAX_LIVE_INTERVIEWS",
-        default: 4,
-        shown: "4",
-        parse: |value| parse_count(value, 0),
-        help: "Live interviews with a connection open this server holds at once (0: no limit; a session waiting out interview_grace after its page closed does not count). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default is what the CPU models serve on 2 cores with the whole reply's p95 near 1 s (8 at once: 4 s); measure yours with `viva loadtest`.",
+        default: None,
+        shown: "(none: 8 on a CPU with AVX-512 BF16, 4 on others)",
+        parse: |value| parse_count(value, 0).map(Some),
+        help: "Live interviews with a connection open this server holds at once (0: no limit; a session waiting out interview_grace after its page closed does not count). One more is refused before the WebSocket upgrade with 503 `server_full` and Retry-After, so the running ones stay fast; joining a running interview is never refused. The default is what 2 cores serve with the default models and the whole reply's p95 under 2 s, measured with `viva loadtest` on each class of CPU (viva's AVX-512 kernels make Whisper and the language model about 4× faster than AVX2 alone); a bigger machine or a GPU serves more: measure yours with `viva loadtest`.",
     },
     max_live_interviews_per_user: usize {
         env: "VIVA_MAX_LIVE_INTERVIEWS_PER_USER",
@@ -1030,6 +1030,18 @@ impl Settings {
         }
     }
 
+    /// Live interviews this node holds at once (0: no limit): `max_live_interviews`, or the
+    /// default measured for this class of CPU (BENCHMARKS.md, "Many interviews at once").
+    pub fn live_interview_capacity(&self) -> usize {
+        self.max_live_interviews.unwrap_or_else(|| {
+            if viva_kernels::bf16::available() {
+                8
+            } else {
+                4
+            }
+        })
+    }
+
     /// How spoken answers are cut out of the audio stream.
     pub fn turn_settings(&self) -> TurnSettings {
         TurnSettings {
@@ -1387,6 +1399,24 @@ mod tests {
                 spec.default
             );
         }
+    }
+
+    #[test]
+    fn the_live_capacity_is_the_setting_or_the_default_for_this_cpu() {
+        let mut s = Settings::default();
+        let default = s.live_interview_capacity();
+        let expected = if viva_kernels::bf16::available() {
+            8
+        } else {
+            4
+        };
+        assert_eq!(default, expected);
+        s.apply_toml("max_live_interviews = 0\n", "viva.toml")
+            .unwrap();
+        assert_eq!(s.live_interview_capacity(), 0, "0 still means no limit");
+        s.apply_toml("max_live_interviews = 3\n", "viva.toml")
+            .unwrap();
+        assert_eq!(s.live_interview_capacity(), 3);
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl Application {
             metrics,
             live: engines.map(|engines| {
                 cache_follow_up_prompt_in_background(engines.llm.clone());
-                let registry = SessionRegistry::with_capacity(settings.max_live_interviews);
+                let registry = SessionRegistry::with_capacity(settings.live_interview_capacity());
                 follow_revoked_invites(&bus, registry.clone());
                 // Asked to speak itself but the voice could not start: the page's voice.
                 let voice = match settings.voice {

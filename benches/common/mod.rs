@@ -33,7 +33,7 @@ pub fn start_server(data_dir: PathBuf) -> u16 {
                     .unwrap_or(models.judge_file),
                 log_level: "error".into(),
                 max_live_interviews_per_user: 1_000,
-                max_live_interviews: 0,
+                max_live_interviews: Some(0),
                 max_interviews_per_hour: 1_000,
                 register_max_per_ip: 100_000,
                 ..Settings::default()

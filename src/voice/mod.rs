@@ -79,8 +79,12 @@ pub struct Synthesizer {
 
 impl Synthesizer {
     /// Starts the phonemizer process and loads the voice; `threads` is ONNX Runtime's
-    /// intra-op thread count.
+    /// intra-op thread count (0: one per CPU core).
     pub fn load(files: &VoiceFiles, threads: usize) -> Result<Self, VoiceError> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            threads => threads,
+        };
         let voice = PiperVoice::load(&files.model, &files.config(), &files.onnxruntime, threads)?;
         let phonemizer = Phonemizer::start(files, voice.espeak_voice())?;
         Ok(Self { phonemizer, voice })

@@ -694,7 +694,7 @@ async fn a_recruiter_invites_and_watches_a_candidate_interview() {
 async fn the_interview_page_says_when_the_server_is_full() {
     let Some(chromium) = chromium() else { return };
     let Some(app) = crate::helpers::spawn_live_app(Backend::Sqlite, |s| {
-        s.max_live_interviews = 1;
+        s.max_live_interviews = Some(1);
         s.interview_grace = std::time::Duration::from_secs(600);
     })
     .await

@@ -156,7 +156,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         // This process is the test harness: uploads are read by the real viva executable.
         reader_program: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_viva"))),
         // Tests hold many interviews at once; the node's capacity has its own test.
-        max_live_interviews: 0,
+        max_live_interviews: Some(0),
         // Tests that expire invites call the sweep themselves (the webhook tests shorten it).
         invite_sweep_interval: std::time::Duration::from_secs(3600),
         ..Settings::default()

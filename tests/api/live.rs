@@ -1048,7 +1048,7 @@ async fn upgrades_once_refusals_end(url: &str, cookie: &str, refused: StatusCode
 #[actix_web::test]
 async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
     let Some(app) = spawn_live_app(Backend::Sqlite, |s| {
-        s.max_live_interviews = 2;
+        s.max_live_interviews = Some(2);
         // Longer than the test: a place must free when a page closes, not when its grace ends.
         s.interview_grace = Duration::from_secs(600);
         s.metrics_bind = Some("127.0.0.1:0".parse().expect("an address"));
@@ -1201,7 +1201,8 @@ pub(crate) fn load_plan(
 /// gets timed turns; beyond the node's capacity the extra candidate is counted as refused.
 #[actix_web::test]
 async fn the_load_tool_times_real_turns_and_counts_refusals() {
-    let Some(app) = spawn_live_app(Backend::Sqlite, |s| s.max_live_interviews = 2).await else {
+    let Some(app) = spawn_live_app(Backend::Sqlite, |s| s.max_live_interviews = Some(2)).await
+    else {
         return;
     };
     let Some(plan) = load_plan(&app, 3, 2) else {
