@@ -8,6 +8,7 @@
 //! `reply_delta` and the whole `reply`. Refusals (503 `server_full`, 429) and errors are
 //! counted, not retried.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -218,7 +219,7 @@ async fn interview(
         .ws(ws_url)
         .max_frame_size(MAX_EVENT_BYTES)
         .header("cookie", cookie);
-    let mut socket = match connecting.connect().await {
+    let socket = match connecting.connect().await {
         Ok((_, socket)) => socket,
         Err(awc::error::WsClientError::InvalidResponseStatus(status))
             if status.as_u16() == 503 || status.as_u16() == 429 =>
@@ -228,24 +229,27 @@ async fn interview(
         }
         Err(e) => return Err(format!("opening the WebSocket: {e}")),
     };
+    let mut line = Line::new(socket, plan.pace);
     let mode = if plan.hands_free {
         "hands_free"
     } else {
         "push_to_talk"
     };
-    send(&mut socket, json!({"type": "mode", "mode": mode})).await?;
-    let (ready, _) = until_with(&mut socket, |e| e["type"] == "ready").await?;
+    line.send(json!({"type": "mode", "mode": mode})).await?;
+    let ready = line.until(|e| e["type"] == "ready").await?;
     let voiced = ready["voice"] == "local";
-    send(&mut socket, json!({"type": "start"})).await?;
-    until(&mut socket, is_listening).await?;
+    line.ear.voiced = voiced;
+    line.send(json!({"type": "start"})).await?;
+    line.until(is_listening).await?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(n as u64));
     let frame_time = Duration::from_secs_f64(0.02 / plan.pace.max(0.01));
     for turn in 0..plan.turns {
         let pcm = &plan.answers[(n + turn) % plan.answers.len()];
+        line.hear_out().await?;
         actix_web::rt::time::sleep(Duration::from_millis(rng.gen_range(PAUSE_MS))).await;
         for chunk in pcm.chunks(FRAME_SAMPLES) {
-            send_audio(&mut socket, chunk).await?;
+            line.send_audio(chunk).await?;
             actix_web::rt::time::sleep(frame_time).await;
         }
         let mut clock = TurnClock::new();
@@ -259,18 +263,17 @@ async fn interview(
                         turn + 1
                     ));
                 }
-                send_audio(&mut socket, &silence).await?;
-                if let Ok(event) =
-                    actix_web::rt::time::timeout(frame_time, next_event(&mut socket)).await
+                line.send_audio(&silence).await?;
+                if let Ok(event) = actix_web::rt::time::timeout(frame_time, line.next_event()).await
                 {
                     clock.see(&event?, turn)?;
                 }
             }
         } else {
-            send(&mut socket, json!({"type": "end_turn"})).await?;
+            line.send(json!({"type": "end_turn"})).await?;
         }
         let mut timing = loop {
-            if let Some(timing) = clock.see(&next_event(&mut socket).await?, turn)? {
+            if let Some(timing) = clock.see(&line.next_event().await?, turn)? {
                 break timing;
             }
         };
@@ -278,7 +281,7 @@ async fn interview(
         let mut over = None;
         let mut heard = !voiced || timing.first_audio.is_some();
         while over.is_none() || !heard {
-            let event = next_event(&mut socket).await?;
+            let event = line.next_event().await?;
             match event["type"].as_str() {
                 Some("voice") if !heard && clock.is_reply(&event) => {
                     timing.first_audio = Some(clock.started.elapsed());
@@ -296,8 +299,130 @@ async fn interview(
             break; // every planned question was asked
         }
     }
-    let _ = send(&mut socket, json!({"type": "finish"})).await;
+    let _ = line.send(json!({"type": "finish"})).await;
     Ok(())
+}
+
+/// A candidate's WebSocket, with what they have heard on it.
+struct Line {
+    socket: Socket,
+    ear: Ear,
+}
+
+impl Line {
+    fn new(socket: Socket, pace: f64) -> Self {
+        Self {
+            socket,
+            ear: Ear {
+                pace: pace.max(0.01),
+                ..Ear::default()
+            },
+        }
+    }
+
+    async fn send(&mut self, message: Value) -> Result<(), String> {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .map_err(|e| format!("sending {message}: {e}"))
+    }
+
+    async fn send_audio(&mut self, samples: &[i16]) -> Result<(), String> {
+        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.socket
+            .send(Message::Binary(bytes.into()))
+            .await
+            .map_err(|e| format!("sending audio: {e}"))
+    }
+
+    async fn next_event(&mut self) -> Result<Value, String> {
+        let event = next_event(&mut self.socket).await?;
+        self.ear.hear(&event);
+        Ok(event)
+    }
+
+    /// Reads events until one satisfies `done`; returns it.
+    async fn until(&mut self, done: impl Fn(&Value) -> bool) -> Result<Value, String> {
+        loop {
+            let event = self.next_event().await?;
+            if event["type"] == "error" {
+                return Err(format!("error event: {event}"));
+            }
+            if done(&event) {
+                return Ok(event);
+            }
+        }
+    }
+
+    /// Waits until everything the interviewer said has been spoken and played, as the page
+    /// does before it opens the microphone (at once when the server does not speak).
+    async fn hear_out(&mut self) -> Result<(), String> {
+        while self.ear.is_waiting_for_voice() {
+            self.next_event().await?;
+        }
+        if let Some(until) = self.ear.played_until {
+            actix_web::rt::time::sleep_until(until.into()).await;
+        }
+        Ok(())
+    }
+}
+
+/// What a candidate hears of the interviewer's own voice: each message's sentences, played
+/// one after another without gaps from the moment each arrives, at the candidate's pace.
+#[derive(Debug, Default)]
+struct Ear {
+    /// The server speaks (`ready.voice` is `local`).
+    voiced: bool,
+    pace: f64,
+    /// Messages whose voice has not ended yet.
+    speaking: HashSet<String>,
+    /// Messages whose voice has ended (a `voice_end` may come before its `reply` is read).
+    ended: HashSet<String>,
+    /// When the audio received so far will have played out.
+    played_until: Option<Instant>,
+}
+
+impl Ear {
+    fn hear(&mut self, event: &Value) {
+        if !self.voiced {
+            return;
+        }
+        match event["type"].as_str() {
+            Some("reply") => {
+                if let Some(id) = event["message"]["id"].as_str() {
+                    if !self.ended.contains(id) {
+                        self.speaking.insert(id.to_owned());
+                    }
+                }
+            }
+            Some("voice_end") => {
+                if let Some(id) = event["message_id"].as_str() {
+                    self.speaking.remove(id);
+                    self.ended.insert(id.to_owned());
+                }
+            }
+            Some("voice") => {
+                let seconds = audio_seconds(event).unwrap_or(0.0) / self.pace;
+                let now = Instant::now();
+                let start = self.played_until.map_or(now, |until| until.max(now));
+                self.played_until = Some(start + Duration::from_secs_f64(seconds));
+            }
+            _ => {}
+        }
+    }
+
+    fn is_waiting_for_voice(&self) -> bool {
+        !self.speaking.is_empty()
+    }
+}
+
+/// The length of a `voice` event's audio (base64 of 16-bit samples at `sample_rate`).
+fn audio_seconds(event: &Value) -> Option<f64> {
+    let audio = event["audio"].as_str()?;
+    let sample_rate = event["sample_rate"].as_f64().filter(|rate| *rate > 0.0)?;
+    let padding = audio.bytes().rev().take_while(|&b| b == b'=').count();
+    let bytes = (audio.len() / 4 * 3).saturating_sub(padding);
+    Some((bytes / 2) as f64 / sample_rate)
 }
 
 /// One turn's events timed from the end of the answer's speech.
@@ -353,14 +478,6 @@ impl TurnClock {
         }
         Ok(None)
     }
-}
-
-async fn send_audio(socket: &mut Socket, samples: &[i16]) -> Result<(), String> {
-    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    socket
-        .send(Message::Binary(bytes.into()))
-        .await
-        .map_err(|e| format!("sending audio: {e}"))
 }
 
 fn is_listening(event: &Value) -> bool {
@@ -435,13 +552,6 @@ async fn post(
     ))
 }
 
-async fn send(socket: &mut Socket, message: Value) -> Result<(), String> {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .map_err(|e| format!("sending {message}: {e}"))
-}
-
 async fn next_event(socket: &mut Socket) -> Result<Value, String> {
     loop {
         let frame = actix_web::rt::time::timeout(EVENT_TIMEOUT, socket.next())
@@ -462,32 +572,55 @@ async fn next_event(socket: &mut Socket) -> Result<Value, String> {
     }
 }
 
-/// Reads events until one satisfies `done`; returns it.
-async fn until(socket: &mut Socket, done: impl Fn(&Value) -> bool) -> Result<Value, String> {
-    until_with(socket, done).await.map(|(event, _)| event)
-}
-
-/// [`until`], with the events before it.
-async fn until_with(
-    socket: &mut Socket,
-    done: impl Fn(&Value) -> bool,
-) -> Result<(Value, Vec<Value>), String> {
-    let mut before = Vec::new();
-    loop {
-        let event = next_event(socket).await?;
-        if event["type"] == "error" {
-            return Err(format!("error event: {event}"));
-        }
-        if done(&event) {
-            return Ok((event, before));
-        }
-        before.push(event);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn voice(id: &str, seconds: usize) -> Value {
+        use base64::Engine;
+        let pcm = vec![0u8; seconds * 16_000 * 2];
+        json!({"type": "voice", "message_id": id, "sentence": 0, "sample_rate": 16_000,
+               "audio": base64::engine::general_purpose::STANDARD.encode(pcm)})
+    }
+
+    #[test]
+    fn a_voice_event_lasts_as_long_as_its_samples() {
+        let seconds = audio_seconds(&voice("m", 2)).expect("a voice event has audio");
+        assert!((seconds - 2.0).abs() < 1e-9, "{seconds}");
+        let odd = json!({"audio": "AAA=", "sample_rate": 1});
+        assert_eq!(audio_seconds(&odd), Some(1.0));
+        assert_eq!(audio_seconds(&json!({"audio": "AAAA"})), None);
+    }
+
+    #[test]
+    fn the_candidate_waits_for_every_spoken_message_and_its_audio_to_play_out() {
+        let mut ear = Ear {
+            voiced: true,
+            pace: 2.0,
+            ..Ear::default()
+        };
+        let before = Instant::now();
+        ear.hear(&json!({"type": "reply", "message": {"id": "a"}}));
+        ear.hear(&voice("a", 2));
+        ear.hear(&voice("a", 4));
+        assert!(ear.is_waiting_for_voice());
+        // A voice_end read before its reply still counts.
+        ear.hear(&json!({"type": "voice_end", "message_id": "b"}));
+        ear.hear(&json!({"type": "reply", "message": {"id": "b"}}));
+        ear.hear(&json!({"type": "voice_end", "message_id": "a"}));
+        assert!(!ear.is_waiting_for_voice());
+        // Six seconds of audio, played back to back at twice the speed.
+        let until = ear.played_until.expect("audio was heard");
+        let played = until - before;
+        assert!(
+            played >= Duration::from_secs(3) && played < Duration::from_secs(4),
+            "{played:?}"
+        );
+
+        let mut deaf = Ear::default();
+        deaf.hear(&json!({"type": "reply", "message": {"id": "a"}}));
+        assert!(!deaf.is_waiting_for_voice() && deaf.played_until.is_none());
+    }
 
     #[test]
     fn the_summary_is_p50_p95_and_max() {
