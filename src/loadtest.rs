@@ -1,8 +1,10 @@
 //! `viva loadtest`: many candidates at once against a running server, over its public API only.
 //!
 //! Each virtual candidate signs in (a new account, or one from a list), plans an interview,
-//! opens its WebSocket, starts, and answers `turns` times: a random pause, then a real
-//! recording streamed at `pace` × real time in 20 ms frames, then `end_turn` (push-to-talk) or
+//! opens its WebSocket, starts, and answers `turns` times: it hears the interviewer out (with
+//! the server's voice, until every message's voice has ended and played, as the page waits
+//! before it opens the microphone), pauses at random, then streams a
+//! real recording at `pace` × real time in 20 ms frames, then `end_turn` (push-to-talk) or
 //! silence until the server hears the answer end (hands-free). For every answer it times, from
 //! the end of the speech, the `transcript`, the first
 //! `reply_delta` and the whole `reply`. Refusals (503 `server_full`, 429) and errors are
