@@ -82,6 +82,7 @@ pub async fn metrics(
         if let Some(voice) = &engines.voice {
             models.push(("voice", voice.stats()));
         }
+        models.push(("assessment", engines.background.stats()));
         state.metrics.observe_models(&models);
     }
     match crate::webhooks::outbox_depth(&state.pool).await {

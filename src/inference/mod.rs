@@ -1,8 +1,10 @@
 //! The workers that own the models. Models run on dedicated threads, never on an actix or
 //! tokio worker; requests arrive on bounded queues (a full queue is a clear "busy" error, not
 //! unbounded memory) and answer on oneshot channels or streams. The sentence encoder is small
-//! enough to run on the caller's blocking thread, under the same compute gate.
+//! enough to run on the caller's blocking thread, under the same compute gate; work that calls
+//! it and the judge (assessments) goes through the [`BackgroundQueue`].
 
+pub mod background;
 pub mod device;
 pub mod gate;
 pub mod llm;
@@ -12,6 +14,7 @@ pub mod voice;
 
 use std::sync::{Arc, Mutex};
 
+pub use background::BackgroundQueue;
 pub use gate::{BackgroundPause, Claim, ComputeGate, GateGuard, Priority};
 pub use llm::{LlmWorker, ReplyEvent, ReplyStream};
 pub use speech::SpeechWorker;
@@ -95,6 +98,8 @@ pub struct Engines {
     pub voice: Option<VoiceWorker>,
     /// The gate every model above computes under; a live turn pauses background work with it.
     pub gate: ComputeGate,
+    /// Where assessments wait their turn to use the encoder and the judge.
+    pub background: BackgroundQueue,
 }
 
 impl Engines {
@@ -145,6 +150,7 @@ impl Engines {
             speech: SpeechWorker::start(whisper, SPEECH_QUEUE, gate.clone())?,
             llm: LlmWorker::start(llm, LLM_QUEUE, LLM_CONVERSATIONS, gate.clone())?,
             gate,
+            background: BackgroundQueue::default(),
         })
     }
 }

@@ -1139,6 +1139,18 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
         steps >= 1.0 && rows >= steps,
         "every batched step advances at least one reply: {rows} rows in {steps} steps"
     );
+    // The typed answer's assessment ran through the background queue once its reply was out.
+    loop {
+        let metrics = scrape_metrics(&app).await;
+        if metric(&metrics, "viva_model_requests_total{model=\"assessment\"}") >= 1.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the assessment was never counted:\n{metrics}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A closed page frees its place at once: its session waits out its grace doing nothing.
     drop((live_a, live_b, again));

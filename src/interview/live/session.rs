@@ -747,30 +747,33 @@ async fn assess_and_store(
     let encoder = deps.engines.encoder.clone();
     let judge = deps.engines.judge.clone();
     let span = tracing::Span::current();
-    let row = actix_web::rt::task::spawn_blocking(move || {
-        let _span = span.entered();
-        let spoken = request.spoken.as_ref();
-        let delivery = feedback::measure(
-            &request.answer,
-            spoken.map(|s| s.audio.as_slice()),
-            spoken.map(|s| s.first_word_ms),
-        );
-        let assessment = feedback::assess(
-            &encoder,
-            judge.as_ref().map(|j| j as &dyn Judge),
-            &request.question,
-            &request.rubric,
-            &request.answer,
-        );
-        record::to_row(
-            &interview_id,
-            &request.message_id,
-            request.position,
-            &assessment,
-            &delivery,
-        )
-    })
-    .await?;
+    let row = deps
+        .engines
+        .background
+        .run(move || {
+            let _span = span.entered();
+            let spoken = request.spoken.as_ref();
+            let delivery = feedback::measure(
+                &request.answer,
+                spoken.map(|s| s.audio.as_slice()),
+                spoken.map(|s| s.first_word_ms),
+            );
+            let assessment = feedback::assess(
+                &encoder,
+                judge.as_ref().map(|j| j as &dyn Judge),
+                &request.question,
+                &request.rubric,
+                &request.answer,
+            );
+            record::to_row(
+                &interview_id,
+                &request.message_id,
+                request.position,
+                &assessment,
+                &delivery,
+            )
+        })
+        .await?;
     let mut conn = deps.pool.get().await?;
     db::feedback::insert(&mut conn, &row).await?;
     Ok(record::from_row(row, &shown_rubric)?)
