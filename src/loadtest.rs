@@ -555,8 +555,11 @@ async fn post(
 }
 
 async fn next_event(socket: &mut Socket) -> Result<Value, String> {
+    // One deadline for the event, not per frame: the server's pings must not keep a client
+    // waiting forever for an event that never comes.
+    let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
     loop {
-        let frame = actix_web::rt::time::timeout(EVENT_TIMEOUT, socket.next())
+        let frame = tokio::time::timeout_at(deadline, socket.next())
             .await
             .map_err(|_| format!("no event for {} s", EVENT_TIMEOUT.as_secs()))?;
         match frame {
