@@ -17,6 +17,7 @@ mod support;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use viva::config::VoiceMode;
 use viva::loadtest::{self, Plan, Report, TurnTiming};
 
 /// Answers per candidate per round.
@@ -30,6 +31,15 @@ fn sizes() -> Vec<usize> {
             .filter(|&n| n > 0)
             .collect(),
         Err(_) => vec![1, 2, 4, 8, 16],
+    }
+}
+
+/// The interviewer's voice: the server's own (`local`, the default), or `VIVA_VOICE=browser`
+/// to measure without it.
+fn voice() -> VoiceMode {
+    match std::env::var("VIVA_VOICE") {
+        Ok(mode) => VoiceMode::parse(&mode).expect("VIVA_VOICE is local, browser or off"),
+        Err(_) => VoiceMode::Local,
     }
 }
 
@@ -67,7 +77,7 @@ fn bench_load(c: &mut Criterion) {
     };
     let answers = loadtest::read_answers(&answers).expect("LibriVox answers");
     let data = tempfile::tempdir().expect("temp dir");
-    let port = common::start_server(data.path().to_path_buf());
+    let port = common::start_server(data.path().to_path_buf(), voice());
     let system = actix_web::rt::System::new();
 
     let mut group = c.benchmark_group("load");

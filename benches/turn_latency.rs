@@ -21,6 +21,7 @@ use awc::BoxedSocket;
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use viva::config::VoiceMode;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -216,7 +217,7 @@ fn bench_turn_latency(c: &mut Criterion) {
         .collect::<Result<_, _>>()
         .expect("samples");
     let data = tempfile::tempdir().expect("temp dir");
-    let port = common::start_server(data.path().to_path_buf());
+    let port = common::start_server(data.path().to_path_buf(), VoiceMode::Browser);
     let system = actix_web::rt::System::new();
     let cookies: Vec<String> = system.block_on(async {
         let mut cookies = Vec::new();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use viva::config::Settings;
+use viva::config::{Settings, VoiceMode};
 use viva::db::DatabaseUrl;
 use viva::inference::Engines;
 use viva::startup::Application;
@@ -13,9 +13,24 @@ use super::support;
 
 /// Starts viva on a free port with `data_dir` for its database; returns the port. No limits
 /// get in a bench's way: no capacity cap, and room for the many accounts and interviews the
-/// rounds create. `VIVA_JUDGE_MODEL=none` measures without the judge, for comparison.
-pub fn start_server(data_dir: PathBuf) -> u16 {
+/// rounds create. `VIVA_JUDGE_MODEL=none` measures without the judge, for comparison. With
+/// `voice` = local the default voice is fetched into target/test-models and speaks every
+/// message, as a default server does; where it cannot be fetched the bench says so and runs
+/// with the browser's voice.
+pub fn start_server(data_dir: PathBuf, voice: VoiceMode) -> u16 {
     let models = support::test_models().expect("default models");
+    let voice = match voice {
+        VoiceMode::Local => match support::test_voice_files() {
+            Ok(_) => VoiceMode::Local,
+            Err(e) => {
+                support::unavailable(&format!(
+                    "the default voice ({e}); the browser's voice instead"
+                ));
+                VoiceMode::Browser
+            }
+        },
+        other => other,
+    };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -36,6 +51,8 @@ pub fn start_server(data_dir: PathBuf) -> u16 {
                 max_live_interviews: Some(0),
                 max_interviews_per_hour: 1_000,
                 register_max_per_ip: 100_000,
+                models_dir: support::test_models_dir(),
+                voice,
                 ..Settings::default()
             };
             let engines = Engines::load(&settings).expect("models load");
