@@ -7,8 +7,11 @@
 //! p50 / p95 / max of the transcript, the first `reply_delta` and the whole reply over every
 //! turn of a group are printed as `LOAD …` lines at its end.
 //!
-//! Run: `cargo bench --bench load` (about 15 minutes on 2 cores; `VIVA_LOAD_SIZES=1,4` picks
-//! the sizes).
+//! The server speaks with its own voice, as a default server does, and the candidates hear
+//! each message out before answering (`VIVA_VOICE=browser` runs without it).
+//!
+//! Run: `cargo bench --bench load` (about half an hour on 2 cores with the voice;
+//! `VIVA_LOAD_SIZES=1,4` picks the sizes).
 
 mod common;
 #[path = "../tests/support/mod.rs"]
