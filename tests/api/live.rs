@@ -1117,19 +1117,9 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
     assert!(metric(&metrics, "viva_model_requests_in_queue{model=\"speech\"}") >= 0.0);
     // The model workers' counters: the reply to the typed answer went through the LLM worker
     // (which may still be stopping the generation the reply no longer needed).
-    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
-    let metrics = loop {
-        let metrics = scrape_metrics(&app).await;
-        // The first request is the follow-up prompt the server caches at start.
-        if metric(&metrics, "viva_model_requests_total{model=\"llm\"}") >= 2.0 {
-            break metrics;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the LLM request was never counted:\n{metrics}"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    };
+    // The first request is the follow-up prompt the server caches at start.
+    let metrics =
+        metrics_once_at_least(&app, "viva_model_requests_total{model=\"llm\"}", 2.0).await;
     assert!(metric(&metrics, "viva_model_busy_seconds_total{model=\"llm\"}") > 0.0);
     assert!(metric(&metrics, "viva_model_tokens_total{model=\"llm\"}") >= 1.0);
     assert!(metric(&metrics, "viva_model_prompt_tokens_total{model=\"llm\"}") >= 1.0);
@@ -1140,21 +1130,28 @@ async fn a_full_server_refuses_a_new_live_interview_with_503_and_retry_after() {
         "every batched step advances at least one reply: {rows} rows in {steps} steps"
     );
     // The typed answer's assessment ran through the background queue once its reply was out.
-    loop {
-        let metrics = scrape_metrics(&app).await;
-        if metric(&metrics, "viva_model_requests_total{model=\"assessment\"}") >= 1.0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the assessment was never counted:\n{metrics}"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    metrics_once_at_least(&app, "viva_model_requests_total{model=\"assessment\"}", 1.0).await;
 
     // A closed page frees its place at once: its session waits out its grace doing nothing.
     drop((live_a, live_b, again));
     upgrades_once_refusals_end(&url, &second_user, StatusCode::SERVICE_UNAVAILABLE).await;
+}
+
+/// The app's /metrics text once its `name` has reached `at_least` (counters of work that
+/// finishes after the event the test saw).
+async fn metrics_once_at_least(app: &TestApp, name: &str, at_least: f64) -> String {
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let metrics = scrape_metrics(app).await;
+        if metric(&metrics, name) >= at_least {
+            return metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{name}` never reached {at_least}:\n{metrics}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The app's /metrics text (its `metrics_bind` listener).
