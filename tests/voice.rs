@@ -35,6 +35,12 @@ fn show(heard: &Heard) {
     );
 }
 
+/// How many times each sampled question is spoken. The voice draws its noise afresh on every
+/// call, so one rendition of twelve questions is a noisy draw: eight runs of one gave 3 to 10
+/// errors in 198 words (mean 3.0%, and 10 is just over 5%). Four renditions hold the verdict to
+/// the voice's expected word error rate rather than one draw's luck.
+const RENDITIONS: usize = 4;
+
 /// Twelve questions spread over the bank, six of them with initialisms, digits or symbols
 /// ("REST API", "A/B test", "useEffect"): the whole bank's target, 5% of the words, holds on
 /// them too (the full bank's number is in BENCHMARKS.md).
@@ -51,16 +57,18 @@ fn a_sample_of_the_bank_is_heard_as_written() {
         .filter(|q| written_unlike_said(&q.text))
         .count();
     assert_eq!((questions.len(), written), (12, 6));
-    for question in questions {
-        let heard = speak_and_hear(
-            &mut synthesizer,
-            &whisper,
-            question.id.as_str(),
-            &question.text,
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", question.id));
-        show(&heard);
-        report.heard.push(heard);
+    for _ in 0..RENDITIONS {
+        for question in &questions {
+            let heard = speak_and_hear(
+                &mut synthesizer,
+                &whisper,
+                question.id.as_str(),
+                &question.text,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", question.id));
+            show(&heard);
+            report.heard.push(heard);
+        }
     }
     eprintln!("{}", report.table(5));
     assert!(
