@@ -35,7 +35,18 @@ impl Default for BackgroundQueue {
 impl BackgroundQueue {
     /// Waits (without holding a thread) for the pieces queued before it, then runs `work` on
     /// the blocking pool. An error only when `work` panicked.
+    ///
+    /// The piece is a task of its own: a caller that stops waiting leaves it to run in its
+    /// turn, so the queue's count stays right and the next piece never starts beside it.
     pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, JoinError> {
+        let queue = self.clone();
+        tokio::spawn(async move { queue.run_in_turn(work).await }).await?
+    }
+
+    async fn run_in_turn<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, JoinError> {
@@ -119,6 +130,38 @@ mod tests {
             let queue = BackgroundQueue::default();
             assert!(queue.run(|| panic!("a bad piece")).await.is_err());
             assert_eq!(queue.run(|| 7).await.expect("the next piece runs"), 7);
+        });
+    }
+
+    #[test]
+    fn a_caller_that_stops_waiting_leaves_its_piece_to_run_in_turn() {
+        runtime(2).block_on(async {
+            let queue = BackgroundQueue::default();
+            let (release, hold) = std::sync::mpsc::channel::<()>();
+            let first = tokio::spawn({
+                let queue = queue.clone();
+                async move { queue.run(move || hold.recv().is_ok()).await }
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(queue.stats().in_queue, 1, "the first piece is running");
+            let (ran, ran_rx) = std::sync::mpsc::channel();
+            let abandoned = tokio::time::timeout(
+                Duration::from_millis(50),
+                queue.run(move || ran.send("second").is_ok()),
+            )
+            .await;
+            assert!(
+                abandoned.is_err(),
+                "the second piece waits behind the first"
+            );
+            assert_eq!(queue.stats().in_queue, 2, "both still counted");
+            assert!(ran_rx.try_recv().is_err(), "not started beside the first");
+            release.send(()).expect("the first piece waits");
+            assert!(first.await.expect("task").expect("work"));
+            let third = queue.run(|| "third").await.expect("work");
+            assert_eq!((ran_rx.try_recv(), third), (Ok("second"), "third"));
+            let stats = queue.stats();
+            assert_eq!((stats.in_queue, stats.done), (0, 3));
         });
     }
 }
