@@ -7,29 +7,39 @@
 //! own SQLite work, which runs on that pool too, then waited behind work that was waiting for
 //! those turns to end. The whole server stopped. Here the backlog waits as futures, and only
 //! the piece that runs holds a thread.
+//!
+//! The pieces are each tagged with their owner (the interview). An ended interview waits for
+//! its last feedback before it says so, while the feedback of interviews still running is
+//! only shown along the way: [`BackgroundQueue::hurry`] lets an owner's waiting pieces go
+//! ahead of everyone else's, so the end of an interview is not late behind a backlog.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 use tokio::task::JoinError;
 
 use super::stats::{WorkerSnapshot, WorkerStats};
 
-/// Runs blocking background work one piece at a time, first come first served. Cheap to clone.
-#[derive(Clone)]
+/// Runs blocking background work one piece at a time, first come first served, except that a
+/// hurried owner's pieces go first. Cheap to clone.
+#[derive(Clone, Default)]
 pub struct BackgroundQueue {
-    turn: Arc<Semaphore>,
+    line: Arc<Mutex<Line>>,
     stats: Arc<WorkerStats>,
 }
 
-impl Default for BackgroundQueue {
-    fn default() -> Self {
-        Self {
-            turn: Arc::new(Semaphore::new(1)),
-            stats: Arc::default(),
-        }
-    }
+#[derive(Default)]
+struct Line {
+    running: bool,
+    waiting: VecDeque<Waiting>,
+    hurried: HashSet<String>,
+}
+
+struct Waiting {
+    owner: String,
+    go: oneshot::Sender<()>,
 }
 
 impl BackgroundQueue {
@@ -40,20 +50,35 @@ impl BackgroundQueue {
     /// turn, so the queue's count stays right and the next piece never starts beside it.
     pub async fn run<T: Send + 'static>(
         &self,
+        owner: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, JoinError> {
-        let queue = self.clone();
-        tokio::spawn(async move { queue.run_in_turn(work).await }).await?
+        let (queue, owner) = (self.clone(), owner.to_owned());
+        tokio::spawn(async move { queue.run_in_turn(owner, work).await }).await?
+    }
+
+    /// Lets `owner`'s waiting pieces run before anyone else's (in their own order). Nothing
+    /// when none of its pieces is waiting.
+    pub fn hurry(&self, owner: &str) {
+        let mut line = self.lock();
+        if line.waiting.iter().any(|w| w.owner == owner) {
+            line.hurried.insert(owner.to_owned());
+        }
+    }
+
+    /// Pieces waiting or running, done, and their waits and run times, for `/metrics`.
+    pub fn stats(&self) -> WorkerSnapshot {
+        self.stats.snapshot()
     }
 
     async fn run_in_turn<T: Send + 'static>(
         &self,
+        owner: String,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, JoinError> {
         let queued_at = Instant::now();
         self.stats.queued();
-        // Never closed, so always a permit.
-        let _turn = self.turn.acquire().await.ok();
+        let _turn = self.take_turn(owner).await;
         let started = Instant::now();
         let result = tokio::task::spawn_blocking(work).await;
         self.stats
@@ -61,9 +86,64 @@ impl BackgroundQueue {
         result
     }
 
-    /// Pieces waiting or running, done, and their waits and run times, for `/metrics`.
-    pub fn stats(&self) -> WorkerSnapshot {
-        self.stats.snapshot()
+    async fn take_turn(&self, owner: String) -> Turn {
+        let wait = {
+            let mut line = self.lock();
+            if line.running {
+                let (go, wait) = oneshot::channel();
+                line.waiting.push_back(Waiting { owner, go });
+                Some(wait)
+            } else {
+                line.running = true;
+                None
+            }
+        };
+        if let Some(wait) = wait {
+            // The sender is only ever consumed by sending: this is the turn.
+            wait.await.ok();
+        }
+        Turn {
+            queue: self.clone(),
+        }
+    }
+
+    /// Gives the turn to the next piece: the oldest hurried one, else the oldest.
+    fn pass_turn(&self) {
+        let mut guard = self.lock();
+        let line = &mut *guard;
+        loop {
+            let next = line
+                .waiting
+                .iter()
+                .position(|w| line.hurried.contains(&w.owner))
+                .unwrap_or(0);
+            let Some(next) = line.waiting.remove(next) else {
+                line.running = false;
+                return;
+            };
+            if !line.waiting.iter().any(|w| w.owner == next.owner) {
+                line.hurried.remove(&next.owner);
+            }
+            // A piece whose task is gone (the runtime is stopping) passes the turn on.
+            if next.go.send(()).is_ok() {
+                return;
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Line> {
+        self.line.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The running piece's turn; passed on when it is dropped, however the piece ended.
+struct Turn {
+    queue: BackgroundQueue,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.queue.pass_turn();
     }
 }
 
@@ -93,7 +173,7 @@ mod tests {
                     let (queue, gate) = (queue.clone(), gate.clone());
                     tokio::spawn(async move {
                         queue
-                            .run(move || {
+                            .run("interview", move || {
                                 drop(gate.lock(Priority::Background));
                                 n
                             })
@@ -128,8 +208,57 @@ mod tests {
     fn a_panicking_piece_is_an_error_and_the_queue_goes_on() {
         runtime(2).block_on(async {
             let queue = BackgroundQueue::default();
-            assert!(queue.run(|| panic!("a bad piece")).await.is_err());
-            assert_eq!(queue.run(|| 7).await.expect("the next piece runs"), 7);
+            assert!(queue.run("a", || panic!("a bad piece")).await.is_err());
+            assert_eq!(queue.run("a", || 7).await.expect("the next piece runs"), 7);
+        });
+    }
+
+    #[test]
+    fn a_hurried_owners_pieces_go_ahead_of_the_backlog_in_their_own_order() {
+        runtime(2).block_on(async {
+            let queue = BackgroundQueue::default();
+            let (release, hold) = std::sync::mpsc::channel::<()>();
+            let running = tokio::spawn({
+                let queue = queue.clone();
+                async move { queue.run("a", move || hold.recv().is_ok()).await }
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let mut pieces = Vec::new();
+            for (owner, name) in [
+                ("a", "a1"),
+                ("b", "b1"),
+                ("a", "a2"),
+                ("b", "b2"),
+                ("c", "c1"),
+            ] {
+                let (queue, order) = (queue.clone(), order.clone());
+                pieces.push(tokio::spawn(async move {
+                    queue
+                        .run(owner, move || order.lock().expect("order").push(name))
+                        .await
+                }));
+                // Each in the line before the next comes.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            queue.hurry("b");
+            queue.hurry("nobody");
+            release.send(()).expect("the running piece waits");
+            assert!(running.await.expect("task").expect("work"));
+            for piece in pieces {
+                piece.await.expect("task").expect("work");
+            }
+            assert_eq!(
+                *order.lock().expect("order"),
+                ["b1", "b2", "a1", "a2", "c1"]
+            );
+            let line = queue.lock();
+            assert!(!line.running && line.waiting.is_empty());
+            assert!(
+                line.hurried.is_empty(),
+                "nothing left marked: {:?}",
+                line.hurried
+            );
         });
     }
 
@@ -140,14 +269,14 @@ mod tests {
             let (release, hold) = std::sync::mpsc::channel::<()>();
             let first = tokio::spawn({
                 let queue = queue.clone();
-                async move { queue.run(move || hold.recv().is_ok()).await }
+                async move { queue.run("a", move || hold.recv().is_ok()).await }
             });
             tokio::time::sleep(Duration::from_millis(20)).await;
             assert_eq!(queue.stats().in_queue, 1, "the first piece is running");
             let (ran, ran_rx) = std::sync::mpsc::channel();
             let abandoned = tokio::time::timeout(
                 Duration::from_millis(50),
-                queue.run(move || ran.send("second").is_ok()),
+                queue.run("a", move || ran.send("second").is_ok()),
             )
             .await;
             assert!(
@@ -158,7 +287,7 @@ mod tests {
             assert!(ran_rx.try_recv().is_err(), "not started beside the first");
             release.send(()).expect("the first piece waits");
             assert!(first.await.expect("task").expect("work"));
-            let third = queue.run(|| "third").await.expect("work");
+            let third = queue.run("a", || "third").await.expect("work");
             assert_eq!((ran_rx.try_recv(), third), (Ok("second"), "third"));
             let stats = queue.stats();
             assert_eq!((stats.in_queue, stats.done), (0, 3));

@@ -145,6 +145,9 @@ pub enum Effect {
     },
     /// Write the interview's end (`completed`); answer with [`Event::EndMarked`].
     MarkEnded { reason: EndReason },
+    /// The interview ended with feedback still to come: let its waiting assessments go ahead of
+    /// other interviews' (their candidates are not waiting on them).
+    HurryFeedback,
     /// Settle the report (score and summary written); answer with [`Event::ReportSettled`].
     SettleReport { reason: EndReason },
     /// Announce to the job's followers.
@@ -947,6 +950,7 @@ impl Machine {
         tracing::info!(interview_id = %self.interview_id, ?reason, "interview ended");
         if self.feedback_in_flight > 0 {
             self.pending_end = Some(reason);
+            self.out.push(Effect::HurryFeedback);
         } else {
             self.out.push(Effect::SettleReport { reason });
         }

@@ -238,6 +238,11 @@ impl InterviewSession {
                     );
                 }));
             }
+            Effect::HurryFeedback => self
+                .deps
+                .engines
+                .background
+                .hurry(self.interview_id.as_str()),
             Effect::SettleReport { reason } => {
                 let (pool, id) = (self.deps.pool.clone(), self.interview_id.clone());
                 let settle = detached(async move { interviews::settle_report(&pool, &id).await });
@@ -747,10 +752,11 @@ async fn assess_and_store(
     let encoder = deps.engines.encoder.clone();
     let judge = deps.engines.judge.clone();
     let span = tracing::Span::current();
+    let owner = interview_id.to_string();
     let row = deps
         .engines
         .background
-        .run(move || {
+        .run(&owner, move || {
             let _span = span.entered();
             let spoken = request.spoken.as_ref();
             let delivery = feedback::measure(

@@ -227,6 +227,7 @@ fn show(effects: &[Effect]) -> String {
             Effect::Assess(_) => "assess".into(),
             Effect::ArmTimeLimit { .. } => "arm_time_limit".into(),
             Effect::MarkEnded { reason } => format!("mark_ended:{reason:?}"),
+            Effect::HurryFeedback => "hurry_feedback".into(),
             Effect::SettleReport { .. } => "settle_report".into(),
             Effect::Publish(kind) => format!("publish:{kind:?}"),
             Effect::Close { code, .. } => format!("close:{code}"),
@@ -862,10 +863,10 @@ fn the_close_move_ends_the_interview_completed_and_the_report_comes_before_ended
         at: db::now(),
         stored: true,
     });
-    assert!(
-        effects.is_empty(),
-        "ended waits for the last answer's feedback: {}",
-        show(&effects)
+    assert_eq!(
+        show(&effects),
+        "hurry_feedback",
+        "ended waits for the last answer's feedback, and hurries it"
     );
     let effects = machine.handle(Event::Assessed(None));
     assert_eq!(show(&effects), "settle_report");
