@@ -62,6 +62,15 @@ fn print_summary(interviews: usize, report: &Report) {
     line("first reply_delta", |t| Some(t.first_delta));
     line("whole reply", |t| Some(t.whole));
     line("first audio", |t| t.first_audio);
+    if let Some([p50, p95, max]) = report.ending_summary() {
+        println!(
+            "LOAD interviews={interviews} ended (from the last answer): p50 {:.2} s, p95 {:.2} s, max {:.2} s ({} interviews)",
+            p50.as_secs_f64(),
+            p95.as_secs_f64(),
+            max.as_secs_f64(),
+            report.endings.len()
+        );
+    }
     if report.refused > 0 || !report.errors.is_empty() {
         println!(
             "LOAD interviews={interviews} refused {} errors {:?}",
@@ -122,6 +131,7 @@ fn bench_load(c: &mut Criterion) {
                             report.summary(|t| Some(t.whole)).expect("turns answered");
                         total += p95;
                         all.turns.extend(report.turns);
+                        all.endings.extend(report.endings);
                     }
                     total
                 })

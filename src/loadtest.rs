@@ -7,7 +7,9 @@
 //! real recording at `pace` × real time in 20 ms frames, then `end_turn` (push-to-talk) or
 //! silence until the server hears the answer end (hands-free). For every answer it times, from
 //! the end of the speech, the `transcript`, the first
-//! `reply_delta` and the whole `reply`. Refusals (503 `server_full`, 429) and errors are
+//! `reply_delta` and the whole `reply`; then it waits for `ended` (its last answers' feedback
+//! and the report are ready), after `finish` if the interview was not over, and times that
+//! from its last answer (or from `finish`). Refusals (503 `server_full`, 429) and errors are
 //! counted, not retried.
 
 use std::collections::HashSet;
@@ -73,6 +75,8 @@ pub struct TurnTiming {
 #[derive(Debug, Default)]
 pub struct Report {
     pub turns: Vec<TurnTiming>,
+    /// Per interview, from its last answer (or `finish`) to `ended`.
+    pub endings: Vec<Duration>,
     /// Interviews refused before the upgrade because the server was full or the user's limit
     /// was reached.
     pub refused: usize,
@@ -83,11 +87,19 @@ pub struct Report {
 impl Report {
     /// p50, p95 and max of one timing, or `None` with no turns.
     pub fn summary(&self, pick: fn(&TurnTiming) -> Option<Duration>) -> Option<[Duration; 3]> {
-        let mut values: Vec<Duration> = self.turns.iter().filter_map(pick).collect();
-        values.sort();
-        let at = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
-        (!values.is_empty()).then(|| [at(0.5), at(0.95), at(1.0)])
+        percentiles(self.turns.iter().filter_map(pick).collect())
     }
+
+    /// p50, p95 and max of the waits for `ended`, or `None` when no interview ended.
+    pub fn ending_summary(&self) -> Option<[Duration; 3]> {
+        percentiles(self.endings.clone())
+    }
+}
+
+fn percentiles(mut values: Vec<Duration>) -> Option<[Duration; 3]> {
+    values.sort();
+    let at = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
+    (!values.is_empty()).then(|| [at(0.5), at(0.95), at(1.0)])
 }
 
 /// The WAV files in `dir` (sorted by name), as 16 kHz PCM16.
@@ -153,10 +165,12 @@ pub async fn run(plan: &Plan, on_turn: impl Fn() + Clone + 'static) -> Report {
         match outcome {
             Ok(Outcome {
                 turns,
+                ending,
                 refused,
                 error,
             }) => {
                 report.turns.extend(turns);
+                report.endings.extend(ending);
                 report.refused += usize::from(refused);
                 report.errors.extend(error);
             }
@@ -171,6 +185,8 @@ pub async fn run(plan: &Plan, on_turn: impl Fn() + Clone + 'static) -> Report {
 /// What one candidate got.
 struct Outcome {
     turns: Vec<TurnTiming>,
+    /// From the last answer (or `finish`) to `ended`.
+    ending: Option<Duration>,
     refused: bool,
     error: Option<String>,
 }
@@ -178,6 +194,7 @@ struct Outcome {
 async fn candidate(plan: &Plan, n: usize, on_turn: impl Fn()) -> Outcome {
     let mut outcome = Outcome {
         turns: Vec::new(),
+        ending: None,
         refused: false,
         error: None,
     };
@@ -298,10 +315,15 @@ async fn interview(
         outcome.turns.push(timing);
         on_turn();
         if over.is_some_and(|e| e["type"] == "ended") {
-            break; // every planned question was asked
+            // Every planned question was asked.
+            outcome.ending = Some(clock.started.elapsed());
+            return Ok(());
         }
     }
-    let _ = line.send(json!({"type": "finish"})).await;
+    let finished = Instant::now();
+    line.send(json!({"type": "finish"})).await?;
+    line.until(|e| e["type"] == "ended").await?;
+    outcome.ending = Some(finished.elapsed());
     Ok(())
 }
 

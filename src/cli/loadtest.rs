@@ -137,15 +137,22 @@ fn print_report(plan: &Plan, report: &Report) {
         "{:<28} {:>9} {:>9} {:>9}",
         "from the end of the answer", "p50", "p95", "max"
     );
+    let print_row = |name: &str, [p50, p95, max]: [Duration; 3]| {
+        println!(
+            "{name:<28} {:>8.2}s {:>8.2}s {:>8.2}s",
+            p50.as_secs_f64(),
+            p95.as_secs_f64(),
+            max.as_secs_f64()
+        );
+    };
     for (name, pick) in ROWS {
-        if let Some([p50, p95, max]) = report.summary(pick) {
-            println!(
-                "{name:<28} {:>8.2}s {:>8.2}s {:>8.2}s",
-                p50.as_secs_f64(),
-                p95.as_secs_f64(),
-                max.as_secs_f64()
-            );
+        if let Some(row) = report.summary(pick) {
+            print_row(name, row);
         }
+    }
+    // Per interview: its last answers' feedback and the report, after the last answer.
+    if let Some(row) = report.ending_summary() {
+        print_row("ended (report ready)", row);
     }
     for error in &report.errors {
         eprintln!("error: {error}");

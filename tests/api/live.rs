@@ -1224,6 +1224,11 @@ async fn the_load_tool_times_real_turns_and_counts_refusals() {
     assert_eq!(report.refused, 1, "three candidates, room for two");
     assert_eq!(report.turns.len(), 4, "two candidates answered twice");
     assert_eq!(answered.get(), 4, "progress was reported per turn");
+    assert_eq!(
+        report.endings.len(),
+        2,
+        "both interviews that ran were seen to end"
+    );
     for turn in &report.turns {
         assert!(turn.transcript <= turn.first_delta && turn.first_delta <= turn.whole);
         assert!(turn.transcript > Duration::ZERO);
