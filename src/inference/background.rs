@@ -162,6 +162,23 @@ mod tests {
             .expect("runtime")
     }
 
+    /// Owner "a"'s piece, running on the pool until `release` is sent; it returns `true`.
+    async fn a_piece_running_until_released(
+        queue: &BackgroundQueue,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<bool, JoinError>>,
+    ) {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let running = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.run("a", move || hold.recv().is_ok()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(queue.stats().in_queue, 1, "the piece is running");
+        (release, running)
+    }
+
     #[test]
     fn a_backlog_waiting_for_the_gate_leaves_the_blocking_pool_to_other_work() {
         runtime(2).block_on(async {
@@ -217,12 +234,7 @@ mod tests {
     fn a_hurried_owners_pieces_go_ahead_of_the_backlog_in_their_own_order() {
         runtime(2).block_on(async {
             let queue = BackgroundQueue::default();
-            let (release, hold) = std::sync::mpsc::channel::<()>();
-            let running = tokio::spawn({
-                let queue = queue.clone();
-                async move { queue.run("a", move || hold.recv().is_ok()).await }
-            });
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            let (release, running) = a_piece_running_until_released(&queue).await;
             let order = Arc::new(Mutex::new(Vec::new()));
             let mut pieces = Vec::new();
             for (owner, name) in [
@@ -266,13 +278,7 @@ mod tests {
     fn a_caller_that_stops_waiting_leaves_its_piece_to_run_in_turn() {
         runtime(2).block_on(async {
             let queue = BackgroundQueue::default();
-            let (release, hold) = std::sync::mpsc::channel::<()>();
-            let first = tokio::spawn({
-                let queue = queue.clone();
-                async move { queue.run("a", move || hold.recv().is_ok()).await }
-            });
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            assert_eq!(queue.stats().in_queue, 1, "the first piece is running");
+            let (release, first) = a_piece_running_until_released(&queue).await;
             let (ran, ran_rx) = std::sync::mpsc::channel();
             let abandoned = tokio::time::timeout(
                 Duration::from_millis(50),
