@@ -10,8 +10,12 @@
 //! The server speaks with its own voice, as a default server does, and the candidates hear
 //! each message out before answering (`VIVA_VOICE=browser` runs without it).
 //!
-//! Run: `cargo bench --bench load` (about half an hour on 2 cores with the voice;
-//! `VIVA_LOAD_SIZES=1,4` picks the sizes).
+//! Each round ends when every interview of it has ended (its last feedback and report ready),
+//! which adds the round's assessment backlog to its wall time, not to what criterion times;
+//! that wait is printed as a `LOAD … ended` line.
+//!
+//! Run: `cargo bench --bench load` (about half an hour on 2 cores with the voice before rounds
+//! waited for `ended`, longer now; `VIVA_LOAD_SIZES=1,4` picks the sizes).
 
 mod common;
 #[path = "../tests/support/mod.rs"]
