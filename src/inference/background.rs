@@ -87,7 +87,7 @@ impl BackgroundQueue {
     }
 
     async fn take_turn(&self, owner: String) -> Turn {
-        let wait = {
+        let go = {
             let mut line = self.lock();
             if line.running {
                 let (go, wait) = oneshot::channel();
@@ -98,9 +98,16 @@ impl BackgroundQueue {
                 None
             }
         };
-        if let Some(wait) = wait {
-            // The sender is only ever consumed by sending: this is the turn.
-            wait.await.ok();
+        if let Some(go) = go {
+            let mut waiting = InLine {
+                queue: self.clone(),
+                go: Some(go),
+            };
+            if let Some(go) = &mut waiting.go {
+                // The sender is only ever consumed by sending: this is the turn.
+                go.await.ok();
+            }
+            waiting.go = None;
         }
         Turn {
             queue: self.clone(),
@@ -133,6 +140,25 @@ impl BackgroundQueue {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Line> {
         self.line.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A piece waiting for its turn. Dropped before it took the turn (its task was dropped with a
+/// stopping runtime, as each test's runtime stops while the engines live on), it passes on a
+/// turn that was already given to it, or the queue would stop for good.
+struct InLine {
+    queue: BackgroundQueue,
+    go: Option<oneshot::Receiver<()>>,
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        if let Some(mut go) = self.go.take() {
+            go.close();
+            if go.try_recv().is_ok() {
+                self.queue.pass_turn();
+            }
+        }
     }
 }
 
@@ -272,6 +298,34 @@ mod tests {
                 line.hurried
             );
         });
+    }
+
+    #[test]
+    fn a_turn_given_to_a_piece_whose_runtime_stopped_is_passed_on() {
+        let queue = BackgroundQueue::default();
+        let main = runtime(2);
+        let (release, first) = main.block_on(a_piece_running_until_released(&queue));
+        // A piece from another runtime (another test's server) joins the line, and that
+        // runtime is then not driven: the turn is given to it while it cannot take it.
+        let other = runtime(2);
+        other.block_on(async {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.run("b", || ()).await });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        });
+        assert_eq!(queue.stats().in_queue, 2);
+        main.block_on(async {
+            release.send(()).expect("the first piece waits");
+            assert!(first.await.expect("task").expect("work"));
+        });
+        drop(other);
+        let next = main.block_on(async {
+            tokio::time::timeout(Duration::from_secs(30), queue.run("c", || "ran")).await
+        });
+        assert!(
+            matches!(next, Ok(Ok("ran"))),
+            "the queue stopped behind a turn nobody took"
+        );
     }
 
     #[test]
