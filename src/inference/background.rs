@@ -86,32 +86,27 @@ impl BackgroundQueue {
         result
     }
 
-    async fn take_turn(&self, owner: String) -> Turn {
-        let go = {
+    async fn take_turn(&self, owner: String) -> Place {
+        let mut place = Place {
+            queue: self.clone(),
+            waiting: None,
+        };
+        {
             let mut line = self.lock();
             if line.running {
                 let (go, wait) = oneshot::channel();
                 line.waiting.push_back(Waiting { owner, go });
-                Some(wait)
+                place.waiting = Some(wait);
             } else {
                 line.running = true;
-                None
             }
-        };
-        if let Some(go) = go {
-            let mut waiting = InLine {
-                queue: self.clone(),
-                go: Some(go),
-            };
-            if let Some(go) = &mut waiting.go {
-                // The sender is only ever consumed by sending: this is the turn.
-                go.await.ok();
-            }
-            waiting.go = None;
         }
-        Turn {
-            queue: self.clone(),
+        if let Some(wait) = &mut place.waiting {
+            // The sender is only ever consumed by sending: this is the turn.
+            wait.await.ok();
         }
+        place.waiting = None;
+        place
     }
 
     /// Gives the turn to the next piece: the oldest hurried one, else the oldest.
@@ -143,33 +138,28 @@ impl BackgroundQueue {
     }
 }
 
-/// A piece waiting for its turn. Dropped before it took the turn (its task was dropped with a
-/// stopping runtime, as each test's runtime stops while the engines live on), it passes on a
-/// turn that was already given to it, or the queue would stop for good.
-struct InLine {
+/// A piece's place in the line: waiting for the turn, then holding it. Dropped, it passes on
+/// the turn it holds (however the piece ended), or one already given to it that it had not
+/// taken: its task was dropped with a stopping runtime, as each test's runtime stops while the
+/// engines live on. Without that the queue would stop for good.
+struct Place {
     queue: BackgroundQueue,
-    go: Option<oneshot::Receiver<()>>,
+    /// `Some` until the turn is taken.
+    waiting: Option<oneshot::Receiver<()>>,
 }
 
-impl Drop for InLine {
+impl Drop for Place {
     fn drop(&mut self) {
-        if let Some(mut go) = self.go.take() {
-            go.close();
-            if go.try_recv().is_ok() {
-                self.queue.pass_turn();
+        let holds_turn = match self.waiting.take() {
+            None => true,
+            Some(mut wait) => {
+                wait.close();
+                wait.try_recv().is_ok()
             }
+        };
+        if holds_turn {
+            self.queue.pass_turn();
         }
-    }
-}
-
-/// The running piece's turn; passed on when it is dropped, however the piece ended.
-struct Turn {
-    queue: BackgroundQueue,
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        self.queue.pass_turn();
     }
 }
 
